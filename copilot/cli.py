@@ -1,0 +1,132 @@
+"""The `copilot` command: the app, and the headless commands that run the same pipeline without Qt.
+
+This module is the composition root: it is the one place in ``copilot/`` allowed to reach into ``ui/``,
+and it does so lazily, only for the commands that show windows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import statistics
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from copilot.errors import CopilotError
+
+log = logging.getLogger("copilot")
+
+
+def _progress(label: str):  # type: ignore[no-untyped-def]
+    def report(done: int, total: int) -> None:
+        width = 30
+        filled = width * done // max(total, 1)
+        sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+    return report
+
+
+def _open_workspace():  # type: ignore[no-untyped-def]
+    from copilot.settings import home
+    from copilot.workspace import Workspace
+    from retrieval.embed import LocalEmbedder
+
+    workspace = Workspace(home(), LocalEmbedder())
+    workspace.ensure_demo_pack(progress=_progress("loading the demo pack"))
+    return workspace
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from copilot.pipeline import Pipeline
+    from copilot.replay import insight_record, replay
+
+    workspace = _open_workspace()
+    pinned: tuple[str, ...] = ()
+    if args.pack:
+        pack = workspace.load_pack(Path(args.pack), activate=False, progress=_progress(f"loading {args.pack}"))
+        pinned = (f"{pack.name}@{pack.version}",)
+    insights, errors = replay(Path(args.file), Pipeline(workspace, pinned))
+    totals: list[float] = []
+    customer = covered = 0
+    for insight in insights:
+        totals.append(insight.timings_ms["total"])
+        if insight.role == "customer":
+            customer += 1
+            covered += bool(insight.clauses)
+        if args.json:
+            print(json.dumps(insight_record(insight), separators=(",", ":")), flush=True)
+        else:
+            print(f"#{insight.seq} {insight.role}")
+            for note in insight.notices:
+                print(f"   ! {note}")
+            for clause in insight.clauses:
+                print(f"   {clause.score:.2f}  {clause.title}  [{clause.citation}]")
+            if not insight.clauses:
+                print("   (no clause above the relevance floor)")
+    for error in errors:
+        print(f"skipped: {error}", file=sys.stderr)
+    if totals:
+        p95 = statistics.quantiles(totals, n=20)[-1] if len(totals) > 1 else totals[0]
+        print(f"{len(totals)} messages; customer messages with a clause: {covered}/{customer}; "
+              f"latency p50 {statistics.median(totals):.1f} ms, p95 {p95:.1f} ms", file=sys.stderr)
+    return 1 if errors and not totals else 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from ui.app import run_app  # composition root: the only reach into ui/
+
+    return run_app(Path(args.conversation) if args.conversation else None)
+
+
+def cmd_screenshot(args: argparse.Namespace) -> int:
+    from ui.screenshot import render_screenshot  # composition root: the only reach into ui/
+
+    render_screenshot(Path(args.out), Path(args.conversation) if args.conversation else None, args.upto)
+    print(args.out)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="copilot", description="Agent-assist side panel for support reps.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
+    sub = parser.add_subparsers(dest="command")
+
+    run = sub.add_parser("run", help="open the side panel (the default command)")
+    run.add_argument("--conversation", help="a JSONL event file to open in the demo player")
+    run.set_defaults(func=cmd_run)
+
+    rep = sub.add_parser("replay", help="run the panel's pipeline over a conversation file, without Qt")
+    rep.add_argument("file", help="conversation events (JSONL, see docs/conversation-events.md)")
+    rep.add_argument("--json", action="store_true", help="one compact JSON line per message on stdout")
+    rep.add_argument("--pack", help="use only this pack (folder, .zip or Markdown document) instead of the active ones")
+    rep.set_defaults(func=cmd_replay)
+
+    shot = sub.add_parser("screenshot", help="render the panel offscreen to a PNG")
+    shot.add_argument("out", help="PNG file to write")
+    shot.add_argument("--conversation", help="conversation to play into the panel first")
+    shot.add_argument("--upto", type=int, default=None, help="play only the first N message events")
+    shot.set_defaults(func=cmd_screenshot)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if args.command is None:
+        args = build_parser().parse_args(["run", *(argv or sys.argv[1:])])
+    try:
+        return int(args.func(args))
+    except CopilotError as exc:
+        print(f"copilot: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

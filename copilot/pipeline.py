@@ -1,0 +1,63 @@
+"""The one path from a conversation state to advice, shared by the panel, replay and (later) eval."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from copilot.conversation import Conversation
+from copilot.language import detect_non_english
+from copilot.query import build_query
+from copilot.workspace import Workspace
+from retrieval.search import ClauseHit
+
+
+@dataclass(frozen=True)
+class Insight:
+    """Everything the panel shows for one (conversation, seq); immutable so it can cross threads."""
+
+    conversation_id: str
+    seq: int
+    role: str
+    clauses: tuple[ClauseHit, ...]
+    """Relevant clauses above the floor, best first."""
+    notices: tuple[str, ...] = ()
+    """Plain-language caveats for the rep, e.g. that the customer writes in a language we do not cover."""
+    packs: tuple[str, ...] = ()
+    """``name@version`` of the pack versions that governed this result."""
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    """Per-stage wall time: embed, search, total."""
+
+
+class Pipeline:
+    """Runs every stage for one message; blocking, so the UI calls it from a worker thread."""
+
+    def __init__(self, workspace: Workspace, pinned: tuple[str, ...] = ()) -> None:
+        self.workspace = workspace
+        self.pinned = pinned
+        """Pack version keys to use instead of the active ones (``replay --pack``); empty means active."""
+
+    def run(self, conversation: Conversation, seq: int) -> Insight:
+        started = time.perf_counter()
+        turn = conversation.turn(seq)
+        role = turn.role if turn else ""
+        packs = self.pinned or tuple(v.key for v in self.workspace.applicable(conversation))
+        query = build_query(conversation, seq)
+        if query is None:
+            return Insight(conversation.id, seq, role, (), (), packs, {"total": _ms(started)})
+        notices: list[str] = []
+        language = detect_non_english(query.focus)
+        if language:
+            notices.append(f"The customer is writing in {language}: policy matches and suggestions cover "
+                           "English only for now, so check them with care.")
+        if not packs:
+            notices.append("No active policy pack covers this conversation's region and date; "
+                           "load or activate one in Packs.")
+        result = self.workspace.searcher.search(query.focus, query.context, packs)
+        timings = {"embed": round(result.embed_ms, 2), "search": round(result.search_ms, 2),
+                   "total": _ms(started)}
+        return Insight(conversation.id, seq, role, result.hits, tuple(notices), packs, timings)
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)

@@ -1,0 +1,67 @@
+"""Shared fixtures: the real embedding model (once per run), a data folder with the demo pack loaded."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from copilot.settings import DEMO_CONVERSATIONS  # noqa: E402
+from copilot.workspace import Workspace  # noqa: E402
+from retrieval.embed import LocalEmbedder  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+BENCHDATA = REPO.parent / "shared" / "benchdata"
+
+
+@pytest.fixture(scope="session")
+def embedder() -> LocalEmbedder:
+    model = LocalEmbedder()
+    model.load()
+    return model
+
+
+@pytest.fixture(scope="session")
+def demo_home(tmp_path_factory: pytest.TempPathFactory, embedder: LocalEmbedder) -> Path:
+    """A data folder in which the demo pack was loaded once for the whole run."""
+    home = tmp_path_factory.mktemp("demo-home")
+    workspace = Workspace(home, embedder)
+    workspace.ensure_demo_pack()
+    workspace.close()
+    return home
+
+
+@pytest.fixture
+def workspace(demo_home: Path, embedder: LocalEmbedder, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
+    monkeypatch.setenv("COPILOT_HOME", str(demo_home))
+    opened = Workspace(demo_home, embedder)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def fresh_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty data folder, set as COPILOT_HOME."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("COPILOT_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def event_loop_qt(qapp):  # type: ignore[no-untyped-def]
+    """The app's kind of loop: asyncio running inside Qt (qasync)."""
+    import qasync
+
+    loop = qasync.QEventLoop(qapp, already_running=False)
+    asyncio.set_event_loop(loop)
+    yield loop
+    asyncio.set_event_loop(None)
+
+
+def demo_conversation(name: str) -> Path:
+    return DEMO_CONVERSATIONS / f"{name}.jsonl"

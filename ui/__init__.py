@@ -1,0 +1,1 @@
+"""Qt widgets of the side panel; no business logic lives here."""

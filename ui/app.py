@@ -1,0 +1,131 @@
+"""Starting the panel: one asyncio loop inside Qt (qasync), a crash hook, and the background start-up."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from PySide6.QtWidgets import QApplication
+
+from copilot.pipeline import Pipeline
+from copilot.playback import DemoPlayer
+from copilot.session import Session
+from copilot.settings import DEMO_CONVERSATIONS, home
+from copilot.workspace import Workspace
+from retrieval.embed import Embedder
+from ui.bridge import Bridge
+from ui.panel import Panel
+
+log = logging.getLogger("copilot.ui")
+
+HEADLESS_HELP = ("No display found, so the panel cannot open here. Headless commands that run the same pipeline:\n"
+                 "  copilot replay FILE.jsonl --json      advice per message as JSON lines\n"
+                 "  copilot screenshot OUT.png [--conversation FILE --upto N]   render the panel offscreen\n"
+                 "Or run `make run` from a desktop session (or set DISPLAY / WAYLAND_DISPLAY).")
+
+
+def display_available() -> bool:
+    """Whether Qt can open a window here; offscreen and other explicit platforms count as available."""
+    if os.environ.get("QT_QPA_PLATFORM"):
+        return True
+    if sys.platform.startswith("linux"):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
+@dataclass
+class PanelApp:
+    """The parts of a running panel, so the app, screenshots and tests build it the same way."""
+
+    bridge: Bridge
+    session: Session
+    player: DemoPlayer
+    panel: Panel
+    ready: asyncio.Future[Pipeline]
+
+
+def demo_conversations() -> list[Path]:
+    return sorted(DEMO_CONVERSATIONS.glob("*.jsonl"))
+
+
+def compose(loop: asyncio.AbstractEventLoop) -> PanelApp:
+    """Build the panel and its session; the pipeline arrives later through ``ready``."""
+    bridge = Bridge()
+    ready: asyncio.Future[Pipeline] = loop.create_future()
+    session = Session(ready, bridge)
+    player = DemoPlayer(session)
+    panel = Panel(bridge, player, demo_conversations())
+    return PanelApp(bridge, session, player, panel, ready)
+
+
+async def start_workspace(parts: PanelApp, make_embedder: Callable[[], Embedder]) -> Workspace:
+    """Open the data folder and the demo pack off the GUI thread, then hand the pipeline to the session."""
+    try:
+        embedder = make_embedder()
+        workspace = await asyncio.to_thread(Workspace, home(), embedder)
+        await asyncio.to_thread(workspace.ensure_demo_pack)
+    except Exception as exc:
+        parts.bridge.error_reported.emit(f"Could not start retrieval: {exc}")
+        parts.bridge.model_status_changed.emit(f"failed: {exc}")
+        parts.ready.set_exception(exc)
+        raise
+    parts.bridge.packs_changed.emit([v.key for v in workspace.catalog.active_versions()])
+    parts.ready.set_result(Pipeline(workspace))
+    return workspace
+
+
+def install_crash_hook(bridge: Bridge) -> None:
+    """Log uncaught errors (qasync routes async-slot errors here) and show them in the banner."""
+
+    def hook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+        log.error("uncaught error:\n%s", "".join(traceback.format_exception(kind, value, tb)))
+        bridge.error_reported.emit(f"Something went wrong: {value}. Your work is kept; details are in the log.")
+
+    sys.excepthook = hook
+
+
+def run_app(conversation: Path | None) -> int:
+    """Open the panel; returns the process exit code."""
+    if not display_available():
+        print(HEADLESS_HELP, file=sys.stderr)
+        return 2
+    import qasync
+
+    from retrieval.embed import ProcessEmbedder
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    app.setApplicationName("Copilot")
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    parts = compose(loop)
+    install_crash_hook(parts.bridge)
+    parts.panel.show()
+    embedders: list[ProcessEmbedder] = []
+
+    def make_embedder() -> Embedder:
+        embedder = ProcessEmbedder(on_status=parts.bridge.report_model_status)
+        embedders.append(embedder)
+        return embedder
+
+    closing = asyncio.Event()
+    app.aboutToQuit.connect(closing.set)
+    startup = loop.create_task(start_workspace(parts, make_embedder))
+    if conversation is not None:
+        parts.panel.open_conversation(conversation)
+    elif (first := next(iter(demo_conversations()), None)) is not None:
+        parts.panel.demo.picker.setCurrentIndex(1)
+        parts.panel.open_conversation(first)
+    with loop:
+        loop.run_until_complete(closing.wait())
+        parts.session.close()
+        startup.cancel()
+    for embedder in embedders:
+        embedder.close()
+    return 0

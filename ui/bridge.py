@@ -1,0 +1,37 @@
+"""The one adapter from core callbacks (any thread) to typed Qt signals (delivered on the GUI thread)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+
+from copilot.conversation import Conversation
+from copilot.pipeline import Insight
+
+
+class Bridge(QObject):
+    """Implements the core's SessionListener and status callbacks by emitting signals."""
+
+    conversation_updated = Signal(object)
+    """A Conversation after a new event."""
+    insight_arrived = Signal(object)
+    """The Insight for the newest message."""
+    analysis_error = Signal(int, str)
+    model_status_changed = Signal(str)
+    """``loading``, ``ready`` or ``failed: reason``."""
+    packs_changed = Signal(list)
+    """``name@version`` of the active pack versions."""
+    error_reported = Signal(str)
+    """A plain-language error for the banner."""
+
+    def conversation_changed(self, conversation: Conversation) -> None:
+        self.conversation_updated.emit(conversation)
+
+    def insight_ready(self, insight: Insight) -> None:
+        self.insight_arrived.emit(insight)
+
+    def analysis_failed(self, seq: int, message: str) -> None:
+        self.analysis_error.emit(seq, message)
+
+    def report_model_status(self, status: str) -> None:
+        """Called from the embedder's watcher thread; Qt queues the signal to the GUI thread."""
+        self.model_status_changed.emit(status)

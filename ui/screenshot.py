@@ -1,0 +1,49 @@
+"""`copilot screenshot`: the real panel, fed a conversation offscreen, saved as a PNG."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from copilot.errors import CopilotError
+
+
+def render_screenshot(out: Path, conversation: Path | None, upto: int | None) -> None:
+    """Play the first ``upto`` messages of ``conversation`` (all when None) and save the panel."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    from retrieval.embed import LocalEmbedder
+    from ui.app import compose, start_workspace
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+
+    async def play() -> None:
+        parts = compose(loop)
+        parts.panel.show()
+        await start_workspace(parts, LocalEmbedder)
+        parts.bridge.model_status_changed.emit("ready")
+        if conversation is not None:
+            errors = parts.panel.player.open(conversation)
+            if not parts.panel.player.messages_total:
+                raise CopilotError(f"{conversation}: no readable message events ({len(errors)} bad lines)")
+            index = parts.panel.demo.picker.findData(conversation)
+            parts.panel.demo.picker.setCurrentIndex(max(index, 0))
+            played = 0
+            while (upto is None or played < upto) and parts.panel.player.step():
+                played += 1
+            parts.panel.demo.set_progress(parts.panel.player.messages_played, parts.panel.player.messages_total)
+            await parts.session.settle()
+        app.processEvents()
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if not parts.panel.grab().save(str(out)):
+            raise CopilotError(f"could not write {out}; check the folder exists and is writable")
+        parts.session.close()
+
+    with loop:
+        loop.run_until_complete(play())

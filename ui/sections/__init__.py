@@ -1,0 +1,1 @@
+"""One widget per panel section; each takes plain data and renders it."""

@@ -1,0 +1,150 @@
+"""Policy cards: the clauses that apply to the newest message, each with its citation."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QGuiApplication, QKeyEvent, QMouseEvent
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from copilot.pipeline import Insight
+from retrieval.search import ClauseHit
+
+SNIPPET_CHARS = 170
+
+
+def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    return flat[: flat.rfind(" ", 0, limit)].rstrip(",;:") + "…"
+
+
+class ClauseCard(QFrame):
+    """One clause: title, snippet (full text when expanded), citation and score. Enter expands, C copies."""
+
+    citation_copied = Signal(str)
+
+    def __init__(self, hit: ClauseHit, expanded: bool = False, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.hit = hit
+        self.expanded = expanded
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setObjectName("clauseCard")
+        self.setStyleSheet("#clauseCard { background: palette(base); border: 1px solid #c8cfdc; border-radius: 5px; }"
+                           "#clauseCard:focus { border: 2px solid #2d6cdf; }")
+        self.setAccessibleName(f"Policy clause: {hit.title}")
+        self.setAccessibleDescription(f"{hit.citation}. Press Enter to expand, C to copy the citation.")
+        self._title = QLabel(hit.title)
+        font = self._title.font()
+        font.setBold(True)
+        self._title.setFont(font)
+        self._title.setWordWrap(True)
+        self._score = QLabel(f"{hit.score:.2f}")
+        self._score.setToolTip("Similarity to the conversation (0–1)")
+        self._body = QLabel()
+        self._body.setWordWrap(True)
+        self._body.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._citation = QLabel(hit.citation)
+        small = self._citation.font()
+        small.setPointSizeF(small.pointSizeF() * 0.9)
+        self._citation.setFont(small)
+        self._citation.setStyleSheet("color: #4a5a7a;")
+        self._citation.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        top = QHBoxLayout()
+        top.addWidget(self._title, 1)
+        top.addWidget(self._score, 0, Qt.AlignmentFlag.AlignTop)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.setSpacing(3)
+        layout.addLayout(top)
+        layout.addWidget(self._body)
+        layout.addWidget(self._citation)
+        self._render()
+
+    @property
+    def body_text(self) -> str:
+        return self._body.text()
+
+    def toggle(self) -> None:
+        self.expanded = not self.expanded
+        self._render()
+
+    def copy_citation(self) -> None:
+        QGuiApplication.clipboard().setText(self.hit.citation)
+        self.citation_copied.emit(self.hit.citation)
+
+    def _render(self) -> None:
+        self._body.setText(self.hit.text if self.expanded else snippet(self.hit.text))
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space):
+            self.toggle()
+        elif key == Qt.Key.Key_C:
+            self.copy_citation()
+        elif key == Qt.Key.Key_Down:
+            self.focusNextChild()
+        elif key == Qt.Key.Key_Up:
+            self.focusPreviousChild()
+        else:
+            super().keyPressEvent(event)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self.toggle()
+        super().mousePressEvent(event)
+
+
+class PolicySection(QWidget):
+    """The "Policy" list; replaces its cards on every insight, keeping the ones the rep expanded open."""
+
+    citation_copied = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAccessibleName("Policy")
+        heading = QLabel("Policy")
+        font = heading.font()
+        font.setBold(True)
+        heading.setFont(font)
+        self._status = QLabel("Policy clauses appear here as the conversation goes.")
+        self._status.setWordWrap(True)
+        self._status.setStyleSheet("color: #555;")
+        self._cards = QVBoxLayout()
+        self._cards.setSpacing(6)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(heading)
+        layout.addWidget(self._status)
+        layout.addLayout(self._cards)
+        self._expanded: set[str] = set()
+
+    @property
+    def cards(self) -> list[ClauseCard]:
+        return [self._cards.itemAt(i).widget() for i in range(self._cards.count())]  # type: ignore[misc]
+
+    @property
+    def status_text(self) -> str:
+        return self._status.text()
+
+    def show_insight(self, insight: Insight) -> None:
+        had_focus = any(card.hasFocus() for card in self.cards)
+        self._expanded = {c.hit.citation for c in self.cards if c.expanded} & {h.citation for h in insight.clauses}
+        for card in self.cards:
+            self._cards.removeWidget(card)
+            card.hide()
+            card.deleteLater()
+        for hit in insight.clauses:
+            card = ClauseCard(hit, hit.citation in self._expanded)
+            card.citation_copied.connect(self.citation_copied)
+            self._cards.addWidget(card)
+        if insight.clauses:
+            self._status.setText(f"For message #{insight.seq}:")
+        else:
+            self._status.setText("No clause is relevant enough to this message: no grounded answer.")
+        if had_focus and self.cards:
+            self.cards[0].setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def focus_first(self) -> None:
+        if self.cards:
+            self.cards[0].setFocus(Qt.FocusReason.ShortcutFocusReason)
