@@ -11,6 +11,7 @@ import json
 import logging
 import statistics
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -49,6 +50,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if args.pack:
         pack = workspace.load_pack(Path(args.pack), activate=False, progress=_progress(f"loading {args.pack}"))
         pinned = (f"{pack.name}@{pack.version}",)
+    started = time.perf_counter()
+    workspace.embedder.load()
+    log.info("model ready in %.1f s", time.perf_counter() - started)
     insights, errors = replay(Path(args.file), Pipeline(workspace, pinned))
     totals: list[float] = []
     customer = covered = 0

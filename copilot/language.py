@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import threading
 
+from copilot.conversation import Conversation
+
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _ENGLISH_COMMON = frozenset(
     "the a an and or but is are was were be been i you he she it we they my your our their me him her us them "
@@ -36,3 +38,16 @@ def detect_non_english(text: str) -> str | None:
     if best.lang == "en" or best.prob < 0.8:
         return None
     return NAMES.get(best.lang, best.lang)
+
+
+RECENT_CUSTOMER_TURNS = 3
+
+
+def customer_language(conversation: Conversation, seq: int) -> str | None:
+    """A language other than English that the customer used in one of their last few messages."""
+    turns = [t for t in conversation.turns_upto(seq) if t.role == "customer"][-RECENT_CUSTOMER_TURNS:]
+    for turn in reversed(turns):
+        language = detect_non_english(turn.text)
+        if language:
+            return language
+    return None

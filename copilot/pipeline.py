@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 
 from copilot.conversation import Conversation
-from copilot.language import detect_non_english
+from copilot.language import customer_language
 from copilot.query import build_query
 from copilot.workspace import Workspace
 from retrieval.search import ClauseHit
@@ -46,14 +46,14 @@ class Pipeline:
         if query is None:
             return Insight(conversation.id, seq, role, (), (), packs, {"total": _ms(started)})
         notices: list[str] = []
-        language = detect_non_english(query.focus)
+        language = customer_language(conversation, seq)
         if language:
-            notices.append(f"The customer is writing in {language}: policy matches and suggestions cover "
+            notices.append(f"The customer writes in {language}: policy matches and suggestions cover "
                            "English only for now, so check them with care.")
         if not packs:
             notices.append("No active policy pack covers this conversation's region and date; "
                            "load or activate one in Packs.")
-        result = self.workspace.searcher.search(query.focus, query.context, packs)
+        result = self.workspace.searcher.search(query.focus, query.context, packs, conversation.jurisdiction)
         timings = {"embed": round(result.embed_ms, 2), "search": round(result.search_ms, 2),
                    "total": _ms(started)}
         return Insight(conversation.id, seq, role, result.hits, tuple(notices), packs, timings)

@@ -54,7 +54,7 @@ class Session:
         if isinstance(event, Message):
             self._cancel()
             self._latest_seq = event.seq
-            self._task = asyncio.ensure_future(self._analyse(self.conversation, event.seq))
+            self._task = self._pipeline.get_loop().create_task(self._analyse(self.conversation, event.seq))
 
     async def settle(self) -> None:
         """Wait until the newest message has been analysed (for screenshots and tests)."""

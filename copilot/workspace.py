@@ -27,7 +27,7 @@ class Workspace:
         self.embedder = embedder
         self.catalog = Catalog(home / "catalog.sqlite3")
         self.store = VectorStore(home / "chroma", embedder.model_id)
-        self.searcher = Searcher(embedder, self.store)
+        self.searcher = Searcher(embedder, self.store, self.catalog)
 
     def close(self) -> None:
         self.catalog.close()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+from retrieval.jurisdiction import covers
 from retrieval.packs import Pack
 
 _SCHEMA = """
@@ -34,7 +35,8 @@ CREATE TABLE IF NOT EXISTS clauses (
     version TEXT NOT NULL,
     clause_id TEXT NOT NULL,
     title TEXT NOT NULL,
-    text TEXT NOT NULL
+    text TEXT NOT NULL,
+    jurisdictions TEXT NOT NULL DEFAULT ''
 );
 """
 
@@ -64,9 +66,8 @@ class PackVersion:
         ``US`` covers ``US-CA``; a version without jurisdictions, or a conversation without one,
         matches every region; a conversation without a start date is judged as of today.
         """
-        if self.jurisdictions and jurisdiction:
-            if not any(jurisdiction == j or jurisdiction.startswith(j + "-") for j in self.jurisdictions):
-                return False
+        if not covers(self.jurisdictions, jurisdiction):
+            return False
         day = when or datetime.now(timezone.utc).date()
         if day < self.effective_from:
             return False
@@ -83,6 +84,15 @@ class StoredClause:
     clause_id: str
     title: str
     text: str
+    jurisdictions: tuple[str, ...] = ()
+    """Regions the clause alone applies to; empty: wherever its pack applies."""
+
+
+_CLAUSE_COLUMNS = "citation, name, version, clause_id, title, text, jurisdictions"
+
+
+def _clause(row: tuple[str, ...]) -> StoredClause:
+    return StoredClause(*row[:6], tuple(j for j in row[6].split(",") if j))
 
 
 class Catalog:
@@ -94,6 +104,8 @@ class Catalog:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
+        self.generation = 0
+        """Bumped on every change of clause content, so derived indexes know to rebuild."""
 
     def close(self) -> None:
         self._db.close()
@@ -107,8 +119,9 @@ class Catalog:
                 self._db.execute("DELETE FROM clauses WHERE name = ? AND version = ?", (pack.name, pack.version))
                 self._db.execute("DELETE FROM pack_versions WHERE name = ? AND version = ?", (pack.name, pack.version))
                 self._db.executemany(
-                    "INSERT INTO clauses VALUES (?, ?, ?, ?, ?, ?)",
-                    [(pack.citation(c), pack.name, pack.version, c.id, c.title, c.text) for c in pack.clauses])
+                    "INSERT INTO clauses VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [(pack.citation(c), pack.name, pack.version, c.id, c.title, c.text, ",".join(c.jurisdictions))
+                     for c in pack.clauses])
                 self._db.execute(
                     "INSERT INTO pack_versions VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)",
                     (pack.name, pack.version, pack.title, json.dumps(list(pack.jurisdictions)),
@@ -118,6 +131,7 @@ class Catalog:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+            self.generation += 1
 
     def activate(self, name: str, version: str) -> None:
         """Make ``version`` the one active version of pack ``name``."""
@@ -140,9 +154,15 @@ class Catalog:
     def clause(self, cite: str) -> StoredClause | None:
         """Resolve any citation ever shown, whichever version is active now."""
         with self._lock:
-            row = self._db.execute("SELECT citation, name, version, clause_id, title, text FROM clauses "
-                                   "WHERE citation = ?", (cite,)).fetchone()
-        return StoredClause(*row) if row else None
+            row = self._db.execute(f"SELECT {_CLAUSE_COLUMNS} FROM clauses WHERE citation = ?", (cite,)).fetchone()
+        return _clause(row) if row else None
+
+    def clauses_of(self, keys: list[str]) -> list[StoredClause]:
+        """Every clause of the pack versions named ``name@version``, in a stable order."""
+        with self._lock:
+            rows = self._db.execute(f"SELECT {_CLAUSE_COLUMNS} FROM clauses WHERE name || '@' || version IN "
+                                    f"({','.join('?' * len(keys))}) ORDER BY citation", keys).fetchall()
+        return [_clause(row) for row in rows]
 
     def has(self, name: str, version: str) -> bool:
         with self._lock:

@@ -56,6 +56,9 @@ class Embedder(Protocol):
 
     model_id: str
 
+    def load(self) -> None:
+        """Block until the model is ready (raises ModelError if it cannot load)."""
+
     def encode(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
@@ -142,10 +145,13 @@ class ProcessEmbedder:
         self._ready.set()
         self._on_status("ready" if kind == "ready" else f"failed: {detail}")
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
+    def load(self) -> None:
         self._ready.wait()
         if self._failure:
             raise ModelError(self._failure)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        self.load()
         with self._lock:
             try:
                 self._conn.send(list(texts))

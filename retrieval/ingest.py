@@ -53,7 +53,8 @@ def ingest(pack: Pack, catalog: Catalog, store: VectorStore, embedder: Embedder,
             vectors=embedder.encode([text for _, _, text in batch]),
             documents=[c.text for c, _, _ in batch],
             metadatas=[{"key": key, "pack": pack.name, "version": pack.version, "clause_id": c.id,
-                        "title": c.title, "citation": pack.citation(c)} for c, _, _ in batch],
+                        "title": c.title, "citation": pack.citation(c),
+                        "jurisdictions": ",".join(c.jurisdictions)} for c, _, _ in batch],
         )
         if progress:
             progress(min(start + BATCH, total), total)

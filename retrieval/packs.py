@@ -19,7 +19,8 @@ from packaging.version import InvalidVersion, Version
 from copilot.errors import PackError
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*$")
-_ID_SUFFIX = re.compile(r"\{#([^}]*)\}\s*$")
+_ID_SUFFIX = re.compile(r"\{#([^}\s]*)([^}]*)\}\s*$")
+_ATTRIBUTE = re.compile(r"^([a-z_]+)=(\S+)$")
 CLAUSE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 PACK_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
@@ -39,6 +40,8 @@ class Clause:
     file: str
     """Path of the source file inside the pack, for error messages and admins."""
     line: int
+    jurisdictions: tuple[str, ...] = ()
+    """Regions this clause alone applies to (``{#id jurisdictions=UK,EU}``); empty: wherever the pack applies."""
 
 
 @dataclass(frozen=True)
@@ -181,17 +184,17 @@ def _line_of(text: str, key: str) -> int | None:
 def parse_clauses(text: str, where: str) -> list[Clause]:
     """Split one clause file into clauses; every heading below level 1 must carry ``{#id}``."""
     clauses: list[Clause] = []
-    current: tuple[str, str, int] | None = None
+    current: tuple[str, str, int, tuple[str, ...]] | None = None
     body: list[str] = []
 
     def close() -> None:
         if current is None:
             return
-        clause_id, title, line = current
+        clause_id, title, line, scopes = current
         content = "\n".join(body).strip()
         if not content:
             raise PackError(where, line, f"empty clause '{clause_id}'", "write the clause text under its heading, or remove it")
-        clauses.append(Clause(clause_id, title, content, where, line))
+        clauses.append(Clause(clause_id, title, content, where, line, scopes))
 
     for number, line in enumerate(text.splitlines(), start=1):
         heading = _HEADING.match(line)
@@ -210,7 +213,19 @@ def parse_clauses(text: str, where: str) -> list[Clause]:
         if not CLAUSE_ID.match(clause_id):
             raise PackError(where, number, f"bad clause id '{clause_id}'",
                             "use lowercase letters, digits, '.', '-' and '_', e.g. refunds.window")
-        current = (clause_id, title[: found.start()].strip(), number)
+        current = (clause_id, title[: found.start()].strip(), number, _scopes(found.group(2), where, number))
     close()
     return clauses
+
+
+def _scopes(attributes: str, where: str, line: int) -> tuple[str, ...]:
+    """Parse the heading attributes after the id; only ``jurisdictions=A,B`` is known."""
+    scopes: tuple[str, ...] = ()
+    for attribute in attributes.split():
+        found = _ATTRIBUTE.match(attribute)
+        if found is None or found.group(1) != "jurisdictions":
+            raise PackError(where, line, f"unknown heading attribute '{attribute}'",
+                            "the only attribute is jurisdictions, e.g. {#warranty.uk jurisdictions=UK}")
+        scopes = tuple(s for s in found.group(2).strip('"').split(",") if s)
+    return scopes
 

@@ -60,6 +60,7 @@ def event_loop_qt(qapp):  # type: ignore[no-untyped-def]
     loop = qasync.QEventLoop(qapp, already_running=False)
     asyncio.set_event_loop(loop)
     yield loop
+    loop.close()
     asyncio.set_event_loop(None)
 
 

@@ -117,10 +117,8 @@ def run_app(conversation: Path | None) -> int:
     closing = asyncio.Event()
     app.aboutToQuit.connect(closing.set)
     startup = loop.create_task(start_workspace(parts, make_embedder))
-    if conversation is not None:
-        parts.panel.open_conversation(conversation)
-    elif (first := next(iter(demo_conversations()), None)) is not None:
-        parts.panel.demo.picker.setCurrentIndex(1)
+    first = conversation or next(iter(demo_conversations()), None)
+    if first is not None:  # demo mode: a conversation is ready to play
         parts.panel.open_conversation(first)
     with loop:
         loop.run_until_complete(closing.wait())

@@ -51,6 +51,7 @@ class Panel(QWidget):
         split.addWidget(cards)
         split.setStretchFactor(0, 2)
         split.setStretchFactor(1, 3)
+        split.setSizes([280, 420])  # policy cards get the larger share: they are what the rep acts on
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.addWidget(self.header)
@@ -94,6 +95,7 @@ class Panel(QWidget):
         self._timer.stop()
         self.demo.set_playing(False)
         errors = self.player.open(path)
+        self.demo.select(path)
         self.notices.clear_errors()
         for error in errors:
             self.notices.add_error(f"Skipped a bad line: {error}")

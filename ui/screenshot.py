@@ -29,11 +29,9 @@ def render_screenshot(out: Path, conversation: Path | None, upto: int | None) ->
         await start_workspace(parts, LocalEmbedder)
         parts.bridge.model_status_changed.emit("ready")
         if conversation is not None:
-            errors = parts.panel.player.open(conversation)
+            parts.panel.open_conversation(conversation)
             if not parts.panel.player.messages_total:
-                raise CopilotError(f"{conversation}: no readable message events ({len(errors)} bad lines)")
-            index = parts.panel.demo.picker.findData(conversation)
-            parts.panel.demo.picker.setCurrentIndex(max(index, 0))
+                raise CopilotError(f"{conversation}: no readable message events; check it with `copilot replay`")
             played = 0
             while (upto is None or played < upto) and parts.panel.player.step():
                 played += 1

@@ -37,7 +37,7 @@ class DemoSection(QWidget):
         self.picker.setAccessibleName("Demo conversation")
         self.picker.addItem("Choose a demo conversation…", None)
         for path in conversations:
-            self.picker.addItem(conversation_title(path), path)
+            self.picker.addItem(conversation_title(path), str(path.resolve()))
         self.picker.activated.connect(self._on_picked)
         self.play = QPushButton("Play (F5)")
         self.play.setAccessibleName("Play or pause")
@@ -77,7 +77,11 @@ class DemoSection(QWidget):
     def _on_picked(self, index: int) -> None:
         path = self.picker.itemData(index)
         if path is not None:
-            self.conversation_chosen.emit(path)
+            self.conversation_chosen.emit(Path(path))
+
+    def select(self, path: Path) -> None:
+        """Show ``path`` as the chosen conversation without emitting (it is already open)."""
+        self.picker.setCurrentIndex(max(self.picker.findData(str(path.resolve())), 0))
 
     def _on_send(self) -> None:
         text = self.composer.text().strip()

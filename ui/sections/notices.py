@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
 
 
@@ -21,7 +22,7 @@ class NoticeBar(QWidget):
         layout.setContentsMargins(6, 4, 6, 4)
         layout.addWidget(self._label, 1)
         layout.addWidget(self._dismiss)
-        self.setAutoFillBackground(True)
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.setStyleSheet("NoticeBar { background: #fff4ce; border: 1px solid #e0c060; border-radius: 4px; }"
                            "QLabel { color: #3d3000; }")
         self._notices: list[str] = []

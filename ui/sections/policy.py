@@ -117,6 +117,7 @@ class PolicySection(QWidget):
         layout.addWidget(heading)
         layout.addWidget(self._status)
         layout.addLayout(self._cards)
+        layout.addStretch(1)
         self._expanded: set[str] = set()
 
     @property

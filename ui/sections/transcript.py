@@ -22,6 +22,7 @@ class TranscriptSection(QListWidget):
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.setSpacing(3)
         self._conversation_id: str | None = None
         self._shown: set[tuple[str, int]] = set()
 
