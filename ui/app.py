@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes.util
 import logging
 import os
+import signal
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,13 +25,38 @@ from copilot.workspace import Workspace
 from retrieval.embed import Embedder
 from ui.bridge import Bridge
 from ui.panel import Panel
+from ui.stall import StallMonitor
 
 log = logging.getLogger("copilot.ui")
+_IMPORTED = time.perf_counter()
+
+
+def since_launch() -> float:
+    """Seconds since this process started (from /proc on Linux; else since this module was imported)."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as stat:
+            started_ticks = int(stat.read().rsplit(")", 1)[1].split()[19])
+        return time.clock_gettime(time.CLOCK_BOOTTIME) - started_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return time.perf_counter() - _IMPORTED
 
 HEADLESS_HELP = ("No display found, so the panel cannot open here. Headless commands that run the same pipeline:\n"
                  "  copilot replay FILE.jsonl --json      advice per message as JSON lines\n"
                  "  copilot screenshot OUT.png [--conversation FILE --upto N]   render the panel offscreen\n"
                  "Or run `make run` from a desktop session (or set DISPLAY / WAYLAND_DISPLAY).")
+
+
+XCB_LIBRARIES = {"xcb-cursor": "libxcb-cursor0", "xcb-icccm": "libxcb-icccm4", "xcb-keysyms": "libxcb-keysyms1",
+                 "xkbcommon-x11": "libxkbcommon-x11-0"}
+"""Libraries Qt's X11 plugin needs that minimal Linux installs lack (library → Debian package)."""
+
+
+def missing_x11_packages() -> list[str]:
+    """Debian packages to install before Qt can open an X11 window; empty when nothing is missing."""
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if not sys.platform.startswith("linux") or not os.environ.get("DISPLAY") or platform not in ("", "xcb"):
+        return []
+    return [package for library, package in XCB_LIBRARIES.items() if ctypes.util.find_library(library) is None]
 
 
 def display_available() -> bool:
@@ -78,6 +106,7 @@ async def start_workspace(parts: PanelApp, make_embedder: Callable[[], Embedder]
         raise
     parts.bridge.packs_changed.emit([v.key for v in workspace.catalog.active_versions()])
     parts.ready.set_result(Pipeline(workspace))
+    log.info("retrieval ready %.2f s after launch", since_launch())
     return workspace
 
 
@@ -96,6 +125,11 @@ def run_app(conversation: Path | None) -> int:
     if not display_available():
         print(HEADLESS_HELP, file=sys.stderr)
         return 2
+    if missing := missing_x11_packages():
+        print(f"Qt needs X11 libraries that are not installed: {' '.join(missing)}.\n"
+              f"Install them (e.g. sudo apt-get install {' '.join(missing)}) or run `make run`, which does.",
+              file=sys.stderr)
+        return 2
     import qasync
 
     from retrieval.embed import ProcessEmbedder
@@ -107,15 +141,25 @@ def run_app(conversation: Path | None) -> int:
     parts = compose(loop)
     install_crash_hook(parts.bridge)
     parts.panel.show()
+    app.processEvents()
+    log.info("panel painted %.2f s after launch", since_launch())
+    monitor = StallMonitor()
+    monitor.start()
     embedders: list[ProcessEmbedder] = []
 
     def make_embedder() -> Embedder:
-        embedder = ProcessEmbedder(on_status=parts.bridge.report_model_status)
+        def on_status(status: str) -> None:
+            log.info("model %s %.2f s after launch", status, since_launch())
+            parts.bridge.report_model_status(status)
+
+        embedder = ProcessEmbedder(on_status=on_status)
         embedders.append(embedder)
         return embedder
 
     closing = asyncio.Event()
     app.aboutToQuit.connect(closing.set)
+    for stop in (signal.SIGINT, signal.SIGTERM):  # Ctrl+C or a session manager: close cleanly
+        signal.signal(stop, lambda *_: app.quit())
     startup = loop.create_task(start_workspace(parts, make_embedder))
     first = conversation or next(iter(demo_conversations()), None)
     if first is not None:  # demo mode: a conversation is ready to play
@@ -124,6 +168,7 @@ def run_app(conversation: Path | None) -> int:
         loop.run_until_complete(closing.wait())
         parts.session.close()
         startup.cancel()
+    log.info("longest event-loop stall: %.1f ms", monitor.max_stall_ms)
     for embedder in embedders:
         embedder.close()
     return 0
