@@ -70,8 +70,8 @@ class Session:
         self._task = None
 
     async def _analyse(self, conversation: Conversation, seq: int) -> None:
-        pipeline = await self._pipeline
         try:
+            pipeline = await asyncio.shield(self._pipeline)  # a cancelled analysis must not cancel start-up
             insight = await asyncio.to_thread(pipeline.run, conversation, seq)
         except asyncio.CancelledError:
             raise
