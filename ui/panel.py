@@ -46,6 +46,7 @@ class Panel(QWidget):
         cards.setWidgetResizable(True)
         cards.setWidget(self.policy)
         cards.setFrameShape(QScrollArea.Shape.NoFrame)
+        cards.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Tab goes to the cards themselves
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.transcript)
         split.addWidget(cards)
