@@ -80,6 +80,28 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 1 if errors and not totals else 0
 
 
+DEFAULT_MODE = "hybrid"
+"""The retrieval mode the panel uses (see retrieval/search.py)."""
+
+
+def cmd_eval_retrieval(args: argparse.Namespace) -> int:
+    from copilot.settings import home
+    from retrieval.embed import LocalEmbedder
+    from retrieval.evaluate import evaluate_retrieval
+
+    ks = sorted({int(k) for k in args.k.split(",")} | {1, 5, 10})
+    results = evaluate_retrieval(Path(args.passages), Path(args.queries), home(), LocalEmbedder(), ks,
+                                 progress=_progress("embedding passages"))
+    columns = [f"recall@{k}" for k in ks] + ["success@5", "mrr", "p50_ms", "p95_ms"]
+    print(f"{'mode':8}" + "".join(f"{c:>11}" for c in columns))
+    for mode, metrics in results.items():
+        marker = " (default)" if mode == DEFAULT_MODE else ""
+        print(f"{mode:8}" + "".join(f"{metrics[c]:>11.3f}" for c in columns) + marker)
+    if args.json:
+        print(json.dumps({**results, "default": DEFAULT_MODE}, separators=(",", ":")))
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from ui.app import run_app  # composition root: the only reach into ui/
 
@@ -108,6 +130,15 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--json", action="store_true", help="one compact JSON line per message on stdout")
     rep.add_argument("--pack", help="use only this pack (folder, .zip or Markdown document) instead of the active ones")
     rep.set_defaults(func=cmd_replay)
+
+    evaluate = sub.add_parser("eval", help="measure the copilot on labelled data")
+    kinds = evaluate.add_subparsers(dest="kind", required=True)
+    retrieval = kinds.add_parser("retrieval", help="recall@k, success@5, MRR, latency: bm25, dense and hybrid")
+    retrieval.add_argument("--passages", required=True, help="passages JSONL (id, title, text)")
+    retrieval.add_argument("--queries", required=True, help="queries JSONL (id, text, relevant)")
+    retrieval.add_argument("--k", default="1,5,10", help="cut-offs for recall@k, comma-separated")
+    retrieval.add_argument("--json", action="store_true", help="also print one compact JSON line, last on stdout")
+    retrieval.set_defaults(func=cmd_eval_retrieval)
 
     shot = sub.add_parser("screenshot", help="render the panel offscreen to a PNG")
     shot.add_argument("out", help="PNG file to write")

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from copilot.conversation import Conversation
 
 CONTEXT_TURNS = 6
+CONTEXT_WORDS = 150
+"""The context is cut to about what the embedding model reads anyway (256 word pieces), newest words kept."""
 
 
 @dataclass(frozen=True)
@@ -27,5 +29,5 @@ def build_query(conversation: Conversation, seq: int) -> RetrievalQuery | None:
     customer = [t for t in turns if t.role == "customer"]
     focus = (customer[-1] if customer else turns[-1]).text.strip()
     recent = turns[-CONTEXT_TURNS:]
-    context = "\n".join(t.text.strip() for t in reversed(recent))
-    return RetrievalQuery(focus, context)
+    context = " ".join(" ".join(t.text.split()) for t in reversed(recent)).split()[:CONTEXT_WORDS]
+    return RetrievalQuery(focus, " ".join(context))

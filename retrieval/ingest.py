@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from retrieval.catalog import Catalog
+from retrieval.chunks import chunk_text
 from retrieval.embed import Embedder
 from retrieval.packs import Clause, Pack
 from retrieval.store import VectorStore
@@ -13,27 +14,11 @@ Progress = Callable[[int, int], None]
 """Called with (clauses done, clauses in all) as an ingest advances."""
 
 BATCH = 32
-CHUNK_WORDS = 150
-"""Words per chunk: all-MiniLM-L6-v2 reads 256 word pieces (about 1.3 per English word) and drops the rest."""
 
 
-def clause_chunks(clause: Clause, limit: int = CHUNK_WORDS) -> list[str]:
-    """The texts embedded for a clause, each within the model's window, each led by the clause title.
-
-    Lines are kept whole where they fit, so a list item or paragraph is not cut mid-way; a single
-    line longer than the limit is cut at word boundaries. Nothing of the clause is dropped.
-    """
-    chunks: list[list[str]] = [[]]
-    for line in clause.text.splitlines():
-        words = line.split()
-        while words:
-            room = limit - len(chunks[-1])
-            if room <= 0 or (len(words) > room and chunks[-1] and len(words) <= limit):
-                chunks.append([])
-                continue
-            chunks[-1].extend(words[:room])
-            words = words[room:]
-    return [f"{clause.title}. {' '.join(words)}" for words in chunks if words]
+def clause_chunks(clause: Clause) -> list[str]:
+    """The texts embedded for a clause: each chunk within the model's window, each led by the clause title."""
+    return [f"{clause.title}. {chunk}" for chunk in chunk_text(clause.text)]
 
 
 def ingest(pack: Pack, catalog: Catalog, store: VectorStore, embedder: Embedder,

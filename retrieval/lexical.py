@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
+_WORD = re.compile(r"\w+")
 
 STOP_WORDS = frozenset("""
 a about above after again against all am an and any are as at be because been before being below between both
@@ -20,29 +21,38 @@ also get got really just one""".split())
 
 
 def stem(word: str) -> str:
-    """A deliberately light English suffix stripper: "refunds", "refunded", "refunding" → "refund"."""
+    """A deliberately light English suffix stripper: "refunds", "refunded", "refunding" all give "refund"."""
     for suffix, keep in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
         if word.endswith(suffix) and len(word) - len(suffix) >= 4 and not word.endswith("ss"):
-            return word[: -len(suffix)] + keep
-    return word
+            word = word[: -len(suffix)] + keep
+            break
+    return word[:-1] if word.endswith("e") and len(word) > 4 else word  # "charge" and "charged" meet
 
 
-def tokenize(text: str, *, stop_words: frozenset[str] = STOP_WORDS) -> list[str]:
-    """Lowercase, stemmed word tokens; contractions ("isn't", "I'm") and single letters are dropped."""
-    return [stem(t) for t in _TOKEN.findall(text.lower().replace("’", "'"))
-            if "'" not in t and len(t) > 1 and t not in stop_words]
+def tokenize(text: str) -> list[str]:
+    """The app's analyzer: lowercase, stemmed words; stop words, contractions and single letters dropped."""
+    return [stem(t) for t in _TOKEN.findall(text.lower().replace("\u2019", "'"))
+            if "'" not in t and len(t) > 1 and t not in STOP_WORDS]
+
+
+def plain_tokens(text: str) -> list[str]:
+    """The reference analyzer of ../shared/benchdata/README.md: lowercase ``\\w+`` tokens, nothing removed."""
+    return _WORD.findall(text.lower())
+
+
+Analyzer = Callable[[str], list[str]]
 
 
 class BM25:
     """An in-memory Okapi BM25 index over a fixed list of documents."""
 
     def __init__(self, documents: Sequence[str], *, k1: float = 1.2, b: float = 0.75,
-                 stop_words: frozenset[str] = STOP_WORDS) -> None:
-        self.k1, self.b, self.stop_words = k1, b, stop_words
+                 analyzer: Analyzer = tokenize) -> None:
+        self.k1, self.b, self.analyzer = k1, b, analyzer
         self._postings: dict[str, list[tuple[int, int]]] = {}
         self._lengths: list[int] = []
         for index, document in enumerate(documents):
-            counts = Counter(tokenize(document, stop_words=stop_words))
+            counts = Counter(analyzer(document))
             self._lengths.append(sum(counts.values()))
             for term, count in counts.items():
                 self._postings.setdefault(term, []).append((index, count))
@@ -57,7 +67,7 @@ class BM25:
         """Term weights from (text, weight) parts; a term repeated in the query counts again."""
         weights: dict[str, float] = {}
         for text, weight in texts:
-            for term in tokenize(text, stop_words=self.stop_words):
+            for term in self.analyzer(text):
                 weights[term] = weights.get(term, 0.0) + weight
         return weights
 

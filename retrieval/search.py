@@ -10,11 +10,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Literal
 
 import numpy as np
 
 from retrieval.catalog import Catalog, StoredClause
+from retrieval.chunks import chunk_text
 from retrieval.embed import Embedder
 from retrieval.jurisdiction import covers
 from retrieval.lexical import BM25
@@ -70,16 +72,23 @@ class _LexicalIndex:
         self.bm25 = BM25([f"{c.title}\n{c.text}" for c in self.clauses])
 
 
+Mode = Literal["hybrid", "dense"]
+
+QUERY_CHUNK_WORDS = 100
+"""A long focus (a long message, a case description) is embedded in pieces of this size and averaged."""
+
+
 class Searcher:
-    """Embeds a (focus, context) query and searches the active pack versions."""
+    """Embeds a (focus, context) query and searches the given pack versions."""
 
     def __init__(self, embedder: Embedder, store: VectorStore, catalog: Catalog, *, floor: float = FLOOR,
-                 k: int = 3) -> None:
+                 k: int = 3, mode: Mode = "hybrid") -> None:
         self.embedder = embedder
         self.store = store
         self.catalog = catalog
         self.floor = floor
         self.k = k
+        self.mode = mode
         self._lexical: _LexicalIndex | None = None
         self._lock = threading.Lock()
 
@@ -90,46 +99,64 @@ class Searcher:
                 index = self._lexical = _LexicalIndex(self.catalog, keys)
             return index
 
-    def search(self, focus: str, context: str, keys: Sequence[str], jurisdiction: str = "") -> SearchResult:
+    def _query_vector(self, focus: str, context: str, weight: float) -> np.ndarray:
+        pieces = chunk_text(focus, QUERY_CHUNK_WORDS) or [focus]
+        with_context = bool(context) and context != focus
+        vectors = self.embedder.encode(pieces + ([context] if with_context else []))
+        query = _unit(vectors[: len(pieces)].mean(axis=0))
+        if with_context:
+            query = _unit(weight * query + (1 - weight) * vectors[-1])
+        return query
+
+    def search(self, focus: str, context: str, keys: Sequence[str], jurisdiction: str = "", *,
+               k: int | None = None) -> SearchResult:
         """Search the pack versions named by ``keys`` (``name@version``) for ``focus`` in its ``context``.
 
-        Clauses scoped to regions other than ``jurisdiction`` are left out.
+        Clauses scoped to regions other than ``jurisdiction`` are left out; at most ``k`` (default
+        ``self.k``) hits above the floor come back, best first.
         """
+        k = k or self.k
         started = time.perf_counter()
         weight = FOCUS_WEIGHT if len(focus.split()) >= SHORT_FOCUS_WORDS else 0.5
-        texts = [focus, context] if context and context != focus else [focus]
-        vectors = self.embedder.encode(texts)
-        query = vectors[0] if len(vectors) == 1 else weight * vectors[0] + (1 - weight) * vectors[1]
-        query = query / max(float(np.linalg.norm(query)), 1e-9)
+        query = self._query_vector(focus, context, weight)
         embedded = time.perf_counter()
         if not keys:
             return SearchResult((), (embedded - started) * 1000, 0.0)
 
-        dense: dict[str, tuple[float, dict[str, object], str]] = {}
-        for h in self.store.query(query, DENSE_CANDIDATES, keys):
-            cite = str(h.metadata["citation"])
-            if cite not in dense:  # a clause scores by its best chunk
-                dense[cite] = (h.score, h.metadata, h.document)
-        index = self._index(tuple(sorted(keys)))
-        lexical = index.bm25.scores(index.bm25.query_weights([(focus, weight), (context, 1 - weight)]))
-        best_lexical = sorted(lexical.items(), key=lambda item: -item[1])[:LEXICAL_CANDIDATES]
-        boost = {index.clauses[i].citation: LEXICAL_WEIGHT * s / (s + LEXICAL_HALF) for i, s in lexical.items()}
-        floor_dense = min((d[0] for d in dense.values()), default=0.0)
-
         candidates: dict[str, ClauseHit] = {}
-        for cite, (cosine, meta, document) in dense.items():
-            scopes = [s for s in str(meta.get("jurisdictions", "")).split(",") if s]
-            if covers(scopes, jurisdiction):
-                candidates[cite] = ClauseHit(cite, str(meta["pack"]), str(meta["version"]), str(meta["clause_id"]),
-                                             str(meta["title"]), document, cosine + boost.get(cite, 0.0))
-        for i, _ in best_lexical:
-            clause = index.clauses[i]
-            if clause.citation not in candidates and covers(clause.jurisdictions, jurisdiction):
-                # Not among the nearest chunks: its cosine is at most the weakest one fetched.
-                candidates[clause.citation] = ClauseHit(clause.citation, clause.name, clause.version, clause.clause_id,
-                                                        clause.title, clause.text, floor_dense + boost[clause.citation])
+        for h in self.store.query(query, max(DENSE_CANDIDATES, k * 8), keys):
+            cite = str(h.metadata["citation"])
+            scopes = [s for s in str(h.metadata.get("jurisdictions", "")).split(",") if s]
+            if cite not in candidates and covers(scopes, jurisdiction):  # a clause scores by its best chunk
+                candidates[cite] = ClauseHit(cite, str(h.metadata["pack"]), str(h.metadata["version"]),
+                                             str(h.metadata["clause_id"]), str(h.metadata["title"]), h.document,
+                                             h.score)
+        if self.mode == "hybrid":
+            candidates = self._add_lexical(candidates, focus, context, weight, keys, jurisdiction, k)
         ranked = sorted(candidates.values(), key=lambda hit: -hit.score)
-        hits = tuple(ClauseHit(h.citation, h.pack, h.version, h.clause_id, h.title, h.text, round(h.score, 4))
-                     for h in ranked[: self.k] if h.score >= self.floor)
+        hits = tuple(replace(h, score=round(h.score, 4)) for h in ranked[:k] if h.score >= self.floor)
         done = time.perf_counter()
         return SearchResult(hits, (embedded - started) * 1000, (done - embedded) * 1000)
+
+    def _add_lexical(self, dense: dict[str, ClauseHit], focus: str, context: str, weight: float,
+                     keys: Sequence[str], jurisdiction: str, k: int) -> dict[str, ClauseHit]:
+        """Boost dense candidates by their BM25 score and bring in strong lexical matches the vectors missed."""
+        index = self._index(tuple(sorted(keys)))
+        lexical = index.bm25.scores(index.bm25.query_weights([(focus, weight), (context, 1 - weight)]))
+        # Relative to the best lexical match, damped when even that one is weak: long queries share many
+        # words with everything, short ones with little, and neither should swamp the dense score.
+        top = max(lexical.values(), default=0.0)
+        boost = {index.clauses[i].citation: LEXICAL_WEIGHT * s / (top + LEXICAL_HALF) for i, s in lexical.items()}
+        weakest = min((hit.score for hit in dense.values()), default=0.0)
+        fused = {cite: replace(hit, score=hit.score + boost.get(cite, 0.0)) for cite, hit in dense.items()}
+        for i, _ in sorted(lexical.items(), key=lambda item: -item[1])[: max(LEXICAL_CANDIDATES, 2 * k)]:
+            clause = index.clauses[i]
+            if clause.citation not in fused and covers(clause.jurisdictions, jurisdiction):
+                # Not among the nearest chunks: its cosine is at most the weakest one fetched.
+                fused[clause.citation] = ClauseHit(clause.citation, clause.name, clause.version, clause.clause_id,
+                                                   clause.title, clause.text, weakest + boost[clause.citation])
+        return fused
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    return vector / max(float(np.linalg.norm(vector)), 1e-9)
