@@ -48,7 +48,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     workspace = _open_workspace()
     pinned: tuple[str, ...] = ()
     if args.pack:
-        pack = workspace.load_pack(Path(args.pack), activate=False, progress=_progress(f"loading {args.pack}"))
+        pack = workspace.load_pack(Path(args.pack), activate=False, progress=_progress(f"loading {args.pack}")).pack
         pinned = (f"{pack.name}@{pack.version}",)
     started = time.perf_counter()
     workspace.embedder.load()
@@ -78,6 +78,52 @@ def cmd_replay(args: argparse.Namespace) -> int:
         print(f"{len(totals)} messages; customer messages with a clause: {covered}/{customer}; "
               f"latency p50 {statistics.median(totals):.1f} ms, p95 {p95:.1f} ms", file=sys.stderr)
     return 1 if errors and not totals else 0
+
+
+def cmd_packs(args: argparse.Namespace) -> int:
+    """Admin commands on policy packs; each prints what it did in one or a few lines."""
+    workspace = _open_workspace()
+    catalog = workspace.catalog
+    if args.action == "load":
+        result = workspace.load_pack(Path(args.path), activate=args.activate, progress=_progress("loading"))
+        pack = result.pack
+        state = "already loaded, nothing to do" if result.already_loaded else (
+            f"{len(pack.clauses)} clauses, {result.embedded} texts embedded (the rest from cache)")
+        print(f"{pack.name}@{pack.version}: {state}{'; active' if args.activate else ''}")
+    elif args.action == "list":
+        print(f"{'name':24} {'version':12} {'status':10} {'clauses':>7}  loaded at")
+        for v in catalog.versions():
+            print(f"{v.name:24} {v.version:12} {v.status():10} {v.clause_count:>7}  {v.loaded_at}")
+    elif args.action == "activate":
+        catalog.activate(args.name, args.version)
+        print(f"{args.name}@{args.version} is now the active version")
+    elif args.action == "rollback":
+        print(f"{args.name}: rolled back to {catalog.rollback(args.name)}")
+    elif args.action == "remove":
+        workspace.remove_pack(args.name, args.version)
+        print(f"{args.name}@{args.version} removed (its citations still resolve with `copilot packs show`)")
+    elif args.action == "priority":
+        catalog.set_priority(args.names)
+        print("priority, highest first: " + ", ".join(catalog.pack_names()))
+    elif args.action == "diff":
+        from retrieval.diff import diff_versions
+
+        changes = diff_versions(catalog, args.name, args.old, args.new)
+        for change in changes:
+            print(f"{change.kind:8} {change.clause_id}")
+            if change.kind == "changed":
+                print(f"         {change.words}")
+        counts = {kind: sum(c.kind == kind for c in changes) for kind in ("added", "removed", "changed")}
+        print(", ".join(f"{n} {kind}" for kind, n in counts.items()), file=sys.stderr)
+    elif args.action == "show":
+        clause = catalog.clause(args.citation)
+        if clause is None:
+            raise CopilotError(f"{args.citation}: no such citation; the form is name@version#clause-id "
+                               "(see `copilot packs list`)")
+        status = next((v.status() for v in catalog.versions() if v.key == f"{clause.name}@{clause.version}"),
+                      "removed")
+        print(f"{clause.citation}  ({status})\n{clause.title}\n\n{clause.text}")
+    return 0
 
 
 DEFAULT_MODE = "hybrid"
@@ -130,6 +176,26 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--json", action="store_true", help="one compact JSON line per message on stdout")
     rep.add_argument("--pack", help="use only this pack (folder, .zip or Markdown document) instead of the active ones")
     rep.set_defaults(func=cmd_replay)
+
+    packs = sub.add_parser("packs", help="load, list, activate, roll back, diff and remove policy packs")
+    actions = packs.add_subparsers(dest="action", required=True)
+    load = actions.add_parser("load", help="validate and load a pack folder, .zip or Markdown document")
+    load.add_argument("path")
+    load.add_argument("--activate", action="store_true", help="make it the active version once loaded")
+    actions.add_parser("list", help="one line per loaded version")
+    for action, text in (("activate", "make a version the active one"),
+                         ("remove", "remove an inactive version")):
+        one = actions.add_parser(action, help=text)
+        one.add_argument("name")
+        one.add_argument("version")
+    actions.add_parser("rollback", help="return to the previously active version").add_argument("name")
+    changes = actions.add_parser("diff", help="clauses added, removed and changed between two versions")
+    changes.add_argument("name")
+    changes.add_argument("old")
+    changes.add_argument("new")
+    actions.add_parser("show", help="print the clause a citation names").add_argument("citation")
+    actions.add_parser("priority", help="set the pack priority order, highest first").add_argument("names", nargs="+")
+    packs.set_defaults(func=cmd_packs)
 
     evaluate = sub.add_parser("eval", help="measure the copilot on labelled data")
     kinds = evaluate.add_subparsers(dest="kind", required=True)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from copilot.conversation import Conversation
 from copilot.settings import DEMO_PACK
-from retrieval.catalog import Catalog, PackVersion
+from copilot.errors import PackError
+from retrieval.cache import CachedEmbedder, EmbeddingCache
+from retrieval.catalog import Catalog, PackVersion, fingerprint
 from retrieval.documents import import_markdown
 from retrieval.embed import Embedder
 from retrieval.ingest import Progress, ingest
@@ -19,6 +22,16 @@ from retrieval.store import VectorStore
 log = logging.getLogger("copilot")
 
 
+@dataclass(frozen=True)
+class LoadResult:
+    """What a pack load did."""
+
+    pack: Pack
+    embedded: int
+    """Texts sent to the model; the rest came from the embedding cache."""
+    already_loaded: bool
+
+
 class Workspace:
     """Everything retrieval needs, opened from one home folder. Opening imports chromadb: do it off the GUI thread."""
 
@@ -27,19 +40,38 @@ class Workspace:
         self.embedder = embedder
         self.catalog = Catalog(home / "catalog.sqlite3")
         self.store = VectorStore(home / "chroma", embedder.model_id)
+        self.cache = EmbeddingCache(home / "embeddings.sqlite3")
         self.searcher = Searcher(embedder, self.store, self.catalog)
 
     def close(self) -> None:
         self.catalog.close()
+        self.cache.close()
 
-    def load_pack(self, path: Path, *, activate: bool = True, progress: Progress | None = None) -> Pack:
-        """Validate and ingest a pack; the active version changes only after a complete ingest."""
+    def load_pack(self, path: Path, *, activate: bool = True, progress: Progress | None = None) -> LoadResult:
+        """Validate and ingest a pack; the active version changes only after a complete ingest.
+
+        Loading a version that is already loaded with the same clauses does nothing; with other
+        clauses it is refused, because a citation must always mean one text.
+        """
         pack = import_markdown(path) if path.suffix.lower() in (".md", ".markdown") else load_pack(path)
-        ingest(pack, self.catalog, self.store, self.embedder, progress)
+        known = self.catalog.fingerprint_of(pack.name, pack.version)
+        embedder = CachedEmbedder(self.embedder, self.cache)
+        if known is None:
+            self.store.delete_key(f"{pack.name}@{pack.version}")  # leftovers of an interrupted load
+            ingest(pack, self.catalog, self.store, embedder, progress)
+        elif known != fingerprint(pack):
+            raise PackError(str(path), None, f"{pack.name}@{pack.version} is already loaded with different clauses",
+                            "give the changed pack a new version in pack.toml; a citation must always mean one text")
         if activate:
             self.catalog.activate(pack.name, pack.version)
-        log.info("loaded pack %s@%s (%d clauses)", pack.name, pack.version, len(pack.clauses))
-        return pack
+        log.info("loaded pack %s@%s (%d clauses, %d texts embedded)", pack.name, pack.version, len(pack.clauses),
+                 embedder.embedded)
+        return LoadResult(pack, embedder.embedded, already_loaded=known is not None)
+
+    def remove_pack(self, name: str, version: str) -> None:
+        """Remove an inactive version from search; its clause texts stay for citation lookups."""
+        self.catalog.remove(name, version)
+        self.store.delete_key(f"{name}@{version}")
 
     def ensure_demo_pack(self, progress: Progress | None = None) -> None:
         """First use of an empty home: load and activate the bundled demo pack."""

@@ -1,4 +1,5 @@
-"""The catalog of loaded pack versions (SQLite): what exists, what is active, and every clause's text.
+"""The catalog of loaded pack versions (SQLite): what exists, what is active, in which priority, and
+every clause's text (kept even after a version is removed, so every citation ever shown resolves).
 
 The catalog row is the commit point of an ingest: vectors written before it are invisible to search
 until the row exists, so an interrupted load never leaves a half-visible version.
@@ -6,13 +7,19 @@ until the row exists, so an interrupted load never leaves a half-visible version
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+from packaging.version import Version
+
+from copilot.errors import PackError
 from retrieval.jurisdiction import covers
 from retrieval.packs import Pack
 
@@ -27,6 +34,7 @@ CREATE TABLE IF NOT EXISTS pack_versions (
     active INTEGER NOT NULL DEFAULT 0,
     loaded_at TEXT NOT NULL,
     clause_count INTEGER NOT NULL,
+    fingerprint TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (name, version)
 );
 CREATE TABLE IF NOT EXISTS clauses (
@@ -38,7 +46,24 @@ CREATE TABLE IF NOT EXISTS clauses (
     text TEXT NOT NULL,
     jurisdictions TEXT NOT NULL DEFAULT ''
 );
+CREATE TABLE IF NOT EXISTS activations (
+    name TEXT NOT NULL,
+    version TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS priorities (
+    name TEXT PRIMARY KEY,
+    rank INTEGER NOT NULL
+);
 """
+
+
+def fingerprint(pack: Pack) -> str:
+    """A hash of everything citable in a pack version: same fingerprint, same clauses."""
+    digest = hashlib.sha256()
+    for c in pack.clauses:
+        digest.update(json.dumps([c.id, c.title, c.text, list(c.jurisdictions)]).encode())
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -60,6 +85,12 @@ class PackVersion:
         """``name@version``: how vectors of this version are tagged in the store."""
         return f"{self.name}@{self.version}"
 
+    def status(self, today: date | None = None) -> str:
+        """``active``, ``scheduled`` (activated, but its effective date is still to come) or ``inactive``."""
+        if not self.active:
+            return "inactive"
+        return "scheduled" if (today or _today()) < self.effective_from else "active"
+
     def applies_to(self, jurisdiction: str, when: date | None) -> bool:
         """Whether this version governs a conversation in ``jurisdiction`` started on ``when``.
 
@@ -68,7 +99,7 @@ class PackVersion:
         """
         if not covers(self.jurisdictions, jurisdiction):
             return False
-        day = when or datetime.now(timezone.utc).date()
+        day = when or _today()
         if day < self.effective_from:
             return False
         return self.effective_until is None or day < self.effective_until
@@ -89,10 +120,25 @@ class StoredClause:
 
 
 _CLAUSE_COLUMNS = "citation, name, version, clause_id, title, text, jurisdictions"
+_VERSION_COLUMNS = ("name, version, title, jurisdictions, effective_from, effective_until, active, loaded_at, "
+                    "clause_count")
+
+
+def _today() -> date:
+    return datetime.now(timezone.utc).date()
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def _clause(row: tuple[str, ...]) -> StoredClause:
     return StoredClause(*row[:6], tuple(j for j in row[6].split(",") if j))
+
+
+def _version(r: tuple[object, ...]) -> PackVersion:
+    return PackVersion(str(r[0]), str(r[1]), str(r[2]), tuple(json.loads(str(r[3]))), date.fromisoformat(str(r[4])),
+                       date.fromisoformat(str(r[5])) if r[5] else None, bool(r[6]), str(r[7]), int(r[8]))  # type: ignore[call-overload]
 
 
 class Catalog:
@@ -105,54 +151,112 @@ class Catalog:
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
         self.generation = 0
-        """Bumped on every change of clause content, so derived indexes know to rebuild."""
+        """Bumped on every change of clause content or activation, so derived indexes know to rebuild."""
 
     def close(self) -> None:
         self._db.close()
 
-    def record(self, pack: Pack) -> None:
-        """Add (or replace) a pack version and its clauses in one transaction; it starts inactive."""
-        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
-            self._db.execute("BEGIN")
+            self._db.execute("BEGIN IMMEDIATE")
             try:
-                self._db.execute("DELETE FROM clauses WHERE name = ? AND version = ?", (pack.name, pack.version))
-                self._db.execute("DELETE FROM pack_versions WHERE name = ? AND version = ?", (pack.name, pack.version))
-                self._db.executemany(
-                    "INSERT INTO clauses VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [(pack.citation(c), pack.name, pack.version, c.id, c.title, c.text, ",".join(c.jurisdictions))
-                     for c in pack.clauses])
-                self._db.execute(
-                    "INSERT INTO pack_versions VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)",
-                    (pack.name, pack.version, pack.title, json.dumps(list(pack.jurisdictions)),
-                     pack.effective_from.isoformat(),
-                     pack.effective_until.isoformat() if pack.effective_until else None, now, len(pack.clauses)))
+                yield self._db
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
             self.generation += 1
 
-    def activate(self, name: str, version: str) -> None:
-        """Make ``version`` the one active version of pack ``name``."""
+    def record(self, pack: Pack) -> None:
+        """Add a pack version and its clauses in one transaction; it starts inactive."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM clauses WHERE name = ? AND version = ?", (pack.name, pack.version))
+            db.executemany("INSERT INTO clauses VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           [(pack.citation(c), pack.name, pack.version, c.id, c.title, c.text,
+                             ",".join(c.jurisdictions)) for c in pack.clauses])
+            db.execute("INSERT INTO pack_versions VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
+                       (pack.name, pack.version, pack.title, json.dumps(list(pack.jurisdictions)),
+                        pack.effective_from.isoformat(),
+                        pack.effective_until.isoformat() if pack.effective_until else None, _now(),
+                        len(pack.clauses), fingerprint(pack)))
+            db.execute("INSERT OR IGNORE INTO priorities VALUES (?, (SELECT COALESCE(MAX(rank), 0) + 1 "
+                       "FROM priorities))", (pack.name,))
+
+    def fingerprint_of(self, name: str, version: str) -> str | None:
         with self._lock:
-            self._db.execute("BEGIN")
-            self._db.execute("UPDATE pack_versions SET active = (version = ?) WHERE name = ?", (version, name))
-            self._db.execute("COMMIT")
+            row = self._db.execute("SELECT fingerprint FROM pack_versions WHERE name = ? AND version = ?",
+                                   (name, version)).fetchone()
+        return row[0] if row else None
+
+    def get(self, name: str, version: str) -> PackVersion:
+        found = [v for v in self.versions() if v.name == name and v.version == version]
+        if not found:
+            known = ", ".join(v.version for v in self.versions() if v.name == name) or "none"
+            raise PackError(f"{name}@{version}", None, "no such pack version loaded",
+                            f"load it first with `copilot packs load`; loaded versions of {name}: {known}")
+        return found[0]
+
+    def activate(self, name: str, version: str) -> None:
+        """Make ``version`` the one active version of pack ``name``; remembered for rollback."""
+        self.get(name, version)
+        with self._transaction() as db:
+            db.execute("UPDATE pack_versions SET active = (version = ?) WHERE name = ?", (version, name))
+            db.execute("INSERT INTO activations VALUES (?, ?, ?)", (name, version, _now()))
+
+    def rollback(self, name: str) -> str:
+        """Re-activate the version that was active before the current one; returns it."""
+        with self._lock:
+            history = [r[0] for r in self._db.execute(
+                "SELECT version FROM activations WHERE name = ? ORDER BY rowid", (name,)).fetchall()]
+        current = next((v.version for v in self.versions() if v.name == name and v.active), None)
+        loaded = {v.version for v in self.versions() if v.name == name}
+        previous = next((v for v in reversed(history) if v != current and v in loaded), None)
+        if current is None or previous is None:
+            raise PackError(name, None, "nothing to roll back to",
+                            "rollback returns to the version active before the current one; activate a version "
+                            "with `copilot packs activate` instead")
+        self.activate(name, previous)
+        return previous
+
+    def remove(self, name: str, version: str) -> None:
+        """Forget a version (refused while active). Its clause texts stay, so old citations still resolve."""
+        if self.get(name, version).active:
+            raise PackError(f"{name}@{version}", None, "this version is active and cannot be removed",
+                            "activate another version (or roll back) first")
+        with self._transaction() as db:
+            db.execute("DELETE FROM pack_versions WHERE name = ? AND version = ?", (name, version))
+
+    def set_priority(self, names: list[str]) -> None:
+        """Priority order, highest first: where two active packs define the same clause id, the higher wins."""
+        loaded = {v.name for v in self.versions()}
+        unknown = [n for n in names if n not in loaded]
+        if unknown:
+            raise PackError(unknown[0], None, "no such pack loaded", f"loaded packs: {', '.join(sorted(loaded))}")
+        rest = [n for n in self.pack_names() if n not in names]
+        with self._transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO priorities VALUES (?, ?)",
+                           [(n, rank) for rank, n in enumerate([*names, *rest], start=1)])
+
+    def pack_names(self) -> list[str]:
+        """Loaded pack names, highest priority first."""
+        with self._lock:
+            rows = self._db.execute("SELECT DISTINCT v.name FROM pack_versions v LEFT JOIN priorities p "
+                                    "ON p.name = v.name ORDER BY COALESCE(p.rank, 1e9), v.name").fetchall()
+        return [r[0] for r in rows]
 
     def versions(self) -> list[PackVersion]:
+        """Every loaded version: packs in priority order, versions in PEP 440 order."""
         with self._lock:
-            rows = self._db.execute(
-                "SELECT name, version, title, jurisdictions, effective_from, effective_until, active, loaded_at, "
-                "clause_count FROM pack_versions ORDER BY name, loaded_at").fetchall()
-        return [PackVersion(r[0], r[1], r[2], tuple(json.loads(r[3])), date.fromisoformat(r[4]),
-                            date.fromisoformat(r[5]) if r[5] else None, bool(r[6]), r[7], r[8]) for r in rows]
+            rows = self._db.execute(f"SELECT {_VERSION_COLUMNS} FROM pack_versions").fetchall()
+        order = {name: rank for rank, name in enumerate(self.pack_names())}
+        return sorted((_version(r) for r in rows), key=lambda v: (order.get(v.name, 1 << 30), Version(v.version)))
 
     def active_versions(self) -> list[PackVersion]:
         return [v for v in self.versions() if v.active]
 
     def clause(self, cite: str) -> StoredClause | None:
-        """Resolve any citation ever shown, whichever version is active now."""
+        """Resolve any citation ever shown, whichever version is active now (or removed since)."""
         with self._lock:
             row = self._db.execute(f"SELECT {_CLAUSE_COLUMNS} FROM clauses WHERE citation = ?", (cite,)).fetchone()
         return _clause(row) if row else None
@@ -165,7 +269,4 @@ class Catalog:
         return [_clause(row) for row in rows]
 
     def has(self, name: str, version: str) -> bool:
-        with self._lock:
-            return self._db.execute("SELECT 1 FROM pack_versions WHERE name = ? AND version = ?",
-                                    (name, version)).fetchone() is not None
-
+        return self.fingerprint_of(name, version) is not None

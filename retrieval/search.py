@@ -64,12 +64,18 @@ class SearchResult:
 
 
 class _LexicalIndex:
-    """BM25 over the clauses of one set of pack versions, rebuilt when the set or the catalog changes."""
+    """BM25 over the clauses of pack versions in priority order, rebuilt when they or the catalog change."""
 
     def __init__(self, catalog: Catalog, keys: tuple[str, ...]) -> None:
         self.keys, self.generation = keys, catalog.generation
         self.clauses: list[StoredClause] = catalog.clauses_of(list(keys))
         self.bm25 = BM25([f"{c.title}\n{c.text}" for c in self.clauses])
+        rank = {key: i for i, key in enumerate(keys)}
+        owner: dict[str, StoredClause] = {}
+        for clause in sorted(self.clauses, key=lambda c: rank[f"{c.name}@{c.version}"]):
+            owner.setdefault(clause.clause_id, clause)
+        self.shadowed = {c.citation for c in self.clauses if owner[c.clause_id] is not c}
+        """Citations overridden by a higher-priority pack that defines the same clause id."""
 
 
 Mode = Literal["hybrid", "dense"]
@@ -123,25 +129,26 @@ class Searcher:
         if not keys:
             return SearchResult((), (embedded - started) * 1000, 0.0)
 
+        index = self._index(tuple(keys))
         candidates: dict[str, ClauseHit] = {}
         for h in self.store.query(query, max(DENSE_CANDIDATES, k * 8), keys):
             cite = str(h.metadata["citation"])
             scopes = [s for s in str(h.metadata.get("jurisdictions", "")).split(",") if s]
-            if cite not in candidates and covers(scopes, jurisdiction):  # a clause scores by its best chunk
-                candidates[cite] = ClauseHit(cite, str(h.metadata["pack"]), str(h.metadata["version"]),
-                                             str(h.metadata["clause_id"]), str(h.metadata["title"]), h.document,
-                                             h.score)
+            # A clause scores by its best chunk (the first one seen); shadowed and out-of-region ones are skipped.
+            if cite in index.shadowed or cite in candidates or not covers(scopes, jurisdiction):
+                continue
+            candidates[cite] = ClauseHit(cite, str(h.metadata["pack"]), str(h.metadata["version"]),
+                                         str(h.metadata["clause_id"]), str(h.metadata["title"]), h.document, h.score)
         if self.mode == "hybrid":
-            candidates = self._add_lexical(candidates, focus, context, weight, keys, jurisdiction, k)
+            candidates = self._add_lexical(index, candidates, focus, context, weight, jurisdiction, k)
         ranked = sorted(candidates.values(), key=lambda hit: -hit.score)
         hits = tuple(replace(h, score=round(h.score, 4)) for h in ranked[:k] if h.score >= self.floor)
         done = time.perf_counter()
         return SearchResult(hits, (embedded - started) * 1000, (done - embedded) * 1000)
 
-    def _add_lexical(self, dense: dict[str, ClauseHit], focus: str, context: str, weight: float,
-                     keys: Sequence[str], jurisdiction: str, k: int) -> dict[str, ClauseHit]:
+    def _add_lexical(self, index: _LexicalIndex, dense: dict[str, ClauseHit], focus: str, context: str,
+                     weight: float, jurisdiction: str, k: int) -> dict[str, ClauseHit]:
         """Boost dense candidates by their BM25 score and bring in strong lexical matches the vectors missed."""
-        index = self._index(tuple(sorted(keys)))
         lexical = index.bm25.scores(index.bm25.query_weights([(focus, weight), (context, 1 - weight)]))
         # Relative to the best lexical match, damped when even that one is weak: long queries share many
         # words with everything, short ones with little, and neither should swamp the dense score.
@@ -151,7 +158,8 @@ class Searcher:
         fused = {cite: replace(hit, score=hit.score + boost.get(cite, 0.0)) for cite, hit in dense.items()}
         for i, _ in sorted(lexical.items(), key=lambda item: -item[1])[: max(LEXICAL_CANDIDATES, 2 * k)]:
             clause = index.clauses[i]
-            if clause.citation not in fused and covers(clause.jurisdictions, jurisdiction):
+            if clause.citation not in fused and clause.citation not in index.shadowed and \
+                    covers(clause.jurisdictions, jurisdiction):
                 # Not among the nearest chunks: its cosine is at most the weakest one fetched.
                 fused[clause.citation] = ClauseHit(clause.citation, clause.name, clause.version, clause.clause_id,
                                                    clause.title, clause.text, weakest + boost[clause.citation])

@@ -69,6 +69,11 @@ class VectorStore:
         documents = (result["documents"] or [[]])[0]
         return [VectorHit(i, 1.0 - float(d), dict(m), doc) for i, d, m, doc in zip(ids, distances, metadatas, documents)]
 
+    def delete_key(self, key: str) -> None:
+        """Drop every vector of one pack version (leftovers of an interrupted load, or a removed version)."""
+        with self._lock:
+            self._collection.delete(where={"key": key})
+
     def count(self) -> int:
         with self._lock:
             return self._collection.count()
