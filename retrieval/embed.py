@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from copilot.errors import ModelError
+from retrieval import onnx_model
 
 log = logging.getLogger("copilot.retrieval")
 
@@ -63,7 +64,11 @@ class Embedder(Protocol):
 
 
 class LocalEmbedder:
-    """The model in this process, loaded on first use (or by ``load()``) under a lock."""
+    """The model in this process, loaded on first use (or by ``load()``) under a lock.
+
+    Models of the MiniLM shape run on onnxruntime (same vectors, faster, no torch at run time);
+    any other sentence-transformers folder runs on sentence-transformers and torch.
+    """
 
     def __init__(self, model: str = DEFAULT_MODEL) -> None:
         self.model_id = model
@@ -77,6 +82,13 @@ class LocalEmbedder:
             path = resolve_model(self.model_id)
             for key, value in _OFFLINE_ENV.items():
                 os.environ.setdefault(key, value)
+            if onnx_model.supports(path):
+                try:
+                    self._model = onnx_model.OnnxEncoder(path)
+                    log.info("embedding model loaded from %s (onnxruntime)", path)
+                    return
+                except ModelError as exc:
+                    log.warning("%s; using sentence-transformers instead", exc)
             from sentence_transformers import SentenceTransformer
             from transformers.utils import logging as hf_logging
 
@@ -91,6 +103,8 @@ class LocalEmbedder:
         self.load()
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
+        if isinstance(self._model, onnx_model.OnnxEncoder):
+            return self._model.encode(list(texts))
         vectors = self._model.encode(list(texts), batch_size=32, normalize_embeddings=True,
                                      convert_to_numpy=True, show_progress_bar=False)
         return np.asarray(vectors, dtype=np.float32)
