@@ -21,7 +21,7 @@ from retrieval.cache import CachedEmbedder, EmbeddingCache
 from retrieval.catalog import Catalog
 from retrieval.embed import Embedder
 from retrieval.ingest import Progress, ingest
-from retrieval.lexical import BM25, plain_tokens
+from retrieval.lexical import BM25, plain_tokens, top
 from retrieval.packs import Clause, Pack
 from retrieval.search import Searcher
 from retrieval.store import VectorStore
@@ -117,8 +117,7 @@ def evaluate_retrieval(passages_path: Path, queries_path: Path, home: Path, embe
     reference = BM25([f"{c.title}\n{c.text}" for c in clauses], analyzer=plain_tokens)
 
     def bm25(query: LabelledQuery) -> list[str]:
-        scores = reference.scores(reference.query_weights([(query.text, 1.0)]))
-        return [clauses[i].id for i, _ in sorted(scores.items(), key=lambda item: -item[1])[:depth]]
+        return [clauses[i].id for i in top(reference.scores(reference.query_weights([(query.text, 1.0)])), depth)]
 
     digest = hashlib.sha256(passages_path.read_bytes()).hexdigest()[:12]
     pack = Pack(f"eval-{digest}", "1", passages_path.name, (), date(2000, 1, 1), None, tuple(clauses))

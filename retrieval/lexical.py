@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+from scipy import sparse
 
 _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 _WORD = re.compile(r"\w+")
@@ -44,24 +46,34 @@ Analyzer = Callable[[str], list[str]]
 
 
 class BM25:
-    """An in-memory Okapi BM25 index over a fixed list of documents."""
+    """Okapi BM25 over a fixed list of documents, as one sparse matrix: a query is one product with it."""
 
     def __init__(self, documents: Sequence[str], *, k1: float = 1.2, b: float = 0.75,
                  analyzer: Analyzer = tokenize) -> None:
-        self.k1, self.b, self.analyzer = k1, b, analyzer
-        self._postings: dict[str, list[tuple[int, int]]] = {}
-        self._lengths: list[int] = []
+        self.analyzer = analyzer
+        self._vocabulary: dict[str, int] = {}
+        rows: list[int] = []
+        columns: list[int] = []
+        counts: list[int] = []
+        lengths = np.zeros(len(documents))
         for index, document in enumerate(documents):
-            counts = Counter(analyzer(document))
-            self._lengths.append(sum(counts.values()))
-            for term, count in counts.items():
-                self._postings.setdefault(term, []).append((index, count))
-        self._average = (sum(self._lengths) / len(self._lengths)) if self._lengths else 0.0
-        n = len(self._lengths)
-        self._idf = {t: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in self._postings.items()}
+            terms = Counter(analyzer(document))
+            lengths[index] = sum(terms.values())
+            for term, count in terms.items():
+                rows.append(index)
+                columns.append(self._vocabulary.setdefault(term, len(self._vocabulary)))
+                counts.append(count)
+        tf = np.asarray(counts, dtype=np.float64)
+        row = np.asarray(rows, dtype=np.int64)
+        column = np.asarray(columns, dtype=np.int64)
+        average = lengths.mean() if len(documents) else 1.0
+        frequency = np.bincount(column, minlength=len(self._vocabulary))
+        idf = np.log(1 + (len(documents) - frequency + 0.5) / (frequency + 0.5))
+        weight = idf[column] * tf * (k1 + 1) / (tf + k1 * (1 - b + b * lengths[row] / max(average, 1e-9)))
+        self._matrix = sparse.csr_matrix((weight, (row, column)), shape=(len(documents), len(self._vocabulary)))
 
     def __len__(self) -> int:
-        return len(self._lengths)
+        return int(self._matrix.shape[0])
 
     def query_weights(self, texts: Iterable[tuple[str, float]]) -> dict[str, float]:
         """Term weights from (text, weight) parts; a term repeated in the query counts again."""
@@ -71,16 +83,20 @@ class BM25:
                 weights[term] = weights.get(term, 0.0) + weight
         return weights
 
-    def scores(self, weights: Mapping[str, float]) -> dict[int, float]:
-        """BM25 score of every document that shares a term with the query."""
-        result: dict[int, float] = {}
-        k1, b, average = self.k1, self.b, self._average or 1.0
+    def scores(self, weights: Mapping[str, float]) -> np.ndarray:
+        """The BM25 score of every document (zero where no query term occurs)."""
+        query = np.zeros(len(self._vocabulary))
         for term, weight in weights.items():
-            postings = self._postings.get(term)
-            if not postings:
-                continue
-            idf = self._idf[term] * weight
-            for index, count in postings:
-                norm = count + k1 * (1 - b + b * self._lengths[index] / average)
-                result[index] = result.get(index, 0.0) + idf * count * (k1 + 1) / norm
-        return result
+            column = self._vocabulary.get(term)
+            if column is not None:
+                query[column] += weight
+        return np.asarray(self._matrix @ query)
+
+
+def top(scores: np.ndarray, n: int) -> list[int]:
+    """Indexes of the ``n`` highest positive scores, best first."""
+    n = min(n, int((scores > 0).sum()))
+    if n <= 0:
+        return []
+    best = np.argpartition(-scores, n - 1)[:n]
+    return [int(i) for i in best[np.argsort(-scores[best], kind="stable")]]

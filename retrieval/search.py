@@ -19,7 +19,7 @@ from retrieval.catalog import Catalog, StoredClause
 from retrieval.chunks import chunk_text
 from retrieval.embed import Embedder
 from retrieval.jurisdiction import covers
-from retrieval.lexical import BM25
+from retrieval.lexical import BM25, top
 from retrieval.store import VectorStore
 
 FOCUS_WEIGHT = 0.7
@@ -70,6 +70,7 @@ class _LexicalIndex:
         self.keys, self.generation = keys, catalog.generation
         self.clauses: list[StoredClause] = catalog.clauses_of(list(keys))
         self.bm25 = BM25([f"{c.title}\n{c.text}" for c in self.clauses])
+        self.position = {c.citation: i for i, c in enumerate(self.clauses)}
         rank = {key: i for i, key in enumerate(keys)}
         owner: dict[str, StoredClause] = {}
         for clause in sorted(self.clauses, key=lambda c: rank[f"{c.name}@{c.version}"]):
@@ -152,17 +153,17 @@ class Searcher:
         lexical = index.bm25.scores(index.bm25.query_weights([(focus, weight), (context, 1 - weight)]))
         # Relative to the best lexical match, damped when even that one is weak: long queries share many
         # words with everything, short ones with little, and neither should swamp the dense score.
-        top = max(lexical.values(), default=0.0)
-        boost = {index.clauses[i].citation: LEXICAL_WEIGHT * s / (top + LEXICAL_HALF) for i, s in lexical.items()}
+        scale = LEXICAL_WEIGHT / (float(lexical.max(initial=0.0)) + LEXICAL_HALF)
         weakest = min((hit.score for hit in dense.values()), default=0.0)
-        fused = {cite: replace(hit, score=hit.score + boost.get(cite, 0.0)) for cite, hit in dense.items()}
-        for i, _ in sorted(lexical.items(), key=lambda item: -item[1])[: max(LEXICAL_CANDIDATES, 2 * k)]:
+        fused = {cite: replace(hit, score=hit.score + scale * float(lexical[index.position[cite]]))
+                 for cite, hit in dense.items()}
+        for i in top(lexical, max(LEXICAL_CANDIDATES, 2 * k)):
             clause = index.clauses[i]
             if clause.citation not in fused and clause.citation not in index.shadowed and \
                     covers(clause.jurisdictions, jurisdiction):
                 # Not among the nearest chunks: its cosine is at most the weakest one fetched.
                 fused[clause.citation] = ClauseHit(clause.citation, clause.name, clause.version, clause.clause_id,
-                                                   clause.title, clause.text, weakest + boost[clause.citation])
+                                                   clause.title, clause.text, weakest + scale * float(lexical[i]))
         return fused
 
 
