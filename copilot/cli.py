@@ -148,6 +148,18 @@ def cmd_eval_retrieval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from copilot.bench import run_bench
+
+    sizes = tuple(int(n) for n in args.sizes.split(","))
+    result = run_bench(sizes, args.seed, say=lambda text: print(f"bench: {text}", file=sys.stderr, flush=True))
+    for name, value in result.items():
+        print(f"{name:16} {json.dumps(value)}")
+    if args.json:
+        print(json.dumps(result, separators=(",", ":")))
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from ui.app import run_app  # composition root: the only reach into ui/
 
@@ -205,6 +217,12 @@ def build_parser() -> argparse.ArgumentParser:
     retrieval.add_argument("--k", default="1,5,10", help="cut-offs for recall@k, comma-separated")
     retrieval.add_argument("--json", action="store_true", help="also print one compact JSON line, last on stdout")
     retrieval.set_defaults(func=cmd_eval_retrieval)
+
+    bench = sub.add_parser("bench", help="measure speed and memory on synthetic packs")
+    bench.add_argument("--sizes", default="1000,10000", help="pack sizes in clauses, comma-separated")
+    bench.add_argument("--seed", type=int, default=7, help="seed of the synthetic clauses")
+    bench.add_argument("--json", action="store_true", help="also print one compact JSON line, last on stdout")
+    bench.set_defaults(func=cmd_bench)
 
     shot = sub.add_parser("screenshot", help="render the panel offscreen to a PNG")
     shot.add_argument("out", help="PNG file to write")

@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from copilot.conversation import Conversation
 
 CONTEXT_TURNS = 6
-CONTEXT_WORDS = 150
-"""The context is cut to about what the embedding model reads anyway (256 word pieces), newest words kept."""
 
 
 @dataclass(frozen=True)
@@ -17,8 +15,8 @@ class RetrievalQuery:
 
     focus: str
     """The latest customer message at or before the seq (the message itself when no customer spoke yet)."""
-    context: str
-    """Recent customer and rep turns, newest first, so a model that truncates drops the oldest."""
+    context: tuple[str, ...]
+    """Recent customer and rep turns, newest first."""
 
 
 def build_query(conversation: Conversation, seq: int) -> RetrievalQuery | None:
@@ -29,5 +27,4 @@ def build_query(conversation: Conversation, seq: int) -> RetrievalQuery | None:
     customer = [t for t in turns if t.role == "customer"]
     focus = (customer[-1] if customer else turns[-1]).text.strip()
     recent = turns[-CONTEXT_TURNS:]
-    context = " ".join(" ".join(t.text.split()) for t in reversed(recent)).split()[:CONTEXT_WORDS]
-    return RetrievalQuery(focus, " ".join(context))
+    return RetrievalQuery(focus, tuple(t.text.strip() for t in reversed(recent)))

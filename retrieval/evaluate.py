@@ -74,14 +74,14 @@ def read_queries(path: Path) -> list[LabelledQuery]:
     return [LabelledQuery(str(r["id"]), str(r["text"]), frozenset(map(str, r["relevant"]))) for r in rows]  # type: ignore[call-overload]
 
 
-def query_parts(text: str) -> tuple[str, str]:
+def query_parts(text: str) -> tuple[str, tuple[str, ...]]:
     """(focus, context) of a query: a dialogue ("customer: ..." lines) focuses on its last customer turn."""
     turns = [m.groups() for m in map(_TURN.match, text.splitlines()) if m]
     if not turns:
-        return text, ""
+        return text, ()
     customer = [t for role, t in turns if role.lower() == "customer"]
     focus = customer[-1] if customer else turns[-1][1]
-    return focus, "\n".join(t for _, t in reversed(turns[-6:]))
+    return focus, tuple(t for _, t in reversed(turns[-6:]))
 
 
 def _metrics(rankings: list[list[str]], queries: list[LabelledQuery], ks: list[int],

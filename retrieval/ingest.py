@@ -13,7 +13,8 @@ from retrieval.store import VectorStore
 Progress = Callable[[int, int], None]
 """Called with (clauses done, clauses in all) as an ingest advances."""
 
-BATCH = 32
+BATCH = 256
+"""Texts per embedding call: large enough for the encoder to group texts of similar length."""
 
 
 def clause_chunks(clause: Clause) -> list[str]:

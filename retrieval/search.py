@@ -81,6 +81,9 @@ class _LexicalIndex:
 
 Mode = Literal["hybrid", "dense"]
 
+MEMO_SIZE = 4096
+"""Texts whose vectors are remembered (oldest forgotten first)."""
+
 QUERY_CHUNK_WORDS = 100
 """A long focus (a long message, a case description) is embedded in pieces of this size and averaged."""
 
@@ -97,6 +100,7 @@ class Searcher:
         self.k = k
         self.mode = mode
         self._lexical: _LexicalIndex | None = None
+        self._memo: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
 
     def _index(self, keys: tuple[str, ...]) -> _LexicalIndex:
@@ -106,18 +110,35 @@ class Searcher:
                 index = self._lexical = _LexicalIndex(self.catalog, keys)
             return index
 
-    def _query_vector(self, focus: str, context: str, weight: float) -> np.ndarray:
+    def _vectors(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """Vectors of texts, remembered: each turn of a conversation is embedded once, when it arrives."""
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._memo))
+        if missing:
+            fresh = dict(zip(missing, self.embedder.encode(missing)))
+            with self._lock:
+                self._memo.update(fresh)
+                while len(self._memo) > MEMO_SIZE:
+                    self._memo.pop(next(iter(self._memo)))
+        with self._lock:
+            return [self._memo[t] if t in self._memo else fresh[t] for t in texts]
+
+    def _query_vector(self, focus: str, context: Sequence[str], weight: float) -> np.ndarray:
+        """The focus (averaged over its pieces when long) blended with the mean of the context turns."""
         pieces = chunk_text(focus, QUERY_CHUNK_WORDS) or [focus]
-        with_context = bool(context) and context != focus
-        vectors = self.embedder.encode(pieces + ([context] if with_context else []))
-        query = _unit(vectors[: len(pieces)].mean(axis=0))
-        if with_context:
-            query = _unit(weight * query + (1 - weight) * vectors[-1])
+        turns = [t for t in context if t and t != focus]
+        vectors = self._vectors(pieces + turns)
+        query = _unit(np.mean(vectors[: len(pieces)], axis=0))
+        if turns:  # newer turns count more: 1, 1/2, 1/3, ...
+            recency = np.array([1 / (i + 1) for i in range(len(turns))])[:, None]
+            context_vector = _unit((np.array(vectors[len(pieces):]) * recency).sum(axis=0))
+            query = _unit(weight * query + (1 - weight) * context_vector)
         return query
 
-    def search(self, focus: str, context: str, keys: Sequence[str], jurisdiction: str = "", *,
+    def search(self, focus: str, context: Sequence[str], keys: Sequence[str], jurisdiction: str = "", *,
                k: int | None = None) -> SearchResult:
-        """Search the pack versions named by ``keys`` (``name@version``) for ``focus`` in its ``context``.
+        """Search the pack versions named by ``keys`` (``name@version``) for ``focus`` in its ``context``
+        (recent turns, newest first).
 
         Clauses scoped to regions other than ``jurisdiction`` are left out; at most ``k`` (default
         ``self.k``) hits above the floor come back, best first.
@@ -147,10 +168,10 @@ class Searcher:
         done = time.perf_counter()
         return SearchResult(hits, (embedded - started) * 1000, (done - embedded) * 1000)
 
-    def _add_lexical(self, index: _LexicalIndex, dense: dict[str, ClauseHit], focus: str, context: str,
-                     weight: float, jurisdiction: str, k: int) -> dict[str, ClauseHit]:
+    def _add_lexical(self, index: _LexicalIndex, dense: dict[str, ClauseHit], focus: str,
+                     context: Sequence[str], weight: float, jurisdiction: str, k: int) -> dict[str, ClauseHit]:
         """Boost dense candidates by their BM25 score and bring in strong lexical matches the vectors missed."""
-        lexical = index.bm25.scores(index.bm25.query_weights([(focus, weight), (context, 1 - weight)]))
+        lexical = index.bm25.scores(index.bm25.query_weights([(focus, weight), (" ".join(context), 1 - weight)]))
         # Relative to the best lexical match, damped when even that one is weak: long queries share many
         # words with everything, short ones with little, and neither should swamp the dense score.
         scale = LEXICAL_WEIGHT / (float(lexical.max(initial=0.0)) + LEXICAL_HALF)

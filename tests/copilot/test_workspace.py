@@ -41,7 +41,7 @@ def search(workspace: Workspace, text: str, jurisdiction: str = "", started: dat
     when = datetime(started.year, started.month, started.day, tzinfo=timezone.utc) if started else None
     conversation = Conversation("c", jurisdiction=jurisdiction, started_at=when)
     keys = [v.key for v in workspace.applicable(conversation)]
-    return [h.citation for h in workspace.searcher.search(text, "", keys, jurisdiction, k=5).hits]
+    return [h.citation for h in workspace.searcher.search(text, (), keys, jurisdiction, k=5).hits]
 
 
 def test_versions_activate_roll_back_and_resolve_every_citation(fresh: Workspace, tmp_path: Path) -> None:
