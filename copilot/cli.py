@@ -169,7 +169,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_screenshot(args: argparse.Namespace) -> int:
     from ui.screenshot import render_screenshot  # composition root: the only reach into ui/
 
-    render_screenshot(Path(args.out), Path(args.conversation) if args.conversation else None, args.upto)
+    render_screenshot(Path(args.out), Path(args.conversation) if args.conversation else None, args.upto, args.window)
     print(args.out)
     return 0
 
@@ -228,6 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     shot.add_argument("out", help="PNG file to write")
     shot.add_argument("--conversation", help="conversation to play into the panel first")
     shot.add_argument("--upto", type=int, default=None, help="play only the first N message events")
+    shot.add_argument("--window", choices=("panel", "packs"), default="panel", help="which window to render")
     shot.set_defaults(func=cmd_screenshot)
     return parser
 

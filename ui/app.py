@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from copilot.pipeline import Pipeline
 from copilot.playback import DemoPlayer
@@ -156,6 +156,20 @@ def run_app(conversation: Path | None) -> int:
         embedders.append(embedder)
         return embedder
 
+    windows: list[QWidget] = []
+
+    def open_packs() -> None:
+        if not parts.ready.done() or parts.ready.exception() is not None:
+            parts.bridge.error_reported.emit("Policy packs open once retrieval has started; try again in a moment.")
+            return
+        from ui.admin.packs import PacksWindow
+
+        window = PacksWindow(parts.ready.result().workspace)
+        window.packs_changed.connect(parts.bridge.packs_changed)
+        windows[:] = [window]
+        window.show()
+
+    parts.panel.packs_requested.connect(open_packs)
     closing = asyncio.Event()
     app.aboutToQuit.connect(closing.set)
     for stop in (signal.SIGINT, signal.SIGTERM):  # Ctrl+C or a session manager: close cleanly

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QCheckBox, QScrollArea, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QPushButton, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 from copilot.conversation import Conversation
 from copilot.pipeline import Insight
@@ -25,6 +25,9 @@ PLAY_INTERVAL_MS = 1800
 class Panel(QWidget):
     """A narrow window beside the helpdesk. Updates never activate or raise it."""
 
+    packs_requested = Signal()
+    """The rep (or admin) asked for the policy packs window."""
+
     def __init__(self, bridge: Bridge, player: DemoPlayer, conversations: list[Path]) -> None:
         super().__init__()
         self.setWindowTitle("Copilot")
@@ -35,6 +38,9 @@ class Panel(QWidget):
         self.setMinimumWidth(340)
         self.player = player
         self.header = HeaderSection()
+        self.packs_button = QPushButton("Packs… (Ctrl+Shift+P)")
+        self.packs_button.setAccessibleName("Open the policy packs window")
+        self.packs_button.clicked.connect(self.packs_requested)
         self.on_top = QCheckBox("Keep on top (Ctrl+T)")
         self.on_top.setAccessibleName("Keep the panel on top of other windows")
         self.on_top.toggled.connect(self._on_on_top_toggled)
@@ -56,7 +62,10 @@ class Panel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.addWidget(self.header)
-        layout.addWidget(self.on_top)
+        options = QHBoxLayout()
+        options.addWidget(self.on_top, 1)
+        options.addWidget(self.packs_button)
+        layout.addLayout(options)
         layout.addWidget(self.notices)
         layout.addWidget(split, 1)
         layout.addWidget(self.demo)
@@ -86,7 +95,8 @@ class Panel(QWidget):
     def _shortcuts(self) -> None:
         for keys, slot in (("F5", self.toggle_play), ("F6", self.step), ("Ctrl+L", self.demo.composer.setFocus),
                            ("Ctrl+K", self.policy.focus_first), ("Ctrl+O", self.demo.picker.setFocus),
-                           ("Ctrl+T", self.on_top.toggle), ("Ctrl+J", self.transcript.setFocus)):
+                           ("Ctrl+T", self.on_top.toggle), ("Ctrl+J", self.transcript.setFocus),
+                           ("Ctrl+Shift+P", self.packs_requested.emit)):
             shortcut = QShortcut(QKeySequence(keys), self)
             shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
             shortcut.activated.connect(slot)

@@ -10,11 +10,12 @@ from pathlib import Path
 from copilot.errors import CopilotError
 
 
-def render_screenshot(out: Path, conversation: Path | None, upto: int | None) -> None:
-    """Play the first ``upto`` messages of ``conversation`` (all when None) and save the panel."""
+def render_screenshot(out: Path, conversation: Path | None, upto: int | None, window: str = "panel") -> None:
+    """Play the first ``upto`` messages of ``conversation`` (all when None) and save the panel,
+    or save the policy packs window (``window="packs"``) with its newest inactive version selected."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import qasync
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication, QWidget
 
     from retrieval.embed import LocalEmbedder
     from ui.app import compose, start_workspace
@@ -37,9 +38,19 @@ def render_screenshot(out: Path, conversation: Path | None, upto: int | None) ->
                 played += 1
             parts.panel.demo.set_progress(parts.panel.player.messages_played, parts.panel.player.messages_total)
             await parts.session.settle()
+        shown: QWidget = parts.panel
+        if window == "packs":
+            from ui.admin.packs import PacksWindow
+
+            shown = packs = PacksWindow((await parts.ready).workspace)
+            packs.show()
+            versions = packs.workspace.catalog.versions()
+            active_names = {v.name for v in versions if v.active}
+            inactive = [i for i, v in enumerate(versions) if not v.active and v.name in active_names]
+            packs.table.selectRow(inactive[-1] if inactive else 0)
         app.processEvents()
         out.parent.mkdir(parents=True, exist_ok=True)
-        if not parts.panel.grab().save(str(out)):
+        if not shown.grab().save(str(out)):
             raise CopilotError(f"could not write {out}; check the folder exists and is writable")
         parts.session.close()
 

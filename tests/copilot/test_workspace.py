@@ -128,7 +128,7 @@ def test_an_interrupted_load_leaves_no_version_and_the_active_one_unchanged(tmp_
                               stdout=subprocess.DEVNULL)
     assert loader.stderr is not None
     seen = b""
-    while b"128/" not in seen:  # the progress bar has passed a mark: vectors are being written
+    while b"] 256/" not in seen:  # the progress bar has passed a mark: vectors are being written
         chunk = loader.stderr.read1(256)  # type: ignore[attr-defined]
         assert chunk, f"loader ended early: {seen[-300:]!r}"
         seen += chunk

@@ -1,0 +1,1 @@
+"""Admin windows: policy packs (load, activate, roll back, priority, diff)."""

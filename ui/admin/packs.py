@@ -1,0 +1,204 @@
+"""The "Packs" admin window: versions with status, load with progress, activate, roll back, priority, diff."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton,
+                               QSplitter, QTableWidget, QTableWidgetItem, QTextBrowser, QVBoxLayout, QWidget)
+
+from copilot.workspace import Workspace
+from retrieval.catalog import PackVersion
+from retrieval.diff import ClauseChange, diff_versions
+
+_COLUMNS = ("Pack", "Version", "Status", "Clauses", "Loaded at")
+
+
+def _diff_html(changes: list[ClauseChange]) -> str:
+    """Render clause changes; [-removed-] words struck through in red, {+added+} words in green."""
+    if not changes:
+        return "<p>No clause differs.</p>"
+    parts = []
+    for change in changes:
+        words = html.escape(change.words)
+        words = words.replace("[-", "<s style='color:#a40000'>").replace("-]", "</s>")
+        words = words.replace("{+", "<b style='color:#1a6b1a'>").replace("+}", "</b>")
+        parts.append(f"<p><b>{change.kind}</b> <code>{html.escape(change.clause_id)}</code><br>{words}</p>")
+    return "".join(parts)
+
+
+class PacksWindow(QWidget):
+    """Operates on a Workspace; every change runs in a worker thread and the table refreshes after it."""
+
+    packs_changed = Signal(list)
+    """``name@version`` of the active versions after any change."""
+    load_progressed = Signal(int, int)
+    """(done, total) of a running load; emitted from the worker thread, delivered on the GUI thread."""
+
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Copilot – Policy packs")
+        self.setAccessibleName("Policy packs")
+        self.resize(820, 560)
+        self.workspace = workspace
+        self.table = QTableWidget(0, len(_COLUMNS))
+        self.table.setHorizontalHeaderLabels(_COLUMNS)
+        self.table.setAccessibleName("Loaded pack versions")
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.verticalHeader().setVisible(False)
+        self.table.itemSelectionChanged.connect(self._on_selection_changed)
+        self.diff = QTextBrowser()
+        self.diff.setAccessibleName("Changes against the active version")
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.progress = QProgressBar()
+        self.progress.setVisible(False)
+        self.load_progressed.connect(self._on_load_progressed)
+        self.buttons: dict[str, QPushButton] = {}
+        row = QHBoxLayout()
+        for name, text, slot in (("load", "Load…", self.choose_and_load), ("activate", "Activate", self.activate),
+                                 ("rollback", "Roll back", self.rollback), ("up", "Priority up", self.raise_priority),
+                                 ("down", "Priority down", self.lower_priority), ("remove", "Remove", self.remove)):
+            button = QPushButton(text)
+            button.setAccessibleName(text.rstrip("…"))
+            button.clicked.connect(slot)
+            self.buttons[name] = button
+            row.addWidget(button)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.table)
+        split.addWidget(self.diff)
+        layout = QVBoxLayout(self)
+        layout.addLayout(row)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        layout.addWidget(split, 1)
+        self._busy: asyncio.Task[None] | None = None
+        self.refresh()
+
+    def selected(self) -> PackVersion | None:
+        rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
+        if not rows:
+            return None
+        item = self.table.item(rows[0].row(), 0)
+        return item.data(Qt.ItemDataRole.UserRole) if item else None
+
+    def refresh(self) -> None:
+        chosen = self.selected()
+        versions = self.workspace.catalog.versions()
+        self.table.setRowCount(len(versions))
+        for row, version in enumerate(versions):
+            values = (version.name, version.version, version.status(), str(version.clause_count), version.loaded_at)
+            for column, value in enumerate(values):
+                item = QTableWidgetItem(value)
+                item.setData(Qt.ItemDataRole.UserRole, version)
+                self.table.setItem(row, column, item)
+            if chosen is not None and version.key == chosen.key:
+                self.table.selectRow(row)
+        self.table.resizeColumnsToContents()
+        self.packs_changed.emit([v.key for v in self.workspace.catalog.active_versions()])
+        self._on_selection_changed()
+
+    def _on_selection_changed(self) -> None:
+        version = self.selected()
+        for name in ("activate", "remove"):
+            self.buttons[name].setEnabled(version is not None and not version.active)
+        self.buttons["rollback"].setEnabled(version is not None)
+        self.buttons["up"].setEnabled(version is not None)
+        self.buttons["down"].setEnabled(version is not None)
+        self.show_diff(version)
+
+    def show_diff(self, version: PackVersion | None) -> None:
+        active = next((v for v in self.workspace.catalog.active_versions()
+                       if version is not None and v.name == version.name), None)
+        if version is None:
+            self.diff.setHtml("<p>Select a version to see how it differs from the active one.</p>")
+        elif active is None or active.key == version.key:
+            self.diff.setHtml(f"<p>{html.escape(version.key)} is the active version of {html.escape(version.name)}."
+                              "</p>" if active else "<p>No version of this pack is active.</p>")
+        else:
+            changes = diff_versions(self.workspace.catalog, version.name, active.version, version.version)
+            self.diff.setHtml(f"<h3>{html.escape(active.key)} → {html.escape(version.version)}</h3>"
+                              + _diff_html(changes))
+
+    def _run(self, label: str, work, *args) -> None:  # type: ignore[no-untyped-def]
+        """Run one admin operation off the GUI thread; errors land in the status line, state stays as it was."""
+        if self._busy is not None and not self._busy.done():
+            self.status.setText("Another operation is still running.")
+            return
+
+        async def go() -> None:
+            self.status.setText(f"{label}…")
+            try:
+                result = await asyncio.to_thread(work, *args)
+            except Exception as exc:  # shown to the admin; the catalog is unchanged on failure
+                self.status.setText(f"{label} failed: {exc}")
+            else:
+                self.status.setText(f"{label}: done{'' if result is None else f' ({result})'}")
+            finally:
+                self.progress.setVisible(False)
+                self.refresh()
+
+        self._busy = asyncio.get_event_loop().create_task(go())
+
+    @Slot()
+    def choose_and_load(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load a policy pack", "", "Packs (pack.toml *.zip *.md)")
+        if path:
+            self.load(Path(path).parent if Path(path).name == "pack.toml" else Path(path))
+
+    def load(self, path: Path) -> None:
+        self.progress.setVisible(True)
+        self.progress.setValue(0)
+
+        def work() -> str:
+            result = self.workspace.load_pack(path, activate=False, progress=self.load_progressed.emit)
+            return f"{result.pack.name}@{result.pack.version}, {result.embedded} texts embedded"
+
+        self._run(f"Loading {path.name}", work)
+
+    @Slot(int, int)
+    def _on_load_progressed(self, done: int, total: int) -> None:
+        self.progress.setMaximum(total)
+        self.progress.setValue(done)
+
+    @Slot()
+    def activate(self) -> None:
+        version = self.selected()
+        if version is not None:
+            self._run(f"Activating {version.key}", self.workspace.catalog.activate, version.name, version.version)
+
+    @Slot()
+    def rollback(self) -> None:
+        version = self.selected()
+        if version is not None:
+            self._run(f"Rolling back {version.name}", self.workspace.catalog.rollback, version.name)
+
+    @Slot()
+    def remove(self) -> None:
+        version = self.selected()
+        if version is not None:
+            self._run(f"Removing {version.key}", self.workspace.remove_pack, version.name, version.version)
+
+    def _move(self, step: int) -> None:
+        version = self.selected()
+        if version is None:
+            return
+        names = self.workspace.catalog.pack_names()
+        i = names.index(version.name)
+        j = max(0, min(len(names) - 1, i + step))
+        names[i], names[j] = names[j], names[i]
+        self._run("Changing priority", self.workspace.catalog.set_priority, names)
+
+    @Slot()
+    def raise_priority(self) -> None:
+        self._move(-1)
+
+    @Slot()
+    def lower_priority(self) -> None:
+        self._move(1)
