@@ -32,11 +32,12 @@ def _progress(label: str):  # type: ignore[no-untyped-def]
 
 
 def _open_workspace():  # type: ignore[no-untyped-def]
-    from copilot.settings import home
+    from copilot.settings import Settings, home
     from copilot.workspace import Workspace
     from retrieval.embed import LocalEmbedder
 
-    workspace = Workspace(home(), LocalEmbedder())
+    folder = home()
+    workspace = Workspace(folder, LocalEmbedder(Settings.load(folder).embedding_model))
     workspace.ensure_demo_pack(progress=_progress("loading the demo pack"))
     return workspace
 
@@ -126,6 +127,27 @@ def cmd_packs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_model(args: argparse.Namespace) -> int:
+    """Show or change the embedding model; a change re-embeds every loaded version first."""
+    from copilot.settings import Settings, home
+    from retrieval.embed import DEFAULT_MODEL, LocalEmbedder, resolve_model
+
+    folder = home()
+    settings = Settings.load(folder)
+    if args.action == "show":
+        print(f"{settings.embedding_model}  ({resolve_model(settings.embedding_model)})")
+        return 0
+    model = DEFAULT_MODEL if args.model == "default" else str(Path(args.model).expanduser().resolve())
+    embedder = LocalEmbedder(model)
+    embedder.load()
+    workspace = _open_workspace()
+    workspace.reembed(embedder, progress=_progress(f"embedding with {Path(model).name}"))
+    settings.embedding_model = model
+    settings.save(folder)
+    print(f"embedding model is now {model}; every loaded pack version was embedded with it")
+    return 0
+
+
 DEFAULT_MODE = "hybrid"
 """The retrieval mode the panel uses (see retrieval/search.py)."""
 
@@ -208,6 +230,13 @@ def build_parser() -> argparse.ArgumentParser:
     actions.add_parser("show", help="print the clause a citation names").add_argument("citation")
     actions.add_parser("priority", help="set the pack priority order, highest first").add_argument("names", nargs="+")
     packs.set_defaults(func=cmd_packs)
+
+    model = sub.add_parser("model", help="show or change the embedding model")
+    model_actions = model.add_subparsers(dest="action", required=True)
+    model_actions.add_parser("show", help="the model in use")
+    model_actions.add_parser("set", help="use another local sentence-transformers folder (or 'default')"
+                             ).add_argument("model")
+    model.set_defaults(func=cmd_model)
 
     evaluate = sub.add_parser("eval", help="measure the copilot on labelled data")
     kinds = evaluate.add_subparsers(dest="kind", required=True)

@@ -12,9 +12,9 @@ from copilot.settings import DEMO_PACK
 from copilot.errors import PackError
 from retrieval.cache import CachedEmbedder, EmbeddingCache
 from retrieval.catalog import Catalog, PackVersion, fingerprint
-from retrieval.documents import import_markdown
+from retrieval.documents import DOCUMENT_SUFFIXES, import_document
 from retrieval.embed import Embedder
-from retrieval.ingest import Progress, ingest
+from retrieval.ingest import Progress, ingest, write_vectors
 from retrieval.packs import Pack, load_pack
 from retrieval.search import Searcher
 from retrieval.store import VectorStore
@@ -53,7 +53,7 @@ class Workspace:
         Loading a version that is already loaded with the same clauses does nothing; with other
         clauses it is refused, because a citation must always mean one text.
         """
-        pack = import_markdown(path) if path.suffix.lower() in (".md", ".markdown") else load_pack(path)
+        pack = import_document(path) if path.suffix.lower() in DOCUMENT_SUFFIXES else load_pack(path)
         known = self.catalog.fingerprint_of(pack.name, pack.version)
         embedder = CachedEmbedder(self.embedder, self.cache)
         if known is None:
@@ -67,6 +67,28 @@ class Workspace:
         log.info("loaded pack %s@%s (%d clauses, %d texts embedded)", pack.name, pack.version, len(pack.clauses),
                  embedder.embedded)
         return LoadResult(pack, embedder.embedded, already_loaded=known is not None)
+
+    def reembed(self, embedder: Embedder, progress: Progress | None = None) -> None:
+        """Embed every loaded version with another model into that model's own collection.
+
+        Vectors of two models never mix: each model has its own collection, and the caller switches
+        the setting only after this returns, so an interruption leaves the old model in force.
+        """
+        store = VectorStore(self.home / "chroma", embedder.model_id)
+        cached = CachedEmbedder(embedder, self.cache)
+        versions = self.catalog.versions()
+        total = sum(v.clause_count for v in versions)
+        done = 0
+        for version in versions:
+            pack = self.catalog.pack(version.name, version.version)
+            store.delete_key(version.key)
+
+            def step(part: int, _: int, offset: int = done) -> None:
+                if progress:
+                    progress(min(offset + part, total), total)
+
+            write_vectors(pack, store, cached, step if progress else None)
+            done += len(pack.clauses)
 
     def remove_pack(self, name: str, version: str) -> None:
         """Remove an inactive version from search; its clause texts stay for citation lookups."""

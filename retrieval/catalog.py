@@ -21,7 +21,7 @@ from packaging.version import Version
 
 from copilot.errors import PackError
 from retrieval.jurisdiction import covers
-from retrieval.packs import Pack
+from retrieval.packs import Clause, Pack
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS pack_versions (
@@ -267,6 +267,13 @@ class Catalog:
             rows = self._db.execute(f"SELECT {_CLAUSE_COLUMNS} FROM clauses WHERE name || '@' || version IN "
                                     f"({','.join('?' * len(keys))}) ORDER BY citation", keys).fetchall()
         return [_clause(row) for row in rows]
+
+    def pack(self, name: str, version: str) -> Pack:
+        """A loaded version rebuilt from the catalog (to embed it again with another model)."""
+        meta = self.get(name, version)
+        clauses = tuple(Clause(c.clause_id, c.title, c.text, "catalog", 0, c.jurisdictions)
+                        for c in self.clauses_of([meta.key]))
+        return Pack(name, version, meta.title, meta.jurisdictions, meta.effective_from, meta.effective_until, clauses)
 
     def has(self, name: str, version: str) -> bool:
         return self.fingerprint_of(name, version) is not None

@@ -22,13 +22,8 @@ def clause_chunks(clause: Clause) -> list[str]:
     return [f"{clause.title}. {chunk}" for chunk in chunk_text(clause.text)]
 
 
-def ingest(pack: Pack, catalog: Catalog, store: VectorStore, embedder: Embedder,
-           progress: Progress | None = None) -> None:
-    """Embed and store every clause, then record the version (inactive) in the catalog.
-
-    Vectors are tagged with the version key and are filtered out of every search until the catalog
-    row exists, so an interruption before the last step leaves nothing visible.
-    """
+def write_vectors(pack: Pack, store: VectorStore, embedder: Embedder, progress: Progress | None = None) -> None:
+    """Embed every clause chunk of ``pack`` and upsert the vectors, tagged with the version key."""
     key = f"{pack.name}@{pack.version}"
     pieces = [(clause, number, text) for clause in pack.clauses for number, text in enumerate(clause_chunks(clause))]
     total = len(pieces)
@@ -44,4 +39,14 @@ def ingest(pack: Pack, catalog: Catalog, store: VectorStore, embedder: Embedder,
         )
         if progress:
             progress(min(start + BATCH, total), total)
+
+
+def ingest(pack: Pack, catalog: Catalog, store: VectorStore, embedder: Embedder,
+           progress: Progress | None = None) -> None:
+    """Embed and store every clause, then record the version (inactive) in the catalog.
+
+    Vectors are tagged with the version key and are filtered out of every search until the catalog
+    row exists, so an interruption before the last step leaves nothing visible.
+    """
+    write_vectors(pack, store, embedder, progress)
     catalog.record(pack)

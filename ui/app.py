@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from copilot.pipeline import Pipeline
 from copilot.playback import DemoPlayer
 from copilot.session import Session
-from copilot.settings import DEMO_CONVERSATIONS, home
+from copilot.settings import DEMO_CONVERSATIONS, Settings, home
 from copilot.workspace import Workspace
 from retrieval.embed import Embedder
 from ui.bridge import Bridge
@@ -152,7 +152,7 @@ def run_app(conversation: Path | None) -> int:
             log.info("model %s %.2f s after launch", status, since_launch())
             parts.bridge.report_model_status(status)
 
-        embedder = ProcessEmbedder(on_status=on_status)
+        embedder = ProcessEmbedder(Settings.load(home()).embedding_model, on_status=on_status)
         embedders.append(embedder)
         return embedder
 

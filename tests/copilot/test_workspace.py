@@ -141,3 +141,23 @@ def test_an_interrupted_load_leaves_no_version_and_the_active_one_unchanged(tmp_
     shown = subprocess.run([*run, "show", "big@2#refund.rule-00000"], env=env, capture_output=True, text=True,
                            timeout=300)
     assert shown.returncode == 2 and "no such citation" in shown.stderr
+
+
+def test_changing_the_model_embeds_every_version_into_its_own_collection(fresh: Workspace, tmp_path: Path) -> None:
+    import shutil
+
+    from retrieval.embed import resolve_model
+    from retrieval.store import VectorStore
+
+    fresh.load_pack(make_pack(tmp_path, "acme", "1", {"a.md": "## Window {#refunds.window}\nRefunds within 30 days.\n"
+                                                              "## Method {#refunds.method}\nTo the card.\n"}))
+    copy = shutil.copytree(resolve_model(), tmp_path / "other-model")
+    other = LocalEmbedder(str(copy))
+    steps: list[tuple[int, int]] = []
+    fresh.reembed(other, progress=lambda done, total: steps.append((done, total)))
+    assert steps[-1] == (2, 2)
+    assert VectorStore(fresh.home / "chroma", other.model_id).count() == 2
+    assert VectorStore(fresh.home / "chroma", fresh.embedder.model_id).count() == 2  # the old model's stay apart
+    switched = Workspace(fresh.home, other)
+    assert search(switched, "how many days do I have to get a refund")[0] == "acme@1#refunds.window"
+    switched.close()

@@ -9,7 +9,7 @@ import pytest
 
 from copilot.errors import PackError
 from copilot.settings import DEMO_PACK
-from retrieval.documents import import_markdown
+from retrieval.documents import import_document
 from retrieval.packs import load_pack
 
 MANIFEST = ('[pack]\nname = "mini"\nversion = "1.0"\ntitle = "Mini"\njurisdictions = ["US"]\n'
@@ -75,7 +75,23 @@ def test_zipped_pack_loads_and_a_broken_zip_is_reported(tmp_path: Path) -> None:
 def test_markdown_document_ids_come_from_the_heading_path(tmp_path: Path) -> None:
     doc = tmp_path / "policy.md"
     doc.write_text("# Policy\nPreamble text.\n## Cancel flight\nRules.\n### Refund\nTo card.\n## Baggage\n### Refund\nFee back.\n")
-    ids = [c.id for c in import_markdown(doc).clauses]
+    ids = [c.id for c in import_document(doc).clauses]
     assert ids == ["overview", "cancel-flight", "cancel-flight.refund", "baggage.refund"]
     doc.write_text("# Policy\nPreamble text.\n## New section\nMore.\n## Cancel flight\nRules.\n### Refund\nTo card.\n")
-    assert "cancel-flight.refund" in [c.id for c in import_markdown(doc).clauses]
+    assert "cancel-flight.refund" in [c.id for c in import_document(doc).clauses]
+
+
+def test_plain_text_and_html_documents_get_stable_ids(tmp_path: Path) -> None:
+    text = tmp_path / "faq.txt"
+    text.write_text("Refund window\nRefunds are due within 30 days.\n\nShipping costs\nStandard shipping is free.\n")
+    assert [(c.id, c.text) for c in import_document(text).clauses] == [
+        ("refund-window", "Refunds are due within 30 days."), ("shipping-costs", "Standard shipping is free.")]
+    text.write_text("Intro added later\nWelcome to the FAQ.\n\nShipping costs\nStandard shipping is free.\n")
+    assert "shipping-costs" in [c.id for c in import_document(text).clauses]
+    page = tmp_path / "policy.html"
+    page.write_text("<html><head><style>p{}</style></head><body><h1>Policy</h1><h2>Returns</h2>"
+                    "<p>Within <b>30</b> days.</p><h3>Exceptions</h3><ul><li>Final sale items.</li></ul></body></html>")
+    pack = import_document(page)
+    assert [(c.id, c.text) for c in pack.clauses] == [("returns", "Within 30 days."),
+                                                      ("returns.exceptions", "Final sale items.")]
+    assert pack.title == "Policy"
