@@ -19,6 +19,9 @@ from copilot.errors import StoreError
 
 log = logging.getLogger("copilot.retrieval")
 
+UPSERT_SLICE = 16
+"""Vectors per chromadb call."""
+
 
 @dataclass(frozen=True)
 class VectorHit:
@@ -51,9 +54,13 @@ class VectorStore:
 
     def upsert(self, ids: Sequence[str], vectors: np.ndarray, documents: Sequence[str],
                metadatas: Sequence[dict[str, Any]]) -> None:
-        with self._lock:
-            self._collection.upsert(ids=list(ids), embeddings=vectors, documents=list(documents),
-                                    metadatas=list(metadatas))  # type: ignore[arg-type]
+        # chromadb holds the GIL for a whole call: small slices keep the GUI thread's pauses short.
+        for start in range(0, len(ids), UPSERT_SLICE):
+            end = start + UPSERT_SLICE
+            with self._lock:
+                self._collection.upsert(ids=list(ids[start:end]), embeddings=vectors[start:end],
+                                        documents=list(documents[start:end]),
+                                        metadatas=list(metadatas[start:end]))  # type: ignore[arg-type]
 
     def query(self, vector: np.ndarray, k: int, keys: Sequence[str]) -> list[VectorHit]:
         """Nearest ``k`` vectors among those tagged with one of ``keys`` (active pack versions)."""
