@@ -182,6 +182,46 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval_cases(args: argparse.Namespace) -> int:
+    """`copilot eval escalation|flags --cases F`: precision and recall per category and micro."""
+    from copilot.labelled import LabelledCase, read_cases, score
+
+    if args.kind == "escalation":
+        from copilot.escalation import CATEGORIES, detect
+
+        cases = read_cases(Path(args.cases), "escalation", CATEGORIES)
+        result, mistakes = score(cases, lambda case: {e.category for e in detect(case.conversation)}, CATEGORIES)
+    else:
+        from copilot.claims import claim_rule
+        from copilot.rules import CATEGORIES, Draft, evaluate
+
+        workspace = _open_workspace()
+
+        def clauses(sentence: str, jurisdiction: str) -> list[str]:
+            keys = [v.key for v in workspace.catalog.active_versions()]
+            return [h.text for h in workspace.searcher.search(sentence, (), keys, jurisdiction, k=6, floor=0.0).hits]
+
+        extra = (claim_rule(clauses),)
+
+        def flags(case: LabelledCase) -> set[str]:
+            draft = Draft.last_rep_turn(case.conversation, case.ai_drafted)
+            return {f.category for f in evaluate(draft, extra)} if draft else set()
+
+        cases = read_cases(Path(args.cases), "flag", CATEGORIES)
+        result, mistakes = score(cases, flags, CATEGORIES)
+    print(f"{'category':22}{'precision':>10}{'recall':>8}{'support':>9}")
+    for name, values in result["per_category"].items():  # type: ignore[attr-defined]
+        print(f"{name:22}{values['precision']:>10.3f}{values['recall']:>8.3f}{values['support']:>9}")
+    micro = result["micro"]
+    print(f"{'micro':22}{micro['precision']:>10.3f}{micro['recall']:>8.3f}   f1 {micro['f1']:.3f}")  # type: ignore[index]
+    if args.verbose_cases:
+        for line in mistakes:
+            print(f"  {line}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(result, separators=(",", ":")))
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from ui.app import run_app  # composition root: the only reach into ui/
 
@@ -252,6 +292,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--seed", type=int, default=7, help="seed of the synthetic clauses")
     bench.add_argument("--json", action="store_true", help="also print one compact JSON line, last on stdout")
     bench.set_defaults(func=cmd_bench)
+
+    for kind, text in (("escalation", "escalation detection"), ("flags", "compliance flags")):
+        cases = kinds.add_parser(kind, help=f"precision and recall of {text} on labelled cases")
+        cases.add_argument("--cases", required=True, help="labelled cases JSONL (../shared/benchdata/README.md)")
+        cases.add_argument("--json", action="store_true", help="also print one compact JSON line, last on stdout")
+        cases.add_argument("--show-mistakes", dest="verbose_cases", action="store_true",
+                           help="list the cases that came out wrong on stderr")
+        cases.set_defaults(func=cmd_eval_cases, kind=kind)
 
     shot = sub.add_parser("screenshot", help="render the panel offscreen to a PNG")
     shot.add_argument("out", help="PNG file to write")

@@ -136,7 +136,7 @@ class Searcher:
         return query
 
     def search(self, focus: str, context: Sequence[str], keys: Sequence[str], jurisdiction: str = "", *,
-               k: int | None = None) -> SearchResult:
+               k: int | None = None, floor: float | None = None) -> SearchResult:
         """Search the pack versions named by ``keys`` (``name@version``) for ``focus`` in its ``context``
         (recent turns, newest first).
 
@@ -164,7 +164,8 @@ class Searcher:
         if self.mode == "hybrid":
             candidates = self._add_lexical(index, candidates, focus, context, weight, jurisdiction, k)
         ranked = sorted(candidates.values(), key=lambda hit: -hit.score)
-        hits = tuple(replace(h, score=round(h.score, 4)) for h in ranked[:k] if h.score >= self.floor)
+        floor = self.floor if floor is None else floor
+        hits = tuple(replace(h, score=round(h.score, 4)) for h in ranked[:k] if h.score >= floor)
         done = time.perf_counter()
         return SearchResult(hits, (embedded - started) * 1000, (done - embedded) * 1000)
 

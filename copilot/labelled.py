@@ -1,0 +1,82 @@
+"""Scoring detectors on labelled cases (format in ../shared/benchdata/README.md): precision and recall
+per category and micro-averaged, for `copilot eval flags` and `copilot eval escalation`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from copilot.conversation import Conversation, Turn
+from copilot.errors import CopilotError
+
+
+@dataclass(frozen=True)
+class LabelledCase:
+    """A short conversation and the categories that must (and only those that must) fire on it."""
+
+    id: str
+    conversation: Conversation
+    expected: frozenset[str]
+    ai_drafted: bool = False
+    """The last rep turn was drafted by the copilot (AI disclosure rules apply)."""
+
+
+def read_cases(path: Path, kind: str, categories: tuple[str, ...]) -> list[LabelledCase]:
+    """Cases of ``kind`` (cases of another kind are skipped); a bad line is an error naming file and line."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CopilotError(f"{path}: cannot be read ({exc})") from None
+    cases = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            row = json.loads(line)
+            labels = set(map(str, row.get("expected", [])))
+            # No kind given: the case belongs here unless its labels are another family's.
+            if row.get("kind", kind) != kind or ("kind" not in row and not labels <= set(categories)):
+                continue
+            turns = tuple(Turn(i + 1, str(t["role"]), str(t["text"])) for i, t in enumerate(row["turns"]))
+            expected = frozenset(map(str, row["expected"]))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise CopilotError(f"{where}: not a labelled case ({exc}); see ../shared/benchdata/README.md") from None
+        unknown = expected - set(categories)
+        if unknown:
+            raise CopilotError(f"{where}: unknown category {sorted(unknown)[0]!r}; known: {', '.join(categories)}")
+        conversation = Conversation(str(row.get("id", number)), jurisdiction=str(row.get("jurisdiction", "")),
+                                    turns=turns)
+        cases.append(LabelledCase(str(row.get("id", number)), conversation, expected, bool(row.get("ai_drafted"))))
+    if not cases:
+        raise CopilotError(f"{path}: no cases of kind '{kind}'")
+    return cases
+
+
+def score(cases: list[LabelledCase], detect: Callable[[LabelledCase], set[str]],
+          categories: tuple[str, ...]) -> tuple[dict[str, object], list[str]]:
+    """The JSON summary and one line per wrong case (for reading, not for tuning to single cases)."""
+    tp = {c: 0 for c in categories}
+    fp = dict(tp)
+    fn = dict(tp)
+    mistakes = []
+    for case in cases:
+        got = detect(case) & set(categories)
+        for c in categories:
+            tp[c] += c in got and c in case.expected
+            fp[c] += c in got and c not in case.expected
+            fn[c] += c not in got and c in case.expected
+        if got != case.expected:
+            mistakes.append(f"{case.id}: expected {sorted(case.expected)}, got {sorted(got)}")
+
+    def ratio(a: int, b: int) -> float:
+        return round(a / b, 4) if b else 1.0
+
+    per = {c: {"precision": ratio(tp[c], tp[c] + fp[c]), "recall": ratio(tp[c], tp[c] + fn[c]),
+               "support": tp[c] + fn[c]} for c in categories}
+    t, p, n = sum(tp.values()), sum(fp.values()), sum(fn.values())
+    precision, recall = ratio(t, t + p), ratio(t, t + n)
+    f1 = round(2 * precision * recall / (precision + recall), 4) if precision + recall else 0.0
+    return {"per_category": per, "micro": {"precision": precision, "recall": recall, "f1": f1}}, mistakes

@@ -1,0 +1,238 @@
+"""Compliance rules as code: each rule reads the newest rep text (a sent turn or a draft) with the
+earlier turns as context and returns a flag with its evidence and the clause it enforces.
+
+Nothing here asks a model for a verdict; the one model-assisted step is finding which policy
+clauses a number should be checked against (``claims.py``), and the check itself is arithmetic.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from copilot.conversation import Conversation, Turn
+from retrieval.jurisdiction import covers
+
+CATEGORIES = ("ai_disclosure_missing", "forbidden_commitment", "sensitive_data", "unverified_claim",
+              "regulated_action", "identity_not_verified")
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A compliance risk in what the rep is about to say (or said)."""
+
+    rule: str
+    category: str
+    message: str
+    """What the rep should know or do, in plain words."""
+    evidence: str
+    clause: str = ""
+    """The clause id the rule enforces (in the demo pack), empty when the rule is general."""
+    severity: str = "warning"
+
+
+@dataclass(frozen=True)
+class Draft:
+    """The rep text being judged and the conversation before it."""
+
+    text: str
+    context: tuple[Turn, ...]
+    jurisdiction: str
+    ai_drafted: bool = False
+
+    @classmethod
+    def last_rep_turn(cls, conversation: Conversation, ai_drafted: bool = False) -> Draft | None:
+        reps = [t for t in conversation.turns if t.role == "rep"]
+        if not reps:
+            return None
+        last = reps[-1]
+        return cls(last.text, tuple(t for t in conversation.turns if t.seq < last.seq), conversation.jurisdiction,
+                   ai_drafted)
+
+    def earlier(self, role: str) -> list[str]:
+        return [t.text for t in self.context if t.role == role]
+
+
+def _rx(*parts: str) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in parts), re.IGNORECASE)
+
+
+def _sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.!?])\s+|\n", text) if s.strip()]
+
+
+DISCLOSURE_REQUIRED = ("US-CA", "EU")
+_DISCLOSED = _rx(r"\bAI\b.{0,40}\b(?:assist|draft|help|generat|tool|writ)", r"\b(?:assist|draft|help|generat)\w*\b.{0,30}\bAI\b",
+                 r"\bartificial intelligence\b", r"\bautomated (?:assistant|drafting)\b", r"\bAI[- ]assisted\b")
+
+
+def ai_disclosure(draft: Draft) -> list[Flag]:
+    if not draft.ai_drafted or not covers(DISCLOSURE_REQUIRED, draft.jurisdiction) or not draft.jurisdiction:
+        return []
+    if any(_DISCLOSED.search(t) for t in [*draft.earlier("rep"), draft.text]):
+        return []
+    return [Flag("ai-disclosure", "ai_disclosure_missing",
+                 "This reply was drafted with AI and the customer has not been told yet: add the disclosure line.",
+                 draft.jurisdiction, "ai.disclosure-required")]
+
+
+_PROMISE = _rx(
+    r"\bI (?:can )?(?:personally )?(?:guarantee|promise)\b", r"\bguaranteed?\b(?! (?:by|under) (?:law|the))",
+    r"\b100\s?%\s+(?:sure|certain|guaranteed)", r"\b(?:will|'ll) definitely\b", r"\bdefinitely (?:will|be|get|arrive|refund)\b",
+    r"\bwill never happen again\b", r"\bnever happen again\b", r"\bfor sure\b", r"\bno matter what\b",
+    r"\bwithout (?:any )?(?:doubt|fail)\b", r"\bI assure you\b.{0,60}\b(?:will|arrive|refund)\b",
+    r"\bwill (?:arrive|be delivered|be there) (?:by |on )?(?:tomorrow|today|tonight|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b")
+_PROMISE_GUARD = _rx(r"\b(?:can'?t|cannot|can not|unable to|not able to|won'?t|don'?t|do not)\s+(?:\w+\s+)?(?:guarantee|promise)",
+                     r"\bno guarantee\b", r"\bnot guaranteed\b")
+_ADVICE = _rx(
+    r"\byou should (?:sue|take (?:us|them|him|her|it) to court|file a (?:lawsuit|claim)|get a lawyer|invest|buy (?:stocks?|shares|crypto|bitcoin)|"
+    r"take (?:a|an|this|these|the) (?:\w+ )?(?:pill|tablet|medication|medicine|painkiller|dose|supplement)|stop taking|increase your dose)\b",
+    r"\blegally,? you(?:'re| are) entitled\b", r"\bunder (?:the )?(?:law|consumer law),? you (?:can|could|should|are entitled)\b",
+    r"\b(?:my|as) legal advice\b", r"\byou have a (?:strong|good|solid) (?:legal )?case\b", r"\byou(?:'d| would) win\b",
+    r"\b(?:take|try) (?:ibuprofen|paracetamol|aspirin|antihistamine|tylenol|advil)\b",
+    r"\b(?:put|invest) (?:it|the money|your refund|your savings) (?:in|into)\b", r"\btake out a (?:loan|payday loan)\b",
+    r"\b(?:that|it|the) (?:rash|burn|reaction|symptom|smell|fumes?)s? (?:is|are|looks?) (?:completely |totally )?(?:fine|harmless|nothing|safe)\b",
+    r"\b(?:completely|totally|perfectly) (?:harmless|safe) (?:for you|to (?:use|breathe|eat|drink))\b",
+    r"\bwon'?t (?:trigger|cause|affect) (?:your |any )?(?:seizures?|allerg\w+|asthma|migraines?|symptoms?)\b",
+    r"\b(?:cure|cures|heal|heals|treat|treats) (?:your |the )?(?:\w+ )?(?:pain|condition|illness|symptoms|anxiety|insomnia)\b",
+    r"\b(?:boost|improve|build) (?:your )?(?:credit score|wealth)\b", r"\b(?:legally|by law),? (?:they|you|we) (?:have to|must|can)\b",
+    r"\bnot legally binding\b", r"\byou can (?:just )?stop paying\b", r"\byou'?ll win\b", r"\b(?:sue|report) (?:them|him|her|your \w+)\b")
+_ADVICE_GUARD = _rx(r"\b(?:can'?t|cannot|not able to|unable to|don'?t|do not) (?:give|offer|provide) (?:legal|medical|financial)",
+                    r"\b(?:consult|speak to|see|check with) (?:a|your) (?:doctor|lawyer|solicitor|pharmacist|financial adviser|advisor)")
+
+
+def commitments(draft: Draft) -> list[Flag]:
+    for sentence in _sentences(draft.text):
+        found = (_PROMISE.search(sentence) and not _PROMISE_GUARD.search(sentence)) and _PROMISE.search(sentence)
+        advice = _ADVICE.search(sentence) if not _ADVICE_GUARD.search(sentence) else None
+        hit = found or advice
+        if hit:
+            return [Flag("no-guarantees", "forbidden_commitment",
+                         "Do not promise outcomes or give legal, medical or financial advice the policy does not cover.",
+                         hit.group(), "conduct.no-guarantees")]
+    return []
+
+
+_SECRET = (r"(?:full |whole |long |16[- ]digit )?(?:card number|card'?s full number|credit card number|debit card number|cvv2?|cvc|"
+           r"security code|(?:3|three) digits on the back|front and back of (?:the|your) card|pps number|bsn|\bnif\b|\bdni\b|"
+           r"\bnie\b|tax id|steuer-?id|social insurance number|sécurité sociale|personalausweis|id card number|"
+           r"\bpin\b|pin number|password|passcode|social security(?: number)?|\bssn\b|national insurance(?: number)?|"
+           r"passport number|driver'?s licen[cs]e number|bank account(?: number)?|account number|iban|sort code|routing number|"
+           r"online banking (?:login|details))")
+_ASK_SECRET = _rx(rf"\b(?:send|give|tell|provide|share|type|enter|confirm|read out|read me|need|what'?s|what is|can i (?:have|get)|"
+                  rf"could you (?:send|give|share|provide|confirm|type))\b.{{0,40}}{_SECRET}",
+                  rf"{_SECRET}.{{0,30}}\b(?:please|so (?:i|we) can|to verify|to confirm|for verification|here)\b")
+_SECRET_GUARD = _rx(r"\blast (?:4|four) (?:digits|numbers)\b", r"\b(?:don'?t|do not|never|please don'?t|no need to|won'?t)\b.{0,40}"
+                    r"(?:share|send|give|post|type|ask|need)", r"\bnever ask\b", r"\bremov\w+ (?:it|them|that)\b",
+                    r"\breset (?:link|your password)\b", r"\bpassword reset\b", r"\bone[- ]time code\b")
+_SSN = re.compile(r"\b\d{3}-\d{2}-\d{4}\b")
+_CARD_RUN = re.compile(r"\b\d{4}(?:[ -]?\d{4}){2}[ -]?\d{1,7}\b")
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){3,7}\b")
+
+
+def sensitive(draft: Draft) -> list[Flag]:
+    # In outgoing text any card-length digit run is treated as a card number, valid checksum or not.
+    shown_number = _CARD_RUN.search(draft.text) or _SSN.search(draft.text) or _IBAN.search(draft.text)
+    if shown_number:
+        shown = shown_number.group()
+        return [Flag("no-secrets-in-text", "sensitive_data", "Remove the full card, account or id number from the reply.",
+                     shown, "security.no-secrets", "error")]
+    for sentence in _sentences(draft.text):
+        ask = _ASK_SECRET.search(sentence)
+        if ask and not _SECRET_GUARD.search(sentence):
+            return [Flag("no-secrets-asked", "sensitive_data",
+                         "Never ask for full card numbers, CVV, passwords, PINs or national ids in chat.",
+                         ask.group(), "security.no-secrets", "error")]
+    return []
+
+
+_DEATH = _rx(r"\b(?:passed away|passed|died|deceased|death|late (?:mother|father|husband|wife|mum|dad|mom|partner))\b")
+_DOCUMENTS_IN = _rx(r"\b(?:received|got|have|verified|reviewed|checked|uploaded|thanks? for (?:sending|uploading))\b.{0,60}"
+                    r"\b(?:death certificate|probate|letters? of administration|documents?|paperwork)\b",
+                    r"\b(?:death certificate|probate|documents?)\b.{0,40}\b(?:received|verified|came through|arrived|uploaded|checked)\b")
+_CLOSE = _rx(r"\b(?:I'?ve|I have|I'?ll|I will|I can|we'?ll|we will|I'm going to|let me|I'?ve now|done)\b.{0,30}\b(?:close|closed|closing|delete|deleted|shut|cancel(?:led)?)\b.{0,40}\baccount\b",
+             r"\b(?:I'?ve|I have|I'?ll|I will)\s+(?:\w+\s+)?(?:closed|close|shut|deleted)\s+(?:it|her|his)\b",
+             r"\baccount (?:is|has been|will be) (?:now )?(?:closed|deleted|shut)\b")
+_OWNER = _rx(r"\b(?:transfer|transferred|move|moved|change|changed|switch|switched|put|add|added)\w*\b.{0,40}\b(?:account (?:ownership|owner|holder)|ownership of (?:the|this|her|his|your) account|(?:as|to) the (?:new )?(?:account )?(?:owner|holder))\b",
+             r"\b(?:account|it) (?:is|will be) (?:now )?in your name\b",
+             r"\b(?:make|made|making) (?:him|her|you|them|your \w+) (?:the )?(?:new )?(?:account )?(?:owner|holder)\b",
+             r"\bis now the (?:new )?(?:account )?(?:owner|holder)\b")
+_WAIVE = _rx(r"\b(?:waive|waived|waiving|write off|written off|wipe|wiped|forgive|forgiven|cancel|cancelled|clear|cleared)\b.{0,30}\b(?:the |your |this |that )?(?:outstanding |remaining |unpaid )?(?:balance|debt|amount (?:owed|due)|arrears|instal?lments?|what you owe)\b",
+             r"\byou (?:don'?t|do not|won'?t) (?:have to|need to) pay (?:the )?(?:rest|remaining|balance|outstanding)\b",
+             r"\b(?:waived|removed|cleared|wiped|written off|cancelled)\b.{0,25}\b(?:you owe|owed|balance|outstanding)\b",
+             r"\bnothing (?:left )?to pay\b")
+_CHARGEBACK_FILED = _rx(r"\b(?:filed|opened|raised|started|lodged|made|submitted)\b.{0,30}\b(?:a |the )?(?:chargeback|dispute)\b",
+                        r"\b(?:chargeback|dispute)\b.{0,20}\b(?:filed|opened|in progress|is open|already)\b")
+_CANCEL_CHARGEBACK = _rx(r"\b(?:cancel|withdraw|close|reverse|drop|override)\w*\b.{0,20}\b(?:the |your )?(?:chargeback|dispute)\b",
+                        r"\bmark (?:the|your) (?:chargeback|dispute) as (?:resolved|closed)\b")
+_REFUND_NOW = _rx(r"\b(?:I'?ll|I will|I'?ve|I have|let me|I can)\b.{0,30}\b(?:refund|issue (?:a|the|your) refund|send (?:the|your) money)\b",
+                  r"\brefund(?:ed)? (?:you )?(?:now|anyway|directly|right away|today)\b")
+
+
+def regulated(draft: Draft) -> list[Flag]:
+    context = " ".join(t.text for t in draft.context)
+    text = draft.text
+
+    def flag(what: str, evidence: str, clause: str) -> list[Flag]:
+        return [Flag("needs-review", "regulated_action", f"{what} needs a review first; escalate instead of agreeing.",
+                     evidence, clause, "error")]
+
+    close = _CLOSE.search(text)
+    if close and _DEATH.search(context + " " + text) and not _DOCUMENTS_IN.search(context + " " + text) \
+            and not re.search(r"\b(?:once|after|when)\b.{0,60}\b(?:code|documents?|certificate|probate|verif)", text, re.IGNORECASE):
+        return flag("Closing a deceased customer's account without documents", close.group(), "bereavement.documents")
+    owner = _OWNER.search(text)
+    if owner:
+        return flag("Changing the account owner", owner.group(), "security.verification-required")
+    waive = _WAIVE.search(text)
+    if waive and not re.search(r"\b(?:can'?t|cannot|unable|not able)\b", text, re.IGNORECASE):
+        return flag("Waiving a balance", waive.group(), "escalation.when")
+    overriding = _CANCEL_CHARGEBACK.search(text)
+    if overriding and not re.search(r"\b(?:can'?t|cannot|unable|not able|only you|your bank)\b", text, re.IGNORECASE):
+        return flag("Overriding a chargeback", overriding.group(), "billing.chargeback-filed")
+    refund = _REFUND_NOW.search(text)
+    if refund and _CHARGEBACK_FILED.search(context) and not re.search(r"\b(?:can'?t|cannot|unable|not able)\b", text,
+                                                                      re.IGNORECASE):
+        return flag("A refund while a chargeback is open", refund.group(), "billing.chargeback-filed")
+    return []
+
+
+_CHANGED = _rx(
+    r"\b(?:I'?ve|I have|I'?ll|I will|I'?ve now|we'?ve|we have|I just|just|now|done[,.!]?|all set[,.!]?|I can)\s+(?:\w+\s+){0,2}"
+    r"(?:updated|changed|switched|set|moved|added|replaced|redirected|update|change|switch|add|replace|redirect|sent)\b.{0,50}"
+    r"\b(?:address|e-?mail|payment (?:method|card|details)|card (?:on file|details)|(?:new|different) card|refund (?:destination|to|method)|"
+    r"bank (?:account|details)|paypal|phone number)\b",
+    r"\b(?:address|e-?mail|payment method|card on file|refund destination)\s+(?:is|has been)\s+(?:now\s+)?(?:updated|changed|set)\b",
+    r"\byour (?:new )?(?:address|email|e-mail) is now\b", r"\brefund (?:will go|is going|goes) to (?:your |the )?(?:new|other|different)\b",
+    r"\b(?:address|e-?mail|card|payment method|paypal|bank details|refund)\s+(?:\w+\s+)?(?:changed|updated|added|set|switched|replaced)\b",
+    r"\b(?:updated|changed|switched) (?:it|that) to\b", r"^\s*(?:updated|changed|done)\b.{0,40}\b(?:now go|go to|address|email)\b")
+_VERIFIED = _rx(r"\b(?:you'?re|you are|you'?ve been|that'?s|now) verified\b", r"\bverified,?\s+thank", r"\bthat matches\b",
+                r"\b(?:both|that|those|the code) (?:match|matches|checks? out|is correct)\b", r"\bidentity (?:is |has been )?(?:confirmed|verified)\b",
+                r"\bthanks?,? (?:you'?re|you are) (?:all )?verified\b", r"\bverification (?:passed|complete|successful)\b",
+                r"\bcode (?:is )?(?:correct|confirmed|verified)\b")
+
+
+def identity(draft: Draft) -> list[Flag]:
+    change = _CHANGED.search(draft.text)
+    if not change or re.search(r"\b(?:once|after|before|first|need to|must|can'?t|cannot)\b.{0,30}\bverif", draft.text,
+                               re.IGNORECASE):
+        return []
+    if any(_VERIFIED.search(t) for t in draft.earlier("rep")) or _VERIFIED.search(draft.text.split(change.group())[0]):
+        return []
+    return [Flag("verify-before-change", "identity_not_verified",
+                 "Verify the customer's identity (code to the email on file, or two of postcode / last 4 / last order) "
+                 "before changing account details.", change.group(), "security.verification-required", "error")]
+
+
+Rule = Callable[[Draft], list[Flag]]
+RULES: tuple[Rule, ...] = (ai_disclosure, commitments, sensitive, regulated, identity)
+
+
+def evaluate(draft: Draft, extra: tuple[Rule, ...] = ()) -> list[Flag]:
+    """Every flag the rules raise on ``draft``, one per category."""
+    flags: dict[str, Flag] = {}
+    for rule in (*RULES, *extra):
+        for found in rule(draft):
+            flags.setdefault(found.category, found)
+    return list(flags.values())

@@ -1,0 +1,88 @@
+"""Compliance rules: each category on positive and negative rep texts, judged with earlier turns as context."""
+
+from __future__ import annotations
+
+import pytest
+
+from copilot.claims import claim_rule, quantities
+from copilot.conversation import Turn
+from copilot.rules import Draft, evaluate
+from copilot.signals import extract_entities
+from copilot.workspace import Workspace
+
+
+def draft(text: str, *context: tuple[str, str], jurisdiction: str = "US-NY", ai: bool = False) -> Draft:
+    return Draft(text, tuple(Turn(i + 1, role, t) for i, (role, t) in enumerate(context)), jurisdiction, ai)
+
+
+def flagged(d: Draft) -> list[str]:
+    return sorted(f.category for f in evaluate(d))
+
+
+def test_ai_disclosure_depends_on_region_and_earlier_disclosure() -> None:
+    assert flagged(draft("Your refund is on its way.", jurisdiction="US-CA", ai=True)) == ["ai_disclosure_missing"]
+    assert flagged(draft("Your refund is on its way.", jurisdiction="EU-DE", ai=True)) == ["ai_disclosure_missing"]
+    assert flagged(draft("Your refund is on its way.", jurisdiction="US-TX", ai=True)) == []
+    assert flagged(draft("Your refund is on its way.", jurisdiction="US-CA", ai=False)) == []
+    told = ("rep", "Just so you know, I'm using an AI assistant to help draft some of my replies.")
+    assert flagged(draft("Your refund is on its way.", told, jurisdiction="US-CA", ai=True)) == []
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("I guarantee it will arrive tomorrow.", ["forbidden_commitment"]),
+    ("Honestly you should sue them, you'd win.", ["forbidden_commitment"]),
+    ("I can't promise a date, but the carrier estimates Friday.", []),
+    ("I'm not able to give legal advice, but Citizens Advice can help.", []),
+    ("Please send me your full card number and the CVV.", ["sensitive_data"]),
+    ("It was card 4929 1234 5678 9012.", ["sensitive_data"]),
+    ("Could you confirm the last 4 digits of your card?", []),
+    ("Please don't share your card number here, I've removed it.", []),
+    ("I've waived the $30 you owe.", ["regulated_action"]),
+    ("I can't waive the balance myself, but I can ask billing to review it.", []),
+])
+def test_commitments_secrets_and_regulated_actions(text: str, expected: list[str]) -> None:
+    assert flagged(draft(text)) == expected
+
+
+def test_closing_a_deceased_customers_account_needs_documents() -> None:
+    death = ("customer", "My mother died last month, please close her account.")
+    assert flagged(draft("I've closed her account for you now.", death)) == ["regulated_action"]
+    documents = ("customer", "I've uploaded the death certificate.")
+    received = ("rep", "Thank you, we've received the death certificate.")
+    assert flagged(draft("I've closed her account for you now.", death, documents, received)) == []
+
+
+def test_account_changes_need_verification_first() -> None:
+    asked = ("customer", "Please change my address to 41 Cedar Ave.")
+    assert flagged(draft("Done, I've updated your address to 41 Cedar Ave.", asked)) == ["identity_not_verified"]
+    verified = ("rep", "Thanks, that matches. You're verified.")
+    assert flagged(draft("Done, I've updated your address to 41 Cedar Ave.", asked, verified)) == []
+
+
+def test_figures_must_be_backed_by_a_clause_or_the_conversation(workspace: Workspace) -> None:
+    keys = [v.key for v in workspace.catalog.active_versions()]
+    rule = claim_rule(lambda sentence, region: [h.text for h in workspace.searcher.search(
+        sentence, (), keys, region, k=6, floor=0.0).hits])
+    assert rule(draft("Refunds take 2 business days once we receive the item."))
+    assert rule(draft("I've added a $150 goodwill credit for the trouble."))
+    assert not rule(draft("I've added a $20 goodwill credit for the trouble."))
+    assert not rule(draft("Refunds are issued within 5 business days after we receive the return."))
+    lookup = ("rep", "Order NW-10482, total $129.00.")
+    assert not rule(draft("Your refund of $129 goes back to your card.", lookup))
+    assert [q.text for q in quantities("up to $25 / £20 / €25, within 30 days, 10%", ranges=True)] == [
+        "$25", "£20", "€25", "30 days", "10%"]
+
+
+@pytest.mark.xfail(strict=True, reason="known gap: 'up to $100 with a lead's approval' backs $50 as if the rep "
+                                       "could give it alone; conditions on a limit are not read yet")
+def test_an_amount_that_needs_approval_is_not_backed_for_the_rep(workspace: Workspace) -> None:
+    keys = [v.key for v in workspace.catalog.active_versions()]
+    rule = claim_rule(lambda sentence, region: [h.text for h in workspace.searcher.search(
+        sentence, (), keys, region, k=6, floor=0.0).hits])
+    assert rule(draft("I've added a $50 goodwill credit for the trouble."))
+
+
+def test_entities_found_in_a_message() -> None:
+    found = extract_entities("Order NW-10482: refund $129.00 to ana@example.com, card 4111 1111 1111 1111")
+    assert found.order_ids == ("NW-10482",) and found.emails == ("ana@example.com",)
+    assert [str(m.amount) for m in found.money] == ["129.00"] and found.card_numbers == ("4111 1111 1111 1111",)
