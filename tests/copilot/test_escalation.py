@@ -50,3 +50,13 @@ def test_large_disputed_amounts_raise_severity() -> None:
     big = detect(Conversation("c", turns=(Turn(1, "customer", "I did not authorise this charge of $1,200"),)))
     small = detect(Conversation("c", turns=(Turn(1, "customer", "I did not authorise this charge of $12"),)))
     assert (big[0].severity, small[0].severity) == ("high", "normal")
+
+
+def test_customer_sentiment_trend_follows_the_customers_messages() -> None:
+    from copilot.signals import customer_sentiment
+
+    turns = (Turn(1, "customer", "Hi, thanks for the quick help last time!"), Turn(2, "rep", "Happy to help."),
+             Turn(3, "customer", "The new one is broken too. This is awful and I'm really upset."))
+    mood = customer_sentiment(Conversation("c", turns=turns), 3)
+    assert mood.trend == "falling" and mood.score < -0.3
+    assert customer_sentiment(Conversation("c"), 1).trend == "steady"
