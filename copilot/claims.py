@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from copilot.rules import Draft, Flag
 from copilot.signals import extract_entities
+from copilot.workspace import Workspace
 
 _DURATION = re.compile(r"\b(\d+(?:\.\d+)?)(?:\s*(?:-|–|to|or)\s*(\d+(?:\.\d+)?))?\s*(?:business |working |calendar )?"
                        r"(hour|day|week|month|year)s?\b", re.IGNORECASE)
@@ -68,6 +69,21 @@ def backed(claim: Quantity, support: Sequence[Quantity]) -> bool:
 
 ClauseFinder = Callable[[str, str], Sequence[str]]
 """(sentence, jurisdiction) → texts of the policy clauses that govern it."""
+
+
+FINDER_CLAUSES = 6
+"""Clauses consulted per sentence: the governing clause is usually, not always, the nearest one."""
+
+
+def workspace_clauses(workspace: Workspace) -> ClauseFinder:
+    """A ClauseFinder over the workspace's active pack versions, ranked without a floor."""
+
+    def find(sentence: str, jurisdiction: str) -> list[str]:
+        keys = [v.key for v in workspace.catalog.active_versions()]
+        return [h.text for h in workspace.searcher.search(sentence, (), keys, jurisdiction, k=FINDER_CLAUSES,
+                                                          floor=0.0).hits]
+
+    return find
 
 
 def claim_rule(find_clauses: ClauseFinder) -> Callable[[Draft], list[Flag]]:

@@ -192,16 +192,10 @@ def cmd_eval_cases(args: argparse.Namespace) -> int:
         cases = read_cases(Path(args.cases), "escalation", CATEGORIES)
         result, mistakes = score(cases, lambda case: {e.category for e in detect(case.conversation)}, CATEGORIES)
     else:
-        from copilot.claims import claim_rule
+        from copilot.claims import claim_rule, workspace_clauses
         from copilot.rules import CATEGORIES, Draft, evaluate
 
-        workspace = _open_workspace()
-
-        def clauses(sentence: str, jurisdiction: str) -> list[str]:
-            keys = [v.key for v in workspace.catalog.active_versions()]
-            return [h.text for h in workspace.searcher.search(sentence, (), keys, jurisdiction, k=6, floor=0.0).hits]
-
-        extra = (claim_rule(clauses),)
+        extra = (claim_rule(workspace_clauses(_open_workspace())),)
 
         def flags(case: LabelledCase) -> set[str]:
             draft = Draft.last_rep_turn(case.conversation, case.ai_drafted)

@@ -206,14 +206,13 @@ def _caps_shouting(text: str) -> bool:
     return (len(shouted) >= 2 and len(shouted) >= 0.25 * max(len(words), 1)) or any(len(w) >= 4 for w in shouted)
 
 
-def _anger(turn: Turn, previous: list[float]) -> str | None:
+def _anger(turn: Turn, score: float, previous: list[float]) -> str | None:
     text = turn.text
     if _ANGER_GUARD.search(text):
         return None
     insult = _INSULTS.search(text)
     if insult:
         return insult.group()
-    score = sentiment(text)
     word = _ANGER_WORDS.search(text)
     loud = _caps_shouting(text) or text.count("!") >= 3 or any(p in text for p in ("!!", "?!", "??"))
     if word and (score <= -0.2 or loud):
@@ -242,11 +241,12 @@ def detect(conversation: Conversation, seq: int | None = None) -> list[Escalatio
                     found[trigger.category] = Escalation(trigger.category, turn.seq, match.group().strip(),
                                                          _severity(trigger.category, turn, match.group()))
                     break
+        score = sentiment(turn.text)
         if "anger" not in found:
-            evidence = _anger(turn, scores)
+            evidence = _anger(turn, score, scores)
             if evidence:
                 found["anger"] = Escalation("anger", turn.seq, evidence)
-        scores.append(sentiment(turn.text))
+        scores.append(score)
     return sorted(found.values(), key=lambda e: CATEGORIES.index(e.category))
 
 

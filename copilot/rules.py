@@ -104,9 +104,8 @@ _ADVICE_GUARD = _rx(r"\b(?:can'?t|cannot|not able to|unable to|don'?t|do not) (?
 
 def commitments(draft: Draft) -> list[Flag]:
     for sentence in _sentences(draft.text):
-        found = (_PROMISE.search(sentence) and not _PROMISE_GUARD.search(sentence)) and _PROMISE.search(sentence)
-        advice = _ADVICE.search(sentence) if not _ADVICE_GUARD.search(sentence) else None
-        hit = found or advice
+        promise = None if _PROMISE_GUARD.search(sentence) else _PROMISE.search(sentence)
+        hit = promise or (None if _ADVICE_GUARD.search(sentence) else _ADVICE.search(sentence))
         if hit:
             return [Flag("no-guarantees", "forbidden_commitment",
                          "Do not promise outcomes or give legal, medical or financial advice the policy does not cover.",
@@ -135,9 +134,8 @@ def sensitive(draft: Draft) -> list[Flag]:
     # In outgoing text any card-length digit run is treated as a card number, valid checksum or not.
     shown_number = _CARD_RUN.search(draft.text) or _SSN.search(draft.text) or _IBAN.search(draft.text)
     if shown_number:
-        shown = shown_number.group()
         return [Flag("no-secrets-in-text", "sensitive_data", "Remove the full card, account or id number from the reply.",
-                     shown, "security.no-secrets", "error")]
+                     shown_number.group(), "security.no-secrets", "error")]
     for sentence in _sentences(draft.text):
         ask = _ASK_SECRET.search(sentence)
         if ask and not _SECRET_GUARD.search(sentence):

@@ -113,15 +113,15 @@ class Searcher:
     def _vectors(self, texts: Sequence[str]) -> list[np.ndarray]:
         """Vectors of texts, remembered: each turn of a conversation is embedded once, when it arrives."""
         with self._lock:
-            missing = list(dict.fromkeys(t for t in texts if t not in self._memo))
+            known = {t: self._memo[t] for t in texts if t in self._memo}
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
         if missing:
-            fresh = dict(zip(missing, self.embedder.encode(missing)))
+            known.update(zip(missing, self.embedder.encode(missing)))
             with self._lock:
-                self._memo.update(fresh)
+                self._memo.update((t, known[t]) for t in missing)
                 while len(self._memo) > MEMO_SIZE:
                     self._memo.pop(next(iter(self._memo)))
-        with self._lock:
-            return [self._memo[t] if t in self._memo else fresh[t] for t in texts]
+        return [known[t] for t in texts]
 
     def _query_vector(self, focus: str, context: Sequence[str], weight: float) -> np.ndarray:
         """The focus (averaged over its pieces when long) blended with the mean of the context turns."""

@@ -19,23 +19,24 @@ CASES = [
 ]
 
 
-def test_escalation_eval_prints_the_json_line_last(tmp_path: Path, demo_home: Path) -> None:
+def run_eval(kind: str, tmp_path: Path, home: Path) -> dict:  # type: ignore[type-arg]
+    """Run `copilot eval KIND --json` on CASES; the result is the JSON line printed last."""
     cases = tmp_path / "cases.jsonl"
     cases.write_text("\n".join(json.dumps(c) for c in CASES))
-    done = copilot("eval", "escalation", "--cases", str(cases), "--json", home=demo_home)
+    done = copilot("eval", kind, "--cases", str(cases), "--json", home=home)
     assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout.splitlines()[-1])
+    return json.loads(done.stdout.splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def test_escalation_eval_prints_the_json_line_last(tmp_path: Path, demo_home: Path) -> None:
+    result = run_eval("escalation", tmp_path, demo_home)
     assert result["per_category"]["bereavement"] == {"precision": 1.0, "recall": 1.0, "support": 1}
     assert result["per_category"]["human_request"]["support"] == 1
     assert set(result["micro"]) == {"precision", "recall", "f1"}
 
 
 def test_flags_eval_scores_flag_cases_only(tmp_path: Path, demo_home: Path) -> None:
-    cases = tmp_path / "cases.jsonl"
-    cases.write_text("\n".join(json.dumps(c) for c in CASES))
-    done = copilot("eval", "flags", "--cases", str(cases), "--json", home=demo_home)
-    assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout.splitlines()[-1])
+    result = run_eval("flags", tmp_path, demo_home)
     assert result["per_category"]["sensitive_data"]["support"] == 1
     assert result["micro"]["recall"] == 1.0
 

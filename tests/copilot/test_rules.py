@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from copilot.claims import claim_rule, quantities
+from copilot.claims import claim_rule, quantities, workspace_clauses
 from copilot.conversation import Turn
 from copilot.rules import Draft, evaluate
 from copilot.signals import extract_entities
@@ -60,9 +60,7 @@ def test_account_changes_need_verification_first() -> None:
 
 
 def test_figures_must_be_backed_by_a_clause_or_the_conversation(workspace: Workspace) -> None:
-    keys = [v.key for v in workspace.catalog.active_versions()]
-    rule = claim_rule(lambda sentence, region: [h.text for h in workspace.searcher.search(
-        sentence, (), keys, region, k=6, floor=0.0).hits])
+    rule = claim_rule(workspace_clauses(workspace))
     assert rule(draft("Refunds take 2 business days once we receive the item."))
     assert rule(draft("I've added a $150 goodwill credit for the trouble."))
     assert not rule(draft("I've added a $20 goodwill credit for the trouble."))
@@ -76,9 +74,7 @@ def test_figures_must_be_backed_by_a_clause_or_the_conversation(workspace: Works
 @pytest.mark.xfail(strict=True, reason="known gap: 'up to $100 with a lead's approval' backs $50 as if the rep "
                                        "could give it alone; conditions on a limit are not read yet")
 def test_an_amount_that_needs_approval_is_not_backed_for_the_rep(workspace: Workspace) -> None:
-    keys = [v.key for v in workspace.catalog.active_versions()]
-    rule = claim_rule(lambda sentence, region: [h.text for h in workspace.searcher.search(
-        sentence, (), keys, region, k=6, floor=0.0).hits])
+    rule = claim_rule(workspace_clauses(workspace))
     assert rule(draft("I've added a $50 goodwill credit for the trouble."))
 
 
