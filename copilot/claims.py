@@ -86,21 +86,82 @@ def workspace_clauses(workspace: Workspace) -> ClauseFinder:
     return find
 
 
+_MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov",
+                                       "dec"), start=1)}
+
+
+def _day(text: str) -> tuple[int, int] | None:
+    """(month, day) of a written date; day-first for d/m forms, as the demo regions outside the US write them."""
+    iso = re.match(r"(\d{4})-(\d{2})-(\d{2})", text)
+    if iso:
+        return int(iso.group(2)), int(iso.group(3))
+    slash = re.match(r"(\d{1,2})/(\d{1,2})", text)
+    if slash:
+        return int(slash.group(2)), int(slash.group(1))
+    month = next((n for m, n in _MONTHS.items() if m in text.lower()), None)
+    day = re.search(r"\d{1,2}", text)
+    return (month, int(day.group())) if month and day else None
+
+
+def dates(text: str) -> list[tuple[str, tuple[int, int]]]:
+    return [(d, when) for d in extract_entities(text).dates if (when := _day(d))]
+
+
+@dataclass(frozen=True)
+class Unsupported:
+    """A span of rep text that nothing cited backs, with the reason in plain words."""
+
+    start: int
+    end: int
+    text: str
+    reason: str
+
+
+def verify(text: str, cited: Sequence[str], known: Sequence[str], jurisdiction: str = "",
+           find_clauses: ClauseFinder | None = None) -> list[Unsupported]:
+    """Every amount, percentage, duration and date in ``text`` not backed by a cited clause (``cited``,
+    plus the clauses ``find_clauses`` finds for its sentence) or by a known fact (``known``: the
+    conversation and system data). Promises are judged by the commitment rule, not here.
+    """
+    facts = [q for t in known for q in quantities(t, ranges=False)]
+    known_days = {when for t in [*known, *cited] for _, when in dates(t)}
+    found: list[Unsupported] = []
+    offset = 0
+    for sentence in re.split(r"(?<=[.!?])\s+|\n", text):
+        at = text.find(sentence, offset)
+        offset = at + len(sentence)
+        claims = quantities(sentence, ranges=False)
+        written = dates(sentence)
+        if not claims and not written:
+            continue
+        clauses = [*cited, *(find_clauses(sentence, jurisdiction) if find_clauses and claims else ())]
+        policy = [q for clause in clauses for q in quantities(clause, ranges=True)]
+        for claim in claims:
+            if not backed(claim, policy) and not backed(claim, facts):
+                found.append(_span(text, sentence, at, claim.text,
+                                   f"“{claim.text}” is not backed by a cited clause or a system fact"))
+        for written_date, when in written:
+            if when not in known_days:
+                found.append(_span(text, sentence, at, written_date,
+                                   f"the date “{written_date}” is not in a cited clause or a system record"))
+    return found
+
+
+def _span(text: str, sentence: str, at: int, claim: str, reason: str) -> Unsupported:
+    inside = sentence.find(claim)
+    if inside < 0:  # written in words ("five days"): mark the sentence
+        return Unsupported(at, at + len(sentence), sentence, reason)
+    return Unsupported(at + inside, at + inside + len(claim), claim, reason)
+
+
 def claim_rule(find_clauses: ClauseFinder) -> Callable[[Draft], list[Flag]]:
     """The unverified-claim rule, given a way to find the clauses a sentence is about."""
 
     def unverified(draft: Draft) -> list[Flag]:
-        context = [q for t in draft.context for q in quantities(t.text, ranges=False)]
-        for sentence in re.split(r"(?<=[.!?])\s+|\n", draft.text):
-            claims = quantities(sentence, ranges=False)
-            if not claims:
-                continue
-            policy = [q for clause in find_clauses(sentence, draft.jurisdiction) for q in quantities(clause, ranges=True)]
-            for claim in claims:
-                if not backed(claim, policy) and not backed(claim, context):
-                    return [Flag("verify-figures", "unverified_claim",
-                                 f"“{claim.text}” is not backed by a cited clause or a system fact: check it or take it out.",
-                                 claim.text, "conduct.no-guarantees")]
-        return []
+        found = verify(draft.text, (), [t.text for t in draft.context], draft.jurisdiction, find_clauses)
+        if not found:
+            return []
+        return [Flag("verify-figures", "unverified_claim", f"{found[0].reason}: check it or take it out.",
+                     found[0].text, "conduct.no-guarantees")]
 
     return unverified

@@ -81,6 +81,28 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 1 if errors and not totals else 0
 
 
+def cmd_handoff(args: argparse.Namespace) -> int:
+    """`copilot handoff CONV.jsonl`: the handoff package after the conversation's last message."""
+    from copilot.handoff import build_handoff
+    from copilot.pipeline import Pipeline
+    from copilot.replay import replay_states
+
+    pipeline = Pipeline(_open_workspace())
+    states, errors = replay_states(Path(args.file))
+    for error in errors:
+        print(f"skipped: {error}", file=sys.stderr)
+    if not states:
+        print(f"copilot: {args.file}: no messages to hand off", file=sys.stderr)
+        return 2
+    conversation, seq = states[-1]
+    handoff = build_handoff(conversation, pipeline.run(conversation, seq))
+    if args.json:
+        print(json.dumps(handoff.record(), separators=(",", ":"), ensure_ascii=False))
+    else:
+        print(handoff.markdown(conversation.title or conversation.id))
+    return 0
+
+
 def cmd_packs(args: argparse.Namespace) -> int:
     """Admin commands on policy packs; each prints what it did in one or a few lines."""
     workspace = _open_workspace()
@@ -130,20 +152,16 @@ def cmd_packs(args: argparse.Namespace) -> int:
 def cmd_model(args: argparse.Namespace) -> int:
     """Show or change the embedding model; a change re-embeds every loaded version first."""
     from copilot.settings import Settings, home
-    from retrieval.embed import DEFAULT_MODEL, LocalEmbedder, resolve_model
+    from retrieval.embed import resolve_model
 
     folder = home()
     settings = Settings.load(folder)
     if args.action == "show":
         print(f"{settings.embedding_model}  ({resolve_model(settings.embedding_model)})")
         return 0
-    model = DEFAULT_MODEL if args.model == "default" else str(Path(args.model).expanduser().resolve())
-    embedder = LocalEmbedder(model)
-    embedder.load()
-    workspace = _open_workspace()
-    workspace.reembed(embedder, progress=_progress(f"embedding with {Path(model).name}"))
-    settings.embedding_model = model
-    settings.save(folder)
+    from copilot.workspace import switch_model
+
+    model = switch_model(_open_workspace(), args.model, progress=_progress(f"embedding with {Path(args.model).name}"))
     print(f"embedding model is now {model}; every loaded pack version was embedded with it")
     return 0
 
@@ -185,21 +203,29 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_eval_cases(args: argparse.Namespace) -> int:
     """`copilot eval escalation|flags --cases F`: precision and recall per category and micro."""
     from copilot.labelled import LabelledCase, read_cases, score
+    from copilot.reasoner import Reasoner
 
+    workspace = _open_workspace()
+    reasoner = Reasoner(workspace)
+    packs = tuple(v.key for v in workspace.catalog.active_versions())
+    if args.pack:
+        pack = workspace.load_pack(Path(args.pack), activate=False, progress=_progress(f"loading {args.pack}")).pack
+        packs = (f"{pack.name}@{pack.version}",)
     if args.kind == "escalation":
-        from copilot.escalation import CATEGORIES, detect
+        from copilot.escalation import CATEGORIES
 
         cases = read_cases(Path(args.cases), "escalation", CATEGORIES)
-        result, mistakes = score(cases, lambda case: {e.category for e in detect(case.conversation)}, CATEGORIES)
+        result, mistakes = score(cases, lambda case: {e.category for e in reasoner.escalations(case.conversation, None,
+                                                                                              packs)}, CATEGORIES)
     else:
-        from copilot.claims import claim_rule, workspace_clauses
-        from copilot.rules import CATEGORIES, Draft, evaluate
-
-        extra = (claim_rule(workspace_clauses(_open_workspace())),)
+        from copilot.rules import CATEGORIES
 
         def flags(case: LabelledCase) -> set[str]:
-            draft = Draft.last_rep_turn(case.conversation, case.ai_drafted)
-            return {f.category for f in evaluate(draft, extra)} if draft else set()
+            reps = [t for t in case.conversation.turns if t.role == "rep"]
+            if not reps:
+                return set()
+            return {f.category for f in reasoner.turn_flags(case.conversation, reps[-1].seq, packs,
+                                                            ai_drafted=case.ai_drafted)}
 
         cases = read_cases(Path(args.cases), "flag", CATEGORIES)
         result, mistakes = score(cases, flags, CATEGORIES)
@@ -244,6 +270,11 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--json", action="store_true", help="one compact JSON line per message on stdout")
     rep.add_argument("--pack", help="use only this pack (folder, .zip or Markdown document) instead of the active ones")
     rep.set_defaults(func=cmd_replay)
+
+    hand = sub.add_parser("handoff", help="the handoff package after a conversation's last message, without Qt")
+    hand.add_argument("file", help="conversation events (JSONL)")
+    hand.add_argument("--json", action="store_true", help="one compact JSON line instead of Markdown")
+    hand.set_defaults(func=cmd_handoff)
 
     packs = sub.add_parser("packs", help="load, list, activate, roll back, diff and remove policy packs")
     actions = packs.add_subparsers(dest="action", required=True)
@@ -291,6 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
         cases = kinds.add_parser(kind, help=f"precision and recall of {text} on labelled cases")
         cases.add_argument("--cases", required=True, help="labelled cases JSONL (../shared/benchdata/README.md)")
         cases.add_argument("--json", action="store_true", help="also print one compact JSON line, last on stdout")
+        cases.add_argument("--pack", help="judge with this pack (folder or .zip) instead of the active ones")
         cases.add_argument("--show-mistakes", dest="verbose_cases", action="store_true",
                            help="list the cases that came out wrong on stderr")
         cases.set_defaults(func=cmd_eval_cases, kind=kind)

@@ -4,7 +4,8 @@
     ├── EventError        a conversation event line that cannot be read (file, line, field)
     ├── PackError         a policy pack that cannot be loaded (file, line, problem, fix)
     ├── StoreError        the clause store cannot be opened or written
-    └── ModelError        the embedding model cannot be loaded
+    ├── ModelError        the embedding model cannot be loaded
+    └── LlmError          the optional language model failed (copilot/llm.py); drafts fall back to templates
 """
 
 from __future__ import annotations

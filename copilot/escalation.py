@@ -9,9 +9,14 @@ model's judgement.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
 
 from copilot.conversation import Conversation, Turn
+from copilot.examples import ExampleIndex
+from copilot.guidance import Guidance
 from copilot.signals import extract_entities, sentiment
 
 CATEGORIES = ("bereavement", "accessibility", "vulnerability", "legal_threat", "fraud_dispute", "repeat_contact",
@@ -195,6 +200,10 @@ class Escalation:
     """The words that triggered it (or the sentiment, for a rising anger trend)."""
     severity: str = "normal"
     """``high`` for fraud disputes over HIGH_AMOUNT, legal threats and self-harm language."""
+    queue: str = ""
+    """Required handling, from the pack's taxonomy: the team to hand over to, how to talk, what applies."""
+    tone: str = ""
+    citations: tuple[str, ...] = ()
 
 
 HIGH_AMOUNT = 500
@@ -224,15 +233,47 @@ def _anger(turn: Turn, score: float, previous: list[float]) -> str | None:
     return None
 
 
-def detect(conversation: Conversation, seq: int | None = None) -> list[Escalation]:
+@dataclass(frozen=True)
+class Taxonomy:
+    """What the pack adds to the coded triggers: its phrases, and example utterances matched by embedding."""
+
+    phrases: tuple[Trigger, ...] = ()
+    examples: ExampleIndex | None = None
+    vector: Callable[[str], np.ndarray] | None = None
+    thresholds: dict[str, float] = field(default_factory=dict)
+    """Category → the similarity an example match needs."""
+
+    @classmethod
+    def of(cls, guidance: Guidance, vectors: Callable[[list[str]], np.ndarray],
+           vector: Callable[[str], np.ndarray]) -> Taxonomy:
+        guards = {t.category: t.guard for t in TRIGGERS}
+        phrases = tuple(Trigger(c.id, _rx(*(rf"\b{re.escape(p)}\b" for p in c.phrases)), guards.get(c.id))
+                        for c in guidance.categories if c.phrases)
+        pairs = [(c.id, example) for c in guidance.categories for example in c.examples]
+        thresholds = {c.id: c.threshold if c.threshold is not None else guidance.example_threshold
+                      for c in guidance.categories}
+        return cls(phrases, ExampleIndex(pairs, vectors) if pairs else None, vector, thresholds)
+
+    def closest(self, turn: Turn) -> list[tuple[str, str]]:
+        """(category, evidence) for every category whose examples the turn is close enough to."""
+        if self.examples is None or self.vector is None:
+            return []
+        guards = {t.category: t.guard for t in TRIGGERS}
+        return [(m.label, f"like “{m.example}” ({m.score:.2f})") for m in self.examples.best(self.vector(turn.text))
+                if m.score >= self.thresholds.get(m.label, 1.0)
+                and not ((guard := guards.get(m.label)) and guard.search(turn.text))]
+
+
+def detect(conversation: Conversation, seq: int | None = None, taxonomy: Taxonomy | None = None) -> list[Escalation]:
     """Every category that applies to the conversation up to ``seq`` (all of it when None), once each."""
     found: dict[str, Escalation] = {}
     scores: list[float] = []
     turns = conversation.turns if seq is None else conversation.turns_upto(seq)
+    triggers = TRIGGERS + (taxonomy.phrases if taxonomy else ())
     for turn in turns:
         if turn.role != "customer":
             continue
-        for trigger in TRIGGERS:
+        for trigger in triggers:
             if trigger.category in found:
                 continue
             for sentence in re.split(r"(?<=[.!?])\s+|\n", turn.text):
@@ -241,13 +282,17 @@ def detect(conversation: Conversation, seq: int | None = None) -> list[Escalatio
                     found[trigger.category] = Escalation(trigger.category, turn.seq, match.group().strip(),
                                                          _severity(trigger.category, turn, match.group()))
                     break
+        for category, evidence in taxonomy.closest(turn) if taxonomy else ():
+            if category not in found and category != "anger":  # anger is read from tone, below
+                found[category] = Escalation(category, turn.seq, evidence, _severity(category, turn, evidence))
         score = sentiment(turn.text)
         if "anger" not in found:
             evidence = _anger(turn, score, scores)
             if evidence:
                 found["anger"] = Escalation("anger", turn.seq, evidence)
         scores.append(score)
-    return sorted(found.values(), key=lambda e: CATEGORIES.index(e.category))
+    order = {c: i for i, c in enumerate(CATEGORIES)}
+    return sorted(found.values(), key=lambda e: order.get(e.category, len(order)))
 
 
 def _severity(category: str, turn: Turn, evidence: str) -> str:

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from copilot.conversation import Conversation
 from copilot.language import customer_language
 from copilot.query import build_query
+from copilot.reasoner import Advice, Reasoner
+from copilot.timing import ms_since
 from copilot.workspace import Workspace
 from retrieval.search import ClauseHit
 
@@ -26,7 +28,13 @@ class Insight:
     packs: tuple[str, ...] = ()
     """``name@version`` of the pack versions that governed this result."""
     timings_ms: dict[str, float] = field(default_factory=dict)
-    """Per-stage wall time: embed, search, total."""
+    """Per-stage wall time: embed, search, signals, escalation, suggest, draft, flags, total."""
+    advice: Advice = field(default_factory=Advice)
+
+    @property
+    def grounded(self) -> bool:
+        """Whether any clause or playbook path backs advice for this message ("no grounded answer" if not)."""
+        return bool(self.clauses or self.advice.suggestions)
 
 
 class Pipeline:
@@ -36,6 +44,7 @@ class Pipeline:
         self.workspace = workspace
         self.pinned = pinned
         """Pack version keys to use instead of the active ones (``replay --pack``); empty means active."""
+        self.reasoner = Reasoner(workspace)
 
     def run(self, conversation: Conversation, seq: int) -> Insight:
         started = time.perf_counter()
@@ -44,7 +53,7 @@ class Pipeline:
         packs = self.pinned or tuple(v.key for v in self.workspace.applicable(conversation))
         query = build_query(conversation, seq)
         if query is None:
-            return Insight(conversation.id, seq, role, (), (), packs, {"total": _ms(started)})
+            return Insight(conversation.id, seq, role, (), (), packs, {"total": ms_since(started)})
         notices: list[str] = []
         language = customer_language(conversation, seq)
         if language:
@@ -54,10 +63,7 @@ class Pipeline:
             notices.append("No active policy pack covers this conversation's region and date; "
                            "load or activate one in Packs.")
         result = self.workspace.searcher.search(query.focus, query.context, packs, conversation.jurisdiction)
-        timings = {"embed": round(result.embed_ms, 2), "search": round(result.search_ms, 2),
-                   "total": _ms(started)}
-        return Insight(conversation.id, seq, role, result.hits, tuple(notices), packs, timings)
-
-
-def _ms(started: float) -> float:
-    return round((time.perf_counter() - started) * 1000, 2)
+        advice, timings = self.reasoner.advise(conversation, seq, packs, [h.text for h in result.hits])
+        timings = {"embed": round(result.embed_ms, 2), "search": round(result.search_ms, 2), **timings,
+                   "total": ms_since(started)}
+        return Insight(conversation.id, seq, role, result.hits, tuple(notices), packs, timings, advice)

@@ -12,32 +12,49 @@ from copilot.events import ConversationStarted, Message, read_events
 from copilot.pipeline import Insight, Pipeline
 
 
+def replay_states(path: Path) -> tuple[list[tuple[Conversation, int]], list[EventError]]:
+    """The conversation state after each message of ``path``, and the lines that could not be read."""
+    log = read_events(path)
+    states: list[tuple[Conversation, int]] = []
+    conversation: Conversation | None = None
+    for event in log.events:
+        if isinstance(event, ConversationStarted):
+            conversation = Conversation.start(event)
+            continue
+        if conversation is None:
+            conversation = Conversation(id=getattr(event, "conversation_id", path.stem))
+        conversation = conversation.apply(event)
+        if isinstance(event, Message):
+            states.append((conversation, event.seq))
+    return states, log.errors
+
+
 def replay(path: Path, pipeline: Pipeline) -> tuple[Iterator[Insight], list[EventError]]:
     """Insights for every message of ``path`` in order, and the errors of lines that could not be read."""
-    log = read_events(path)
-
-    def run() -> Iterator[Insight]:
-        conversation: Conversation | None = None
-        for event in log.events:
-            if isinstance(event, ConversationStarted):
-                conversation = Conversation.start(event)
-                continue
-            if conversation is None:
-                conversation = Conversation(id=getattr(event, "conversation_id", path.stem))
-            conversation = conversation.apply(event)
-            if isinstance(event, Message):
-                yield pipeline.run(conversation, event.seq)
-
-    return run(), log.errors
+    states, errors = replay_states(path)
+    return (pipeline.run(conversation, seq) for conversation, seq in states), errors
 
 
 def insight_record(insight: Insight) -> dict[str, Any]:
     """The compact JSON shape of one insight, as ``copilot replay --json`` prints it."""
+    advice = insight.advice
     return {
         "conversation_id": insight.conversation_id,
         "seq": insight.seq,
         "role": insight.role,
         "clauses": [{"citation": c.citation, "title": c.title, "score": c.score} for c in insight.clauses],
         "notices": list(insight.notices),
+        "grounded": insight.grounded,
+        "escalations": [{"category": e.category, "severity": e.severity, "seq": e.seq, "evidence": e.evidence,
+                         "queue": e.queue} for e in advice.escalations],
+        "flags": [{"rule": f.rule, "category": f.category, "severity": f.severity, "evidence": f.evidence,
+                   "clause": f.clause} for f in advice.flags],
+        "intent": {"id": advice.intent.id, "confidence": advice.intent.confidence},
+        "suggestions": [{"title": s.title, "playbook": s.playbook, "next_step": s.next_step.text if s.next_step else "",
+                         "citations": list(s.citations), "actions": list(s.actions)} for s in advice.suggestions],
+        "draft": {"text": advice.reply.text, "source": advice.reply.source, "citations": list(advice.reply.citations),
+                  "missing": list(advice.reply.missing),
+                  "unsupported": [u.text for u in advice.reply_review.unsupported],
+                  "flags": [f.category for f in advice.reply_review.flags]},
         "timings_ms": insight.timings_ms,
     }

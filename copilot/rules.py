@@ -40,6 +40,8 @@ class Draft:
     context: tuple[Turn, ...]
     jurisdiction: str
     ai_drafted: bool = False
+    disclosure_required: tuple[str, ...] = ("US-CA", "EU")
+    """Regions where customers must be told AI is involved (the pack's ``rules.toml`` [disclosure])."""
 
     @classmethod
     def last_rep_turn(cls, conversation: Conversation, ai_drafted: bool = False) -> Draft | None:
@@ -62,15 +64,19 @@ def _sentences(text: str) -> list[str]:
     return [s for s in re.split(r"(?<=[.!?])\s+|\n", text) if s.strip()]
 
 
-DISCLOSURE_REQUIRED = ("US-CA", "EU")
 _DISCLOSED = _rx(r"\bAI\b.{0,40}\b(?:assist|draft|help|generat|tool|writ)", r"\b(?:assist|draft|help|generat)\w*\b.{0,30}\bAI\b",
                  r"\bartificial intelligence\b", r"\bautomated (?:assistant|drafting)\b", r"\bAI[- ]assisted\b")
 
 
+def disclosed(rep_texts: list[str]) -> bool:
+    """Whether the customer was told AI helps with the replies in any of these messages."""
+    return any(_DISCLOSED.search(t) for t in rep_texts)
+
+
 def ai_disclosure(draft: Draft) -> list[Flag]:
-    if not draft.ai_drafted or not covers(DISCLOSURE_REQUIRED, draft.jurisdiction) or not draft.jurisdiction:
+    if not draft.ai_drafted or not covers(draft.disclosure_required, draft.jurisdiction) or not draft.jurisdiction:
         return []
-    if any(_DISCLOSED.search(t) for t in [*draft.earlier("rep"), draft.text]):
+    if disclosed([*draft.earlier("rep"), draft.text]):
         return []
     return [Flag("ai-disclosure", "ai_disclosure_missing",
                  "This reply was drafted with AI and the customer has not been told yet: add the disclosure line.",
@@ -211,12 +217,17 @@ _VERIFIED = _rx(r"\b(?:you'?re|you are|you'?ve been|that'?s|now) verified\b", r"
                 r"\bcode (?:is )?(?:correct|confirmed|verified)\b")
 
 
+def identity_verified(rep_texts: list[str]) -> bool:
+    """Whether a rep confirmed the customer's identity in any of these messages."""
+    return any(_VERIFIED.search(t) for t in rep_texts)
+
+
 def identity(draft: Draft) -> list[Flag]:
     change = _CHANGED.search(draft.text)
     if not change or re.search(r"\b(?:once|after|before|first|need to|must|can'?t|cannot)\b.{0,30}\bverif", draft.text,
                                re.IGNORECASE):
         return []
-    if any(_VERIFIED.search(t) for t in draft.earlier("rep")) or _VERIFIED.search(draft.text.split(change.group())[0]):
+    if identity_verified(draft.earlier("rep")) or _VERIFIED.search(draft.text.split(change.group())[0]):
         return []
     return [Flag("verify-before-change", "identity_not_verified",
                  "Verify the customer's identity (code to the email on file, or two of postcode / last 4 / last order) "

@@ -1,14 +1,31 @@
-"""A live conversation in the app: events apply in order, each message is analysed, stale work is dropped."""
+"""A live conversation in the app: events apply in order, each message is analysed, stale work is dropped.
+
+The session also owns the reply being written: reviews of the rep's edits, the optional LLM draft
+(cancelled the moment a newer message makes it stale), the saved draft and recorded overrides.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Protocol
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from copilot.claims import Unsupported
 from copilot.conversation import Conversation
+from copilot.errors import CopilotError
 from copilot.events import ConversationStarted, Event, Message
+from copilot.journal import Journal
 from copilot.pipeline import Insight, Pipeline
+from copilot.drafting import Reply
+from copilot.reasoner import Review
+from copilot.suggest import Suggestion
+
+if TYPE_CHECKING:
+    from copilot.llm import DraftRequest, LlmConfig
 
 log = logging.getLogger("copilot")
 
@@ -22,21 +39,36 @@ class SessionListener(Protocol):
 
     def analysis_failed(self, seq: int, message: str) -> None: ...
 
+    def draft_reviewed(self, text: str, review: Review) -> None: ...
+
+    def draft_streamed(self, seq: int, text: str, done: bool) -> None: ...
+
+    def draft_failed(self, seq: int, message: str) -> None: ...
+
 
 class Session:
     """Owns the analysis task of the current conversation; a newer message cancels the older task."""
 
-    def __init__(self, pipeline: asyncio.Future[Pipeline], listener: SessionListener) -> None:
+    def __init__(self, pipeline: asyncio.Future[Pipeline], listener: SessionListener, journal: Journal | None = None,
+                 llm_config: Callable[[], LlmConfig] | None = None) -> None:
         self._pipeline = pipeline
         self._listener = listener
         self._task: asyncio.Task[None] | None = None
+        self._review: asyncio.Task[None] | None = None
+        self._llm: asyncio.Task[None] | None = None
         self._latest_seq = -1
         self.conversation: Conversation | None = None
+        self.insight: Insight | None = None
+        """The analysis of the newest message, once ready."""
+        self.journal = journal
+        self.llm_config = llm_config
 
     def start(self, event: ConversationStarted) -> None:
         """Begin a new conversation, dropping any analysis of the previous one."""
         self._cancel()
+        self._cancel_llm()
         self._latest_seq = -1
+        self.insight = None
         self.conversation = Conversation.start(event)
         self._listener.conversation_changed(self.conversation)
 
@@ -53,6 +85,7 @@ class Session:
         self._listener.conversation_changed(self.conversation)
         if isinstance(event, Message):
             self._cancel()
+            self._cancel_llm()  # an LLM draft for an earlier message is stale now
             self._latest_seq = event.seq
             self._task = self._pipeline.get_loop().create_task(self._analyse(self.conversation, event.seq))
 
@@ -63,6 +96,10 @@ class Session:
 
     def close(self) -> None:
         self._cancel()
+        self._cancel_llm()
+        for task in (self._review,):
+            if task is not None:
+                task.cancel()
 
     def _cancel(self) -> None:
         if self._task is not None and not self._task.done():
@@ -81,4 +118,108 @@ class Session:
                 self._listener.analysis_failed(seq, str(exc))
             return
         if seq == self._latest_seq and self.conversation is not None and conversation.id == self.conversation.id:
+            self.insight = insight
             self._listener.insight_ready(insight)
+
+    # The reply being written
+
+    def review(self, text: str) -> None:
+        """Check the editor's text in the background; the newest request wins."""
+        if self._review is not None:
+            self._review.cancel()
+        if self.conversation is None or self.insight is None:
+            return
+        self._review = self._pipeline.get_loop().create_task(self._run_review(self.conversation, self.insight, text))
+
+    async def _run_review(self, conversation: Conversation, insight: Insight, text: str) -> None:
+        pipeline = await asyncio.shield(self._pipeline)
+        review = await asyncio.to_thread(pipeline.reasoner.review_text, conversation, text, insight.packs,
+                                         insight.advice.reply.citations, [h.text for h in insight.clauses])
+        self._listener.draft_reviewed(text, review)
+
+    async def blockers(self, text: str) -> Review:
+        """What stands between this text and inserting it: unsupported spans and error-level flags."""
+        if self.conversation is None or self.insight is None:
+            return Review()
+        pipeline = await asyncio.shield(self._pipeline)
+        review = await asyncio.to_thread(pipeline.reasoner.review_text, self.conversation, text, self.insight.packs,
+                                         self.insight.advice.reply.citations, [h.text for h in self.insight.clauses])
+        return Review(tuple(f for f in review.flags if f.severity == "error"), review.unsupported)
+
+    def inserted(self, text: str, unsupported: tuple[Unsupported, ...]) -> None:
+        """The rep inserted ``text``; with unsupported spans this is their recorded override."""
+        if self.journal is not None and self.conversation is not None:
+            self.journal.record_insert(self.conversation.id, self._latest_seq, text, unsupported)
+
+    def save_draft(self, text: str) -> None:
+        """Keep the rep's edited draft so a crash or restart does not lose it."""
+        if self.journal is not None and self.conversation is not None:
+            self.journal.save_draft(self.conversation.id, self._latest_seq, text)
+
+    def saved_draft(self) -> tuple[int, str] | None:
+        if self.journal is None or self.conversation is None:
+            return None
+        return self.journal.draft(self.conversation.id)
+
+    def path_draft(self, suggestion: Suggestion) -> tuple[Reply, Review] | None:
+        """The draft of a suggested path the rep picked (fast: templates and arithmetic only)."""
+        if self.conversation is None or self.insight is None or not self._pipeline.done():
+            return None
+        insight = self.insight
+        return self._pipeline.result().reasoner.draft_for(self.conversation, insight.seq, insight.packs, suggestion,
+                                                           insight.advice.escalations, [h.text for h in insight.clauses])
+
+    def decide(self, intent: str, path: str, decision: str) -> None:
+        """Record a suggestion accepted or dismissed, for team leads' review."""
+        if self.journal is not None and self.conversation is not None:
+            self.journal.record_decision(self.conversation.id, self._latest_seq, intent, path, decision)
+
+    def llm_request(self) -> DraftRequest | None:
+        """What an LLM draft for the newest message would be given (before redaction)."""
+        from copilot.llm import DraftRequest
+
+        if self.conversation is None or self.insight is None:
+            return None
+        advice = self.insight.advice
+        turns = tuple((t.role, t.text) for t in self.conversation.turns_upto(self.insight.seq))
+        clauses = tuple((h.citation, h.text) for h in self.insight.clauses)
+        facts = tuple(f"{k.replace('_', ' ')}: {v}" for k, v in advice.facts.values.items()
+                      if advice.facts.sources.get(k) != "conversation")
+        tone = "; ".join(filter(None, [advice.tone] + [e.tone for e in advice.escalations]))
+        names = tuple(n for n in (self.conversation.customer_name,) if n)
+        return DraftRequest(tone, turns, clauses, facts, names)
+
+    def draft_with_llm(self) -> None:
+        """Stream an LLM draft for the newest message; errors fall back to the template draft (the UI keeps it)."""
+        self._cancel_llm()
+        request = self.llm_request()
+        if request is None or self.llm_config is None:
+            return
+        self._llm = self._pipeline.get_loop().create_task(self._stream(request, self._latest_seq))
+
+    def cancel_llm(self) -> None:
+        self._cancel_llm()
+
+    def _cancel_llm(self) -> None:
+        if self._llm is not None and not self._llm.done():
+            self._llm.cancel()
+        self._llm = None
+
+    async def _stream(self, request: DraftRequest, seq: int) -> None:
+        from copilot.llm import LlmClient, api_key
+
+        assert self.llm_config is not None
+        text = ""
+        try:
+            config = self.llm_config()
+            key = (await asyncio.to_thread(api_key, config)).key  # a desktop keyring may block on D-Bus
+            async with LlmClient(config, key) as client, contextlib.aclosing(client.stream_draft(request)) as stream:
+                async for chunk in stream:
+                    text += chunk
+                    self._listener.draft_streamed(seq, text, False)
+        except asyncio.CancelledError:
+            raise
+        except CopilotError as exc:
+            self._listener.draft_failed(seq, str(exc))
+            return
+        self._listener.draft_streamed(seq, text, True)

@@ -6,11 +6,15 @@ import json
 import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
 
 from copilot.errors import CopilotError
 from retrieval.embed import DEFAULT_MODEL
+
+if TYPE_CHECKING:
+    from copilot.llm import LlmConfig
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 DEMO_PACK = RESOURCES / "packs" / "northwind-retail"
@@ -24,6 +28,20 @@ class Settings:
 
     embedding_model: str = DEFAULT_MODEL
     """The packaged default, or the folder of any local sentence-transformers model."""
+    llm_base_url: str = ""
+    """An OpenAI-compatible endpoint (``http://127.0.0.1:8080/v1``); empty: drafts come from templates only."""
+    llm_model: str = ""
+    llm_key_env: str = "COPILOT_LLM_API_KEY"
+    """The environment variable holding the API key; the OS keyring is tried next."""
+    llm_timeout_s: float = 20.0
+    allow_remote_llm: bool = False
+    """Admin setting: may conversation text (redacted) be sent to an endpoint off this machine?"""
+    always_on_top: bool = False
+
+    def llm(self) -> LlmConfig:
+        from copilot.llm import LlmConfig  # openai loads only when an LLM is used
+
+        return LlmConfig(self.llm_base_url, self.llm_model, self.llm_key_env, self.llm_timeout_s, self.allow_remote_llm)
 
     @classmethod
     def load(cls, folder: Path) -> Settings:

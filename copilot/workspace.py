@@ -8,12 +8,13 @@ from datetime import date
 from pathlib import Path
 
 from copilot.conversation import Conversation
-from copilot.settings import DEMO_PACK
+from copilot.guidance import Guidance, check_pack, merge
+from copilot.settings import DEMO_PACK, Settings
 from copilot.errors import PackError
 from retrieval.cache import CachedEmbedder, EmbeddingCache
 from retrieval.catalog import Catalog, PackVersion, fingerprint
 from retrieval.documents import DOCUMENT_SUFFIXES, import_document
-from retrieval.embed import Embedder
+from retrieval.embed import DEFAULT_MODEL, Embedder, LocalEmbedder
 from retrieval.ingest import Progress, ingest, write_vectors
 from retrieval.packs import Pack, load_pack
 from retrieval.search import Searcher
@@ -42,6 +43,7 @@ class Workspace:
         self.store = VectorStore(home / "chroma", embedder.model_id)
         self.cache = EmbeddingCache(home / "embeddings.sqlite3")
         self.searcher = Searcher(embedder, self.store, self.catalog)
+        self._guidance: tuple[tuple[int, tuple[str, ...]], Guidance] | None = None
 
     def close(self) -> None:
         self.catalog.close()
@@ -54,6 +56,7 @@ class Workspace:
         clauses it is refused, because a citation must always mean one text.
         """
         pack = import_document(path) if path.suffix.lower() in DOCUMENT_SUFFIXES else load_pack(path)
+        check_pack(pack, str(path))
         known = self.catalog.fingerprint_of(pack.name, pack.version)
         embedder = CachedEmbedder(self.embedder, self.cache)
         if known is None:
@@ -104,3 +107,28 @@ class Workspace:
         """Active versions that govern this conversation's jurisdiction and start date."""
         day: date | None = conversation.started_at.date() if conversation.started_at else None
         return [v for v in self.catalog.active_versions() if v.applies_to(conversation.jurisdiction, day)]
+
+    def guidance(self, keys: tuple[str, ...]) -> Guidance:
+        """The merged guidance of these pack versions (highest priority first), parsed once per catalog change."""
+        stamp = (self.catalog.generation, keys)
+        if self._guidance is None or self._guidance[0] != stamp:
+            ids: dict[str, set[str]] = {key: set() for key in keys}
+            for clause in self.catalog.clauses_of(list(keys)):
+                ids[f"{clause.name}@{clause.version}"].add(clause.clause_id)
+            self._guidance = (stamp, merge([(key, self.catalog.guidance_of(key), ids[key]) for key in keys]))
+        return self._guidance[1]
+
+
+def switch_model(workspace: Workspace, model: str, progress: Progress | None = None) -> str:
+    """Re-embed every loaded version with ``model`` (a folder, or ``default``), then make it the setting.
+
+    Returns the model as stored. Until this returns, the old model stays in force.
+    """
+    chosen = DEFAULT_MODEL if model == "default" else str(Path(model).expanduser().resolve())
+    embedder = LocalEmbedder(chosen)
+    embedder.load()
+    workspace.reembed(embedder, progress=progress)
+    settings = Settings.load(workspace.home)
+    settings.embedding_model = chosen
+    settings.save(workspace.home)
+    return chosen

@@ -51,6 +51,13 @@ CREATE TABLE IF NOT EXISTS activations (
     version TEXT NOT NULL,
     at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS guidance (
+    name TEXT NOT NULL,
+    version TEXT NOT NULL,
+    file TEXT NOT NULL,
+    text TEXT NOT NULL,
+    PRIMARY KEY (name, version, file)
+);
 CREATE TABLE IF NOT EXISTS priorities (
     name TEXT PRIMARY KEY,
     rank INTEGER NOT NULL
@@ -63,6 +70,8 @@ def fingerprint(pack: Pack) -> str:
     digest = hashlib.sha256()
     for c in pack.clauses:
         digest.update(json.dumps([c.id, c.title, c.text, list(c.jurisdictions)]).encode())
+    for file, text in pack.guidance:  # absent guidance adds nothing, so older fingerprints stay valid
+        digest.update(json.dumps([file, text]).encode())
     return digest.hexdigest()
 
 
@@ -175,6 +184,9 @@ class Catalog:
             db.executemany("INSERT INTO clauses VALUES (?, ?, ?, ?, ?, ?, ?)",
                            [(pack.citation(c), pack.name, pack.version, c.id, c.title, c.text,
                              ",".join(c.jurisdictions)) for c in pack.clauses])
+            db.execute("DELETE FROM guidance WHERE name = ? AND version = ?", (pack.name, pack.version))
+            db.executemany("INSERT INTO guidance VALUES (?, ?, ?, ?)",
+                           [(pack.name, pack.version, file, text) for file, text in pack.guidance])
             db.execute("INSERT INTO pack_versions VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
                        (pack.name, pack.version, pack.title, json.dumps(list(pack.jurisdictions)),
                         pack.effective_from.isoformat(),
@@ -273,7 +285,15 @@ class Catalog:
         meta = self.get(name, version)
         clauses = tuple(Clause(c.clause_id, c.title, c.text, "catalog", 0, c.jurisdictions)
                         for c in self.clauses_of([meta.key]))
-        return Pack(name, version, meta.title, meta.jurisdictions, meta.effective_from, meta.effective_until, clauses)
+        return Pack(name, version, meta.title, meta.jurisdictions, meta.effective_from, meta.effective_until, clauses,
+                    self.guidance_of(meta.key))
+
+    def guidance_of(self, key: str) -> tuple[tuple[str, str], ...]:
+        """The (file, text) guidance files stored with the pack version ``name@version``."""
+        with self._lock:
+            rows = self._db.execute("SELECT file, text FROM guidance WHERE name || '@' || version = ? ORDER BY file",
+                                    (key,)).fetchall()
+        return tuple((str(f), str(t)) for f, t in rows)
 
     def has(self, name: str, version: str) -> bool:
         return self.fingerprint_of(name, version) is not None

@@ -23,6 +23,9 @@ _ID_SUFFIX = re.compile(r"\{#([^}\s]*)([^}]*)\}\s*$")
 _ATTRIBUTE = re.compile(r"^([a-z_]+)=(\S+)$")
 CLAUSE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 PACK_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+GUIDANCE_FILES = ("escalation.toml", "playbooks.toml", "rules.toml")
+"""Optional files beside pack.toml (sorted, as the catalog returns them): the escalation taxonomy, intents
+with resolution paths, compliance rules."""
 
 
 def citation(name: str, version: str, clause_id: str) -> str:
@@ -56,6 +59,8 @@ class Pack:
     effective_from: date
     effective_until: date | None
     clauses: tuple[Clause, ...]
+    guidance: tuple[tuple[str, str], ...] = ()
+    """(file name, TOML text) of the pack's reasoning data (GUIDANCE_FILES); parsed and checked in copilot/."""
 
     def citation(self, clause: Clause) -> str:
         return citation(self.name, self.version, clause.id)
@@ -108,7 +113,8 @@ def parse_pack_files(files: dict[str, bytes], origin: str) -> Pack:
                                 "give each clause its own id; ids must stay stable across versions")
             seen[clause.id] = clause
             clauses.append(clause)
-    return Pack(clauses=tuple(clauses), **meta)
+    guidance = tuple((name, _decode(files[name], f"{origin}/{name}")) for name in GUIDANCE_FILES if name in files)
+    return Pack(clauses=tuple(clauses), guidance=guidance, **meta)
 
 
 def _decode(data: bytes, where: str) -> str:

@@ -110,7 +110,7 @@ class Searcher:
                 index = self._lexical = _LexicalIndex(self.catalog, keys)
             return index
 
-    def _vectors(self, texts: Sequence[str]) -> list[np.ndarray]:
+    def vectors(self, texts: Sequence[str]) -> list[np.ndarray]:
         """Vectors of texts, remembered: each turn of a conversation is embedded once, when it arrives."""
         with self._lock:
             known = {t: self._memo[t] for t in texts if t in self._memo}
@@ -127,7 +127,7 @@ class Searcher:
         """The focus (averaged over its pieces when long) blended with the mean of the context turns."""
         pieces = chunk_text(focus, QUERY_CHUNK_WORDS) or [focus]
         turns = [t for t in context if t and t != focus]
-        vectors = self._vectors(pieces + turns)
+        vectors = self.vectors(pieces + turns)
         query = _unit(np.mean(vectors[: len(pieces)], axis=0))
         if turns:  # newer turns count more: 1, 1/2, 1/3, ...
             recency = np.array([1 / (i + 1) for i in range(len(turns))])[:, None]

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from copilot.pipeline import Pipeline
 from copilot.playback import DemoPlayer
+from copilot.journal import Journal
 from copilot.session import Session
 from copilot.settings import DEMO_CONVERSATIONS, Settings, home
 from copilot.workspace import Workspace
@@ -87,10 +88,69 @@ def compose(loop: asyncio.AbstractEventLoop) -> PanelApp:
     """Build the panel and its session; the pipeline arrives later through ``ready``."""
     bridge = Bridge()
     ready: asyncio.Future[Pipeline] = loop.create_future()
-    session = Session(ready, bridge)
+    folder = home()
+    session = Session(ready, bridge, Journal(folder / "journal.sqlite3"), lambda: Settings.load(folder).llm())
     player = DemoPlayer(session)
-    panel = Panel(bridge, player, demo_conversations())
-    return PanelApp(bridge, session, player, panel, ready)
+    panel = Panel(bridge, player, demo_conversations(), session)
+    settings = Settings.load(folder)
+    panel.draft.set_llm_available(bool(settings.llm_base_url),
+                                  "Set a language model endpoint in Settings to draft with it.")
+    if settings.always_on_top:
+        panel.on_top.setChecked(True)
+    parts = PanelApp(bridge, session, player, panel, ready)
+    windows: list[QWidget] = []
+    panel.handoff_requested.connect(lambda: open_handoff(parts, windows))
+    panel.settings_requested.connect(lambda: open_settings(parts, windows))
+    panel.draft.preview_requested.connect(lambda: show_preview(parts, windows))
+    return parts
+
+
+def open_handoff(parts: PanelApp, windows: list[QWidget]) -> None:
+    from copilot.handoff import build_handoff
+    from ui.handoff import HandoffWindow
+
+    session = parts.session
+    if session.conversation is None or session.insight is None:
+        parts.bridge.error_reported.emit("The handoff package is ready once the first message has been analysed.")
+        return
+    conversation = session.conversation
+    window = HandoffWindow(build_handoff(conversation, session.insight), conversation.title or conversation.id)
+    windows[:] = [window]
+    window.show()
+
+
+def open_settings(parts: PanelApp, windows: list[QWidget]) -> None:
+    from ui.settings import SettingsWindow
+
+    ready = parts.ready.done() and parts.ready.exception() is None
+    window = SettingsWindow(home(), parts.ready.result().workspace if ready else None)
+
+    def apply(settings: Settings) -> None:
+        parts.panel.on_top.setChecked(settings.always_on_top)
+        parts.panel.draft.set_llm_available(bool(settings.llm_base_url),
+                                            "Set a language model endpoint in Settings to draft with it.")
+
+    window.saved.connect(apply)
+    windows[:] = [window]
+    window.show()
+
+
+def show_preview(parts: PanelApp, windows: list[QWidget]) -> None:
+    """Exactly what an LLM draft would send (redacted), for the rep to read before asking for one."""
+    from PySide6.QtWidgets import QPlainTextEdit
+
+    from copilot.llm import preview
+
+    request = parts.session.llm_request()
+    if request is None:
+        parts.bridge.error_reported.emit("Nothing to send yet: wait for the first message to be analysed.")
+        return
+    view = QPlainTextEdit(preview(request))
+    view.setReadOnly(True)
+    view.setWindowTitle("What an AI draft sends (personal data redacted)")
+    view.resize(560, 520)
+    windows[:] = [view]
+    view.show()
 
 
 async def start_workspace(parts: PanelApp, make_embedder: Callable[[], Embedder]) -> Workspace:

@@ -6,6 +6,7 @@ from PySide6.QtCore import QObject, Signal
 
 from copilot.conversation import Conversation
 from copilot.pipeline import Insight
+from copilot.reasoner import Review
 
 
 class Bridge(QObject):
@@ -22,6 +23,11 @@ class Bridge(QObject):
     """``name@version`` of the active pack versions."""
     error_reported = Signal(str)
     """A plain-language error for the banner."""
+    review_arrived = Signal(str, object)
+    """(text, Review) of the draft editor's text."""
+    draft_stream = Signal(int, str, bool)
+    """(seq, text so far, done) of an LLM draft."""
+    draft_error = Signal(int, str)
 
     def conversation_changed(self, conversation: Conversation) -> None:
         self.conversation_updated.emit(conversation)
@@ -31,6 +37,15 @@ class Bridge(QObject):
 
     def analysis_failed(self, seq: int, message: str) -> None:
         self.analysis_error.emit(seq, message)
+
+    def draft_reviewed(self, text: str, review: Review) -> None:
+        self.review_arrived.emit(text, review)
+
+    def draft_streamed(self, seq: int, text: str, done: bool) -> None:
+        self.draft_stream.emit(seq, text, done)
+
+    def draft_failed(self, seq: int, message: str) -> None:
+        self.draft_error.emit(seq, message)
 
     def report_model_status(self, status: str) -> None:
         """Called from the embedder's watcher thread; Qt queues the signal to the GUI thread."""

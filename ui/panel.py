@@ -1,25 +1,48 @@
-"""The side panel window: header, notices, transcript, policy cards and the demo controls."""
+"""The side panel window: header, escalation banner, flags, transcript, next steps, policy cards, the
+draft editor and the demo controls."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QPushButton, QScrollArea, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QMessageBox, QPushButton, QScrollArea, QSplitter, QVBoxLayout,
+                               QWidget)
 
 from copilot.conversation import Conversation
 from copilot.pipeline import Insight
 from copilot.playback import DemoPlayer
+from copilot.reasoner import Review
+from copilot.session import Session
+from copilot.suggest import Suggestion
 from ui.bridge import Bridge
+from ui.sections.alerts import EscalationBanner, FlagList
 from ui.sections.demo import DemoSection
+from ui.sections.draft import DraftSection
 from ui.sections.header import HeaderSection
 from ui.sections.notices import NoticeBar
 from ui.sections.policy import PolicySection
+from ui.sections.suggestions import SuggestionsSection
 from ui.sections.transcript import TranscriptSection
 
 PANEL_WIDTH = 420
 PLAY_INTERVAL_MS = 1800
+REVIEW_DELAY_MS = 350
+"""Typing pause after which the rep's draft is checked again."""
+
+
+def ask_override(parent: QWidget, review: Review) -> bool:
+    """Ask the rep to confirm inserting text that verification or a rule objects to."""
+    reasons = [u.reason for u in review.unsupported] + [f.message for f in review.flags]
+    answer = QMessageBox.warning(parent, "Insert anyway?",
+                                 "This reply has problems:\n\n• " + "\n• ".join(reasons)
+                                 + "\n\nInserting it anyway is recorded as your override.",
+                                 QMessageBox.StandardButton.Cancel | QMessageBox.StandardButton.Yes,
+                                 QMessageBox.StandardButton.Cancel)
+    return answer == QMessageBox.StandardButton.Yes
 
 
 class Panel(QWidget):
@@ -27,8 +50,10 @@ class Panel(QWidget):
 
     packs_requested = Signal()
     """The rep (or admin) asked for the policy packs window."""
+    settings_requested = Signal()
+    handoff_requested = Signal()
 
-    def __init__(self, bridge: Bridge, player: DemoPlayer, conversations: list[Path]) -> None:
+    def __init__(self, bridge: Bridge, player: DemoPlayer, conversations: list[Path], session: Session) -> None:
         super().__init__()
         self.setWindowTitle("Copilot")
         self.setAccessibleName("Copilot side panel")
@@ -37,10 +62,25 @@ class Panel(QWidget):
         self.resize(PANEL_WIDTH, 900)
         self.setMinimumWidth(340)
         self.player = player
+        self.session = session
+        self.confirm_override: Callable[[Review], bool] = lambda review: ask_override(self, review)
+        """Asked before inserting a draft with unsupported figures or error flags (tests answer it)."""
         self.header = HeaderSection()
         self.packs_button = QPushButton("Packs… (Ctrl+Shift+P)")
         self.packs_button.setAccessibleName("Open the policy packs window")
         self.packs_button.clicked.connect(self.packs_requested)
+        self.settings_button = QPushButton("Settings…")
+        self.settings_button.setAccessibleName("Open the settings window")
+        self.settings_button.clicked.connect(self.settings_requested)
+        self.escalation = EscalationBanner()
+        self.escalation.handoff_requested.connect(self.handoff_requested)
+        self.turn_flags = FlagList("This message")
+        self.suggestions = SuggestionsSection()
+        self.draft = DraftSection()
+        self._review_timer = QTimer(self)
+        self._review_timer.setSingleShot(True)
+        self._review_timer.setInterval(REVIEW_DELAY_MS)
+        self._review_timer.timeout.connect(lambda: self.session.review(self.draft.editor.toPlainText()))
         self.on_top = QCheckBox("Keep on top (Ctrl+T)")
         self.on_top.setAccessibleName("Keep the panel on top of other windows")
         self.on_top.toggled.connect(self._on_on_top_toggled)
@@ -48,25 +88,32 @@ class Panel(QWidget):
         self.transcript = TranscriptSection()
         self.policy = PolicySection()
         self.demo = DemoSection(conversations)
+        advice = QWidget()
+        advice_layout = QVBoxLayout(advice)
+        advice_layout.setContentsMargins(0, 0, 4, 0)
+        advice_layout.addWidget(self.suggestions)
+        advice_layout.addWidget(self.policy, 1)
         cards = QScrollArea()
         cards.setWidgetResizable(True)
-        cards.setWidget(self.policy)
+        cards.setWidget(advice)
         cards.setFrameShape(QScrollArea.Shape.NoFrame)
         cards.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Tab goes to the cards themselves
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.transcript)
         split.addWidget(cards)
-        split.setStretchFactor(0, 2)
-        split.setStretchFactor(1, 3)
-        split.setSizes([280, 420])  # policy cards get the larger share: they are what the rep acts on
+        split.addWidget(self.draft)
+        split.setSizes([150, 400, 300])  # advice and the draft get the larger share: they are what the rep acts on
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.addWidget(self.header)
         options = QHBoxLayout()
         options.addWidget(self.on_top, 1)
+        options.addWidget(self.settings_button)
         options.addWidget(self.packs_button)
         layout.addLayout(options)
+        layout.addWidget(self.escalation)
         layout.addWidget(self.notices)
+        layout.addWidget(self.turn_flags)
         layout.addWidget(split, 1)
         layout.addWidget(self.demo)
         self._timer = QTimer(self)
@@ -91,12 +138,26 @@ class Panel(QWidget):
         self.demo.step_requested.connect(self.step)
         self.demo.message_typed.connect(self._on_message_typed)
         self.policy.citation_copied.connect(lambda c: self.notices.show_notices([f"Copied {c}"]))
+        bridge.review_arrived.connect(self.draft.show_review)
+        bridge.draft_stream.connect(self._on_draft_stream)
+        bridge.draft_error.connect(lambda _seq, message: self.draft.stream_failed(message))
+        self.suggestions.accepted.connect(self._on_suggestion_accepted)
+        self.suggestions.dismissed.connect(lambda s: self.session.decide(s.intent, s.title, "dismissed"))
+        self.draft.edited.connect(self._on_draft_edited)
+        self.draft.insert_requested.connect(self._on_insert_requested)
+        self.draft.ai_requested.connect(self.session.draft_with_llm)
+        self.draft.ai_cancelled.connect(self._on_ai_cancelled)
+        self.draft.refresh_requested.connect(self._use_current_draft)
 
     def _shortcuts(self) -> None:
         for keys, slot in (("F5", self.toggle_play), ("F6", self.step), ("Ctrl+L", self.demo.composer.setFocus),
                            ("Ctrl+K", self.policy.focus_first), ("Ctrl+O", self.demo.picker.setFocus),
                            ("Ctrl+T", self.on_top.toggle), ("Ctrl+J", self.transcript.setFocus),
-                           ("Ctrl+Shift+P", self.packs_requested.emit)):
+                           ("Ctrl+Shift+P", self.packs_requested.emit), ("Ctrl+H", self.handoff_requested.emit),
+                           ("Ctrl+N", self.suggestions.focus_first), ("Ctrl+D", self.draft.editor.setFocus),
+                           ("Ctrl+Return", lambda: self._on_insert_requested(self.draft.editor.toPlainText())),
+                           ("Ctrl+G", self.draft.ai.click), ("Ctrl+R", self._use_current_draft),
+                           ("Escape", self._on_ai_cancelled), ("Ctrl+,", self.settings_requested.emit)):
             shortcut = QShortcut(QKeySequence(keys), self)
             shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
             shortcut.activated.connect(slot)
@@ -149,6 +210,71 @@ class Panel(QWidget):
     def _on_insight_arrived(self, insight: Insight) -> None:
         self.policy.show_insight(insight)
         self.notices.show_notices(list(insight.notices))
+        self.escalation.show_escalations(insight.advice.escalations)
+        self.turn_flags.show_flags(insight.advice.flags)
+        self.suggestions.show_insight(insight)
+        if self.draft.edited_by_rep and self.draft.seq != -1 and self.draft.seq < insight.seq:
+            self.draft.mark_stale(insight.seq)
+        else:
+            self._use_current_draft()
+
+    def _use_current_draft(self) -> None:
+        """Show the copilot's draft for the newest message (or a saved edit of it after a restart)."""
+        insight = self.session.insight
+        if insight is None:
+            return
+        saved = self.session.saved_draft()
+        if saved is not None and saved[0] >= insight.seq and saved[1] != insight.advice.reply.text:
+            self.draft.set_text(saved[1], saved[0], f"Your edited draft for message #{saved[0]} (restored).", edited=True)
+            self.session.review(saved[1])
+            return
+        reply = insight.advice.reply
+        missing = f" Fill in: {', '.join(m.replace('_', ' ') for m in reply.missing)}." if reply.missing else ""
+        self.draft.set_text(reply.text, insight.seq, f"Draft for message #{insight.seq} ({reply.source}).{missing}")
+        self.draft.show_review(reply.text, insight.advice.reply_review)
+
+    @Slot(object)
+    def _on_suggestion_accepted(self, suggestion: Suggestion) -> None:
+        self.session.decide(suggestion.intent, suggestion.title, "accepted")
+        drafted = self.session.path_draft(suggestion)
+        if drafted is not None:
+            reply, review = drafted
+            seq = self.session.insight.seq if self.session.insight else self.draft.seq
+            self.draft.set_text(reply.text, seq, f"Draft for “{suggestion.title}”.")
+            self.draft.show_review(reply.text, review)
+            self.session.save_draft(reply.text)
+        self.draft.editor.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    @Slot(str)
+    def _on_draft_edited(self, text: str) -> None:
+        self.session.save_draft(text)
+        self._review_timer.start()
+
+    @Slot(int, str, bool)
+    def _on_draft_stream(self, seq: int, text: str, done: bool) -> None:
+        self.draft.stream(text, seq, done)
+        if done:
+            self.session.review(text)
+
+    def _on_ai_cancelled(self) -> None:
+        if self.draft.streaming:
+            self.session.cancel_llm()
+            self.draft.stream_failed("cancelled.")
+
+    def _on_insert_requested(self, text: str) -> None:
+        asyncio.ensure_future(self._insert(text))
+
+    async def _insert(self, text: str) -> None:
+        if not text.strip():
+            return
+        review = await self.session.blockers(text)
+        if (review.unsupported or review.flags) and not self.confirm_override(review):
+            self.notices.show_notices(["Not inserted: fix the marked parts, or insert again and confirm."])
+            return
+        QGuiApplication.clipboard().setText(text)
+        self.session.inserted(text, review.unsupported)
+        note = " (override recorded)" if review.unsupported or review.flags else ""
+        self.notices.show_notices([f"Reply copied: paste it into the conversation{note}."])
 
     @Slot(int, str)
     def _on_analysis_error(self, seq: int, message: str) -> None:

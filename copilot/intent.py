@@ -1,0 +1,45 @@
+"""What the customer wants: the playbook intent whose examples are closest to their recent messages.
+
+A short reply ("yes please", "it's NW-10422") carries no intent of its own, so the customer's
+previous messages count too, a little less for each step back; a clear new request wins over them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from copilot.conversation import Conversation
+from copilot.examples import ExampleIndex
+
+LOOKBACK = 6
+DECAY = 0.92
+
+
+@dataclass(frozen=True)
+class Intent:
+    id: str
+    """A playbook intent, or ``unknown`` below the pack's intent floor."""
+    confidence: float
+    seq: int
+    """The customer turn the intent was read from (-1 when unknown)."""
+    example: str = ""
+
+    @property
+    def known(self) -> bool:
+        return self.id != "unknown"
+
+
+def classify(conversation: Conversation, seq: int, index: ExampleIndex, vector: Callable[[str], np.ndarray],
+             floor: float) -> Intent:
+    turns = [t for t in conversation.turns_upto(seq) if t.role == "customer"][-LOOKBACK:]
+    best = Intent("unknown", 0.0, -1)
+    for back, turn in enumerate(reversed(turns)):
+        matches = index.best(vector(turn.text))
+        if matches:
+            score = round(matches[0].score * DECAY ** back, 4)
+            if score > best.confidence:
+                best = Intent(matches[0].label, score, turn.seq, matches[0].example)
+    return best if best.confidence >= floor else Intent("unknown", best.confidence, -1)

@@ -1,0 +1,1 @@
+"""Loopback stand-ins for third-party services the tests cannot run for real."""
