@@ -22,6 +22,8 @@ _PERCENT = re.compile(r"\b(\d+(?:\.\d+)?)\s?(?:%|percent\b)", re.IGNORECASE)
 _UPPER = re.compile(r"(?:up to|at most|maximum of|max(?:imum)?|no more than|not more than|under|below|less than|"
                     r"limit of|capped at)\s*(?:[$£€]\s?\d[\d.,]*\s*(?:/|or|,)\s*)*$", re.IGNORECASE)
 """Words that make a policy amount a ceiling ("up to $25 / £20 / €25"); durations stay exact promises."""
+_NEEDS_APPROVAL = re.compile(r"\b(?:approv\w*|team lead|lead'?s|manager|supervisor|sign[- ]off)\b", re.IGNORECASE)
+"""A policy figure in a sentence like this is a limit someone else must approve: it backs nothing a rep says."""
 _WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
           "fourteen": 14, "thirty": 30, "sixty": 60}
 
@@ -135,7 +137,8 @@ def verify(text: str, cited: Sequence[str], known: Sequence[str], jurisdiction: 
         if not claims and not written:
             continue
         clauses = [*cited, *(find_clauses(sentence, jurisdiction) if find_clauses and claims else ())]
-        policy = [q for clause in clauses for q in quantities(clause, ranges=True)]
+        policy = [q for clause in clauses for part in re.split(r"(?<=[.!?])\s+", clause)
+                  if not _NEEDS_APPROVAL.search(part) for q in quantities(part, ranges=True)]
         for claim in claims:
             if not backed(claim, policy) and not backed(claim, facts):
                 found.append(_span(text, sentence, at, claim.text,

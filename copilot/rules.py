@@ -88,7 +88,9 @@ _PROMISE = _rx(
     r"\b100\s?%\s+(?:sure|certain|guaranteed)", r"\b(?:will|'ll) definitely\b", r"\bdefinitely (?:will|be|get|arrive|refund)\b",
     r"\bwill never happen again\b", r"\bnever happen again\b", r"\bfor sure\b", r"\bno matter what\b",
     r"\bwithout (?:any )?(?:doubt|fail)\b", r"\bI assure you\b.{0,60}\b(?:will|arrive|refund)\b",
-    r"\bwill (?:arrive|be delivered|be there) (?:by |on )?(?:tomorrow|today|tonight|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b")
+    r"\bwill (?:arrive|be delivered|be there) (?:by |on )?(?:tomorrow|today|tonight|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
+    r"\byou have my word\b", r"\bI'?ll make (?:sure|certain) (?:that )?you (?:get|receive|are refunded)\b",
+    r"\bno matter (?:how long|when)\b")
 _PROMISE_GUARD = _rx(r"\b(?:can'?t|cannot|can not|unable to|not able to|won'?t|don'?t|do not)\s+(?:\w+\s+)?(?:guarantee|promise)",
                      r"\bno guarantee\b", r"\bnot guaranteed\b")
 _ADVICE = _rx(
@@ -96,7 +98,11 @@ _ADVICE = _rx(
     r"take (?:a|an|this|these|the) (?:\w+ )?(?:pill|tablet|medication|medicine|painkiller|dose|supplement)|stop taking|increase your dose)\b",
     r"\blegally,? you(?:'re| are) entitled\b", r"\bunder (?:the )?(?:law|consumer law),? you (?:can|could|should|are entitled)\b",
     r"\b(?:my|as) legal advice\b", r"\byou have a (?:strong|good|solid) (?:legal )?case\b", r"\byou(?:'d| would) win\b",
-    r"\b(?:take|try) (?:ibuprofen|paracetamol|aspirin|antihistamine|tylenol|advil)\b",
+    r"\b(?:take|try) (?:an? |some )?(?:ibuprofen|paracetamol|aspirin|antihistamines?|tylenol|advil)\b",
+    r"\byou'?ll be (?:fine|ok|okay|alright)\b.{0,30}$", r"\bno need to (?:see|call|visit) (?:a|your|the) (?:doctor|gp|pharmacist|hospital)\b",
+    r"\b(?:usually|will) pass on (?:its|their) own\b", r"\byou have every right to\b",
+    r"\bI'?d (?:recommend|advise|suggest) (?:you )?(?:sue|take (?:them|him|her) to (?:court|small claims)|do exactly that)\b",
+    r"\b(?:index funds?|smarter money move|stocks? and shares|crypto(?:currency)?)\b",
     r"\b(?:put|invest) (?:it|the money|your refund|your savings) (?:in|into)\b", r"\btake out a (?:loan|payday loan)\b",
     r"\b(?:that|it|the) (?:rash|burn|reaction|symptom|smell|fumes?)s? (?:is|are|looks?) (?:completely |totally )?(?:fine|harmless|nothing|safe)\b",
     r"\b(?:completely|totally|perfectly) (?:harmless|safe) (?:for you|to (?:use|breathe|eat|drink))\b",
@@ -124,7 +130,7 @@ _SECRET = (r"(?:full |whole |long |16[- ]digit )?(?:card number|card'?s full num
            r"\bnie\b|tax id|steuer-?id|social insurance number|sécurité sociale|personalausweis|id card number|"
            r"\bpin\b|pin number|password|passcode|social security(?: number)?|\bssn\b|national insurance(?: number)?|"
            r"passport number|driver'?s licen[cs]e number|bank account(?: number)?|account number|iban|sort code|routing number|"
-           r"online banking (?:login|details))")
+           r"online banking (?:login|details)|long number|number on the front)")
 _ASK_SECRET = _rx(rf"\b(?:send|give|tell|provide|share|type|enter|confirm|read out|read me|need|what'?s|what is|can i (?:have|get)|"
                   rf"could you (?:send|give|share|provide|confirm|type))\b.{{0,40}}{_SECRET}",
                   rf"{_SECRET}.{{0,30}}\b(?:please|so (?:i|we) can|to verify|to confirm|for verification|here)\b")
@@ -136,13 +142,20 @@ _CARD_RUN = re.compile(r"\b\d{4}(?:[ -]?\d{4}){2}[ -]?\d{1,7}\b")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){3,7}\b")
 
 
+_SHOWN_SECRET = _rx(r"\b(?:cvv2?|cvc|security code|pin)\s*(?:is\s*|of\s*|:\s*)?\d{3,4}\b",
+                    r"\byour (?:current |old |new )?password is\s+\S+")
+_LAST_DIGITS = _rx(r"\blast (?:4|four) (?:digits|numbers) of (?:your|the) (?:card|account)(?: number)?")
+
+
 def sensitive(draft: Draft) -> list[Flag]:
     # In outgoing text any card-length digit run is treated as a card number, valid checksum or not.
-    shown_number = _CARD_RUN.search(draft.text) or _SSN.search(draft.text) or _IBAN.search(draft.text)
+    shown_number = (_CARD_RUN.search(draft.text) or _SSN.search(draft.text) or _IBAN.search(draft.text)
+                    or _SHOWN_SECRET.search(draft.text))
     if shown_number:
         return [Flag("no-secrets-in-text", "sensitive_data", "Remove the full card, account or id number from the reply.",
                      shown_number.group(), "security.no-secrets", "error")]
     for sentence in _sentences(draft.text):
+        sentence = _LAST_DIGITS.sub("the last digits", sentence)  # asking for the last 4 is allowed
         ask = _ASK_SECRET.search(sentence)
         if ask and not _SECRET_GUARD.search(sentence):
             return [Flag("no-secrets-asked", "sensitive_data",
@@ -152,23 +165,27 @@ def sensitive(draft: Draft) -> list[Flag]:
 
 
 _DEATH = _rx(r"\b(?:passed away|passed|died|deceased|death|late (?:mother|father|husband|wife|mum|dad|mom|partner))\b")
-_DOCUMENTS_IN = _rx(r"\b(?:received|got|have|verified|reviewed|checked|uploaded|thanks? for (?:sending|uploading))\b.{0,60}"
+_DOCUMENTS_IN = _rx(r"(?<!n't )(?<!not )(?<!don't )\b(?:received|got|have|verified|reviewed|checked|uploaded|thanks? for (?:sending|uploading))\b.{0,60}"
                     r"\b(?:death certificate|probate|letters? of administration|documents?|paperwork)\b",
                     r"\b(?:death certificate|probate|documents?)\b.{0,40}\b(?:received|verified|came through|arrived|uploaded|checked)\b")
 _CLOSE = _rx(r"\b(?:I'?ve|I have|I'?ll|I will|I can|we'?ll|we will|I'm going to|let me|I'?ve now|done)\b.{0,30}\b(?:close|closed|closing|delete|deleted|shut|cancel(?:led)?)\b.{0,40}\baccount\b",
-             r"\b(?:I'?ve|I have|I'?ll|I will)\s+(?:\w+\s+)?(?:closed|close|shut|deleted)\s+(?:it|her|his)\b",
+             r"\b(?:I'?ve|I have|I'?ll|I will)\s+(?:\w+\s+){0,4}(?:closed|close|shut|deleted)\s+(?:it|her|his)\b",
              r"\baccount (?:is|has been|will be) (?:now )?(?:closed|deleted|shut)\b")
 _OWNER = _rx(r"\b(?:transfer|transferred|move|moved|change|changed|switch|switched|put|add|added)\w*\b.{0,40}\b(?:account (?:ownership|owner|holder)|ownership of (?:the|this|her|his|your) account|(?:as|to) the (?:new )?(?:account )?(?:owner|holder))\b",
              r"\b(?:account|it) (?:is|will be) (?:now )?in your name\b",
              r"\b(?:make|made|making) (?:him|her|you|them|your \w+) (?:the )?(?:new )?(?:account )?(?:owner|holder)\b",
-             r"\bis now the (?:new )?(?:account )?(?:owner|holder)\b")
+             r"\bis now the (?:new )?(?:account )?(?:owner|holder)\b",
+             r"\b(?:moved|transferred|put|switched)\b.{0,30}\baccount\b.{0,30}\binto your name\b",
+             r"\byou'?re now the (?:new )?(?:account )?(?:owner|holder)\b")
 _WAIVE = _rx(r"\b(?:waive|waived|waiving|write off|written off|wipe|wiped|forgive|forgiven|cancel|cancelled|clear|cleared)\b.{0,30}\b(?:the |your |this |that )?(?:outstanding |remaining |unpaid )?(?:balance|debt|amount (?:owed|due)|arrears|instal?lments?|what you owe)\b",
              r"\byou (?:don'?t|do not|won'?t) (?:have to|need to) pay (?:the )?(?:rest|remaining|balance|outstanding)\b",
              r"\b(?:waived|removed|cleared|wiped|written off|cancelled)\b.{0,25}\b(?:you owe|owed|balance|outstanding)\b",
-             r"\bnothing (?:left )?to pay\b")
+             r"\bnothing (?:left )?to pay\b",
+             r"\b(?:written off|wrote off|write off|waived?|cancelled|wiped|cleared)\s+(?:the\s+)?[$£€]\s?\d",
+             r"\bdon'?t worry about (?:the|that|paying)\s+(?:the\s+)?[$£€]\s?\d", r"\byou don'?t owe (?:us )?anything\b")
 _CHARGEBACK_FILED = _rx(r"\b(?:filed|opened|raised|started|lodged|made|submitted)\b.{0,30}\b(?:a |the )?(?:chargeback|dispute)\b",
                         r"\b(?:chargeback|dispute)\b.{0,20}\b(?:filed|opened|in progress|is open|already)\b")
-_CANCEL_CHARGEBACK = _rx(r"\b(?:cancel|withdraw|close|reverse|drop|override)\w*\b.{0,20}\b(?:the |your )?(?:chargeback|dispute)\b",
+_CANCEL_CHARGEBACK = _rx(r"\b(?:cancel|withdraw|close|reverse|drop|overrid)\w*\b.{0,20}\b(?:the |your )?(?:chargeback|dispute)\b",
                         r"\bmark (?:the|your) (?:chargeback|dispute) as (?:resolved|closed)\b")
 _REFUND_NOW = _rx(r"\b(?:I'?ll|I will|I'?ve|I have|let me|I can)\b.{0,30}\b(?:refund|issue (?:a|the|your) refund|send (?:the|your) money)\b",
                   r"\brefund(?:ed)? (?:you )?(?:now|anyway|directly|right away|today)\b")

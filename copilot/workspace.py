@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from packaging.version import Version
+
 from copilot.conversation import Conversation
 from copilot.guidance import Guidance, check_pack, merge
 from copilot.settings import DEMO_PACK, Settings
@@ -99,8 +101,17 @@ class Workspace:
         self.store.delete_key(f"{name}@{version}")
 
     def ensure_demo_pack(self, progress: Progress | None = None) -> None:
-        """First use of an empty home: load and activate the bundled demo pack."""
-        if not self.catalog.versions():
+        """First use of an empty home: load and activate the bundled demo pack. A home still on an older
+        version of the demo pack gets the bundled one (the old version stays loaded, for rollback)."""
+        versions = self.catalog.versions()
+        if not versions:
+            self.load_pack(DEMO_PACK, progress=progress)
+            return
+        bundled = load_pack(DEMO_PACK)
+        mine = [v for v in versions if v.name == bundled.name]
+        active = next((v for v in mine if v.active), None)
+        if mine and not self.catalog.has(bundled.name, bundled.version) and active is not None \
+                and Version(active.version) < Version(bundled.version):
             self.load_pack(DEMO_PACK, progress=progress)
 
     def applicable(self, conversation: Conversation) -> list[PackVersion]:

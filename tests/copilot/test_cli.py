@@ -33,9 +33,11 @@ def test_replay_json_prints_one_cited_line_per_message_without_qt(demo_home: Pat
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert len(lines) == 14 and [line["seq"] for line in lines] == sorted(line["seq"] for line in lines)
     assert {"seq", "role", "clauses", "timings_ms"} <= set(lines[0])
-    assert set(lines[0]["timings_ms"]) == {"embed", "search", "total"}
+    assert set(lines[0]["timings_ms"]) == {"embed", "search", "signals", "escalation", "suggest", "draft", "flags",
+                                           "total"}
+    assert {"escalations", "flags", "intent", "suggestions", "draft", "grounded"} <= set(lines[0])
     cited = [c for line in lines for c in line["clauses"]]
-    assert cited and all(c["citation"].startswith("northwind-retail@2025.1#") and c["title"] for c in cited)
+    assert cited and all(c["citation"].startswith("northwind-retail@2025.2#") and c["title"] for c in cited)
     assert "cancellations.before-shipping" in {c["citation"].split("#")[1] for c in lines[0]["clauses"]}
     assert "NO_QT" in done.stderr and "customer messages with a clause" in done.stderr
 

@@ -71,8 +71,6 @@ def test_figures_must_be_backed_by_a_clause_or_the_conversation(workspace: Works
         "$25", "£20", "€25", "30 days", "10%"]
 
 
-@pytest.mark.xfail(strict=True, reason="known gap: 'up to $100 with a lead's approval' backs $50 as if the rep "
-                                       "could give it alone; conditions on a limit are not read yet")
 def test_an_amount_that_needs_approval_is_not_backed_for_the_rep(workspace: Workspace) -> None:
     rule = claim_rule(workspace_clauses(workspace))
     assert rule(draft("I've added a $50 goodwill credit for the trouble."))
