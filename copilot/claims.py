@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 
 from copilot.rules import Draft, Flag
@@ -17,7 +18,7 @@ from copilot.signals import extract_entities
 from copilot.workspace import Workspace
 
 _DURATION = re.compile(r"\b(\d+(?:\.\d+)?)(?:\s*(?:-|–|to|or)\s*(\d+(?:\.\d+)?))?\s*(?:business |working |calendar )?"
-                       r"(hour|day|week|month|year)s?\b", re.IGNORECASE)
+                       r"[-\s]?(hour|day|week|month|year)s?\b", re.IGNORECASE)
 _PERCENT = re.compile(r"\b(\d+(?:\.\d+)?)\s?(?:%|percent\b)", re.IGNORECASE)
 _UPPER = re.compile(r"(?:up to|at most|maximum of|max(?:imum)?|no more than|not more than|under|below|less than|"
                     r"limit of|capped at)\s*(?:[$£€]\s?\d[\d.,]*\s*(?:/|or|,)\s*)*$", re.IGNORECASE)
@@ -127,6 +128,7 @@ def verify(text: str, cited: Sequence[str], known: Sequence[str], jurisdiction: 
     """
     facts = [q for t in known for q in quantities(t, ranges=False)]
     known_days = {when for t in [*known, *cited] for _, when in dates(t)}
+    known_days |= _deadlines(known, cited)
     found: list[Unsupported] = []
     offset = 0
     for sentence in re.split(r"(?<=[.!?])\s+|\n", text):
@@ -140,6 +142,8 @@ def verify(text: str, cited: Sequence[str], known: Sequence[str], jurisdiction: 
         policy = [q for clause in clauses for part in re.split(r"(?<=[.!?])\s+", clause)
                   if not _NEEDS_APPROVAL.search(part) for q in quantities(part, ranges=True)]
         for claim in claims:
+            if _elapsed(_numbers_as_digits(sentence), claim.text):
+                continue
             if not backed(claim, policy) and not backed(claim, facts):
                 found.append(_span(text, sentence, at, claim.text,
                                    f"“{claim.text}” is not backed by a cited clause or a system fact"))
@@ -147,6 +151,27 @@ def verify(text: str, cited: Sequence[str], known: Sequence[str], jurisdiction: 
             if when not in known_days:
                 found.append(_span(text, sentence, at, written_date,
                                    f"the date “{written_date}” is not in a cited clause or a system record"))
+    return found
+
+
+def _elapsed(sentence: str, claim: str) -> bool:
+    """"41 days ago", "it's been 3 weeks": time that has passed is a fact about the case, not a promise."""
+    at = sentence.find(claim)
+    return at >= 0 and bool(re.match(r"\s*(?:ago|since|late|overdue)\b", sentence[at + len(claim):])
+                            or re.search(r"\b(?:been|waited|waiting|for the (?:past|last)|(?:stopped working|broke|failed|lasted|had it|used it)"
+                                      r"(?: \w+)? (?:after|for))\s*$", sentence[:at]))
+
+
+def _deadlines(known: Sequence[str], cited: Sequence[str]) -> set[tuple[int, int]]:
+    """Dates a policy period yields from a recorded date: delivered 2026-11-02 + 30 days → December 2."""
+    starts = [date.fromisoformat(m) for t in known for m in re.findall(r"\b\d{4}-\d{2}-\d{2}\b", t)]
+    periods = {int(q.high) * {"day": 1, "week": 7}[q.unit] for t in cited for q in quantities(t, ranges=False)
+               if q.unit in ("day", "week") and q.low == q.high}
+    found = set()
+    for start in starts:
+        for days in periods:
+            end = start + timedelta(days=days)
+            found.add((end.month, end.day))
     return found
 
 

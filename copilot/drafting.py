@@ -38,23 +38,30 @@ class Reply:
     """``template`` (a playbook path), ``generic``, or ``llm``."""
 
 
-def clause_value(text: str, kind: str) -> str | None:
-    """The first duration, amount or percentage written in a clause, as written."""
-    for quantity in quantities(text, ranges=False):
-        if kind == "amount" and quantity.unit.isupper():
-            return quantity.text
+def currency_of(jurisdiction: str) -> str:
+    return {"UK": "GBP", "EU": "EUR"}.get(jurisdiction.split("-")[0], "USD")
+
+
+def clause_value(text: str, kind: str, currency: str = "USD") -> str | None:
+    """The first duration, amount (in ``currency`` when the clause lists several) or percentage in a clause."""
+    found = quantities(text, ranges=False)
+    if kind == "amount":
+        amounts = [q for q in found if q.unit.isupper()]
+        return next((q.text for q in amounts if q.unit == currency), amounts[0].text if amounts else None)
+    for quantity in found:
         if quantity.unit in _KIND_UNITS.get(kind, ()):
             return quantity.text
     return None
 
 
-def fill(template: str, facts: Facts, clause_text: Callable[[str], str | None]) -> tuple[str, tuple[str, ...]]:
+def fill(template: str, facts: Facts, clause_text: Callable[[str], str | None],
+         currency: str = "USD") -> tuple[str, tuple[str, ...]]:
     """Replace placeholders; returns the text and the facts that were missing."""
     missing: list[str] = []
 
     def value(match: re.Match[str]) -> str:
         name, kind = match.group(1), match.group(2)
-        found = clause_value(clause_text(name) or "", kind) if kind else facts.get(name)
+        found = clause_value(clause_text(name) or "", kind, currency) if kind else facts.get(name)
         if found is None:
             missing.append(name)
             return f"[{name.replace('_', ' ')}]"
@@ -88,7 +95,8 @@ def compose(suggestion: Suggestion | None, escalations: Sequence[Escalation], gu
     else:
         parts.append(GENERIC)
         source = "generic"
-    body, missing = fill(" ".join(parts), facts, lambda cid: clause_text(guidance.citations.get(cid, "")))
+    body, missing = fill(" ".join(parts), facts, lambda cid: clause_text(guidance.citations.get(cid, "")),
+                         currency_of(jurisdiction))
     greeting = settings.greeting if facts.get("customer_first_name") else re.sub(r"\s*\{[^}]*\}", "", settings.greeting)
     greeting, _ = fill(greeting, facts, clause_text)
     text = "\n\n".join(p for p in (greeting, body, settings.closing) if p)

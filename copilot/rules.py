@@ -84,7 +84,7 @@ def ai_disclosure(draft: Draft) -> list[Flag]:
 
 
 _PROMISE = _rx(
-    r"\bI (?:can )?(?:personally )?(?:guarantee|promise)\b", r"\bguaranteed?\b(?! (?:by|under) (?:law|the))",
+    r"\bI (?:can )?(?:personally )?(?:guarantee|promise)\b", r"(?<!legal )(?<!statutory )\bguaranteed?\b(?! (?:by|under) (?:law|the)| of conformity)",
     r"\b100\s?%\s+(?:sure|certain|guaranteed)", r"\b(?:will|'ll) definitely\b", r"\bdefinitely (?:will|be|get|arrive|refund)\b",
     r"\bwill never happen again\b", r"\bnever happen again\b", r"\bfor sure\b", r"\bno matter what\b",
     r"\bwithout (?:any )?(?:doubt|fail)\b", r"\bI assure you\b.{0,60}\b(?:will|arrive|refund)\b",
@@ -100,7 +100,7 @@ _ADVICE = _rx(
     r"\b(?:my|as) legal advice\b", r"\byou have a (?:strong|good|solid) (?:legal )?case\b", r"\byou(?:'d| would) win\b",
     r"\b(?:take|try) (?:an? |some )?(?:ibuprofen|paracetamol|aspirin|antihistamines?|tylenol|advil)\b",
     r"\byou'?ll be (?:fine|ok|okay|alright)\b.{0,30}$", r"\bno need to (?:see|call|visit) (?:a|your|the) (?:doctor|gp|pharmacist|hospital)\b",
-    r"\b(?:usually|will) pass on (?:its|their) own\b", r"\byou have every right to\b",
+    r"\b(?:usually|will) pass on (?:its|their) own\b", r"\byou have every right to (?!be\b|feel\b|ask\b|expect\b|know\b|complain\b)",
     r"\bI'?d (?:recommend|advise|suggest) (?:you )?(?:sue|take (?:them|him|her) to (?:court|small claims)|do exactly that)\b",
     r"\b(?:index funds?|smarter money move|stocks? and shares|crypto(?:currency)?)\b",
     r"\b(?:put|invest) (?:it|the money|your refund|your savings) (?:in|into)\b", r"\btake out a (?:loan|payday loan)\b",
@@ -221,13 +221,13 @@ def regulated(draft: Draft) -> list[Flag]:
 
 _CHANGED = _rx(
     r"\b(?:I'?ve|I have|I'?ll|I will|I'?ve now|we'?ve|we have|I just|just|now|done[,.!]?|all set[,.!]?|I can)\s+(?:\w+\s+){0,2}"
-    r"(?:updated|changed|switched|set|moved|added|replaced|redirected|update|change|switch|add|replace|redirect|sent)\b.{0,50}"
+    r"(?:updated|changed|switched|set|moved|added|replaced|redirected|update|change|switch|add|replace|redirect)\b(?! you\b).{0,50}"
     r"\b(?:address|e-?mail|payment (?:method|card|details)|card (?:on file|details)|(?:new|different) card|refund (?:destination|to|method)|"
     r"bank (?:account|details)|paypal|phone number)\b",
     r"\b(?:address|e-?mail|payment method|card on file|refund destination)\s+(?:is|has been)\s+(?:now\s+)?(?:updated|changed|set)\b",
     r"\byour (?:new )?(?:address|email|e-mail) is now\b", r"\brefund (?:will go|is going|goes) to (?:your |the )?(?:new|other|different)\b",
     r"\b(?:address|e-?mail|card|payment method|paypal|bank details|refund)\s+(?:\w+\s+)?(?:changed|updated|added|set|switched|replaced)\b",
-    r"\b(?:updated|changed|switched) (?:it|that) to\b", r"^\s*(?:updated|changed|done)\b.{0,40}\b(?:now go|go to|address|email)\b")
+    r"\b(?:updated|changed|switched) (?:it|that) to\b", r"^\s*(?:updated|changed|done)\b.{0,40}\b(?:now go|go to|address)\b")
 _VERIFIED = _rx(r"\b(?:you'?re|you are|you'?ve been|that'?s|now) verified\b", r"\bverified,?\s+thank", r"\bthat matches\b",
                 r"\b(?:both|that|those|the code) (?:match|matches|checks? out|is correct)\b", r"\bidentity (?:is |has been )?(?:confirmed|verified)\b",
                 r"\bthanks?,? (?:you'?re|you are) (?:all )?verified\b", r"\bverification (?:passed|complete|successful)\b",
