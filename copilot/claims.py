@@ -78,12 +78,12 @@ FINDER_CLAUSES = 6
 """Clauses consulted per sentence: the governing clause is usually, not always, the nearest one."""
 
 
-def workspace_clauses(workspace: Workspace) -> ClauseFinder:
-    """A ClauseFinder over the workspace's active pack versions, ranked without a floor."""
+def workspace_clauses(workspace: Workspace, keys: Sequence[str] | None = None) -> ClauseFinder:
+    """A ClauseFinder over pack versions ``keys`` (the active ones when None), ranked without a floor."""
 
     def find(sentence: str, jurisdiction: str) -> list[str]:
-        keys = [v.key for v in workspace.catalog.active_versions()]
-        return [h.text for h in workspace.searcher.search(sentence, (), keys, jurisdiction, k=FINDER_CLAUSES,
+        searched = list(keys) if keys is not None else [v.key for v in workspace.catalog.active_versions()]
+        return [h.text for h in workspace.searcher.search(sentence, (), searched, jurisdiction, k=FINDER_CLAUSES,
                                                           floor=0.0).hits]
 
     return find

@@ -1,7 +1,8 @@
 """What the customer wants: the playbook intent whose examples are closest to their recent messages.
 
-A short reply ("yes please", "it's NW-10422") carries no intent of its own, so the customer's
-previous messages count too, a little less for each step back; a clear new request wins over them.
+A short reply ("yes please", "it's NW-10422") carries no intent of its own, so when the newest message
+is below the floor the customer's previous messages are read, a little less for each step back; a clear
+new request always wins over them.
 """
 
 from __future__ import annotations
@@ -34,12 +35,15 @@ class Intent:
 
 def classify(conversation: Conversation, seq: int, index: ExampleIndex, vector: Callable[[str], np.ndarray],
              floor: float) -> Intent:
+    """The newest customer message with a clear intent decides; earlier ones count a little less per step back."""
     turns = [t for t in conversation.turns_upto(seq) if t.role == "customer"][-LOOKBACK:]
-    best = Intent("unknown", 0.0, -1)
+    best_seen = 0.0
     for back, turn in enumerate(reversed(turns)):
         matches = index.best(vector(turn.text))
-        if matches:
-            score = round(matches[0].score * DECAY ** back, 4)
-            if score > best.confidence:
-                best = Intent(matches[0].label, score, turn.seq, matches[0].example)
-    return best if best.confidence >= floor else Intent("unknown", best.confidence, -1)
+        if not matches:
+            break
+        score = round(matches[0].score * DECAY ** back, 4)
+        if score >= floor:
+            return Intent(matches[0].label, score, turn.seq, matches[0].example)
+        best_seen = max(best_seen, score)
+    return Intent("unknown", best_seen, -1)

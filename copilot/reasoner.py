@@ -70,7 +70,6 @@ class Reasoner:
         self.workspace = workspace
         self._lock = threading.Lock()
         self._built: tuple[Guidance, ExampleIndex, Taxonomy] | None = None
-        self._find = workspace_clauses(workspace)
 
     def _vector(self, text: str) -> np.ndarray:
         return self.workspace.searcher.vectors([text])[0]
@@ -120,13 +119,15 @@ class Reasoner:
         reply = compose(suggestion, escalations, guidance, facts, conversation.jurisdiction, rep_texts, self.clause_text)
         draft = Draft(reply.text, tuple(conversation.turns_upto(seq)), conversation.jurisdiction, True,
                       guidance.disclosure.jurisdictions)
-        return reply, self.review(draft, guidance, facts, [*retrieved, *self._texts(reply.citations)], find=False)
+        return reply, self.review(draft, guidance, facts, [*retrieved, *self._texts(reply.citations)], None)
 
-    def review(self, draft: Draft, guidance: Guidance, facts: Facts, cited: Sequence[str], *,
-               find: bool = True) -> Review:
-        """Flags and unsupported spans of rep text; ``find`` also consults the clauses each sentence is about."""
+    def review(self, draft: Draft, guidance: Guidance, facts: Facts, cited: Sequence[str],
+               find_in: tuple[str, ...] | None) -> Review:
+        """Flags and unsupported spans of rep text; with ``find_in`` (pack keys) it also consults the
+        clauses each sentence is about, beyond those cited."""
         known = [t.text for t in draft.context] + facts.system_texts()
-        unsupported = verify(draft.text, cited, known, draft.jurisdiction, self._find if find else None)
+        finder = workspace_clauses(self.workspace, find_in) if find_in is not None else None
+        unsupported = verify(draft.text, cited, known, draft.jurisdiction, finder)
         flags = evaluate(draft, pack_rules(guidance, "draft" if draft.ai_drafted else "rep"))
         if unsupported and not any(f.category == "unverified_claim" for f in flags):
             flags.append(Flag("verify-figures", "unverified_claim", f"{unsupported[0].reason}: check it or take it out.",
@@ -138,7 +139,7 @@ class Reasoner:
         """Review the text in the draft editor (a copilot draft, maybe edited) before it is inserted."""
         guidance = self.workspace.guidance(packs)
         draft = Draft(text, conversation.turns, conversation.jurisdiction, True, guidance.disclosure.jurisdictions)
-        return self.review(draft, guidance, gather(conversation), [*retrieved, *self._texts(citations)])
+        return self.review(draft, guidance, gather(conversation), [*retrieved, *self._texts(citations)], packs)
 
     def escalations(self, conversation: Conversation, seq: int | None, packs: tuple[str, ...]) -> tuple[Escalation, ...]:
         """Escalations up to ``seq`` (all turns when None), each with the pack's required handling."""
@@ -156,7 +157,7 @@ class Reasoner:
         draft = Draft(turn.text, tuple(t for t in conversation.turns if t.seq < seq), conversation.jurisdiction,
                       ai_drafted, guidance.disclosure.jurisdictions)
         if turn.role == "rep":
-            return self.review(draft, guidance, facts or gather(conversation, seq - 1), retrieved).flags
+            return self.review(draft, guidance, facts or gather(conversation, seq - 1), retrieved, packs).flags
         found: dict[str, Flag] = {}
         for rule in (_customer_secrets, *pack_rules(guidance, "customer")):
             for flag in rule(draft):

@@ -97,9 +97,8 @@ class Session:
     def close(self) -> None:
         self._cancel()
         self._cancel_llm()
-        for task in (self._review,):
-            if task is not None:
-                task.cancel()
+        if self._review is not None:
+            self._review.cancel()
 
     def _cancel(self) -> None:
         if self._task is not None and not self._task.done():

@@ -84,11 +84,12 @@ def demo_conversations() -> list[Path]:
     return sorted(DEMO_CONVERSATIONS.glob("*.jsonl"))
 
 
-def compose(loop: asyncio.AbstractEventLoop) -> PanelApp:
-    """Build the panel and its session; the pipeline arrives later through ``ready``."""
+def compose(loop: asyncio.AbstractEventLoop, folder: Path | None = None) -> PanelApp:
+    """Build the panel and its session; the pipeline arrives later through ``ready``. ``folder`` holds the
+    settings and the journal (the data folder unless given)."""
     bridge = Bridge()
     ready: asyncio.Future[Pipeline] = loop.create_future()
-    folder = home()
+    folder = folder or home()
     session = Session(ready, bridge, Journal(folder / "journal.sqlite3"), lambda: Settings.load(folder).llm())
     player = DemoPlayer(session)
     panel = Panel(bridge, player, demo_conversations(), session)
@@ -100,7 +101,7 @@ def compose(loop: asyncio.AbstractEventLoop) -> PanelApp:
     parts = PanelApp(bridge, session, player, panel, ready)
     windows: list[QWidget] = []
     panel.handoff_requested.connect(lambda: open_handoff(parts, windows))
-    panel.settings_requested.connect(lambda: open_settings(parts, windows))
+    panel.settings_requested.connect(lambda: open_settings(parts, windows, folder))
     panel.draft.preview_requested.connect(lambda: show_preview(parts, windows))
     return parts
 
@@ -119,11 +120,11 @@ def open_handoff(parts: PanelApp, windows: list[QWidget]) -> None:
     window.show()
 
 
-def open_settings(parts: PanelApp, windows: list[QWidget]) -> None:
+def open_settings(parts: PanelApp, windows: list[QWidget], folder: Path) -> None:
     from ui.settings import SettingsWindow
 
     ready = parts.ready.done() and parts.ready.exception() is None
-    window = SettingsWindow(home(), parts.ready.result().workspace if ready else None)
+    window = SettingsWindow(folder, parts.ready.result().workspace if ready else None)
 
     def apply(settings: Settings) -> None:
         parts.panel.on_top.setChecked(settings.always_on_top)

@@ -1,0 +1,60 @@
+"""Pack guidance files: stored with the version, merged by priority, and refused with file, line and field."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from copilot.errors import PackError
+from copilot.escalation import CATEGORIES
+from copilot.guidance import check_pack
+from copilot.settings import DEMO_PACK
+from copilot.workspace import Workspace
+from retrieval.packs import load_pack
+
+
+def test_demo_guidance_is_stored_with_its_version(workspace: Workspace) -> None:
+    keys = tuple(v.key for v in workspace.catalog.active_versions())
+    guidance = workspace.guidance(keys)
+    assert len(guidance.playbooks) >= 15 and {c.id for c in guidance.categories} == set(CATEGORIES)
+    assert guidance.rules and guidance.disclosure.jurisdictions == ("US-CA", "EU")
+    assert guidance.citations["refunds.timing"] == "northwind-retail@2025.2#refunds.timing"
+    rebuilt = workspace.catalog.pack("northwind-retail", "2025.2")
+    assert [f for f, _ in rebuilt.guidance] == ["escalation.toml", "playbooks.toml", "rules.toml"]
+
+
+def _broken(tmp_path: Path, file: str, old: str, new: str) -> Path:
+    folder = tmp_path / "pack"
+    shutil.copytree(DEMO_PACK, folder)
+    text = (folder / file).read_text(encoding="utf-8")
+    assert old in text
+    (folder / file).write_text(text.replace(old, new, 1), encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize(("file", "old", "new", "expected"), [
+    ("playbooks.toml", "max_suggestions = 4", 'max_suggestions = "many"', "playbooks.toml:"),
+    ("playbooks.toml", '"refunds.timing"', '"refunds.no-such-clause"', "unknown clause id 'refunds.no-such-clause'"),
+    ("rules.toml", 'category = "regulated_action"', 'category = "rudeness"', "field 'rule.0.category'"),
+    ("escalation.toml", "example_threshold = 0.72", "example_threshold = 7", "example_threshold"),
+    ("rules.toml", "[disclosure]", "[disclosure", "invalid TOML"),
+])
+def test_bad_guidance_is_refused_naming_file_field_and_fix(tmp_path: Path, file: str, old: str, new: str,
+                                                          expected: str) -> None:
+    folder = _broken(tmp_path, file, old, new)
+    with pytest.raises(PackError) as raised:
+        check_pack(load_pack(folder), str(folder))
+    message = str(raised.value)
+    assert file in message and expected in message and "Fix:" in message
+
+
+def test_a_bad_guidance_file_leaves_the_active_version_in_force(tmp_path: Path, workspace: Workspace) -> None:
+    folder = _broken(tmp_path, "rules.toml", "[[rule]]", "[[rule]]\nwhatever = 1")
+    (folder / "pack.toml").write_text((folder / "pack.toml").read_text().replace("2025.2", "2025.3"))
+    before = [v.key for v in workspace.catalog.active_versions()]
+    with pytest.raises(PackError, match="whatever"):
+        workspace.load_pack(folder)
+    assert [v.key for v in workspace.catalog.active_versions()] == before
+    assert not workspace.catalog.has("northwind-retail", "2025.3")

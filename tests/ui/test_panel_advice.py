@@ -1,0 +1,147 @@
+"""The panel's advice as a rep meets it: escalation banner, flags, next steps, the draft editor with
+verification, overrides, stale drafts, a draft surviving a restart, and an LLM draft streamed in."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+
+from copilot.journal import Journal
+from copilot.reasoner import Review
+from copilot.settings import Settings
+from copilot.workspace import Workspace
+from tests.conftest import demo_conversation
+from tests.fakes.openai_server import FakeOpenAI
+from ui.app import PanelApp, compose, start_workspace
+
+
+def open_app(qtbot, loop, workspace: Workspace, folder: Path) -> PanelApp:  # type: ignore[no-untyped-def]
+    parts = compose(loop, folder)
+    qtbot.addWidget(parts.panel)
+    loop.run_until_complete(start_workspace(parts, lambda: workspace.embedder))
+    return parts
+
+
+def play(loop: asyncio.AbstractEventLoop, parts: PanelApp, messages: int) -> None:
+    async def run() -> None:
+        for _ in range(messages):
+            parts.player.step()
+            await parts.session.settle()
+    loop.run_until_complete(run())
+
+
+def until(loop: asyncio.AbstractEventLoop, predicate: Callable[[], bool], seconds: float = 10) -> None:
+    """Run the app's loop (Qt and asyncio) until ``predicate`` holds."""
+    async def wait() -> None:
+        for _ in range(int(seconds * 20)):
+            if predicate():
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError("condition not met in time")
+    loop.run_until_complete(wait())
+
+
+def type_draft(loop: asyncio.AbstractEventLoop, parts: PanelApp, text: str) -> None:
+    """Replace the editor's text as the rep would, then let the review run."""
+    parts.panel.draft.editor.setPlainText(text)  # not programmatic: counts as the rep's edit
+    until(loop, lambda: not parts.panel._review_timer.isActive())
+    loop.run_until_complete(asyncio.sleep(0.2))
+
+
+@pytest.fixture
+def app(qtbot, event_loop_qt, workspace: Workspace, tmp_path: Path) -> Iterator[PanelApp]:  # type: ignore[no-untyped-def]
+    parts = open_app(qtbot, event_loop_qt, workspace, tmp_path)
+    yield parts
+    parts.session.close()
+    event_loop_qt.run_until_complete(asyncio.sleep(0.05))  # let cancelled reviews finish
+
+
+def test_banner_next_steps_and_draft_for_a_bereavement(event_loop_qt, app: PanelApp) -> None:  # type: ignore[no-untyped-def]
+    app.panel.open_conversation(demo_conversation("bereavement"))
+    play(event_loop_qt, app, 1)
+    panel = app.panel
+    assert not panel.escalation.isHidden() and "bereavement" in panel.escalation.text
+    assert "message #1" in panel.escalation.text
+    assert 1 <= len(panel.suggestions.cards) <= 4
+    assert panel.draft.editor.toPlainText().startswith("Hi Helen,") and not panel.draft.edited_by_rep
+
+
+def test_accepting_a_path_from_the_keyboard_uses_its_draft(qtbot, event_loop_qt, app: PanelApp,
+                                                           tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    app.panel.open_conversation(demo_conversation("cancellation"))
+    play(event_loop_qt, app, 1)
+    cards = app.panel.suggestions.cards
+    assert len(cards) >= 2
+    second = cards[1]
+    qtbot.keyClick(second, Qt.Key.Key_Return)
+    assert app.panel.draft.state_text.startswith(f"Draft for “{second.suggestion.title}”")
+    qtbot.keyClick(app.panel.suggestions.cards[0], Qt.Key.Key_Delete)
+    decisions = Journal(tmp_path / "journal.sqlite3").decisions("cancellation")
+    assert [d[3] for d in decisions] == ["accepted", "dismissed"]
+    assert all(c.suggestion.title != cards[0].suggestion.title for c in app.panel.suggestions.cards)
+
+
+def test_unbacked_figures_are_marked_and_inserting_them_is_a_recorded_override(
+        qtbot, event_loop_qt, app: PanelApp, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    app.panel.open_conversation(demo_conversation("cancellation"))
+    play(event_loop_qt, app, 1)
+    text = "Hi Marcus, I'll refund $500 and it will be back within 2 business days."
+    type_draft(event_loop_qt, app, text)
+    until(event_loop_qt, lambda: "$500" in app.panel.draft.reasons_text)
+    assert app.panel.draft.editor.extraSelections()
+    asked: list[Review] = []
+    app.panel.confirm_override = lambda review: asked.append(review) or False
+    event_loop_qt.run_until_complete(app.panel._insert(text))
+    assert asked and not Journal(tmp_path / "journal.sqlite3").overrides()
+    app.panel.confirm_override = lambda review: True
+    event_loop_qt.run_until_complete(app.panel._insert(text))
+    [override] = Journal(tmp_path / "journal.sqlite3").overrides()
+    assert {u["text"] for u in override["unsupported"]} >= {"$500"}
+    assert QGuiApplication.clipboard().text() == text
+
+
+def test_an_edited_draft_goes_stale_then_survives_a_restart(qtbot, event_loop_qt, workspace: Workspace,
+                                                            tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    first = open_app(qtbot, event_loop_qt, workspace, tmp_path)
+    first.panel.open_conversation(demo_conversation("damaged-item"))
+    play(event_loop_qt, first, 1)
+    edited = first.panel.draft.editor.toPlainText() + "\n\nP.S. Photos help us a lot."
+    type_draft(event_loop_qt, first, edited)
+    play(event_loop_qt, first, 1)
+    assert first.panel.draft.state_text.startswith("<b>Stale:</b>") and not first.panel.draft.refresh.isHidden()
+    assert first.panel.draft.editor.toPlainText() == edited
+    first.session.close()
+    second = open_app(qtbot, event_loop_qt, workspace, tmp_path)  # a restart
+    second.panel.open_conversation(demo_conversation("damaged-item"))
+    play(event_loop_qt, second, 1)
+    assert second.panel.draft.editor.toPlainText() == edited and "restored" in second.panel.draft.state_text
+
+
+def test_an_llm_draft_streams_in_redacted_and_falls_back_on_error(qtbot, event_loop_qt, workspace: Workspace,
+                                                                  tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    server = FakeOpenAI(reply="Thanks for waiting, I have checked the order")
+    server.start()
+    try:
+        Settings(llm_base_url=server.base_url, llm_model="fake-model", llm_timeout_s=2).save(tmp_path)
+        app = open_app(qtbot, event_loop_qt, workspace, tmp_path)
+        assert app.panel.draft.ai.isEnabled()
+        app.panel.open_conversation(demo_conversation("address-change"))
+        play(event_loop_qt, app, 1)
+        app.panel.draft.ai.click()
+        until(event_loop_qt, lambda: "checked the order" in app.panel.draft.editor.toPlainText()
+              and not app.panel.draft.streaming)
+        sent = str(server.requests[-1])
+        assert "Tom Becker" not in sent and "NW-18220" not in sent and "[ORDER_1]" in sent
+        template = app.session.insight.advice.reply.text  # type: ignore[union-attr]
+        server.mode = "error"
+        app.panel.draft.ai.click()
+        until(event_loop_qt, lambda: "unavailable" in app.panel.draft.state_text)
+        app.panel._use_current_draft()
+        assert app.panel.draft.editor.toPlainText() == template
+    finally:
+        server.stop()
