@@ -44,6 +44,8 @@ class Trigger:
 
 TRIGGERS: tuple[Trigger, ...] = (
     Trigger("bereavement", _rx(
+        rf"{_WHO}(?:'s| is| has)?\s+(?:sadly\s+)?(?:no longer with us|not with us any ?more)",
+        r"\b(?:was|got) killed\b", r"\bdidn'?t make it (?:out of|through)\b", r"\b(?:she|he)'?s gone,? sadly\b",
         rf"{_WHO}\s+(?:\w+\s+){{0,3}}(?:died|passed(?:\s+away|\s+on)?|has\s+passed|is\s+no\s+longer\s+with\s+us)",
         rf"(?:since|after|when)\s+{_WHO}\s+(?:\w+\s+)?(?:died|passed)",
         rf"(?:death|passing|loss|funeral)\s+of\s+{_WHO}", rf"lost\s+{_WHO}",
@@ -53,6 +55,10 @@ TRIGGERS: tuple[Trigger, ...] = (
         r"\b(?:he|she)(?:'s| has| had)\s+(?:\w+\s+)?(?:passed|died|gone)\b", r"\bwidow(?:ed|er)?\b",
         r"\b(?:recently|just)\s+bereaved\b", r"\bwas (?:my|our) (?:late )?(?:wife|husband|mother|father|mum|dad|mom)'?s\b.{0,40}\b(?:close|shut|cancel)")),
     Trigger("accessibility", _rx(
+        r"\bbecause of my (?:eyesight|hearing|sight|condition|disability|arthritis)\b",
+        r"\bmy (?:eyesight|eyes|hearing)(?:'s| is| are)? (?:going|shot|bad|poor|failing|not great)\b",
+        r"\b(?:arthritis|learning disabilit\w+)\b", r"\bbigger (?:print|writing|text|font)\b", r"\bplain (?:words|language)\b",
+        r"\b(?:visually|hearing) impaired\b",
         r"\b(?:i'?m|i am|am|being|as a|i'?ve been|registered)\s+(?:\w+\s+)?(?:blind|deaf|partially sighted|visually impaired|hard of hearing|disabled|dyslexic|autistic)\b",
         r"\bscreen[- ]?reader\b", r"\b(?:visual|hearing|sight)\s+impair\w*", r"\blow vision\b", r"\bbraille\b",
         r"\blarge[- ]print\b", r"\b(?:relay service|text relay|relay uk|711 relay|sign language|bsl|asl)\b",
@@ -71,6 +77,11 @@ TRIGGERS: tuple[Trigger, ...] = (
         guard=_rx(r"\b(?:blind|deaf)\s+to\b", r"\bblind(?:ing|ly)?\s+(?:obvious|spot|date|fold)",
                   r"\bturn(?:ing|ed)? a deaf ear\b", r"\bfalling on deaf ears\b", r"\b(?:roller|window|venetian) blinds?\b")),
     Trigger("vulnerability", _rx(
+        r"\b(?:barely|hardly) (?:holding|coping|managing|keeping)\b", r"\bterrified\b", r"\b(?:nervous )?breakdown\b",
+        r"\bnot in a (?:good|great|great) (?:place|way)\b", r"\b(?:hits|hit|beats|hurts) me\b",
+        r"\bbecause of my (?:partner|husband|wife|ex)\b", r"\bpensioner\b",
+        r"\b(?:unemployment|jobseeker'?s?) (?:benefit|allowance)\b", r"\bnothing (?:for|to buy) food\b", r"\bskipping meals\b",
+        r"\bkeep going like this\b", r"\bmoney for the month\b",
         r"\b(?:cancer|chemo\w*|radiotherapy|terminal(?:ly)?|dialysis|stroke|heart attack|seriously ill|very ill|"
         r"in (?:the )?hospital|hospitali[sz]ed|surgery|operation next|intensive care|hospice)\b",
         r"\b(?:can'?t|cannot|couldn'?t)\s+afford\b", r"\b(?:lost|losing)\s+my\s+job\b", r"\b(?:unemployed|laid off|made redundant|redundancy)\b",
@@ -79,17 +90,19 @@ TRIGGERS: tuple[Trigger, ...] = (
         r"\b(?:suicid\w*|self[- ]harm|end it all|can'?t cope|can'?t go on|breaking down|panic attacks?|"
         r"depress(?:ed|ion)|anxiety|mental health|in tears|crying|desperate|at my wit'?s end|overwhelmed)\b",
         r"\b(?:domestic (?:abuse|violence)|abusive (?:partner|ex|husband|wife)|fled|refuge|restraining order)\b",
-        r"\b(?:i'?m|i am)\s+(?:8\d|9\d)\b", r"\b(?:elderly|confused|dementia|alzheimer'?s)\b",
+        r"\b(?:i'?m|i am)\s+(?:8\d|9\d)\b", r"\b(?:elderly|dementia|alzheimer'?s)\b", r"\b(?:get|gets|getting|i'?m|am) (?:easily |very |so )?confused\b",
         r"\b(?:pregnan\w+|newborn|carer for|caring for my)\b",
         r"\b(?:universal credit|on benefits|state pension|living on (?:a|my) pension|short for (?:rent|food|bills)|"
         r"payday|can'?t pay (?:my|the) (?:rent|bills))\b", r"\b(?:muddled|forgetful|getting on a bit)\b",
         r"\b(?:i'?m|i am)\s+(?:7\d|8\d|9\d|1\d\d)\b", r"\b(?:he|she)(?:'s| has)\s+left\b",
         r"\b(?:left me|walked out|separated|going through a divorce|kicked (?:me )?out|homeless|evicted)\b",
         r"\b(?:not coping|can'?t cope|no work|out of work|skint|broke|in debt|debt collect\w+|bailiffs?|payment plan|"
-        r"rough time|hard time|struggling)\b", r"\b(?:scared|afraid|frightened)\b",
+        r"rough time|hard time|struggling)\b", r"\b(?:scared|frightened)\b", r"\bafraid (?:of|to|for|that)\b",
         r"\b(?:my )?ex(?:-partner|-husband|-wife| partner| husband| wife)?\s+(?:still\s+)?(?:has|knows|uses|is using)\b"),
         guard=_rx(r"\boperation (?:of|manual|mode)\b", r"\bcrying (?:shame|out loud)\b")),
     Trigger("legal_threat", _rx(
+        r"\b(?:my|our) (?:lawyer|attorney|solicitor|avocat|abogado|rechtsanwalt)\b", r"\bgo(?:ing)? to court\b",
+        r"\btake (?:legal )?action\b", r"\bconsumer (?:office|centre|center)\b", r"\bdenounce\b", r"\bbefore we file\b",
         r"\b(?:sue|suing|sued|lawsuit|legal action|legal proceedings|take (?:you|this|it|the matter) to court|small claims|court case|class action)\b",
         r"\b(?:contact|call|get|instruct|speak (?:to|with)|talk (?:to|with)|hear from|consult|involve|ask)\s+(?:my|a|an|our)\s+(?:lawyer|attorney|solicitor|legal team)\b",
         r"\bmy\s+(?:lawyer|attorney|solicitor)\s+(?:will|is going|says|said|is)",
@@ -110,13 +123,17 @@ TRIGGERS: tuple[Trigger, ...] = (
         guard=_rx(r"\b(?:lawyer|attorney|solicitor) (?:friend|colleague) (?:recommended|told|suggested)\b",
                   r"\bof (?:my|our|the) (?:household|house|family)\b", r"\b(?:getting|got|being|was|were) sued\b")),
     Trigger("fraud_dispute", _rx(
+        r"\b(?:i|we) (?:didn'?t|did not|never) (?:buy|order|make|place|do) (?:it|that|this|them)\b",
+        r"\ba \w+ (?:i|we) (?:didn'?t|did not|never) (?:buy|order|make|place)\b",
+        r"\b(?:somebody|someone)\s+(?:\w+\s+){0,2}(?:made|placed|ordered|bought)\b", r"\bi don'?t know this (?:payment|charge|order)\b",
+        r"\bcharged (?:\w+ )?(?:3|three|4|four) times\b", r"\btaken (?:the )?payment\b.{0,40}\btwice\b", r"\bnever signed up\b",
         r"\b(?:didn'?t|did not|never|don'?t)\s+(?:make|authori[sz]e|place|order|buy|purchase|sign up for|approve)\b.{0,40}\b(?:charge|payment|order|purchase|transaction|this|that|it)",
         r"\b(?:don'?t|do not|didn'?t)\s+recogni[sz]e\b.{0,30}\b(?:charge|payment|transaction|order|purchase)",
-        r"\bunrecogni[sz]ed\s+(?:charge|payment|transaction)", r"\bunauthori[sz]ed\b", r"\bfraud\w*\b",
+        r"\bunrecogni[sz]ed\s+(?:charge|payment|transaction)", r"\bunauthori[sz]ed\b", r"\bfraud\w*\b(?! (?:book|novel|documentary))",
         r"\b(?:stolen|cloned|compromised)\s+(?:card|account|details|identity)\b", r"\bidentity theft\b",
         r"\b(?:hacked|hijacked|someone (?:else )?(?:used|got into|accessed|logged into|has been using))\b",
         r"\bcharge\s?backs?\b", r"\b(?:dispute|disputing|contest)\w*\s+(?:the|this|that|a|my)?\s*(?:charge|payment|transaction)\b",
-        r"\b(?:not me|wasn'?t me)\b", r"\bscam(?:med)?\b",
+        r"\b(?:not me|wasn'?t me)\b", r"\bscammed\b", r"\ba scam (?:order|charge|payment|transaction)\b",
         r"\b(?:double[- ]charged|charged (?:me )?(?:twice|two times|double)|two (?:identical )?charges|duplicate (?:charge|payment)|"
         r"billed twice)\b", r"\bcharge\b.{0,60}\b(?:don'?t|do not|didn'?t)\s+recogni[sz]e\b",
         r"\b(?:what|why) is (?:this|that) (?:charge|payment)\b", r"\bonly (?:placed|made|ordered) one\b",
@@ -129,8 +146,14 @@ TRIGGERS: tuple[Trigger, ...] = (
         r"\b(?:someone|somebody)\s+(?:\w+\s+)?(?:logged|log) (?:in|into)\b", r"\b(?:still )?(?:has|knows) my (?:password|login)\b",
         r"\brecogni[sz]e\b.{0,40}\bbut not\b"),
         guard=_rx(r"\brecogni[sz]e (?:it|this|that|the charge) now\b", r"\bnow i (?:recogni[sz]e|remember)\b",
-                  r"\bnot (?:a |an )?(?:fraud|scam)\b")),
+                  r"\bnot (?:a |an )?(?:fraud|scam)\b", r"\babout (?:\w+ )?fraud\b", r"\bdidn'?t make it (?:out|through)\b")),
     Trigger("repeat_contact", _rx(
+        r"\b(?:two|three|four|five|several|\d+) (?:of your )?(?:colleagues|agents|different people|reps)\b",
+        r"\b(?:raised|asked|reported|mentioned|explained|chased)\b.{0,30}\b(?:two|three|four|five|several|\d+|multiple) (?:separate )?(?:occasions|times)\b",
+        r"\bevery (?:day|single day) (?:this|last) (?:week|month)\b", r"\bback again\b", r"\bnot for the first time\b",
+        r"\b(?:yesterday|last week) and (?:the (?:day|week) before|on \w+)\b", r"\b(?:and )?the one before (?:that|him|her)\b",
+        r"\bchasing (?:this|it|my \w+)\b", r"\bevery time i'?m told\b", r"\bsame as the last (?:two|three|few|\d+) times\b",
+        r"\brepeat (?:everything|myself|it all) again\b", r"\b(?:rang|called|phoned)\b.{0,25}\b(?:emailed|messaged|wrote)\b",
         r"\b(?:third|3rd|fourth|4th|fifth|5th|sixth|umpteenth|tenth|nth)\s+(?:time|chat|call|email|attempt|contact)\b",
         r"\b(?:called|contacted|chatted|emailed|written|messaged|rung|rang|phoned|spoken to you|been in touch|reached out)\s+"
         r"(?:you\s+|your team\s+|support\s+|you guys\s+)?(?:\w+\s+)?(?:\d+|two|three|four|five|six|several|multiple|many|countless|so many|numerous)\s+times\b",
@@ -153,6 +176,9 @@ TRIGGERS: tuple[Trigger, ...] = (
         guard=_rx(r"\b(?:second|third|fourth) time (?:i'?ve |i )?(?:ordered|order|buying|bought|shopping|using)\b",
                   r"\btimes? (?:i'?ve|i have) (?:ordered|bought)\b")),
     Trigger("human_request", _rx(
+        r"\bescalated? to (?:a|the|your) (?:manager|supervisor|team lead)\b", r"\b(?:talk|speak) to (?:ur|your) (?:boss|manager)\b",
+        r"\bcould a (?:person|human|real person) (?:ring|call|phone|contact)\b",
+        r"\b(?:call|ring) from a (?:team lead|manager|supervisor|human|person)\b", r"\bare you an? (?:ai|bot|robot)\b",
         r"\b(?:speak|talk|chat)\w*\s+(?:to|with)\s+(?:a|an|your|the|some)\s*(?:\w+\s+)?(?:manager|supervisor|human|person|real person|someone senior|team lead(?:er)?|boss|superior)\b",
         r"\b(?:get|put|transfer|connect|escalate|pass)\s+me\s+(?:to|through to|on to|over to)\s+(?:a|an|your|the|someone)\b",
         r"\b(?:want|need|demand|request)\w*\s+(?:a|an|your|the|to see a|to speak to a)?\s*(?:manager|supervisor|human|real person|someone senior|team lead)\b",

@@ -89,7 +89,9 @@ _PROMISE = _rx(
     r"\bwill never happen again\b", r"\bnever happen again\b", r"\bfor sure\b", r"\bno matter what\b",
     r"\bwithout (?:any )?(?:doubt|fail)\b", r"\bI assure you\b.{0,60}\b(?:will|arrive|refund)\b",
     r"\bwill (?:arrive|be delivered|be there) (?:by |on )?(?:tomorrow|today|tonight|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
-    r"\byou have my word\b", r"\bI'?ll make (?:sure|certain) (?:that )?you (?:get|receive|are refunded)\b",
+    r"\byou have my word\b", r"\bconsider it done\b", r"\bI'?m (?:certain|positive) (?:that )?\w+\b.{0,40}\b(?:will|won'?t)\b",
+    r"\byou won'?t have any (?:more )?(?:problems|issues)\b", r"\byou'?ll never have (?:this|that|any) (?:issue|problem)\b",
+    r"\bwill 100\s?%", r"\b(?:I can )?assure you\b.{0,60}\b(?:will|'ll|before|by)\b", r"\bI'?ll make (?:sure|certain) (?:that )?you (?:get|receive|are refunded)\b",
     r"\bno matter (?:how long|when)\b")
 _PROMISE_GUARD = _rx(r"\b(?:can'?t|cannot|can not|unable to|not able to|won'?t|don'?t|do not)\s+(?:\w+\s+)?(?:guarantee|promise)",
                      r"\bno guarantee\b", r"\bnot guaranteed\b")
@@ -103,6 +105,9 @@ _ADVICE = _rx(
     r"\b(?:usually|will) pass on (?:its|their) own\b", r"\byou have every right to (?!be\b|feel\b|ask\b|expect\b|know\b|complain\b)",
     r"\bI'?d (?:recommend|advise|suggest) (?:you )?(?:sue|take (?:them|him|her) to (?:court|small claims)|do exactly that)\b",
     r"\b(?:index funds?|smarter money move|stocks? and shares|crypto(?:currency)?)\b",
+    r"\bdeduct\b.{0,40}\btax(?:es)?\b", r"\bpay the minimum\b", r"\bif I were you,? I'?d\b",
+    r"\bwill (?:fix|cure|heal|sort out) your (?:\w+ )?(?:pain|problems?|condition|back|insomnia)\b",
+    r"\bskip the (?:physical therapy|physio|doctor|treatment|appointment)\b", r"\blegally,? you (?:don'?t|do not|do|are|aren'?t|can)\b",
     r"\b(?:put|invest) (?:it|the money|your refund|your savings) (?:in|into)\b", r"\btake out a (?:loan|payday loan)\b",
     r"\b(?:that|it|the) (?:rash|burn|reaction|symptom|smell|fumes?)s? (?:is|are|looks?) (?:completely |totally )?(?:fine|harmless|nothing|safe)\b",
     r"\b(?:completely|totally|perfectly) (?:harmless|safe) (?:for you|to (?:use|breathe|eat|drink))\b",
@@ -131,7 +136,7 @@ _SECRET = (r"(?:full |whole |long |16[- ]digit )?(?:card number|card'?s full num
            r"\bpin\b|pin number|password|passcode|social security(?: number)?|\bssn\b|national insurance(?: number)?|"
            r"passport number|driver'?s licen[cs]e number|bank account(?: number)?|account number|iban|sort code|routing number|"
            r"online banking (?:login|details)|long number|number on the front)")
-_ASK_SECRET = _rx(rf"\b(?:send|give|tell|provide|share|type|enter|confirm|read out|read me|need|what'?s|what is|can i (?:have|get)|"
+_ASK_SECRET = _rx(rf"\b(?:send|give|tell|provide|share|type|enter|confirm|reply (?:to it )?with|read out|read me|need|what'?s|what is|can i (?:have|get)|"
                   rf"could you (?:send|give|share|provide|confirm|type))\b.{{0,40}}{_SECRET}",
                   rf"{_SECRET}.{{0,30}}\b(?:please|so (?:i|we) can|to verify|to confirm|for verification|here)\b")
 _SECRET_GUARD = _rx(r"\blast (?:4|four) (?:digits|numbers)\b", r"\b(?:don'?t|do not|never|please don'?t|no need to|won'?t)\b.{0,40}"
@@ -172,7 +177,7 @@ _CLOSE = _rx(r"\b(?:I'?ve|I have|I'?ll|I will|I can|we'?ll|we will|I'm going to|
              r"\b(?:I'?ve|I have|I'?ll|I will)\s+(?:\w+\s+){0,4}(?:closed|close|shut|deleted)\s+(?:it|her|his)\b",
              r"\baccount (?:is|has been|will be) (?:now )?(?:closed|deleted|shut)\b")
 _OWNER = _rx(r"\b(?:transfer|transferred|move|moved|change|changed|switch|switched|put|add|added)\w*\b.{0,40}\b(?:account (?:ownership|owner|holder)|ownership of (?:the|this|her|his|your) account|(?:as|to) the (?:new )?(?:account )?(?:owner|holder))\b",
-             r"\b(?:account|it) (?:is|will be) (?:now )?in your name\b",
+             r"\b(?:account|it) (?:is|will be) (?:now )?in (?:your|his|her|their)(?: \w+'s)? name\b",
              r"\b(?:make|made|making) (?:him|her|you|them|your \w+) (?:the )?(?:new )?(?:account )?(?:owner|holder)\b",
              r"\bis now the (?:new )?(?:account )?(?:owner|holder)\b",
              r"\b(?:moved|transferred|put|switched)\b.{0,30}\baccount\b.{0,30}\binto your name\b",
@@ -181,13 +186,17 @@ _WAIVE = _rx(r"\b(?:waive|waived|waiving|write off|written off|wipe|wiped|forgiv
              r"\byou (?:don'?t|do not|won'?t) (?:have to|need to) pay (?:the )?(?:rest|remaining|balance|outstanding)\b",
              r"\b(?:waived|removed|cleared|wiped|written off|cancelled)\b.{0,25}\b(?:you owe|owed|balance|outstanding)\b",
              r"\bnothing (?:left )?to pay\b",
-             r"\b(?:written off|wrote off|write off|waived?|cancelled|wiped|cleared)\s+(?:the\s+)?[$£€]\s?\d",
+             r"\b(?:written off|wrote off|write off|waived?|cancelled|wiped|cleared|zeroed out)\s+(?:the\s+)?"
+             r"(?:[$£€]\s?\d|\d+(?:[.,]\d+)? (?:euros?|pounds?|dollars?))",
+             r"\b(?:I'?ll|I will|I'?ve) (?:write|written|wipe|wiped|zero|zeroed) (?:it|that|them) (?:off|out)\b",
              r"\bdon'?t worry about (?:the|that|paying)\s+(?:the\s+)?[$£€]\s?\d", r"\byou don'?t owe (?:us )?anything\b")
-_CHARGEBACK_FILED = _rx(r"\b(?:filed|opened|raised|started|lodged|made|submitted)\b.{0,30}\b(?:a |the )?(?:chargeback|dispute)\b",
+_CHARGEBACK_FILED = _rx(r"\bdisputed (?:it|the (?:charge|payment)) with (?:my|the) (?:bank|card)\b",
+                        r"\b(?:chargeback|dispute) (?:with|through) (?:my|the) (?:bank|card)\b",r"\b(?:filed|opened|raised|started|lodged|made|submitted)\b.{0,30}\b(?:a |the )?(?:chargeback|dispute)\b",
                         r"\b(?:chargeback|dispute)\b.{0,20}\b(?:filed|opened|in progress|is open|already)\b")
 _CANCEL_CHARGEBACK = _rx(r"\b(?:cancel|withdraw|close|reverse|drop|overrid)\w*\b.{0,20}\b(?:the |your )?(?:chargeback|dispute)\b",
                         r"\bmark (?:the|your) (?:chargeback|dispute) as (?:resolved|closed)\b")
-_REFUND_NOW = _rx(r"\b(?:I'?ll|I will|I'?ve|I have|let me|I can)\b.{0,30}\b(?:refund|issue (?:a|the|your) refund|send (?:the|your) money)\b",
+_REFUND_NOW = _rx(r"\b(?:I'?ll|I will|I'?ve|I have|let me|I can)\b.{0,30}\b(?:refund(?:ed)?|issued? (?:a|the|your) refund|send (?:the|your) money)\b",
+                  r"\brefund (?:issued|processed|sent)\b",
                   r"\brefund(?:ed)? (?:you )?(?:now|anyway|directly|right away|today)\b")
 
 
@@ -213,7 +222,8 @@ def regulated(draft: Draft) -> list[Flag]:
     if overriding and not re.search(r"\b(?:can'?t|cannot|unable|not able|only you|your bank)\b", text, re.IGNORECASE):
         return flag("Overriding a chargeback", overriding.group(), "billing.chargeback-filed")
     refund = _REFUND_NOW.search(text)
-    if refund and _CHARGEBACK_FILED.search(context) and not re.search(r"\b(?:can'?t|cannot|unable|not able)\b", text,
+    chargeback_open = _CHARGEBACK_FILED.search(context) or re.search(r"\bchargeback\b", text, re.IGNORECASE)
+    if refund and chargeback_open and not re.search(r"\b(?:can'?t|cannot|unable|not able)\b", text,
                                                                       re.IGNORECASE):
         return flag("A refund while a chargeback is open", refund.group(), "billing.chargeback-filed")
     return []
@@ -227,7 +237,11 @@ _CHANGED = _rx(
     r"\b(?:address|e-?mail|payment method|card on file|refund destination)\s+(?:is|has been)\s+(?:now\s+)?(?:updated|changed|set)\b",
     r"\byour (?:new )?(?:address|email|e-mail) is now\b", r"\brefund (?:will go|is going|goes) to (?:your |the )?(?:new|other|different)\b",
     r"\b(?:address|e-?mail|card|payment method|paypal|bank details|refund)\s+(?:\w+\s+)?(?:changed|updated|added|set|switched|replaced)\b",
-    r"\b(?:updated|changed|switched) (?:it|that) to\b", r"^\s*(?:updated|changed|done)\b.{0,40}\b(?:now go|go to|address)\b")
+    r"\b(?:updated|changed|switched) (?:it|that) to\b",
+    r"\b(?:e-?mail|address|card|phone number)\b.{0,25}\b(?:is now|is updated|is saved|has been saved|has been updated)\b",
+    r"^\s*(?:thanks!?\s*)?updated\b", r"\bwill now (?:ship|go|be sent|be delivered|be charged) to\b",
+    r"\b(?:redirected|rerouted)\s+(?:NW-?\d+|it|the order|your order|the parcel)\s+to\b",
+    r"\b(?:set|updated|changed) the refund to go to\b", r"^\s*(?:updated|changed|done)\b.{0,40}\b(?:now go|go to|address)\b")
 _VERIFIED = _rx(r"\b(?:you'?re|you are|you'?ve been|that'?s|now) verified\b", r"\bverified,?\s+thank", r"\bthat matches\b",
                 r"\b(?:both|that|those|the code) (?:match|matches|checks? out|is correct)\b", r"\bidentity (?:is |has been )?(?:confirmed|verified)\b",
                 r"\bthanks?,? (?:you'?re|you are) (?:all )?verified\b", r"\bverification (?:passed|complete|successful)\b",
