@@ -124,12 +124,12 @@ def test_a_pack_category_triggers_by_phrase_and_by_example(workspace: Workspace)
     guidance = Guidance(categories=(
         Category(id="product_safety", title="Product safety", queue="Safety team", phrases=("caught fire",)),
         Category(id="bereavement", title="Bereavement", queue="Care", examples=(
-            "Dad isn't with us any more and his account still charges every month",))))
+            "Dad has gone to be with Mum and his account still charges every month",))))
     encode = workspace.embedder.encode
     taxonomy = Taxonomy.of(guidance, encode, lambda text: encode([text])[0])
     fire = chat(("customer", "The heater caught fire last night!"))
     assert [e.category for e in detect(fire, None, taxonomy)] == ["product_safety"]
-    indirect = chat(("customer", "Dad is not with us anymore, and his account is still charging each month"))
+    indirect = chat(("customer", "Dad has gone to be with Mum now, and his account is still charging each month"))
     assert not detect(indirect, None, None)  # no coded trigger for this wording
     [found] = detect(indirect, None, taxonomy)
-    assert found.category == "bereavement" and found.evidence.startswith("like “Dad isn't with us")
+    assert found.category == "bereavement" and found.evidence.startswith("like “Dad has gone")
