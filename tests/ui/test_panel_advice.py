@@ -17,6 +17,7 @@ from copilot.settings import Settings
 from copilot.workspace import Workspace
 from tests.conftest import demo_conversation
 from tests.fakes.openai_server import FakeOpenAI
+from tests.ui.test_panel import play
 from ui.app import PanelApp, compose, start_workspace
 
 
@@ -25,14 +26,6 @@ def open_app(qtbot, loop, workspace: Workspace, folder: Path) -> PanelApp:  # ty
     qtbot.addWidget(parts.panel)
     loop.run_until_complete(start_workspace(parts, lambda: workspace.embedder))
     return parts
-
-
-def play(loop: asyncio.AbstractEventLoop, parts: PanelApp, messages: int) -> None:
-    async def run() -> None:
-        for _ in range(messages):
-            parts.player.step()
-            await parts.session.settle()
-    loop.run_until_complete(run())
 
 
 def until(loop: asyncio.AbstractEventLoop, predicate: Callable[[], bool], seconds: float = 10) -> None:

@@ -6,6 +6,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication, QKeyEvent, QMouseEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from ui.sections.cards import CardColumn
+
 from copilot.pipeline import Insight
 from retrieval.search import ClauseHit
 
@@ -95,46 +97,24 @@ class ClauseCard(QFrame):
         super().mousePressEvent(event)
 
 
-class PolicySection(QWidget):
+class PolicySection(CardColumn):
     """The "Policy" list; replaces its cards on every insight, keeping the ones the rep expanded open."""
 
     citation_copied = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setAccessibleName("Policy")
-        heading = QLabel("Policy")
-        font = heading.font()
-        font.setBold(True)
-        heading.setFont(font)
-        self._status = QLabel("Policy clauses appear here as the conversation goes.")
-        self._status.setWordWrap(True)
-        self._status.setStyleSheet("color: #555;")
-        self._cards = QVBoxLayout()
-        self._cards.setSpacing(6)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(heading)
-        layout.addWidget(self._status)
-        layout.addLayout(self._cards)
-        layout.addStretch(1)
+        super().__init__("Policy", "Policy clauses appear here as the conversation goes.", parent)
+        self._layout.addStretch(1)
         self._expanded: set[str] = set()
 
     @property
     def cards(self) -> list[ClauseCard]:
-        return [self._cards.itemAt(i).widget() for i in range(self._cards.count())]  # type: ignore[misc]
-
-    @property
-    def status_text(self) -> str:
-        return self._status.text()
+        return super().cards  # type: ignore[return-value]
 
     def show_insight(self, insight: Insight) -> None:
         had_focus = any(card.hasFocus() for card in self.cards)
         self._expanded = {c.hit.citation for c in self.cards if c.expanded} & {h.citation for h in insight.clauses}
-        for card in self.cards:
-            self._cards.removeWidget(card)
-            card.hide()
-            card.deleteLater()
+        self._clear()
         for hit in insight.clauses:
             card = ClauseCard(hit, hit.citation in self._expanded)
             card.citation_copied.connect(self.citation_copied)
@@ -145,7 +125,3 @@ class PolicySection(QWidget):
             self._status.setText("No clause is relevant enough to this message: no grounded answer.")
         if had_focus and self.cards:
             self.cards[0].setFocus(Qt.FocusReason.OtherFocusReason)
-
-    def focus_first(self) -> None:
-        if self.cards:
-            self.cards[0].setFocus(Qt.FocusReason.ShortcutFocusReason)

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 
 from copilot.pipeline import Insight
 from copilot.suggest import Suggestion
+from ui.sections.cards import CardColumn
 
 NO_GROUNDED_ANSWER = ("No grounded answer: no policy clause or playbook fits this message closely enough. "
                       "Answer from what you know, or ask a lead.")
@@ -63,48 +64,26 @@ class PathCard(QFrame):
             super().keyPressEvent(event)
 
 
-class SuggestionsSection(QWidget):
+class SuggestionsSection(CardColumn):
     """The "Next steps" list for the newest message; dismissed paths stay hidden for the conversation."""
 
     accepted = Signal(object)
     dismissed = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setAccessibleName("Next steps")
-        self._heading = QLabel("Next steps")
-        font = self._heading.font()
-        font.setBold(True)
-        self._heading.setFont(font)
-        self._status = QLabel("Suggested paths appear here once the customer says what they need.")
-        self._status.setWordWrap(True)
-        self._status.setStyleSheet("color: #555;")
-        self._cards = QVBoxLayout()
-        self._cards.setSpacing(6)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self._heading)
-        layout.addWidget(self._status)
-        layout.addLayout(self._cards)
+        super().__init__("Next steps", "Suggested paths appear here once the customer says what they need.", parent)
         self._dismissed: set[tuple[str, str]] = set()
         self._conversation = ""
 
     @property
     def cards(self) -> list[PathCard]:
-        return [self._cards.itemAt(i).widget() for i in range(self._cards.count())]  # type: ignore[misc]
-
-    @property
-    def status_text(self) -> str:
-        return self._status.text()
+        return super().cards  # type: ignore[return-value]
 
     def show_insight(self, insight: Insight) -> None:
         if insight.conversation_id != self._conversation:
             self._conversation, self._dismissed = insight.conversation_id, set()
         self._insight = insight
-        for card in self.cards:
-            self._cards.removeWidget(card)
-            card.hide()
-            card.deleteLater()
+        self._clear()
         advice = insight.advice
         shown = [s for s in advice.suggestions if (s.intent, s.title) not in self._dismissed]
         for suggestion in shown:
@@ -123,7 +102,3 @@ class SuggestionsSection(QWidget):
         self._dismissed.add((suggestion.intent, suggestion.title))
         self.dismissed.emit(suggestion)
         self.show_insight(self._insight)
-
-    def focus_first(self) -> None:
-        if self.cards:
-            self.cards[0].setFocus(Qt.FocusReason.ShortcutFocusReason)

@@ -1,0 +1,46 @@
+"""A titled column of focusable cards, replaced wholesale on every insight (policy, next steps)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+
+class CardColumn(QWidget):
+    """Heading, a status line and the cards below it; subclasses decide what the cards are."""
+
+    def __init__(self, title: str, status: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAccessibleName(title)
+        heading = QLabel(title)
+        font = heading.font()
+        font.setBold(True)
+        heading.setFont(font)
+        self._status = QLabel(status)
+        self._status.setWordWrap(True)
+        self._status.setStyleSheet("color: #555;")
+        self._cards = QVBoxLayout()
+        self._cards.setSpacing(6)
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.addWidget(heading)
+        self._layout.addWidget(self._status)
+        self._layout.addLayout(self._cards)
+
+    @property
+    def cards(self) -> list[QWidget]:
+        return [self._cards.itemAt(i).widget() for i in range(self._cards.count())]
+
+    @property
+    def status_text(self) -> str:
+        return self._status.text()
+
+    def _clear(self) -> None:
+        for card in self.cards:
+            self._cards.removeWidget(card)
+            card.hide()
+            card.deleteLater()
+
+    def focus_first(self) -> None:
+        if self.cards:
+            self.cards[0].setFocus(Qt.FocusReason.ShortcutFocusReason)
