@@ -49,12 +49,12 @@ class EscalationBanner(QWidget):
     def show_escalations(self, escalations: Sequence[Escalation]) -> None:
         self.escalations = tuple(escalations)
         lines = []
-        for e in escalations:
+        for index, e in enumerate(escalations):
             high = " <b>(high)</b>" if e.severity == "high" else ""
             queue = f" → {escape(e.queue)}" if e.queue else ""
-            lines.append(f"<b>Escalate: {escape(_label(e.category))}</b>{high}{queue}<br>"
-                         f"“{escape(e.evidence)}” (message #{e.seq})"
-                         + (f"<br><i>{escape(e.tone)}</i>" if e.tone else ""))
+            tone = f"<br><i>{escape(e.tone)}</i>" if e.tone and index == 0 else ""  # one tone line: no clutter
+            lines.append(f"<b>Escalate: {escape(_label(e.category))}</b>{high}{queue}: "
+                         f"“{escape(e.evidence)}” (message #{e.seq}){tone}")
         self._text.setText("<br>".join(lines))
         self.setAccessibleDescription(" ".join(f"Escalate: {_label(e.category)}, message {e.seq}" for e in escalations))
         self.setVisible(bool(escalations))
