@@ -109,6 +109,7 @@ def test_an_edited_draft_goes_stale_then_survives_a_restart(qtbot, event_loop_qt
     assert first.panel.draft.state_text.startswith("<b>Stale:</b>") and not first.panel.draft.refresh.isHidden()
     assert first.panel.draft.editor.toPlainText() == edited
     first.session.close()
+    event_loop_qt.run_until_complete(asyncio.sleep(0.05))  # let its cancelled review finish
     second = open_app(qtbot, event_loop_qt, workspace, tmp_path)  # a restart
     second.panel.open_conversation(demo_conversation("damaged-item"))
     play(event_loop_qt, second, 1)
