@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from copilot.rules import Draft, Flag
-from copilot.signals import extract_entities
+from copilot.signals import extract_entities, sentences
 from copilot.workspace import Workspace
 
 _DURATION = re.compile(r"\b(\d+(?:\.\d+)?)(?:\s*(?:-|–|to|or)\s*(\d+(?:\.\d+)?))?\s*(?:business |working |calendar )?"
@@ -131,7 +131,7 @@ def verify(text: str, cited: Sequence[str], known: Sequence[str], jurisdiction: 
     known_days |= _deadlines(known, cited)
     found: list[Unsupported] = []
     offset = 0
-    for sentence in re.split(r"(?<=[.!?])\s+|\n", text):
+    for sentence in sentences(text):
         at = text.find(sentence, offset)
         offset = at + len(sentence)
         claims = quantities(sentence, ranges=False)

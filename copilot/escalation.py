@@ -17,7 +17,7 @@ import numpy as np
 from copilot.conversation import Conversation, Turn
 from copilot.examples import ExampleIndex
 from copilot.guidance import Guidance
-from copilot.signals import extract_entities, sentiment
+from copilot.signals import extract_entities, sentences, sentiment
 
 CATEGORIES = ("bereavement", "accessibility", "vulnerability", "legal_threat", "fraud_dispute", "repeat_contact",
               "anger", "human_request")
@@ -259,6 +259,10 @@ def _anger(turn: Turn, score: float, previous: list[float]) -> str | None:
     return None
 
 
+_GUARDS = {t.category: t.guard for t in TRIGGERS}
+"""A pack's phrases and examples for a built-in category respect the same idiom guards as its triggers."""
+
+
 @dataclass(frozen=True)
 class Taxonomy:
     """What the pack adds to the coded triggers: its phrases, and example utterances matched by embedding."""
@@ -272,8 +276,7 @@ class Taxonomy:
     @classmethod
     def of(cls, guidance: Guidance, vectors: Callable[[list[str]], np.ndarray],
            vector: Callable[[str], np.ndarray]) -> Taxonomy:
-        guards = {t.category: t.guard for t in TRIGGERS}
-        phrases = tuple(Trigger(c.id, _rx(*(rf"\b{re.escape(p)}\b" for p in c.phrases)), guards.get(c.id))
+        phrases = tuple(Trigger(c.id, _rx(*(rf"\b{re.escape(p)}\b" for p in c.phrases)), _GUARDS.get(c.id))
                         for c in guidance.categories if c.phrases)
         pairs = [(c.id, example) for c in guidance.categories for example in c.examples]
         thresholds = {c.id: c.threshold if c.threshold is not None else guidance.example_threshold
@@ -284,10 +287,9 @@ class Taxonomy:
         """(category, evidence) for every category whose examples the turn is close enough to."""
         if self.examples is None or self.vector is None:
             return []
-        guards = {t.category: t.guard for t in TRIGGERS}
         return [(m.label, f"like “{m.example}” ({m.score:.2f})") for m in self.examples.best(self.vector(turn.text))
                 if m.score >= self.thresholds.get(m.label, 1.0)
-                and not ((guard := guards.get(m.label)) and guard.search(turn.text))]
+                and not ((guard := _GUARDS.get(m.label)) and guard.search(turn.text))]
 
 
 def detect(conversation: Conversation, seq: int | None = None, taxonomy: Taxonomy | None = None) -> list[Escalation]:
@@ -302,7 +304,7 @@ def detect(conversation: Conversation, seq: int | None = None, taxonomy: Taxonom
         for trigger in triggers:
             if trigger.category in found:
                 continue
-            for sentence in re.split(r"(?<=[.!?])\s+|\n", turn.text):
+            for sentence in sentences(turn.text):
                 match = trigger.pattern.search(sentence)
                 if match and not (trigger.guard and trigger.guard.search(sentence)):
                     found[trigger.category] = Escalation(trigger.category, turn.seq, match.group().strip(),

@@ -13,6 +13,7 @@ from typing import Any
 
 from copilot.conversation import Conversation
 from copilot.pipeline import Insight
+from copilot.signals import sentences
 
 _TRIED = re.compile(r"\b(?:I'?ve|I have|we'?ve|we have|I|we)\s+(?:just\s+|now\s+|already\s+)?(?:checked|looked|sent|issued|"
                     r"offered|opened|cancell?ed|refunded|verified|updated|changed|escalated|reset|arranged|raised|booked|"
@@ -20,7 +21,7 @@ _TRIED = re.compile(r"\b(?:I'?ve|I have|we'?ve|we have|I|we)\s+(?:just\s+|now\s+
 
 
 def _sentences(text: str) -> list[str]:
-    return [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n", text) if len(s.strip()) > 3]
+    return [s.strip() for s in sentences(text) if len(s.strip()) > 3]
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,13 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
 from copilot.claims import Unsupported
+from retrieval.sqlite import open_db
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS drafts (
@@ -50,10 +50,7 @@ class Journal:
     """One SQLite file, written synchronously (each write is small) so nothing is lost on a crash."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
+        self._db = open_db(path, _SCHEMA)
         self._lock = threading.Lock()
 
     def close(self) -> None:

@@ -4,11 +4,11 @@ and conditions, turned into the same kind of rule as those in ``rules.py``.
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 
 from copilot.guidance import Guidance, PackRule
 from copilot.rules import Draft, Flag, Rule, disclosed, identity_verified
+from copilot.signals import sentences
 from retrieval.jurisdiction import covers
 
 
@@ -28,7 +28,7 @@ def compile_rule(rule: PackRule) -> Rule:
             return []
         if any(_holds(condition, draft) for condition in rule.unless):
             return []
-        for sentence in re.split(r"(?<=[.!?])\s+|\n", draft.text):
+        for sentence in sentences(draft.text):
             hit = pattern.search(sentence)
             if hit:
                 return [Flag(rule.id, rule.category, rule.message, hit.group(), rule.clause, rule.severity)]

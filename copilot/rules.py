@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from copilot.conversation import Conversation, Turn
+from copilot.signals import sentences
 from retrieval.jurisdiction import covers
 
 CATEGORIES = ("ai_disclosure_missing", "forbidden_commitment", "sensitive_data", "unverified_claim",
@@ -58,10 +59,6 @@ class Draft:
 
 def _rx(*parts: str) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{p})" for p in parts), re.IGNORECASE)
-
-
-def _sentences(text: str) -> list[str]:
-    return [s for s in re.split(r"(?<=[.!?])\s+|\n", text) if s.strip()]
 
 
 _DISCLOSED = _rx(r"\bAI\b.{0,40}\b(?:assist|draft|help|generat|tool|writ)", r"\b(?:assist|draft|help|generat)\w*\b.{0,30}\bAI\b",
@@ -120,7 +117,7 @@ _ADVICE_GUARD = _rx(r"\b(?:can'?t|cannot|not able to|unable to|don'?t|do not) (?
 
 
 def commitments(draft: Draft) -> list[Flag]:
-    for sentence in _sentences(draft.text):
+    for sentence in sentences(draft.text):
         promise = None if _PROMISE_GUARD.search(sentence) else _PROMISE.search(sentence)
         hit = promise or (None if _ADVICE_GUARD.search(sentence) else _ADVICE.search(sentence))
         if hit:
@@ -159,7 +156,7 @@ def sensitive(draft: Draft) -> list[Flag]:
     if shown_number:
         return [Flag("no-secrets-in-text", "sensitive_data", "Remove the full card, account or id number from the reply.",
                      shown_number.group(), "security.no-secrets", "error")]
-    for sentence in _sentences(draft.text):
+    for sentence in sentences(draft.text):
         sentence = _LAST_DIGITS.sub("the last digits", sentence)  # asking for the last 4 is allowed
         ask = _ASK_SECRET.search(sentence)
         if ask and not _SECRET_GUARD.search(sentence):

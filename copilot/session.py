@@ -131,18 +131,19 @@ class Session:
         self._review = self._pipeline.get_loop().create_task(self._run_review(self.conversation, self.insight, text))
 
     async def _run_review(self, conversation: Conversation, insight: Insight, text: str) -> None:
+        self._listener.draft_reviewed(text, await self._reviewed(conversation, insight, text))
+
+    async def _reviewed(self, conversation: Conversation, insight: Insight, text: str) -> Review:
+        """The editor's text judged against the clauses and facts of ``insight`` (in a worker thread)."""
         pipeline = await asyncio.shield(self._pipeline)
-        review = await asyncio.to_thread(pipeline.reasoner.review_text, conversation, text, insight.packs,
-                                         insight.advice.reply.citations, [h.text for h in insight.clauses])
-        self._listener.draft_reviewed(text, review)
+        return await asyncio.to_thread(pipeline.reasoner.review_text, conversation, text, insight.packs,
+                                       insight.advice.reply.citations, [h.text for h in insight.clauses])
 
     async def blockers(self, text: str) -> Review:
         """What stands between this text and inserting it: unsupported spans and error-level flags."""
         if self.conversation is None or self.insight is None:
             return Review()
-        pipeline = await asyncio.shield(self._pipeline)
-        review = await asyncio.to_thread(pipeline.reasoner.review_text, self.conversation, text, self.insight.packs,
-                                         self.insight.advice.reply.citations, [h.text for h in self.insight.clauses])
+        review = await self._reviewed(self.conversation, self.insight, text)
         return Review(tuple(f for f in review.flags if f.severity == "error"), review.unsupported)
 
     def inserted(self, text: str, unsupported: tuple[Unsupported, ...]) -> None:

@@ -69,6 +69,14 @@ def extract_entities(text: str) -> Entities:
                     cards, phones)
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n")
+
+
+def sentences(text: str) -> list[str]:
+    """The non-empty sentences (and lines) of a message, as written: rules and triggers judge one at a time."""
+    return [s for s in _SENTENCE_END.split(text) if s.strip()]
+
+
 _analyzer_lock = threading.Lock()
 _analyzer = None
 

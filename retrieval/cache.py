@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.embed import Embedder
+from retrieval.sqlite import open_db
 
 
 def text_hash(text: str) -> str:
@@ -21,11 +21,8 @@ class EmbeddingCache:
     """A table of vectors keyed by model id and the SHA-256 of the embedded text."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS embeddings (model TEXT NOT NULL, hash TEXT NOT NULL, "
-                         "vector BLOB NOT NULL, PRIMARY KEY (model, hash))")
+        self._db = open_db(path, "CREATE TABLE IF NOT EXISTS embeddings (model TEXT NOT NULL, hash TEXT NOT NULL, "
+                                 "vector BLOB NOT NULL, PRIMARY KEY (model, hash))")
         self._lock = threading.Lock()
 
     def close(self) -> None:

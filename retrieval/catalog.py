@@ -22,6 +22,7 @@ from packaging.version import Version
 from copilot.errors import PackError
 from retrieval.jurisdiction import covers
 from retrieval.packs import Clause, Pack
+from retrieval.sqlite import open_db
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS pack_versions (
@@ -154,10 +155,7 @@ class Catalog:
     """SQLite catalog; safe to call from worker threads (one connection behind a lock)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
+        self._db = open_db(path, _SCHEMA)
         self._lock = threading.Lock()
         self.generation = 0
         """Bumped on every change of clause content or activation, so derived indexes know to rebuild."""

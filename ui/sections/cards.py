@@ -6,6 +6,17 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 
+def move_between_cards(card: QWidget, key: int) -> bool:
+    """Up and Down move to the previous or next card; True when the key was one of them."""
+    if key == Qt.Key.Key_Down:
+        card.focusNextChild()
+    elif key == Qt.Key.Key_Up:
+        card.focusPreviousChild()
+    else:
+        return False
+    return True
+
+
 class CardColumn(QWidget):
     """Heading, a status line and the cards below it; subclasses decide what the cards are."""
 

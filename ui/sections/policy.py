@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication, QKeyEvent, QMouseEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from ui.sections.cards import CardColumn
+from ui.sections.cards import CardColumn, move_between_cards
 
 from copilot.pipeline import Insight
 from retrieval.search import ClauseHit
@@ -85,11 +85,7 @@ class ClauseCard(QFrame):
             self.toggle()
         elif key == Qt.Key.Key_C:
             self.copy_citation()
-        elif key == Qt.Key.Key_Down:
-            self.focusNextChild()
-        elif key == Qt.Key.Key_Up:
-            self.focusPreviousChild()
-        else:
+        elif not move_between_cards(self, key):
             super().keyPressEvent(event)
 
     def mousePressEvent(self, event: QMouseEvent) -> None:

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 
 from copilot.pipeline import Insight
 from copilot.suggest import Suggestion
-from ui.sections.cards import CardColumn
+from ui.sections.cards import CardColumn, move_between_cards
 
 NO_GROUNDED_ANSWER = ("No grounded answer: no policy clause or playbook fits this message closely enough. "
                       "Answer from what you know, or ask a lead.")
@@ -56,11 +56,7 @@ class PathCard(QFrame):
             self.accepted.emit(self.suggestion)
         elif key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
             self.dismissed.emit(self.suggestion)
-        elif key == Qt.Key.Key_Down:
-            self.focusNextChild()
-        elif key == Qt.Key.Key_Up:
-            self.focusPreviousChild()
-        else:
+        elif not move_between_cards(self, key):
             super().keyPressEvent(event)
 
 
