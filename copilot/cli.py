@@ -54,7 +54,12 @@ def cmd_replay(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     workspace.embedder.load()
     log.info("model ready in %.1f s", time.perf_counter() - started)
-    insights, errors = replay(Path(args.file), Pipeline(workspace, pinned))
+    pipeline = Pipeline(workspace, pinned)
+    proposals: dict[int, list[dict[str, object]]] = {}
+    if args.store:
+        insights, errors, proposals = _replay_with_store(args, pipeline)
+    else:
+        insights, errors = replay(Path(args.file), pipeline)
     totals: list[float] = []
     customer = covered = 0
     for insight in insights:
@@ -63,7 +68,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
             customer += 1
             covered += bool(insight.clauses)
         if args.json:
-            print(json.dumps(insight_record(insight), separators=(",", ":")), flush=True)
+            record = insight_record(insight)
+            if args.store:
+                record["proposals"] = proposals.get(insight.seq, [])
+            print(json.dumps(record, separators=(",", ":")), flush=True)
         else:
             print(f"#{insight.seq} {insight.role}")
             for note in insight.notices:
@@ -79,6 +87,34 @@ def cmd_replay(args: argparse.Namespace) -> int:
         print(f"{len(totals)} messages; customer messages with a clause: {covered}/{customer}; "
               f"latency p50 {statistics.median(totals):.1f} ms, p95 {p95:.1f} ms", file=sys.stderr)
     return 1 if errors and not totals else 0
+
+
+def _replay_with_store(args: argparse.Namespace, pipeline):  # type: ignore[no-untyped-def]
+    """Replay with the bundled store (or the connected systems): lookups, and proposals per message."""
+    import asyncio
+
+    from copilot.actions import summary
+    from copilot.approvals import ACTIONS_FILE, Desk
+    from copilot.audit import AUDIT_FILE, AuditLog
+    from copilot.connections import configured, connect, demo_store
+    from copilot.replay import replay_with_systems
+    from copilot.settings import home
+
+    folder = home()
+    configs = (demo_store(folder, timeout_s=60.0),) if args.store == "demo" else configured(folder)
+
+    async def run():  # type: ignore[no-untyped-def]
+        systems = connect(configs)
+        desk = Desk(folder / ACTIONS_FILE, AuditLog(folder / AUDIT_FILE), systems)
+        try:
+            return await replay_with_systems(Path(args.file), pipeline, desk,
+                                             lambda text: print(f"copilot: {text}", file=sys.stderr))
+        finally:
+            await systems.aclose()
+            desk.close()
+
+    results, errors = asyncio.run(run())
+    return ([i for i, _ in results], errors, {i.seq: summary(p) for i, p in results})
 
 
 def cmd_handoff(args: argparse.Namespace) -> int:
@@ -256,6 +292,40 @@ def cmd_screenshot(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    from copilot.audit import AUDIT_FILE, AuditLog
+    from copilot.settings import home
+
+    audit = AuditLog(home() / AUDIT_FILE)
+    if args.action == "export":
+        if args.out:
+            with open(args.out, "w", encoding="utf-8") as out:
+                count = audit.export(out)
+            print(f"{count} records written to {args.out}", file=sys.stderr)
+        else:
+            audit.export(sys.stdout)
+        return 0
+    problems = audit.verify()
+    for problem in problems:
+        print(problem)
+    count = sum(1 for _ in audit.records())
+    print(f"{count} records, chain intact" if not problems else f"{count} records, {len(problems)} problem(s): "
+          "the log was changed outside the app")
+    return 1 if problems else 0
+
+
+def cmd_demo_store(args: argparse.Namespace) -> int:
+    from connectors.demo_store.server import main as serve
+    from copilot.connections import DEMO_STORE_FILE
+    from copilot.settings import home
+
+    argv = ["--db", args.db or str(home() / DEMO_STORE_FILE)]
+    if args.http:
+        argv += ["--http", "--host", args.host, "--port", str(args.port)]
+    serve(argv)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="copilot", description="Agent-assist side panel for support reps.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
@@ -269,6 +339,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("file", help="conversation events (JSONL, see docs/conversation-events.md)")
     rep.add_argument("--json", action="store_true", help="one compact JSON line per message on stdout")
     rep.add_argument("--pack", help="use only this pack (folder, .zip or Markdown document) instead of the active ones")
+    rep.add_argument("--store", choices=("demo", "connected"),
+                     help="look customers and orders up in the bundled demo store (or the systems of "
+                          "connectors.toml) and add each message's action proposals; nothing is executed")
     rep.set_defaults(func=cmd_replay)
 
     hand = sub.add_parser("handoff", help="the handoff package after a conversation's last message, without Qt")
@@ -326,6 +399,20 @@ def build_parser() -> argparse.ArgumentParser:
         cases.add_argument("--show-mistakes", dest="verbose_cases", action="store_true",
                            help="list the cases that came out wrong on stderr")
         cases.set_defaults(func=cmd_eval_cases, kind=kind)
+
+    audit = sub.add_parser("audit", help="check or export the audit log of actions")
+    audit_actions = audit.add_subparsers(dest="action", required=True)
+    audit_actions.add_parser("verify", help="check the hash chain: any edited or deleted record is named")
+    audit_actions.add_parser("export", help="write every record as JSONL").add_argument(
+        "-o", "--out", help="file to write (standard output by default)")
+    audit.set_defaults(func=cmd_audit)
+
+    store = sub.add_parser("demo-store", help="run the bundled demo store, an MCP server (stdio by default)")
+    store.add_argument("--db", help="its SQLite file (default: demo-store.sqlite3 in the data folder; seeded on first use)")
+    store.add_argument("--http", action="store_true", help="serve streamable HTTP at /mcp instead of stdio")
+    store.add_argument("--host", default="127.0.0.1")
+    store.add_argument("--port", type=int, default=0, help="0 picks a free port (printed on stdout)")
+    store.set_defaults(func=cmd_demo_store)
 
     shot = sub.add_parser("screenshot", help="render the panel offscreen to a PNG")
     shot.add_argument("out", help="PNG file to write")

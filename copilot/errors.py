@@ -5,7 +5,8 @@
     ├── PackError         a policy pack that cannot be loaded (file, line, problem, fix)
     ├── StoreError        the clause store cannot be opened or written
     ├── ModelError        the embedding model cannot be loaded
-    └── LlmError          the optional language model failed (copilot/llm.py); drafts fall back to templates
+    ├── LlmError          the optional language model failed (copilot/llm.py); drafts fall back to templates
+    └── ConnectorError    a connected system failed: ConfigError, SystemUnavailable, ReplyLost (MalformedReply), ToolRefused
 """
 
 from __future__ import annotations
@@ -58,3 +59,32 @@ class StoreError(CopilotError):
 
 class ModelError(CopilotError):
     """The embedding model could not be loaded (missing package, bad folder)."""
+
+
+class ConnectorError(CopilotError):
+    """A connected system (MCP or HTTP) could not answer; the message names the system and what to do.
+
+    The subclass says what is known about a write: ``SystemUnavailable`` means the request was never
+    delivered (safe to retry), ``ReplyLost`` means it may have been applied (reconcile before retrying),
+    ``ToolRefused`` means the system answered no.
+    """
+
+
+class ConfigError(ConnectorError):
+    """``connectors.toml`` cannot be read; the message names the file, the entry and the field."""
+
+
+class SystemUnavailable(ConnectorError):
+    """The system could not be reached, so the request was not delivered."""
+
+
+class ReplyLost(ConnectorError):
+    """The request went out but no usable reply came back (timeout, dropped connection, server error)."""
+
+
+class ToolRefused(ConnectorError):
+    """The system answered with a refusal or an error result, in its own plain words."""
+
+
+class MalformedReply(ReplyLost):
+    """The system answered with something that is not a result (not JSON, wrong shape)."""

@@ -13,6 +13,7 @@ from copilot.rules import identity_verified
 from copilot.signals import extract_entities
 
 _SYMBOL = {"USD": "$", "GBP": "£", "EUR": "€"}
+_SEARCH_KEYS = ("customers", "matches", "results")
 
 
 def money(amount: object, currency: str) -> str:
@@ -38,6 +39,15 @@ class Facts:
     def system_texts(self) -> list[str]:
         """Values that came from connected systems: they back the figures a reply repeats."""
         return [f"{name} {value}" for name, value in self.values.items() if self.sources.get(name) != "conversation"]
+
+
+def _single_match(result: dict[str, object]) -> dict[str, object]:
+    """The fields of the one record in a search result (``{"customers": [{...}]}``); none when it is ambiguous."""
+    for key in _SEARCH_KEYS:
+        found = result.get(key)
+        if isinstance(found, list) and len(found) == 1 and isinstance(found[0], dict):
+            return dict(found[0])
+    return {}
 
 
 def gather(conversation: Conversation, seq: int | None = None) -> Facts:
@@ -72,7 +82,7 @@ def gather(conversation: Conversation, seq: int | None = None) -> Facts:
         except ValueError:
             continue
         if isinstance(result, dict):
-            for name, value in result.items():
+            for name, value in {**_single_match(result), **result}.items():
                 put(name, value, item.name)
             if "total" in result and "currency" in result:
                 put("order_total", money(result["total"], str(result["currency"])), item.name)

@@ -13,21 +13,20 @@ import contextlib
 import ipaddress
 import json
 import logging
-import os
 import re
 import time
 from collections.abc import AsyncGenerator, Awaitable, Iterator
 from dataclasses import dataclass
 from http import HTTPStatus
 from types import TracebackType
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 import keyring
-import keyring.errors
 import openai
 from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionMessageParam
 
+from connectors.secrets import KEYRING_FAILURES, KeySource, lookup
 from copilot.errors import CopilotError
 from copilot.redact import Redaction, StreamRestorer, redact
 
@@ -100,40 +99,16 @@ def is_local(base_url: str) -> bool:
     return address.is_loopback
 
 
-@dataclass(frozen=True)
-class KeySource:
-    """The API key to send and where it came from, for the settings page to show."""
-
-    key: str
-    """The key, or `NO_KEY` when there is none (local servers need none)."""
-    source: Literal["env", "keyring", "none"]
-    """The environment variable, the OS keyring, or nowhere."""
-    note: str = ""
-    """A plain sentence for the rep when something limits the choice (no OS keyring here)."""
-
-
-# Keyring backends raise their own kinds of error (a locked or missing Secret Service, D-Bus trouble);
-# all of them mean the same to the rep: there is no keyring to use.
-_KEYRING_FAILURES = (keyring.errors.KeyringError, OSError)
-
-
 def api_key(config: LlmConfig, keyring_service: str = "copilot") -> KeySource:
     """The key from the environment variable, else from the OS keyring (stored under the base URL)."""
-    from_env = os.environ.get(config.key_env, "")
-    if from_env:
-        return KeySource(from_env, "env")
-    try:
-        stored = keyring.get_password(keyring_service, config.base_url)
-    except _KEYRING_FAILURES:
-        return KeySource(NO_KEY, "none", f"No OS keyring is available here; set {config.key_env} instead.")
-    return KeySource(stored, "keyring") if stored else KeySource(NO_KEY, "none")
+    return lookup(config.key_env, keyring_service, config.base_url, NO_KEY)
 
 
 def store_key(base_url: str, key: str, keyring_service: str = "copilot") -> None:
     """Save the key for this endpoint in the OS keyring."""
     try:
         keyring.set_password(keyring_service, base_url, key)
-    except _KEYRING_FAILURES as exc:
+    except KEYRING_FAILURES as exc:
         raise LlmError(f"No OS keyring is available here, so the API key cannot be saved; "
                        f"set {DEFAULT_KEY_ENV} instead.") from exc
 

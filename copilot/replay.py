@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from copilot.conversation import Conversation
-from copilot.errors import EventError
+from copilot.actions import ActionContext, Proposal, propose
+from copilot.conversation import Conversation, ToolEvent
+from copilot.customer import lookups
+from copilot.errors import ConnectorError, EventError
 from copilot.events import ConversationStarted, Message, read_events
 from copilot.pipeline import Insight, Pipeline
+
+if TYPE_CHECKING:
+    from copilot.approvals import Desk
 
 
 def replay_states(path: Path) -> tuple[list[tuple[Conversation, int]], list[EventError]]:
@@ -58,3 +65,38 @@ def insight_record(insight: Insight) -> dict[str, Any]:
                   "flags": [f.category for f in advice.reply_review.flags]},
         "timings_ms": insight.timings_ms,
     }
+
+
+async def replay_with_systems(path: Path, pipeline: Pipeline, desk: Desk,
+                              warn: Callable[[str], None]) -> tuple[list[tuple[Insight, tuple[Proposal, ...]]],
+                                                                   list[EventError]]:
+    """Like ``replay``, with the live panel's pre-approved lookups and each message's action proposals.
+
+    Proposals are offered to ``desk`` (so each lands in the audit log once) but nothing is executed.
+    """
+    states, errors = replay_states(path)
+    systems = desk.systems
+    tools = await systems.tools()
+    writable = frozenset(name for name, (_, info) in tools.items() if not info.read_only)
+    found: list[ToolEvent] = []
+    done: set[str] = set()
+    out: list[tuple[Insight, tuple[Proposal, ...]]] = []
+    for conversation, seq in states:
+        conversation = replace(conversation, tools=(*conversation.tools, *found))
+        while wanted := [w for w in lookups(conversation) if w.key not in done and systems.pre_approved(w.tool)]:
+            for lookup in wanted:
+                done.add(lookup.key)
+                try:
+                    result = await systems.call(lookup.tool, lookup.arguments)
+                except ConnectorError as exc:
+                    warn(f"lookup {lookup.tool} failed: {exc}")
+                    continue
+                found.append(ToolEvent(seq, "result", lookup.tool, json.dumps(result)))
+                conversation = replace(conversation, tools=(*conversation.tools, found[-1]))
+        insight = pipeline.run(conversation, seq)
+        advice = insight.advice
+        context = ActionContext(advice.facts, advice.suggestions, advice.escalations, writable, desk.role)
+        proposals = propose(conversation, context, pipeline.workspace.guidance(insight.packs))
+        desk.offer(proposals)
+        out.append((insight, proposals))
+    return out, errors

@@ -8,29 +8,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
-from typing import Protocol
-
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from copilot.claims import Unsupported
 from copilot.conversation import Conversation
 from copilot.errors import CopilotError
-from copilot.events import ConversationStarted, Event, Message
+from copilot.events import ConversationStarted, Event, Message, ToolCall, ToolResult
 from copilot.journal import Journal
+from copilot.operations import Operations, OperationsListener
 from copilot.pipeline import Insight, Pipeline
 from copilot.drafting import Reply
 from copilot.reasoner import Review
 from copilot.suggest import Suggestion
 
 if TYPE_CHECKING:
+    from copilot.approvals import Desk
     from copilot.llm import DraftRequest, LlmConfig
 
 log = logging.getLogger("copilot")
 
 
-class SessionListener(Protocol):
+class SessionListener(OperationsListener, Protocol):
     """What the session tells the outside world (the UI bridge implements it)."""
 
     def conversation_changed(self, conversation: Conversation) -> None: ...
@@ -50,7 +51,7 @@ class Session:
     """Owns the analysis task of the current conversation; a newer message cancels the older task."""
 
     def __init__(self, pipeline: asyncio.Future[Pipeline], listener: SessionListener, journal: Journal | None = None,
-                 llm_config: Callable[[], LlmConfig] | None = None) -> None:
+                 llm_config: Callable[[], LlmConfig] | None = None, desk: Desk | None = None) -> None:
         self._pipeline = pipeline
         self._listener = listener
         self._task: asyncio.Task[None] | None = None
@@ -62,6 +63,8 @@ class Session:
         """The analysis of the newest message, once ready."""
         self.journal = journal
         self.llm_config = llm_config
+        self.operations = Operations(desk, listener, self.add_system_result) if desk is not None else None
+        """Customer lookups and actions through the connected systems; None when no system is connected."""
 
     def start(self, event: ConversationStarted) -> None:
         """Begin a new conversation, dropping any analysis of the previous one."""
@@ -71,6 +74,8 @@ class Session:
         self.insight = None
         self.conversation = Conversation.start(event)
         self._listener.conversation_changed(self.conversation)
+        if self.operations is not None:
+            self.operations.start(self.conversation)
 
     def submit(self, event: Event) -> None:
         """Apply one event now; analyse it in the background when it is a message."""
@@ -88,6 +93,24 @@ class Session:
             self._cancel_llm()  # an LLM draft for an earlier message is stale now
             self._latest_seq = event.seq
             self._task = self._pipeline.get_loop().create_task(self._analyse(self.conversation, event.seq))
+        if self.operations is not None:
+            self.operations.follow(self.conversation)
+
+    def add_system_result(self, tool: str, arguments: dict[str, Any], result: dict[str, Any]) -> None:
+        """A lookup or action result from a connected system joins the conversation; the newest message
+        is analysed again so paths, drafts and guardrails see it."""
+        if self.conversation is None:
+            return
+        seq = max(self._latest_seq, 0)  # known from now on, so it counts for the message being analysed
+        conversation_id = self.conversation.id
+        self.conversation = self.conversation.apply(ToolCall(conversation_id, seq, tool, arguments)).apply(
+            ToolResult(conversation_id, seq, tool, json.dumps(result)))
+        self._listener.conversation_changed(self.conversation)
+        if self.operations is not None:
+            self.operations.follow(self.conversation)
+        if self._latest_seq >= 0:
+            self._cancel()
+            self._task = self._pipeline.get_loop().create_task(self._analyse(self.conversation, self._latest_seq))
 
     async def settle(self) -> None:
         """Wait until the newest message has been analysed (for screenshots and tests)."""
@@ -97,6 +120,8 @@ class Session:
     def close(self) -> None:
         self._cancel()
         self._cancel_llm()
+        if self.operations is not None:
+            self.operations.close()
         if self._review is not None:
             self._review.cancel()
 
@@ -119,6 +144,25 @@ class Session:
         if seq == self._latest_seq and self.conversation is not None and conversation.id == self.conversation.id:
             self.insight = insight
             self._listener.insight_ready(insight)
+            if self.operations is not None:
+                self.operations.shown(conversation)
+                await self.operations.advise(conversation, insight, pipeline.workspace.guidance(insight.packs))
+
+    # Actions
+
+    def approve(self, action_id: str, name: str, role: str) -> asyncio.Task[Any] | None:
+        """Approve (and, once fully approved, run) an action in the background."""
+        if self.operations is None or self.conversation is None:
+            return None
+        return self._pipeline.get_loop().create_task(self.operations.approve(action_id, self.conversation, name, role))
+
+    def undo(self, tool: str, why: str) -> asyncio.Task[Any] | None:
+        """Propose the compensating action (``reinstate_order``) for the rep to approve."""
+        if self.operations is None or self.conversation is None or self.insight is None:
+            return None
+        guidance = self._pipeline.result().workspace.guidance(self.insight.packs)
+        return self._pipeline.get_loop().create_task(
+            self.operations.advise(self.conversation, self.insight, guidance, ((tool, why),)))
 
     # The reply being written
 

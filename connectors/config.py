@@ -1,0 +1,73 @@
+"""Which systems the copilot talks to, read from ``connectors.toml`` in the data folder.
+
+Secrets never live in this file: an entry names the environment variable (or keyring entry) that
+holds its token. See docs/connectors.md for the format.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from copilot.errors import ConfigError
+
+CONNECTORS_FILE = "connectors.toml"
+
+
+class SystemConfig(BaseModel):
+    """One connected system."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    transport: Literal["stdio", "http", "rest"]
+    """``stdio`` and ``http`` speak MCP (a command to launch, or a streamable-HTTP URL); ``rest`` is plain HTTP."""
+    command: tuple[str, ...] = ()
+    url: str = ""
+    token_env: str = ""
+    """Environment variable holding a bearer token; the OS keyring entry (service ``copilot``, this name) is next."""
+    timeout_s: float = Field(10.0, gt=0, le=300)
+    idempotency: bool = True
+    """Whether write tools take an ``idempotency_key``; without it a lost reply is reconciled by reading state."""
+    pre_approved: tuple[str, ...] = ()
+    """Read-only tools an admin lets run without a rep's click (customer and order lookups)."""
+
+    @model_validator(mode="after")
+    def _target(self) -> SystemConfig:
+        if self.transport == "stdio" and not self.command:
+            raise ValueError("a stdio system needs 'command' (the program and its arguments)")
+        if self.transport != "stdio" and not self.url.startswith(("http://", "https://")):
+            raise ValueError(f"a {self.transport} system needs 'url' starting with http:// or https://")
+        return self
+
+
+class ConnectorsFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    system: tuple[SystemConfig, ...] = ()
+
+
+def load_connectors(path: Path) -> tuple[SystemConfig, ...]:
+    """The systems in ``path``; a file that cannot be used raises ConfigError naming entry and field."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror}); fix its permissions or remove it") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}); fix the line it names") from None
+    try:
+        systems = ConnectorsFile.model_validate(data).system
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(p) for p in error["loc"]) or "file"
+        if len(error["loc"]) >= 2 and error["loc"][0] == "system" and isinstance(error["loc"][1], int):
+            where = f"[[system]] #{error['loc'][1] + 1}" + "".join(f".{p}" for p in error["loc"][2:])
+        raise ConfigError(f"{path}: {where}: {error['msg']}; see docs/connectors.md") from None
+    names = [s.name for s in systems]
+    duplicate = next((n for n in names if names.count(n) > 1), None)
+    if duplicate:
+        raise ConfigError(f"{path}: two systems are named {duplicate!r}; give each a unique name")
+    return systems

@@ -1,0 +1,142 @@
+"""An MCP system (stdio or streamable HTTP) through the official SDK.
+
+The SDK's client lives in anyio task groups that must be entered and left by the same task, so one
+worker task owns the connection and serves calls from a queue. A connection that fails is closed and
+opened again on the next call; a call in flight when it failed is reported as ``ReplyLost``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx2
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+from mcp_types import CallToolResult, TextContent
+
+from connectors.config import SystemConfig
+from connectors.systems import ToolInfo, json_object
+from copilot.errors import ConnectorError, ReplyLost, SystemUnavailable, ToolRefused
+
+log = logging.getLogger("copilot.connectors")
+_Op = Callable[[Client], Awaitable[Any]]
+
+
+class McpSystem:
+    def __init__(self, config: SystemConfig, token: str = "") -> None:
+        self.config = config
+        self._token = token
+        self._queue: asyncio.Queue[tuple[_Op, asyncio.Future[Any]] | None] = asyncio.Queue()
+        self._worker: asyncio.Task[None] | None = None
+
+    async def tools(self) -> tuple[ToolInfo, ...]:
+        async def listed(client: Client) -> tuple[ToolInfo, ...]:
+            result = await client.list_tools()
+            return tuple(ToolInfo(t.name, t.description or "", dict(t.input_schema or {}),
+                                  bool(t.annotations and t.annotations.read_only_hint)) for t in result.tools)
+
+        return await self._submit(listed, "list tools")
+
+    async def call(self, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        async def called(client: Client) -> dict[str, Any]:
+            return self._result(tool, await client.call_tool(tool, arguments,
+                                                            read_timeout_seconds=self.config.timeout_s))
+
+        return await self._submit(called, tool)
+
+    async def aclose(self) -> None:
+        if self._worker is not None and not self._worker.done():
+            await self._queue.put(None)
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+        self._worker = None
+
+    def _result(self, tool: str, result: CallToolResult) -> dict[str, Any]:
+        text = "\n".join(c.text for c in result.content if isinstance(c, TextContent))
+        if result.is_error:
+            raise ToolRefused(f"{self.config.name}: {text.strip() or f'{tool} failed without saying why'}")
+        if isinstance(result.structured_content, dict):
+            return dict(result.structured_content)
+        return json_object(text, self.config.name, tool)
+
+    async def _submit(self, op: _Op, what: str) -> Any:
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.get_running_loop().create_task(self._serve())
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        await self._queue.put((op, future))
+        # The worker enforces the system's timeout; this outer bound only guards against a stuck connect.
+        return await asyncio.wait_for(future, self.config.timeout_s * 3 + 10)
+
+    def _client(self) -> Client:
+        if self.config.transport == "stdio":
+            command, *args = self.config.command
+            return Client(StdioServerParameters(command=command, args=args), cache=None,
+                          read_timeout_seconds=self.config.timeout_s)
+        headers = {"Authorization": f"Bearer {self._token}"} if self._token else None
+        http = create_mcp_http_client(headers=headers, timeout=httpx2.Timeout(self.config.timeout_s))
+        return Client(streamable_http_client(self.config.url, http_client=http), cache=None,
+                      read_timeout_seconds=self.config.timeout_s)
+
+    async def _serve(self) -> None:
+        stack: contextlib.AsyncExitStack | None = None
+        client: Client | None = None
+        try:
+            while (item := await self._queue.get()) is not None:
+                op, future = item
+                if future.done():  # the caller gave up waiting
+                    continue
+                try:
+                    if client is None:
+                        stack = contextlib.AsyncExitStack()
+                        client = await self._connect(stack)
+                    outcome = await op(client)
+                except ToolRefused as exc:
+                    future.set_exception(exc)
+                    continue
+                except SystemUnavailable as exc:
+                    stack, client = await self._drop(stack), None
+                    future.set_exception(exc)
+                    continue
+                except Exception as exc:  # anything else mid-call: the request may have been applied
+                    stack, client = await self._drop(stack), None
+                    error = exc if isinstance(exc, ConnectorError) else ReplyLost(
+                        f"{self.config.name}: no usable reply ({_describe(exc)}); the outcome is unknown")
+                    if not future.done():
+                        future.set_exception(error)
+                    continue
+                if not future.done():
+                    future.set_result(outcome)
+        finally:
+            await self._drop(stack)
+
+    async def _connect(self, stack: contextlib.AsyncExitStack) -> Client:
+        try:
+            return await asyncio.wait_for(stack.enter_async_context(self._client()), self.config.timeout_s)
+        except Exception as exc:
+            await self._drop(stack)
+            where = " ".join(self.config.command) if self.config.transport == "stdio" else self.config.url
+            raise SystemUnavailable(f"{self.config.name}: cannot connect to {where} ({_describe(exc)}); check that "
+                                    "the system is running and connectors.toml points at it") from None
+
+    @staticmethod
+    async def _drop(stack: contextlib.AsyncExitStack | None) -> None:
+        if stack is not None:
+            try:
+                await stack.aclose()
+            except Exception as exc:  # closing a broken connection often fails again; nothing to save
+                log.debug("closing an MCP connection failed: %s", _describe(exc))
+        return None
+
+
+def _describe(exc: BaseException) -> str:
+    """One line about an error, unwrapping anyio's exception groups."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
