@@ -28,8 +28,7 @@ def configured(folder: Path) -> tuple[SystemConfig, ...]:
 
 
 def connect(configs: tuple[SystemConfig, ...]) -> Systems:
-    """Clients for ``configs``, each with its token from the environment or the OS keyring.
-
-    The keyring may block on D-Bus: call this off the GUI thread.
-    """
-    return Systems([open_system(c, lookup(c.token_env, "copilot", c.name).key) for c in configs])
+    """Clients for ``configs``; HTTP systems get their token from the environment or the OS keyring
+    (a stdio system is a local process and takes none)."""
+    return Systems([open_system(c, "" if c.transport == "stdio" else lookup(c.token_env, "copilot", c.name).key)
+                    for c in configs])

@@ -85,8 +85,10 @@ def _day(value: object) -> date | None:
 def order_from(record: Mapping[str, Any]) -> Order:
     shipment = record.get("shipment") if isinstance(record.get("shipment"), dict) else {}
     refunds = record.get("refunds") if isinstance(record.get("refunds"), list) else []
-    refunded = sum((_decimal(r.get("amount")) for r in refunds if isinstance(r, dict)), Decimal(0))
-    return Order(str(record.get("order_id", "")), str(record.get("status", "")), _decimal(record.get("total")),
+    refunded = _decimal(record["refunded"]) if "refunded" in record else \
+        sum((_decimal(r.get("amount")) for r in refunds if isinstance(r, dict)), Decimal(0))
+    paid = record.get("captured", record.get("total"))  # what was actually taken is what can be refunded
+    return Order(str(record.get("order_id", "")), str(record.get("status", "")), _decimal(paid),
                  str(record.get("currency", "USD")), refunded,
                  _day(shipment.get("delivered_at")) or _day(record.get("delivered_at")),
                  bool(record.get("chargeback")))

@@ -150,11 +150,28 @@ class Session:
 
     # Actions
 
-    def approve(self, action_id: str, name: str, role: str) -> asyncio.Task[Any] | None:
-        """Approve (and, once fully approved, run) an action in the background."""
+    def approve(self, action_id: str, name: str = "", role: str = "") -> asyncio.Task[Any] | None:
+        """Approve (and, once fully approved, run) an action in the background; by default as this app's user."""
         if self.operations is None or self.conversation is None:
             return None
-        return self._pipeline.get_loop().create_task(self.operations.approve(action_id, self.conversation, name, role))
+        desk = self.operations.desk
+        return self._pipeline.get_loop().create_task(self.operations.approve(
+            action_id, self.conversation, name or desk.actor, role or desk.role))
+
+    def act(self, verb: str, action_id: str) -> asyncio.Task[Any] | None:
+        """``run`` (again, after the system was unreachable) or ``reconcile`` (read the system's state)."""
+        if self.operations is None or self.conversation is None:
+            return None
+        work = {"run": self.operations.run, "reconcile": self.operations.reconcile}[verb]
+        return self._pipeline.get_loop().create_task(work(action_id, self.conversation))
+
+    def reject(self, action_id: str) -> None:
+        if self.operations is not None and self.conversation is not None:
+            self.operations.reject(action_id, self.conversation, self.operations.desk.actor)
+
+    def retry_lookups(self) -> None:
+        if self.operations is not None and self.conversation is not None:
+            self.operations.retry(self.conversation)
 
     def undo(self, tool: str, why: str) -> asyncio.Task[Any] | None:
         """Propose the compensating action (``reinstate_order``) for the rep to approve."""

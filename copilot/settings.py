@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 from dataclasses import asdict, dataclass, fields
@@ -37,6 +38,13 @@ class Settings:
     allow_remote_llm: bool = False
     """Admin setting: may conversation text (redacted) be sent to an endpoint off this machine?"""
     always_on_top: bool = False
+    user_name: str = ""
+    """Who approves actions at this desk, as the audit log records it; the OS login when empty."""
+    role: str = "rep"
+    """``rep`` or ``lead``: decides which actions need a second approver (see copilot/guardrails.py)."""
+
+    def user(self) -> str:
+        return self.user_name or getpass.getuser()
 
     def llm(self) -> LlmConfig:
         from copilot.llm import LlmConfig  # openai loads only when an LLM is used

@@ -17,6 +17,11 @@ from types import TracebackType
 
 from PySide6.QtWidgets import QApplication, QWidget
 
+from connectors.systems import Systems
+from copilot.approvals import ACTIONS_FILE, Desk
+from copilot.audit import AUDIT_FILE, AuditLog
+from copilot.connections import configured, connect
+from copilot.errors import ConfigError
 from copilot.pipeline import Pipeline
 from copilot.playback import DemoPlayer
 from copilot.journal import Journal
@@ -84,16 +89,19 @@ def demo_conversations() -> list[Path]:
     return sorted(DEMO_CONVERSATIONS.glob("*.jsonl"))
 
 
-def compose(loop: asyncio.AbstractEventLoop, folder: Path | None = None) -> PanelApp:
+def compose(loop: asyncio.AbstractEventLoop, folder: Path | None = None, systems: Systems | None = None) -> PanelApp:
     """Build the panel and its session; the pipeline arrives later through ``ready``. ``folder`` holds the
-    settings and the journal (the data folder unless given)."""
+    settings, the journal, pending actions and the audit log (the data folder unless given); ``systems``
+    are the connected systems (none: no customer lookups or actions)."""
     bridge = Bridge()
     ready: asyncio.Future[Pipeline] = loop.create_future()
     folder = folder or home()
-    session = Session(ready, bridge, Journal(folder / "journal.sqlite3"), lambda: Settings.load(folder).llm())
+    settings = Settings.load(folder)
+    desk = Desk(folder / ACTIONS_FILE, AuditLog(folder / AUDIT_FILE), systems, settings.user(), settings.role) \
+        if systems is not None else None
+    session = Session(ready, bridge, Journal(folder / "journal.sqlite3"), lambda: Settings.load(folder).llm(), desk)
     player = DemoPlayer(session)
     panel = Panel(bridge, player, demo_conversations(), session)
-    settings = Settings.load(folder)
     panel.draft.set_llm_available(bool(settings.llm_base_url),
                                   "Set a language model endpoint in Settings to draft with it.")
     if settings.always_on_top:
@@ -199,7 +207,14 @@ def run_app(conversation: Path | None) -> int:
     app.setApplicationName("Copilot")
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    parts = compose(loop)
+    try:
+        systems: Systems | None = connect(configured(home()))
+        config_error = ""
+    except ConfigError as exc:  # the panel still works: no lookups or actions until the file is fixed
+        systems, config_error = None, f"Connected systems are off: {exc}"
+    parts = compose(loop, systems=systems)
+    if config_error:
+        parts.bridge.error_reported.emit(config_error)
     install_crash_hook(parts.bridge)
     parts.panel.show()
     app.processEvents()
@@ -243,6 +258,8 @@ def run_app(conversation: Path | None) -> int:
         loop.run_until_complete(closing.wait())
         parts.session.close()
         startup.cancel()
+        if systems is not None:
+            loop.run_until_complete(systems.aclose())
     log.info("longest event-loop stall: %.1f ms", monitor.max_stall_ms)
     for embedder in embedders:
         embedder.close()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
+from copilot.approvals import Action
 from copilot.conversation import Conversation
+from copilot.customer import CustomerView
 from copilot.pipeline import Insight
 from copilot.reasoner import Review
 
@@ -28,6 +30,10 @@ class Bridge(QObject):
     draft_stream = Signal(int, str, bool)
     """(seq, text so far, done) of an LLM draft."""
     draft_error = Signal(int, str)
+    customer_updated = Signal(object)
+    """The CustomerView of the current conversation."""
+    actions_updated = Signal(list)
+    """The current conversation's actions (proposed, approved, done...)."""
 
     def conversation_changed(self, conversation: Conversation) -> None:
         self.conversation_updated.emit(conversation)
@@ -46,6 +52,15 @@ class Bridge(QObject):
 
     def draft_failed(self, seq: int, message: str) -> None:
         self.draft_error.emit(seq, message)
+
+    def customer_changed(self, customer: CustomerView) -> None:
+        self.customer_updated.emit(customer)
+
+    def actions_changed(self, actions: list[Action]) -> None:
+        self.actions_updated.emit(actions)
+
+    def operation_failed(self, message: str) -> None:
+        self.error_reported.emit(message)
 
     def report_model_status(self, status: str) -> None:
         """Called from the embedder's watcher thread; Qt queues the signal to the GUI thread."""

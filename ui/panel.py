@@ -9,8 +9,8 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QMessageBox, QPushButton, QScrollArea, QSplitter, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QInputDialog, QMessageBox, QPushButton, QScrollArea, QSplitter,
+                               QVBoxLayout, QWidget)
 
 from copilot.conversation import Conversation
 from copilot.pipeline import Insight
@@ -18,8 +18,11 @@ from copilot.playback import DemoPlayer
 from copilot.reasoner import Review
 from copilot.session import Session
 from copilot.suggest import Suggestion
+from copilot.approvals import Action
 from ui.bridge import Bridge
+from ui.sections.actions import ActionsSection, describe
 from ui.sections.alerts import EscalationBanner, FlagList
+from ui.sections.customer import CustomerSection
 from ui.sections.demo import DemoSection
 from ui.sections.draft import DraftSection
 from ui.sections.header import HeaderSection
@@ -45,6 +48,15 @@ def ask_override(parent: QWidget, review: Review) -> bool:
     return answer == QMessageBox.StandardButton.Yes
 
 
+def ask_second_approver(parent: QWidget, action: Action) -> str:
+    """The name of the second approver (a lead) who approves ``action`` at this desk; empty to cancel."""
+    role = action.proposal.verdict.approver_role or "lead"
+    name, ok = QInputDialog.getText(parent, f"{role.capitalize()} approval",
+                                    f"{describe(action.proposal.tool, action.proposal.arguments)}\n\n"
+                                    f"{action.proposal.verdict.reason}\n\nThe {role}'s name (recorded in the audit log):")
+    return name.strip() if ok else ""
+
+
 class Panel(QWidget):
     """A narrow window beside the helpdesk. Updates never activate or raise it."""
 
@@ -65,6 +77,10 @@ class Panel(QWidget):
         self.session = session
         self.confirm_override: Callable[[Review], bool] = lambda review: ask_override(self, review)
         """Asked before inserting a draft with unsupported figures or error flags (tests answer it)."""
+        self.ask_second_approver: Callable[[Action], str] = lambda action: ask_second_approver(self, action)
+        """Asked for the name of the lead approving an action above the rep's limit (tests answer it)."""
+        self.customer = CustomerSection()
+        self.actions = ActionsSection()
         self.header = HeaderSection()
         self.packs_button = QPushButton("Packs… (Ctrl+Shift+P)")
         self.packs_button.setAccessibleName("Open the policy packs window")
@@ -91,7 +107,9 @@ class Panel(QWidget):
         advice = QWidget()
         advice_layout = QVBoxLayout(advice)
         advice_layout.setContentsMargins(0, 0, 4, 0)
+        advice_layout.addWidget(self.customer)
         advice_layout.addWidget(self.suggestions)
+        advice_layout.addWidget(self.actions)
         advice_layout.addWidget(self.policy, 1)
         cards = QScrollArea()
         cards.setWidgetResizable(True)
@@ -148,6 +166,15 @@ class Panel(QWidget):
         self.draft.ai_requested.connect(self.session.draft_with_llm)
         self.draft.ai_cancelled.connect(self._on_ai_cancelled)
         self.draft.refresh_requested.connect(self._use_current_draft)
+        bridge.customer_updated.connect(self.customer.show_customer)
+        bridge.actions_updated.connect(self.actions.show_actions)
+        self.customer.retry_requested.connect(self.session.retry_lookups)
+        self.actions.approve_requested.connect(lambda action_id: self.session.approve(action_id))
+        self.actions.second_requested.connect(self._on_second_approval)
+        self.actions.reject_requested.connect(self.session.reject)
+        self.actions.run_requested.connect(lambda action_id: self.session.act("run", action_id))
+        self.actions.reconcile_requested.connect(lambda action_id: self.session.act("reconcile", action_id))
+        self.actions.undo_requested.connect(self.session.undo)
 
     def _shortcuts(self) -> None:
         for keys, slot in (("F5", self.toggle_play), ("F6", self.step), ("Ctrl+L", self.demo.composer.setFocus),
@@ -157,7 +184,8 @@ class Panel(QWidget):
                            ("Ctrl+N", self.suggestions.focus_first), ("Ctrl+D", self.draft.editor.setFocus),
                            ("Ctrl+Return", lambda: self._on_insert_requested(self.draft.editor.toPlainText())),
                            ("Ctrl+G", self.draft.ai.click), ("Ctrl+R", self._use_current_draft),
-                           ("Escape", self._on_ai_cancelled), ("Ctrl+,", self.settings_requested.emit)):
+                           ("Escape", self._on_ai_cancelled), ("Ctrl+,", self.settings_requested.emit),
+                           ("Ctrl+Shift+A", self.actions.focus_first)):
             shortcut = QShortcut(QKeySequence(keys), self)
             shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
             shortcut.activated.connect(slot)
@@ -244,6 +272,15 @@ class Panel(QWidget):
             self.draft.show_review(reply.text, review)
             self.session.save_draft(reply.text)
         self.draft.editor.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    @Slot(str)
+    def _on_second_approval(self, action_id: str) -> None:
+        card = self.actions.card(action_id)
+        if card is None:
+            return
+        name = self.ask_second_approver(card.action)
+        if name:
+            self.session.approve(action_id, name, card.action.proposal.verdict.approver_role or "lead")
 
     @Slot(str)
     def _on_draft_edited(self, text: str) -> None:

@@ -1,0 +1,164 @@
+"""Proposed actions: what would run, why, the verdict of the guardrails, and approval from the keyboard.
+
+A card shows the tool and its arguments, the clauses that allow it, whether it can be undone, and
+its state. Focused, ``A`` approves (or, for an action waiting for a lead, asks for the lead's
+approval) and ``Delete`` rejects. Nothing runs without that click or key.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from copilot.approvals import Action
+from ui.sections.cards import CardColumn, move_between_cards
+
+_VERDICT = {"allowed": ("#2e6b3a", "You may approve"), "needs_approval": ("#8a5300", "Needs a {role} too"),
+            "blocked": ("#a61b1b", "Blocked")}
+_STATE = {"proposed": "", "approved": "Approved", "awaiting_second": "Waiting for a second approver",
+          "running": "Running…", "done": "Done", "failed": "Failed", "unknown": "Outcome unknown",
+          "rejected": "Rejected"}
+
+
+def describe(tool: str, arguments: dict[str, Any]) -> str:
+    """The action in a few words: ``Refund 86.50 on NW-11730 (to the original payment method)``."""
+    order = arguments.get("order_id", "")
+    if tool == "refund_payment":
+        return f"Refund {arguments.get('amount')} on {order} (to the original payment method)"
+    if tool == "cancel_order":
+        return f"Cancel order {order}"
+    if tool == "reinstate_order":
+        return f"Reinstate order {order} (undo the cancellation)"
+    if tool == "create_ticket":
+        return f"Open a ticket: {arguments.get('subject', '')}"
+    if tool == "escalate_to_queue":
+        return f"Escalate to the {arguments.get('queue', '')} queue"
+    shown = ", ".join(f"{k}={v}" for k, v in arguments.items())
+    return f"{tool.replace('_', ' ').capitalize()} ({shown})"
+
+
+class ActionCard(QFrame):
+    approve_requested = Signal(str)
+    second_requested = Signal(str)
+    reject_requested = Signal(str)
+    run_requested = Signal(str)
+    reconcile_requested = Signal(str)
+    undo_requested = Signal(str, str)
+
+    def __init__(self, action: Action, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.action = action
+        p, verdict = action.proposal, action.proposal.verdict
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setObjectName("actionCard")
+        self.setStyleSheet("#actionCard { background: palette(base); border: 1px solid #c8c0a8; border-radius: 5px; }"
+                           "#actionCard:focus { border: 2px solid #2d6cdf; }")
+        color, label = _VERDICT[verdict.kind]
+        label = label.format(role=verdict.approver_role or "lead")
+        why = f"<br><span style='color:#555'>Why: {escape(p.why)}</span>" if p.why else ""
+        rule = ""
+        if verdict.kind != "allowed":
+            clause = p.verdict_citation or verdict.clause
+            rule = f"<br>{escape(verdict.reason)} <span style='color:#4a5a7a'>({escape(verdict.rule)} · " \
+                   f"{escape(clause)})</span>"
+        cites = "<br><span style='color:#4a5a7a'>Allowed by: " + escape(" · ".join(c.split("#", 1)[-1]
+                                                                           for c in p.citations)) + "</span>" \
+            if p.citations else ""
+        undo = f"Can be undone ({p.undo.replace('_', ' ')})" if p.undo else "Cannot be undone here"
+        state = _STATE[action.state]
+        outcome = f"<br><b>{escape(state)}</b>" if state else ""
+        if action.message:
+            outcome += f"{': ' if state else '<br>'}{escape(action.message)}"
+        args = escape(", ".join(f"{k}: {v}" for k, v in p.arguments.items()))
+        self.text = (f"<b>{escape(describe(p.tool, p.arguments))}</b><br>"
+                     f"<span style='color:{color}'>● {escape(label)}</span>{rule}{why}{cites}"
+                     f"<br><span style='color:#666'>{args} · {undo}</span>{outcome}")
+        body = QLabel(self.text)
+        body.setWordWrap(True)
+        body.setTextFormat(Qt.TextFormat.RichText)
+        self.setAccessibleName(f"Proposed action: {describe(p.tool, p.arguments)}; {label}")
+        self.setAccessibleDescription("Press A to approve, Delete to reject.")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.addWidget(body)
+        self.buttons: dict[str, QPushButton] = {}
+        row = QHBoxLayout()
+        for key, text, signal in self._choices():
+            button = QPushButton(text)
+            button.clicked.connect(lambda _=False, s=signal: s())
+            row.addWidget(button)
+            self.buttons[key] = button
+        row.addStretch(1)
+        layout.addLayout(row)
+
+    def _choices(self) -> list[tuple[str, str, Any]]:
+        a, p = self.action, self.action.proposal
+        blocked = p.verdict.kind == "blocked"
+        if a.state == "proposed" and not blocked:
+            return [("approve", "Approve (A)", lambda: self.approve_requested.emit(a.id)),
+                    ("reject", "Reject", lambda: self.reject_requested.emit(a.id))]
+        if a.state == "awaiting_second":
+            return [("second", f"{(p.verdict.approver_role or 'lead').capitalize()} approves… (A)",
+                     lambda: self.second_requested.emit(a.id)),
+                    ("reject", "Reject", lambda: self.reject_requested.emit(a.id))]
+        if a.state == "approved":
+            return [("run", "Run again", lambda: self.run_requested.emit(a.id))]
+        if a.state == "unknown":
+            return [("reconcile", "Check the system", lambda: self.reconcile_requested.emit(a.id))]
+        if a.state == "done" and p.undo:
+            return [("undo", "Undo…", lambda: self.undo_requested.emit(p.undo, f"Undo: {describe(p.tool, p.arguments)}"))]
+        return []
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        if key == Qt.Key.Key_A:
+            button = self.buttons.get("approve") or self.buttons.get("second")
+            if button is not None:
+                button.click()
+        elif key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and "reject" in self.buttons:
+            self.buttons["reject"].click()
+        elif not move_between_cards(self, key):
+            super().keyPressEvent(event)
+
+
+class ActionsSection(CardColumn):
+    approve_requested = Signal(str)
+    second_requested = Signal(str)
+    reject_requested = Signal(str)
+    run_requested = Signal(str)
+    reconcile_requested = Signal(str)
+    undo_requested = Signal(str, str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Actions", "Actions appear here when a path calls for one and the system confirms the "
+                         "order or customer.", parent)
+
+    @property
+    def cards(self) -> list[ActionCard]:
+        return super().cards  # type: ignore[return-value]
+
+    def card(self, action_id: str) -> ActionCard | None:
+        return next((c for c in self.cards if c.action.id == action_id), None)
+
+    def show_actions(self, actions: list[Action]) -> None:
+        focused = next((c.action.id for c in self.cards if c.hasFocus()), None)
+        self._clear()
+        shown = [a for a in actions if a.state != "rejected"]
+        for action in shown:
+            card = ActionCard(action)
+            for name in ("approve_requested", "second_requested", "reject_requested", "run_requested",
+                         "reconcile_requested", "undo_requested"):
+                getattr(card, name).connect(getattr(self, name))
+            self._cards.addWidget(card)
+            if action.id == focused:
+                card.setFocus(Qt.FocusReason.OtherFocusReason)
+        waiting = sum(1 for a in shown if a.state in ("proposed", "awaiting_second") and
+                      a.proposal.verdict.kind != "blocked")
+        self._status.setText(f"{waiting} waiting for approval (Ctrl+Shift+A focuses the first)." if waiting else
+                             "Nothing waits for approval." if shown else
+                             "Actions appear here when a path calls for one and the system confirms the order or "
+                             "customer.")
