@@ -22,6 +22,8 @@ from copilot.guidance import Guidance
 from copilot.suggest import Suggestion
 
 COMPENSATIONS = {"cancel_order": "reinstate_order"}
+BILLING_ERROR_INTENTS = frozenset({"double_charge"})
+"""Refunds for these correct a charge, so only what was taken beyond the order's total is refunded."""
 """Tool → the tool that undoes it, where the system offers one."""
 
 
@@ -72,30 +74,33 @@ def _order_arguments(conversation: Conversation, facts: Facts) -> dict[str, Any]
     return {"order_id": order_id} if order_id and latest_order(conversation, order_id) else None
 
 
-def _cancel(conversation: Conversation, context: ActionContext, why: str) -> dict[str, Any] | None:
+def _cancel(conversation: Conversation, context: ActionContext, why: str, intent: str) -> dict[str, Any] | None:
     base = _order_arguments(conversation, context.facts)
     return base and {**base, "reason": why}
 
 
-def _reinstate(conversation: Conversation, context: ActionContext, why: str) -> dict[str, Any] | None:
+def _reinstate(conversation: Conversation, context: ActionContext, why: str, intent: str) -> dict[str, Any] | None:
     return _order_arguments(conversation, context.facts)
 
 
-def _refund(conversation: Conversation, context: ActionContext, why: str) -> dict[str, Any] | None:
+def _refund(conversation: Conversation, context: ActionContext, why: str, intent: str) -> dict[str, Any] | None:
     base = _order_arguments(conversation, context.facts)
     if base is None:
         return None
     order = latest_order(conversation, base["order_id"])
     if order is None or order.refundable <= 0:
         return None
-    return {**base, "amount": float(order.refundable), "reason": why}
+    if intent in BILLING_ERROR_INTENTS and not order.overcharge:
+        return None  # the system shows no second charge (a released hold, say): nothing to refund
+    amount = order.overcharge or order.refundable  # charged twice: refund the duplicate, not the order
+    return {**base, "amount": float(amount), "reason": why}
 
 
 def _customer_id(context: ActionContext) -> str | None:
     return context.facts.get("customer_id") if context.facts.sources.get("customer_id") != "conversation" else None
 
 
-def _ticket(conversation: Conversation, context: ActionContext, why: str) -> dict[str, Any] | None:
+def _ticket(conversation: Conversation, context: ActionContext, why: str, intent: str) -> dict[str, Any] | None:
     customer_id = _customer_id(context)
     if customer_id is None:
         return None
@@ -106,7 +111,7 @@ def _ticket(conversation: Conversation, context: ActionContext, why: str) -> dic
     return arguments
 
 
-def _escalate(conversation: Conversation, context: ActionContext, why: str) -> dict[str, Any] | None:
+def _escalate(conversation: Conversation, context: ActionContext, why: str, intent: str) -> dict[str, Any] | None:
     customer_id = _customer_id(context)
     if customer_id is None:
         return None
@@ -114,7 +119,7 @@ def _escalate(conversation: Conversation, context: ActionContext, why: str) -> d
     return {"customer_id": customer_id, "queue": queue, "summary": why, "conversation_id": conversation.id}
 
 
-_BUILDERS: dict[str, Callable[[Conversation, ActionContext, str], dict[str, Any] | None]] = {
+_BUILDERS: dict[str, Callable[[Conversation, ActionContext, str, str], dict[str, Any] | None]] = {
     "cancel_order": _cancel, "reinstate_order": _reinstate, "refund_payment": _refund,
     "create_ticket": _ticket, "escalate_to_queue": _escalate,
 }
@@ -139,7 +144,7 @@ def propose(conversation: Conversation, context: ActionContext, guidance: Guidan
         build = _BUILDERS.get(tool)
         if tool not in context.tools or build is None:
             continue
-        arguments = build(conversation, context, why)
+        arguments = build(conversation, context, why, intent)
         if arguments is None:
             continue
         key = proposal_id(conversation.id, tool, arguments)

@@ -287,7 +287,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_screenshot(args: argparse.Namespace) -> int:
     from ui.screenshot import render_screenshot  # composition root: the only reach into ui/
 
-    render_screenshot(Path(args.out), Path(args.conversation) if args.conversation else None, args.upto, args.window)
+    render_screenshot(Path(args.out), Path(args.conversation) if args.conversation else None, args.upto, args.window,
+                      args.store, args.approve)
     print(args.out)
     return 0
 
@@ -419,6 +420,8 @@ def build_parser() -> argparse.ArgumentParser:
     shot.add_argument("--conversation", help="conversation to play into the panel first")
     shot.add_argument("--upto", type=int, default=None, help="play only the first N message events")
     shot.add_argument("--window", choices=("panel", "packs"), default="panel", help="which window to render")
+    shot.add_argument("--store", action="store_true", help="connect the demo store (customer record, actions)")
+    shot.add_argument("--approve", action="store_true", help="with --store: approve the first action that may run")
     shot.set_defaults(func=cmd_screenshot)
     return parser
 

@@ -56,14 +56,21 @@ class Order:
     order_id: str
     status: str
     total: Decimal
+    """What was taken from the customer (captured), which is what can be refunded."""
     currency: str
     refunded: Decimal
     delivered: date | None
     chargeback: bool
+    price: Decimal = Decimal(0)
+    """The order's own total; less than ``total`` when the customer was charged twice."""
 
     @property
     def refundable(self) -> Decimal:
         return max(self.total - self.refunded, Decimal(0))
+
+    @property
+    def overcharge(self) -> Decimal:
+        return max(self.total - max(self.price, self.refunded), Decimal(0)) if self.price else Decimal(0)
 
 
 def _decimal(value: object) -> Decimal:
@@ -91,7 +98,7 @@ def order_from(record: Mapping[str, Any]) -> Order:
     return Order(str(record.get("order_id", "")), str(record.get("status", "")), _decimal(paid),
                  str(record.get("currency", "USD")), refunded,
                  _day(shipment.get("delivered_at")) or _day(record.get("delivered_at")),
-                 bool(record.get("chargeback")))
+                 bool(record.get("chargeback")), _decimal(record.get("total")))
 
 
 def latest_order(conversation: Conversation, order_id: str) -> Order | None:

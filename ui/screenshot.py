@@ -10,13 +10,18 @@ from pathlib import Path
 from copilot.errors import CopilotError
 
 
-def render_screenshot(out: Path, conversation: Path | None, upto: int | None, window: str = "panel") -> None:
+def render_screenshot(out: Path, conversation: Path | None, upto: int | None, window: str = "panel",
+                      store: bool = False, approve: bool = False) -> None:
     """Play the first ``upto`` messages of ``conversation`` (all when None) and save the panel,
-    or save the policy packs window (``window="packs"``) with its newest inactive version selected."""
+    or save the policy packs window (``window="packs"``) with its newest inactive version selected.
+    With ``store`` the demo store is connected (customer record, actions); ``approve`` approves the first
+    action that may run before the picture is taken."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import qasync
     from PySide6.QtWidgets import QApplication, QWidget
 
+    from copilot.connections import connect, demo_store
+    from copilot.settings import home
     from retrieval.embed import LocalEmbedder
     from ui.app import compose, start_workspace
 
@@ -25,7 +30,8 @@ def render_screenshot(out: Path, conversation: Path | None, upto: int | None, wi
     asyncio.set_event_loop(loop)
 
     async def play() -> None:
-        parts = compose(loop)
+        systems = connect((demo_store(home()),)) if store else None
+        parts = compose(loop, systems=systems)
         parts.panel.show()
         await start_workspace(parts, LocalEmbedder)
         parts.bridge.model_status_changed.emit("ready")
@@ -38,6 +44,8 @@ def render_screenshot(out: Path, conversation: Path | None, upto: int | None, wi
                 played += 1
             parts.panel.demo.set_progress(parts.panel.player.messages_played, parts.panel.player.messages_total)
             await parts.session.settle()
+            if store:
+                await _settle_actions(parts, approve)
         shown: QWidget = parts.panel
         if window == "packs":
             from ui.admin.packs import PacksWindow
@@ -53,6 +61,28 @@ def render_screenshot(out: Path, conversation: Path | None, upto: int | None, wi
         if not shown.grab().save(str(out)):
             raise CopilotError(f"could not write {out}; check the folder exists and is writable")
         parts.session.close()
+        if systems is not None:
+            await systems.aclose()
 
     with loop:
         loop.run_until_complete(play())
+
+
+async def _settle_actions(parts, approve: bool) -> None:  # type: ignore[no-untyped-def]
+    """Wait for lookups and proposals (and, with ``approve``, for the first runnable action to finish)."""
+    for _ in range(200):
+        await asyncio.sleep(0.05)
+        await parts.session.settle()
+        cards = parts.panel.actions.cards
+        if cards and "·" in parts.panel.customer.body.text():
+            break
+    if approve:
+        card = next((c for c in parts.panel.actions.cards if "approve" in c.buttons), None)
+        if card is not None:
+            card.buttons["approve"].click()
+            for _ in range(200):
+                await asyncio.sleep(0.05)
+                done = [c for c in parts.panel.actions.cards if c.action.id == card.action.id]
+                if done and done[0].action.state in ("done", "failed", "unknown"):
+                    break
+            await parts.session.settle()

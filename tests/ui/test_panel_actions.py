@@ -1,0 +1,158 @@
+"""Actions in the panel against the real demo store (an MCP server over stdio): the customer record,
+cancellation and refund demos taken to an executed, approved action, a lead's second approval,
+pending approvals surviving a restart, and a store that is down."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from connectors.config import SystemConfig
+from connectors.demo_store.store import DemoStore
+from connectors.systems import Systems, open_system
+from copilot.audit import AUDIT_FILE, AuditLog
+from copilot.connections import DEMO_LOOKUPS, demo_store
+from copilot.workspace import Workspace
+from tests.conftest import demo_conversation
+from tests.ui.test_panel import play
+from tests.ui.test_panel_advice import until
+from ui.app import PanelApp, compose, start_workspace
+
+
+def open_app(qtbot, loop, workspace: Workspace, folder: Path, systems: Systems) -> PanelApp:  # type: ignore[no-untyped-def]
+    parts = compose(loop, folder, systems)
+    qtbot.addWidget(parts.panel)
+    loop.run_until_complete(start_workspace(parts, lambda: workspace.embedder))
+    return parts
+
+
+def close_app(loop: asyncio.AbstractEventLoop, parts: PanelApp, systems: Systems) -> None:
+    parts.session.close()
+    loop.run_until_complete(systems.aclose())
+    loop.run_until_complete(asyncio.sleep(0.05))
+
+
+@pytest.fixture
+def store_app(qtbot, event_loop_qt, workspace: Workspace, tmp_path: Path) -> Iterator[PanelApp]:  # type: ignore[no-untyped-def]
+    systems = Systems([open_system(demo_store(tmp_path, timeout_s=30))])
+    parts = open_app(qtbot, event_loop_qt, workspace, tmp_path, systems)
+    yield parts
+    close_app(event_loop_qt, parts, systems)
+
+
+def card_for(parts: PanelApp, tool: str):  # type: ignore[no-untyped-def]
+    return next((c for c in parts.panel.actions.cards if c.action.proposal.tool == tool), None)
+
+
+def test_cancellation_demo_to_an_executed_approved_action(qtbot, event_loop_qt, store_app: PanelApp,
+                                                         tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    store_app.panel.open_conversation(demo_conversation("cancellation"))
+    play(event_loop_qt, store_app, 1)
+    until(event_loop_qt, lambda: card_for(store_app, "cancel_order") is not None, 30)
+    assert "Marcus Bell" in store_app.panel.customer.body.text()
+    assert "NW-11730" in store_app.panel.customer.body.text()
+    card = card_for(store_app, "cancel_order")
+    assert "You may approve" in card.text and "Can be undone" in card.text
+    assert "cancellations.before-shipping" in card.text
+    card.setFocus()
+    qtbot.keyClick(card, Qt.Key.Key_A)
+    until(event_loop_qt, lambda: (c := card_for(store_app, "cancel_order")) is not None and c.action.state == "done", 30)
+    assert "Undo" in card_for(store_app, "cancel_order").buttons["undo"].text()
+    store = DemoStore(tmp_path / "demo-store.sqlite3")
+    assert store.call("get_order", {"order_id": "NW-11730"})["status"] == "cancelled"
+    assert store.count_effects("cancel_order") == 1
+    store.close()
+    facts = store_app.session.insight.advice.facts if store_app.session.insight else None
+    until(event_loop_qt, lambda: store_app.session.insight is not None and
+          store_app.session.insight.advice.facts.get("status") == "cancelled", 30)
+    assert facts is not None
+    audit = AuditLog(tmp_path / AUDIT_FILE)
+    kinds = [r.kind for r in audit.records() if r.tool == "cancel_order"]
+    assert kinds == ["proposed", "approved", "executing", "executed"]
+    assert audit.verify() == []
+
+
+def test_refund_demo_runs_within_the_rep_limit(qtbot, event_loop_qt, store_app: PanelApp,
+                                              tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    store_app.panel.open_conversation(demo_conversation("damaged-item"))
+    play(event_loop_qt, store_app, 1)
+    until(event_loop_qt, lambda: card_for(store_app, "refund_payment") is not None, 30)
+    card = card_for(store_app, "refund_payment")
+    assert "original payment method" in card.text and "You may approve" in card.text
+    card.buttons["approve"].click()
+    until(event_loop_qt, lambda: card_for(store_app, "refund_payment").action.state == "done", 30)
+    store = DemoStore(tmp_path / "demo-store.sqlite3")
+    order = store.call("get_order", {"order_id": card.action.proposal.arguments["order_id"]})
+    assert order["refunded"] == card.action.proposal.arguments["amount"]
+    assert store.count_effects("refund_payment") == 1
+    store.close()
+
+
+def big_damaged_order(folder: Path) -> Path:
+    """A conversation about a seeded, recently delivered USD order above the rep's refund limit."""
+    with sqlite3.connect(folder / "demo-store.sqlite3") as db:
+        rows = db.execute("SELECT o.id, c.name, c.email FROM orders o JOIN customers c ON c.id = o.customer_id "
+                             "JOIN shipments s ON s.order_id = o.id WHERE o.status = 'delivered' AND "
+                             "o.currency = 'USD' AND o.total_cents > 15000 AND s.delivered_at >= '2026-11-05' "
+                          "ORDER BY o.id LIMIT 1").fetchall()
+    order_id, name, email = rows[0]
+    path = folder / "big-refund.jsonl"
+    path.write_text("\n".join(json.dumps(e) for e in [
+        {"type": "conversation", "id": "big-refund", "customer": {"name": name, "email": email},
+         "jurisdiction": "US-NY", "started_at": "2026-11-20T09:00:00Z"},
+        {"type": "message", "conversation_id": "big-refund", "seq": 1, "role": "customer", "ts": "2026-11-20T09:00:30Z",
+         "text": f"My order {order_id} arrived damaged: the box was crushed and the item inside is broken."},
+    ]) + "\n")
+    return path
+
+
+def test_a_refund_above_the_limit_needs_a_lead_and_survives_a_restart(qtbot, event_loop_qt, workspace: Workspace,
+                                                                      tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The rep approves; the app restarts; the action still waits; a lead approves; it runs once."""
+    DemoStore(tmp_path / "demo-store.sqlite3").close()  # seeded
+    conversation = big_damaged_order(tmp_path)
+    for round_ in ("rep", "lead"):
+        systems = Systems([open_system(demo_store(tmp_path, timeout_s=30))])
+        parts = open_app(qtbot, event_loop_qt, workspace, tmp_path, systems)
+        parts.panel.ask_second_approver = lambda action: "Lee Lead"
+        parts.panel.open_conversation(conversation)
+        play(event_loop_qt, parts, 1)
+        until(event_loop_qt, lambda: card_for(parts, "refund_payment") is not None, 30)
+        card = card_for(parts, "refund_payment")
+        if round_ == "rep":
+            assert card.action.proposal.verdict.kind == "needs_approval" and "Needs a lead" in card.text
+            qtbot.keyClick(card, Qt.Key.Key_A)
+            until(event_loop_qt, lambda: card_for(parts, "refund_payment").action.state == "awaiting_second", 30)
+        else:
+            assert card.action.state == "awaiting_second", "the pending approval survived the restart"
+            qtbot.keyClick(card, Qt.Key.Key_A)
+            until(event_loop_qt, lambda: card_for(parts, "refund_payment").action.state == "done", 30)
+        close_app(event_loop_qt, parts, systems)
+    store = DemoStore(tmp_path / "demo-store.sqlite3")
+    assert store.count_effects("refund_payment") == 1
+    store.close()
+    approvals = [r.result for r in AuditLog(tmp_path / AUDIT_FILE).records() if r.kind == "approved"]
+    assert [a["role"] for a in approvals] == ["rep", "lead"]
+    assert [a["complete"] for a in approvals] == [False, True]
+
+
+def test_a_store_that_cannot_start_leaves_the_panel_usable(qtbot, event_loop_qt, workspace: Workspace,
+                                                           tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    broken = SystemConfig(name="store", transport="stdio", command=(sys.executable, "-c", "raise SystemExit(3)"),
+                          timeout_s=5, pre_approved=DEMO_LOOKUPS)
+    systems = Systems([open_system(broken)])
+    parts = open_app(qtbot, event_loop_qt, workspace, tmp_path, systems)
+    parts.panel.open_conversation(demo_conversation("cancellation"))
+    play(event_loop_qt, parts, 1)
+    until(event_loop_qt, lambda: parts.panel.customer.retry.isVisible() or "Stale" in parts.panel.customer.body.text(),
+          30)
+    assert "cannot connect" in parts.panel.customer.body.text()
+    assert parts.panel.suggestions.cards, "advice still works without the store"
+    close_app(event_loop_qt, parts, systems)
