@@ -169,12 +169,7 @@ class Panel(QWidget):
         bridge.customer_updated.connect(self.customer.show_customer)
         bridge.actions_updated.connect(self.actions.show_actions)
         self.customer.retry_requested.connect(self.session.retry_lookups)
-        self.actions.approve_requested.connect(lambda action_id: self.session.approve(action_id))
-        self.actions.second_requested.connect(self._on_second_approval)
-        self.actions.reject_requested.connect(self.session.reject)
-        self.actions.run_requested.connect(lambda action_id: self.session.act("run", action_id))
-        self.actions.reconcile_requested.connect(lambda action_id: self.session.act("reconcile", action_id))
-        self.actions.undo_requested.connect(self.session.undo)
+        self.actions.requested.connect(self._on_action_requested)
 
     def _shortcuts(self) -> None:
         for keys, slot in (("F5", self.toggle_play), ("F6", self.step), ("Ctrl+L", self.demo.composer.setFocus),
@@ -273,14 +268,23 @@ class Panel(QWidget):
             self.session.save_draft(reply.text)
         self.draft.editor.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
-    @Slot(str)
-    def _on_second_approval(self, action_id: str) -> None:
+    @Slot(str, str)
+    def _on_action_requested(self, verb: str, action_id: str) -> None:
         card = self.actions.card(action_id)
         if card is None:
             return
-        name = self.ask_second_approver(card.action)
-        if name:
-            self.session.approve(action_id, name, card.action.proposal.verdict.approver_role or "lead")
+        proposal = card.action.proposal
+        if verb == "approve":
+            self.session.approve(action_id)
+        elif verb == "second":
+            if name := self.ask_second_approver(card.action):
+                self.session.approve(action_id, name, proposal.verdict.approver_role or "lead")
+        elif verb == "reject":
+            self.session.reject(action_id)
+        elif verb == "undo":
+            self.session.undo(proposal.undo, f"Undo: {describe(proposal.tool, proposal.arguments)}")
+        else:
+            self.session.act(verb, action_id)
 
     @Slot(str)
     def _on_draft_edited(self, text: str) -> None:

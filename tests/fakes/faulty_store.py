@@ -9,7 +9,6 @@ lost call was applied.
 from __future__ import annotations
 
 import asyncio
-import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from connectors.demo_store.store import DemoStore, StoreError
+from tests.fakes.loopback import LoopbackServer
 
 FAULTS = ("ok", "timeout", "error_before", "error_after", "drop_after", "slow", "malformed")
 """timeout: applies, then answers only after the client gave up; error_before: HTTP 503 without applying;
@@ -24,10 +24,11 @@ error_after: applies, then HTTP 500; drop_after: applies, then cuts the connecti
 slow: answers correctly but late (within the client's timeout); malformed: applies, answers with HTML."""
 
 
-class FaultyStore:
+class FaultyStore(LoopbackServer):
     """The server, in a thread with its own event loop; ``start`` and ``stop`` it from the test."""
 
     def __init__(self, db: Path, honour_keys: bool = True, stall_s: float = 3.0, slow_s: float = 0.4) -> None:
+        super().__init__("faulty-store")
         self.store = DemoStore(db)
         self.honour_keys = honour_keys
         self.stall_s = stall_s
@@ -36,36 +37,18 @@ class FaultyStore:
         """Faults for the next write calls, in order; ``ok`` once empty."""
         self.writes = 0
         """Write calls received (delivered), whatever happened next."""
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="faulty-store", daemon=True)
-        self._runner: web.AppRunner | None = None
-        self._port = 0
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._port}"
-
-    def start(self) -> None:
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._serve(), self._loop).result(timeout=10)
+        return f"http://127.0.0.1:{self.port}"
 
     def stop(self) -> None:
-        if self._runner is not None:
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(timeout=10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
-        self._loop.close()
+        super().stop()
         self.store.close()
 
-    async def _serve(self) -> None:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_get("/tools", self._tools)
         app.router.add_post("/tools/{name}", self._call)
-        self._runner = web.AppRunner(app, handler_cancellation=False, shutdown_timeout=1.0, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self._port = self._runner.addresses[0][1]
 
     async def _tools(self, request: web.Request) -> web.Response:
         listed = []

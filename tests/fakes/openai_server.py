@@ -15,6 +15,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.loopback import LoopbackServer
+
 MODES = ("ok", "error", "timeout", "slow", "drop", "refuse_json_schema", "refuse_structured", "bad_json")
 """ok: answers; error: HTTP 500; timeout: no answer at all; slow: streams a little, then only SSE
 keep-alive comments (bytes keep coming, so a socket read timeout never fires, but no text does);
@@ -25,12 +27,15 @@ response_format; bad_json: answers JSON requests with prose."""
 _PLACEHOLDER = re.compile(r"\[[A-Z]+_\d+\]")
 
 
-class FakeOpenAI:
+class FakeOpenAI(LoopbackServer):
     """The server, in a thread with its own event loop; `start` and `stop` it from the test."""
+
+    handler_cancellation = True  # a client that hangs up cancels its handler, which is how we see it go
 
     def __init__(self, reply: str = "Thanks for waiting. I have checked your order and sent the details",
                  json_reply: dict[str, Any] | None = None, model: str = "fake-model",
                  chunk_chars: int = 4, stall_s: float = 30.0) -> None:
+        super().__init__("fake-openai")
         self.mode = "ok"
         self.reply = reply
         """Reply text; the placeholders of the request are appended to it."""
@@ -48,14 +53,10 @@ class FakeOpenAI:
         """Every content piece streamed, in order."""
         self._disconnects = 0
         self._disconnected = threading.Condition()
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="fake-openai", daemon=True)
-        self._runner: web.AppRunner | None = None
-        self._port = 0
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._port}/v1"
+        return f"http://127.0.0.1:{self.port}/v1"
 
     @property
     def disconnects(self) -> int:
@@ -67,27 +68,9 @@ class FakeOpenAI:
         with self._disconnected:
             return self._disconnected.wait_for(lambda: self._disconnects > 0, timeout)
 
-    def start(self) -> None:
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._serve(), self._loop).result(timeout=10)
-
-    def stop(self) -> None:
-        if self._runner is not None:
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(timeout=10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
-        self._loop.close()
-
-    async def _serve(self) -> None:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_get("/v1/models", self._models)
         app.router.add_post("/v1/chat/completions", self._completions)
-        # handler_cancellation: a client that hangs up cancels its handler, which is how we see it go.
-        self._runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=1.0, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self._port = self._runner.addresses[0][1]
 
     async def _models(self, request: web.Request) -> web.Response:
         return web.json_response({"object": "list", "data": [{"id": self.model, "object": "model",

@@ -56,7 +56,7 @@ def test_cancellation_demo_to_an_executed_approved_action(qtbot, event_loop_qt, 
     store_app.panel.open_conversation(demo_conversation("cancellation"))
     play(event_loop_qt, store_app, 1)
     until(event_loop_qt, lambda: card_for(store_app, "cancel_order") is not None, 30)
-    assert "Marcus Bell" in store_app.panel.customer.body.text()
+    until(event_loop_qt, lambda: "Marcus Bell" in store_app.panel.customer.body.text(), 30)
     assert "NW-11730" in store_app.panel.customer.body.text()
     card = card_for(store_app, "cancel_order")
     assert "You may approve" in card.text and "Can be undone" in card.text
@@ -76,6 +76,13 @@ def test_cancellation_demo_to_an_executed_approved_action(qtbot, event_loop_qt, 
     audit = AuditLog(tmp_path / AUDIT_FILE)
     kinds = [r.kind for r in audit.records() if r.tool == "cancel_order"]
     assert kinds == ["proposed", "approved", "executing", "executed"]
+    card_for(store_app, "cancel_order").buttons["undo"].click()  # the customer changes their mind
+    until(event_loop_qt, lambda: card_for(store_app, "reinstate_order") is not None, 30)
+    card_for(store_app, "reinstate_order").buttons["approve"].click()
+    until(event_loop_qt, lambda: card_for(store_app, "reinstate_order").action.state == "done", 30)
+    store = DemoStore(tmp_path / "demo-store.sqlite3")
+    assert store.call("get_order", {"order_id": "NW-11730"})["status"] == "processing"
+    store.close()
     assert audit.verify() == []
 
 

@@ -8,8 +8,6 @@ approval) and ``Delete`` rejects. Nothing runs without that click or key.
 from __future__ import annotations
 
 from html import escape
-from typing import Any
-
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
@@ -42,12 +40,8 @@ def describe(tool: str, arguments: dict[str, Any]) -> str:
 
 
 class ActionCard(QFrame):
-    approve_requested = Signal(str)
-    second_requested = Signal(str)
-    reject_requested = Signal(str)
-    run_requested = Signal(str)
-    reconcile_requested = Signal(str)
-    undo_requested = Signal(str, str)
+    requested = Signal(str, str)
+    """(verb, action id): ``approve``, ``second`` (a lead's approval), ``reject``, ``run``, ``reconcile``, ``undo``."""
 
     def __init__(self, action: Action, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -87,30 +81,26 @@ class ActionCard(QFrame):
         layout.addWidget(body)
         self.buttons: dict[str, QPushButton] = {}
         row = QHBoxLayout()
-        for key, text, signal in self._choices():
+        for verb, text in self._choices():
             button = QPushButton(text)
-            button.clicked.connect(lambda _=False, s=signal: s())
+            button.clicked.connect(lambda _=False, v=verb: self.requested.emit(v, action.id))
             row.addWidget(button)
-            self.buttons[key] = button
+            self.buttons[verb] = button
         row.addStretch(1)
         layout.addLayout(row)
 
-    def _choices(self) -> list[tuple[str, str, Any]]:
+    def _choices(self) -> list[tuple[str, str]]:
         a, p = self.action, self.action.proposal
-        blocked = p.verdict.kind == "blocked"
-        if a.state == "proposed" and not blocked:
-            return [("approve", "Approve (A)", lambda: self.approve_requested.emit(a.id)),
-                    ("reject", "Reject", lambda: self.reject_requested.emit(a.id))]
+        if a.state == "proposed" and p.verdict.kind != "blocked":
+            return [("approve", "Approve (A)"), ("reject", "Reject")]
         if a.state == "awaiting_second":
-            return [("second", f"{(p.verdict.approver_role or 'lead').capitalize()} approves… (A)",
-                     lambda: self.second_requested.emit(a.id)),
-                    ("reject", "Reject", lambda: self.reject_requested.emit(a.id))]
+            return [("second", f"{(p.verdict.approver_role or 'lead').capitalize()} approves… (A)"), ("reject", "Reject")]
         if a.state == "approved":
-            return [("run", "Run again", lambda: self.run_requested.emit(a.id))]
+            return [("run", "Run again")]
         if a.state == "unknown":
-            return [("reconcile", "Check the system", lambda: self.reconcile_requested.emit(a.id))]
+            return [("reconcile", "Check the system")]
         if a.state == "done" and p.undo:
-            return [("undo", "Undo…", lambda: self.undo_requested.emit(p.undo, f"Undo: {describe(p.tool, p.arguments)}"))]
+            return [("undo", "Undo…")]
         return []
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
@@ -126,12 +116,8 @@ class ActionCard(QFrame):
 
 
 class ActionsSection(CardColumn):
-    approve_requested = Signal(str)
-    second_requested = Signal(str)
-    reject_requested = Signal(str)
-    run_requested = Signal(str)
-    reconcile_requested = Signal(str)
-    undo_requested = Signal(str, str)
+    requested = Signal(str, str)
+    """(verb, action id) from any card; see ActionCard.requested."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Actions", "Actions appear here when a path calls for one and the system confirms the "
@@ -150,9 +136,7 @@ class ActionsSection(CardColumn):
         shown = [a for a in actions if a.state != "rejected"]
         for action in shown:
             card = ActionCard(action)
-            for name in ("approve_requested", "second_requested", "reject_requested", "run_requested",
-                         "reconcile_requested", "undo_requested"):
-                getattr(card, name).connect(getattr(self, name))
+            card.requested.connect(self.requested)
             self._cards.addWidget(card)
             if action.id == focused:
                 card.setFocus(Qt.FocusReason.OtherFocusReason)
