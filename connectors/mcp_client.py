@@ -32,8 +32,9 @@ class McpSystem:
     def __init__(self, config: SystemConfig, token: str = "") -> None:
         self.config = config
         self._token = token
-        self._queue: asyncio.Queue[tuple[_Op, asyncio.Future[Any]] | None] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[_Op, asyncio.Future[Any]] | None] | None = None
         self._worker: asyncio.Task[None] | None = None
+        self._closed = False
 
     async def tools(self) -> tuple[ToolInfo, ...]:
         async def listed(client: Client) -> tuple[ToolInfo, ...]:
@@ -51,11 +52,13 @@ class McpSystem:
         return await self._submit(called, tool)
 
     async def aclose(self) -> None:
-        if self._worker is not None and not self._worker.done():
+        """Close the connection; later calls are refused rather than opening a new one."""
+        self._closed = True
+        if self._worker is not None and not self._worker.done() and self._queue is not None:
             await self._queue.put(None)
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
-        self._worker = None
+        self._worker = self._queue = None
 
     def _result(self, tool: str, result: CallToolResult) -> dict[str, Any]:
         text = "\n".join(c.text for c in result.content if isinstance(c, TextContent))
@@ -66,8 +69,11 @@ class McpSystem:
         return json_object(text, self.config.name, tool)
 
     async def _submit(self, op: _Op, what: str) -> Any:
-        if self._worker is None or self._worker.done():
-            self._worker = asyncio.get_running_loop().create_task(self._serve())
+        if self._closed:
+            raise SystemUnavailable(f"{self.config.name}: the connection was closed; {what} was not sent")
+        if self._worker is None or self._worker.done() or self._queue is None:
+            self._queue = asyncio.Queue()  # bound to this loop, like the worker that serves it
+            self._worker = asyncio.get_running_loop().create_task(self._serve(self._queue))
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         await self._queue.put((op, future))
         # The worker enforces the system's timeout; this outer bound only guards against a stuck connect.
@@ -83,11 +89,11 @@ class McpSystem:
         return Client(streamable_http_client(self.config.url, http_client=http), cache=None,
                       read_timeout_seconds=self.config.timeout_s)
 
-    async def _serve(self) -> None:
+    async def _serve(self, queue: asyncio.Queue[tuple[_Op, asyncio.Future[Any]] | None]) -> None:
         stack: contextlib.AsyncExitStack | None = None
         client: Client | None = None
         try:
-            while (item := await self._queue.get()) is not None:
+            while (item := await self._next(queue)) is not None:
                 op, future = item
                 if future.done():  # the caller gave up waiting
                     continue
@@ -114,6 +120,15 @@ class McpSystem:
                     future.set_result(outcome)
         finally:
             await self._drop(stack)
+
+    async def _next(self, queue: asyncio.Queue[tuple[_Op, asyncio.Future[Any]] | None]
+                    ) -> tuple[_Op, asyncio.Future[Any]] | None:
+        """The next request; None ends the worker, also when its loop is gone (the next call starts a new one)."""
+        try:
+            return await queue.get()
+        except RuntimeError as exc:  # stepped outside its event loop (a Qt test spinning events by hand)
+            log.debug("MCP worker of %s ends: %s", self.config.name, exc)
+            return None
 
     async def _connect(self, stack: contextlib.AsyncExitStack) -> Client:
         try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
@@ -30,6 +31,7 @@ from copilot.facts import gather
 from copilot.guardrails import Verdict, order_from
 from retrieval.sqlite import open_db
 
+log = logging.getLogger("copilot")
 ACTIONS_FILE = "actions.sqlite3"
 State = Literal["proposed", "approved", "awaiting_second", "running", "done", "failed", "unknown", "rejected"]
 OPEN_STATES = ("proposed", "approved", "awaiting_second", "unknown")
@@ -46,7 +48,8 @@ CREATE TABLE IF NOT EXISTS actions (
     message TEXT NOT NULL,
     result TEXT NOT NULL,
     before TEXT NOT NULL,
-    updated_at TEXT NOT NULL
+    updated_at TEXT NOT NULL,
+    preview TEXT NOT NULL DEFAULT 'null'
 );
 """
 
@@ -66,6 +69,8 @@ class Action:
     result: dict[str, Any] | None = None
     before: dict[str, Any] | None = None
     """The system's record just before running, to tell afterwards whether a lost call was applied."""
+    preview: list[dict[str, Any]] | None = None
+    """What the system's dry run says will change (``entity``, ``id``, ``field``, ``before``, ``after``)."""
 
     @property
     def id(self) -> str:
@@ -108,20 +113,21 @@ class Desk:
 
     def _save(self, action: Action) -> Action:
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO actions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (
+            self._db.execute("INSERT OR REPLACE INTO actions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (
                 action.id, action.proposal.conversation_id, _proposal_json(action.proposal), action.state,
                 json.dumps(action.approvals), action.message, json.dumps(action.result),
-                json.dumps(action.before), datetime.now(timezone.utc).isoformat(timespec="seconds")))
+                json.dumps(action.before), datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                json.dumps(action.preview)))
         return action
 
     def get(self, action_id: str) -> Action | None:
         with self._lock:
-            row = self._db.execute("SELECT proposal, state, approvals, message, result, before FROM actions "
+            row = self._db.execute("SELECT proposal, state, approvals, message, result, before, preview FROM actions "
                                    "WHERE id = ?", (action_id,)).fetchone()
         if row is None:
             return None
         return Action(_proposal_from(row[0]), row[1], tuple(tuple(a) for a in json.loads(row[2])), row[3],
-                      json.loads(row[4]), json.loads(row[5]))
+                      json.loads(row[4]), json.loads(row[5]), json.loads(row[6]))
 
     def actions(self, conversation_id: str) -> list[Action]:
         with self._lock:
@@ -147,6 +153,26 @@ class Desk:
             elif known.state in ("proposed", "awaiting_second") and known.proposal.verdict != proposal.verdict:
                 self._save(replace(known, proposal=proposal))
         return [a for p in proposals if (a := self.get(p.id)) is not None]
+
+    async def preview(self, action_id: str) -> Action | None:
+        """Ask the system for a dry run of a waiting action (where its tool has one); nothing is changed."""
+        action = self.get(action_id)
+        if action is None or action.preview is not None or action.state not in ("proposed", "awaiting_second") \
+                or action.proposal.verdict.kind == "blocked":
+            return action
+        info = await self.systems.info(action.proposal.tool)
+        if info is None or not info.dry_run:
+            return action
+        arguments = {**action.proposal.arguments, "dry_run": True}
+        if info.takes_idempotency_key:
+            arguments["idempotency_key"] = action.proposal.idempotency_key
+        try:
+            result = await self.systems.call(action.proposal.tool, arguments)
+        except ConnectorError as exc:  # the card then says nothing about changes; approval stays possible
+            log.info("dry run of %s failed: %s", action.proposal.tool, exc)
+            return action
+        changes = [c for c in result.get("changes", []) if isinstance(c, dict)]
+        return self._save(replace(action, preview=changes))
 
     def approve(self, action_id: str, name: str, role: str) -> Action:
         """One person's approval; a ``needs_approval`` verdict also needs someone of its approver role."""

@@ -114,6 +114,10 @@ class Operations:
         self._listener.actions_changed(actions)
         return actions
 
+    async def preview(self, action_id: str, conversation: Conversation) -> Action | None:
+        """The system's dry run of a waiting action, shown on its card."""
+        return await self._guarded(conversation, self.desk.preview(action_id))
+
     def close(self) -> None:
         for task in list(self._tasks):
             task.cancel()

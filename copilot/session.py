@@ -159,10 +159,12 @@ class Session:
             action_id, self.conversation, name or desk.actor, role or desk.role))
 
     def act(self, verb: str, action_id: str) -> asyncio.Task[Any] | None:
-        """``run`` (again, after the system was unreachable) or ``reconcile`` (read the system's state)."""
+        """``run`` (again, after the system was unreachable), ``reconcile`` (read the system's state) or
+        ``preview`` (the system's dry run)."""
         if self.operations is None or self.conversation is None:
             return None
-        work = {"run": self.operations.run, "reconcile": self.operations.reconcile}[verb]
+        work = {"run": self.operations.run, "reconcile": self.operations.reconcile,
+                "preview": self.operations.preview}[verb]
         return self._pipeline.get_loop().create_task(work(action_id, self.conversation))
 
     def reject(self, action_id: str) -> None:

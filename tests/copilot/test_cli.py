@@ -91,3 +91,22 @@ def test_screenshot_renders_the_panel_from_an_empty_home(tmp_path: Path) -> None
 
     image = QImage(str(out))
     assert not image.isNull() and 380 <= image.width() <= 480 and image.height() > 500
+
+
+def test_replay_with_the_demo_store_adds_proposals_and_audits_them(demo_home: Path) -> None:
+    from copilot.audit import AUDIT_FILE, AuditLog
+
+    done = copilot("replay", str(demo_conversation("cancellation")), "--json", "--store", "demo", home=demo_home)
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    first = lines[0]["proposals"]
+    assert first == [{"tool": "cancel_order", "arguments": {"order_id": "NW-11730", "reason": "Cancel before it ships"},
+                      "verdict": "allowed", "approver_role": "", "rule": "", "clause": ""}]
+    assert all("proposals" in line for line in lines)
+    audit = AuditLog(demo_home / AUDIT_FILE)
+    proposed = [r for r in audit.records() if r.kind == "proposed"]
+    assert {r.tool for r in proposed} >= {"cancel_order"}
+    assert len(proposed) == len({r.action_id for r in proposed}), "each proposal is recorded once"
+    assert not [r for r in audit.records() if r.kind in ("executing", "executed")], "replay executes nothing"
+    assert audit.verify() == []
+    assert (demo_home / "demo-store.sqlite3").exists()

@@ -12,7 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QApplication
 
 from connectors.config import SystemConfig
 from connectors.demo_store.store import DemoStore
@@ -47,6 +49,12 @@ def store_app(qtbot, event_loop_qt, workspace: Workspace, tmp_path: Path) -> Ite
     close_app(event_loop_qt, parts, systems)
 
 
+def press(widget, key: Qt.Key) -> None:  # type: ignore[no-untyped-def]
+    """Deliver one key press to ``widget`` without spinning Qt's event queue: qtbot.keyClick would, and
+    with the asyncio loop stopped that can step the store connection's tasks outside any running loop."""
+    QApplication.sendEvent(widget, QKeyEvent(QEvent.Type.KeyPress, key, Qt.KeyboardModifier.NoModifier))
+
+
 def card_for(parts: PanelApp, tool: str):  # type: ignore[no-untyped-def]
     return next((c for c in parts.panel.actions.cards if c.action.proposal.tool == tool), None)
 
@@ -55,14 +63,20 @@ def test_cancellation_demo_to_an_executed_approved_action(qtbot, event_loop_qt, 
                                                          tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     store_app.panel.open_conversation(demo_conversation("cancellation"))
     play(event_loop_qt, store_app, 1)
-    until(event_loop_qt, lambda: card_for(store_app, "cancel_order") is not None, 30)
-    until(event_loop_qt, lambda: "Marcus Bell" in store_app.panel.customer.body.text(), 30)
+    # One wait for everything in flight: qasync can lose a subprocess pipe write when its loop stops mid-call
+    # (only tests stop it; the app runs one loop throughout).
+    until(event_loop_qt, lambda: card_for(store_app, "cancel_order") is not None
+          and "Marcus Bell" in store_app.panel.customer.body.text(), 30)
     assert "NW-11730" in store_app.panel.customer.body.text()
     card = card_for(store_app, "cancel_order")
     assert "You may approve" in card.text and "Can be undone" in card.text
     assert "cancellations.before-shipping" in card.text
+    card.buttons["preview"].click()
+    until(event_loop_qt, lambda: "Will change" in card_for(store_app, "cancel_order").text, 30)
+    card = card_for(store_app, "cancel_order")
+    assert "status: processing → cancelled" in card.text, "the store's dry run previews the change"
     card.setFocus()
-    qtbot.keyClick(card, Qt.Key.Key_A)
+    press(card, Qt.Key.Key_A)
     until(event_loop_qt, lambda: (c := card_for(store_app, "cancel_order")) is not None and c.action.state == "done", 30)
     assert "Undo" in card_for(store_app, "cancel_order").buttons["undo"].text()
     store = DemoStore(tmp_path / "demo-store.sqlite3")
@@ -135,11 +149,11 @@ def test_a_refund_above_the_limit_needs_a_lead_and_survives_a_restart(qtbot, eve
         card = card_for(parts, "refund_payment")
         if round_ == "rep":
             assert card.action.proposal.verdict.kind == "needs_approval" and "Needs a lead" in card.text
-            qtbot.keyClick(card, Qt.Key.Key_A)
+            press(card, Qt.Key.Key_A)
             until(event_loop_qt, lambda: card_for(parts, "refund_payment").action.state == "awaiting_second", 30)
         else:
             assert card.action.state == "awaiting_second", "the pending approval survived the restart"
-            qtbot.keyClick(card, Qt.Key.Key_A)
+            press(card, Qt.Key.Key_A)
             until(event_loop_qt, lambda: card_for(parts, "refund_payment").action.state == "done", 30)
         close_app(event_loop_qt, parts, systems)
     store = DemoStore(tmp_path / "demo-store.sqlite3")

@@ -67,6 +67,11 @@ class ActionCard(QFrame):
         outcome = f"<br><b>{escape(state)}</b>" if state else ""
         if action.message:
             outcome += f"{': ' if state else '<br>'}{escape(action.message)}"
+        if action.preview:
+            changes = "; ".join(f"{c.get('entity')} {c.get('field')}: {c.get('before')} → {c.get('after')}"
+                                for c in action.preview[:4])
+            outcome = f"<br><span style='color:#333'>Will change: {escape(changes)}</span>{outcome}" \
+                if action.state in ("proposed", "awaiting_second") else outcome
         args = escape(", ".join(f"{k}: {v}" for k, v in p.arguments.items()))
         self.text = (f"<b>{escape(describe(p.tool, p.arguments))}</b><br>"
                      f"<span style='color:{color}'>● {escape(label)}</span>{rule}{why}{cites}"
@@ -92,7 +97,8 @@ class ActionCard(QFrame):
     def _choices(self) -> list[tuple[str, str]]:
         a, p = self.action, self.action.proposal
         if a.state == "proposed" and p.verdict.kind != "blocked":
-            return [("approve", "Approve (A)"), ("reject", "Reject")]
+            preview = [] if a.preview is not None else [("preview", "Preview")]
+            return [("approve", "Approve (A)"), *preview, ("reject", "Reject")]
         if a.state == "awaiting_second":
             return [("second", f"{(p.verdict.approver_role or 'lead').capitalize()} approves… (A)"), ("reject", "Reject")]
         if a.state == "approved":
