@@ -93,7 +93,7 @@ class McpSystem:
         stack: contextlib.AsyncExitStack | None = None
         client: Client | None = None
         try:
-            while (item := await self._next(queue)) is not None:
+            while (item := await queue.get()) is not None:
                 op, future = item
                 if future.done():  # the caller gave up waiting
                     continue
@@ -120,15 +120,6 @@ class McpSystem:
                     future.set_result(outcome)
         finally:
             await self._drop(stack)
-
-    async def _next(self, queue: asyncio.Queue[tuple[_Op, asyncio.Future[Any]] | None]
-                    ) -> tuple[_Op, asyncio.Future[Any]] | None:
-        """The next request; None ends the worker, also when its loop is gone (the next call starts a new one)."""
-        try:
-            return await queue.get()
-        except RuntimeError as exc:  # stepped outside its event loop (a Qt test spinning events by hand)
-            log.debug("MCP worker of %s ends: %s", self.config.name, exc)
-            return None
 
     async def _connect(self, stack: contextlib.AsyncExitStack) -> Client:
         try:

@@ -14,11 +14,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from connectors.systems import ToolInfo
 from copilot.conversation import Conversation
 from copilot.escalation import Escalation
 from copilot.facts import Facts
-from copilot.guardrails import Verdict, check, latest_order
+from copilot.guardrails import Order, Verdict, check, latest_order
 from copilot.guidance import Guidance
+from copilot.reasoner import Advice
 from copilot.suggest import Suggestion
 
 COMPENSATIONS = {"cancel_order": "reinstate_order"}
@@ -69,9 +71,15 @@ def proposal_id(conversation_id: str, tool: str, arguments: Mapping[str, Any]) -
     return hashlib.sha256(body.encode()).hexdigest()[:20]
 
 
-def _order_arguments(conversation: Conversation, facts: Facts) -> dict[str, Any] | None:
+def _order(conversation: Conversation, facts: Facts) -> Order | None:
+    """The system's record of the order the conversation is about; None when no system returned one."""
     order_id = facts.get("order_id")
-    return {"order_id": order_id} if order_id and latest_order(conversation, order_id) else None
+    return latest_order(conversation, order_id) if order_id else None
+
+
+def _order_arguments(conversation: Conversation, facts: Facts) -> dict[str, Any] | None:
+    order = _order(conversation, facts)
+    return {"order_id": order.order_id} if order else None
 
 
 def _cancel(conversation: Conversation, context: ActionContext, why: str, intent: str) -> dict[str, Any] | None:
@@ -84,16 +92,13 @@ def _reinstate(conversation: Conversation, context: ActionContext, why: str, int
 
 
 def _refund(conversation: Conversation, context: ActionContext, why: str, intent: str) -> dict[str, Any] | None:
-    base = _order_arguments(conversation, context.facts)
-    if base is None:
-        return None
-    order = latest_order(conversation, base["order_id"])
+    order = _order(conversation, context.facts)
     if order is None or order.refundable <= 0:
         return None
     if intent in BILLING_ERROR_INTENTS and not order.overcharge:
         return None  # the system shows no second charge (a released hold, say): nothing to refund
     amount = order.overcharge or order.refundable  # charged twice: refund the duplicate, not the order
-    return {**base, "amount": float(amount), "reason": why}
+    return {"order_id": order.order_id, "amount": float(amount), "reason": why}
 
 
 def _customer_id(context: ActionContext) -> str | None:
@@ -124,6 +129,15 @@ _BUILDERS: dict[str, Callable[[Conversation, ActionContext, str, str], dict[str,
     "create_ticket": _ticket, "escalate_to_queue": _escalate,
 }
 """Tools the copilot can fill in by itself; others (a new address) need data only the rep can give."""
+
+
+def offered_for(conversation: Conversation, advice: Advice, guidance: Guidance,
+                tools: Mapping[str, tuple[object, ToolInfo]], role: str,
+                extra: tuple[tuple[str, str], ...] = ()) -> tuple[Proposal, ...]:
+    """Proposals for one analysis, given the tools the connected systems offer (only write tools count)."""
+    writable = frozenset(name for name, (_, info) in tools.items() if not info.read_only)
+    context = ActionContext(advice.facts, advice.suggestions, advice.escalations, writable, role, extra)
+    return propose(conversation, context, guidance)
 
 
 def propose(conversation: Conversation, context: ActionContext, guidance: Guidance,

@@ -28,7 +28,7 @@ from copilot.conversation import Conversation
 from copilot.errors import ConnectorError, CopilotError, ReplyLost, SystemUnavailable, ToolRefused
 from copilot.events import ToolResult
 from copilot.facts import gather
-from copilot.guardrails import Verdict, order_from
+from copilot.guardrails import ORDER_TOOLS, Verdict, order_from
 from retrieval.sqlite import open_db
 
 log = logging.getLogger("copilot")
@@ -313,7 +313,7 @@ class Desk:
                        record: Callable[[str, dict[str, Any], dict[str, Any]], None]) -> bool | None:
         p = action.proposal
         order_id = p.arguments.get("order_id")
-        if p.tool in ("cancel_order", "reinstate_order", "refund_payment", "update_shipping_address") and order_id:
+        if p.tool in ORDER_TOOLS and order_id:
             now = await self.systems.call("get_order", {"order_id": order_id})
             record("get_order", {"order_id": order_id}, now)
             after = order_from(now)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from copilot.events import ConversationStarted, Event, Message, ToolCall, ToolResult
 
@@ -28,6 +29,14 @@ class ToolEvent:
     """``"call"`` or ``"result"``."""
     name: str
     payload: str
+
+    def record(self) -> dict[str, Any] | None:
+        """The payload as a JSON object (what a system returned), or None when it is not one."""
+        try:
+            value = json.loads(self.payload)
+        except ValueError:
+            return None
+        return value if isinstance(value, dict) else None
 
 
 @dataclass(frozen=True)
@@ -72,3 +81,8 @@ class Conversation:
 
     def turns_upto(self, seq: int) -> tuple[Turn, ...]:
         return tuple(t for t in self.turns if t.seq <= seq)
+
+    def results(self, tool: str | None = None) -> list[dict[str, Any]]:
+        """The JSON objects the systems returned (of ``tool`` only, when given), oldest first."""
+        return [r for e in self.tools if e.kind == "result" and (tool is None or e.name == tool)
+                and (r := e.record()) is not None]

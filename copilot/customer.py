@@ -51,25 +51,11 @@ def lookups(conversation: Conversation) -> list[Lookup]:
     return wanted
 
 
-def results(conversation: Conversation, tool: str) -> list[dict[str, Any]]:
-    """The JSON objects ``tool`` returned in this conversation, oldest first."""
-    found = []
-    for event in conversation.tools:
-        if event.kind == "result" and event.name == tool:
-            try:
-                value = json.loads(event.payload)
-            except ValueError:
-                continue
-            if isinstance(value, dict):
-                found.append(value)
-    return found
-
-
 def view(conversation: Conversation, stale: bool = False, message: str = "") -> CustomerView:
     """The customer record and recent orders from the newest lookups."""
-    customer = next(reversed(results(conversation, "get_customer")), None)
+    customer = next(reversed(conversation.results("get_customer")), None)
     if customer is None:
-        matches = [m for r in results(conversation, "find_customer") for m in r.get("customers", [])
+        matches = [m for r in conversation.results("find_customer") for m in r.get("customers", [])
                    if isinstance(m, dict)]
         customer = matches[-1] if len(matches) == 1 else None
     orders = tuple(o for o in (customer or {}).get("recent_orders", []) if isinstance(o, dict))

@@ -4,7 +4,6 @@ lookups (tool results). Paths, drafts and verification all read the same facts.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -77,11 +76,8 @@ def gather(conversation: Conversation, seq: int | None = None) -> Facts:
             if found.money and item.role == "customer":
                 put("amount", found.money[-1].text, "conversation")
             continue
-        try:
-            result = json.loads(item.payload)
-        except ValueError:
-            continue
-        if isinstance(result, dict):
+        result = item.record()
+        if result is not None:
             for name, value in {**_single_match(result), **result}.items():
                 put(name, value, item.name)
             if "total" in result and "currency" in result:

@@ -8,7 +8,6 @@ The limits below are this demo company's; a declarative layer for admins comes l
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -103,16 +102,9 @@ def order_from(record: Mapping[str, Any]) -> Order:
 
 def latest_order(conversation: Conversation, order_id: str) -> Order | None:
     """The newest order record for ``order_id`` among the conversation's system results."""
-    for event in reversed(conversation.tools):
-        if event.kind != "result":
-            continue
-        try:
-            record = json.loads(event.payload)
-        except ValueError:
-            continue
-        if isinstance(record, dict) and record.get("order_id") == order_id and "status" in record:
-            return order_from(record)
-    return None
+    record = next((r for r in reversed(conversation.results()) if r.get("order_id") == order_id and "status" in r),
+                  None)
+    return order_from(record) if record is not None else None
 
 
 def check(tool: str, arguments: Mapping[str, Any], *, conversation: Conversation, intent: str = "",

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from copilot.actions import ActionContext, Proposal, propose
+from copilot.actions import offered_for
 from copilot.approvals import Action, ApprovalError, Desk
 from copilot.conversation import Conversation
 from copilot.customer import CustomerView, Lookup, lookups, view
@@ -104,12 +104,7 @@ class Operations:
             tools = await self.desk.systems.tools()
         except ConnectorError:
             tools = {}
-        writable = frozenset(name for name, (_, info) in tools.items() if not info.read_only)
-        advice = insight.advice
-        context = ActionContext(advice.facts, advice.suggestions, advice.escalations, writable, self.desk.role,
-                                extra)
-        proposals: tuple[Proposal, ...] = propose(conversation, context, guidance)
-        self.desk.offer(proposals)
+        self.desk.offer(offered_for(conversation, insight.advice, guidance, tools, self.desk.role, extra))
         actions = self.desk.actions(conversation.id)
         self._listener.actions_changed(actions)
         return actions

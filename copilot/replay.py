@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from copilot.actions import ActionContext, Proposal, propose
+from copilot.actions import Proposal, offered_for
 from copilot.conversation import Conversation, ToolEvent
 from copilot.customer import lookups
 from copilot.errors import ConnectorError, EventError
@@ -77,7 +77,6 @@ async def replay_with_systems(path: Path, pipeline: Pipeline, desk: Desk,
     states, errors = replay_states(path)
     systems = desk.systems
     tools = await systems.tools()
-    writable = frozenset(name for name, (_, info) in tools.items() if not info.read_only)
     found: list[ToolEvent] = []
     done: set[str] = set()
     out: list[tuple[Insight, tuple[Proposal, ...]]] = []
@@ -94,9 +93,8 @@ async def replay_with_systems(path: Path, pipeline: Pipeline, desk: Desk,
                 found.append(ToolEvent(seq, "result", lookup.tool, json.dumps(result)))
                 conversation = replace(conversation, tools=(*conversation.tools, found[-1]))
         insight = pipeline.run(conversation, seq)
-        advice = insight.advice
-        context = ActionContext(advice.facts, advice.suggestions, advice.escalations, writable, desk.role)
-        proposals = propose(conversation, context, pipeline.workspace.guidance(insight.packs))
+        proposals = offered_for(conversation, insight.advice, pipeline.workspace.guidance(insight.packs), tools,
+                                desk.role)
         desk.offer(proposals)
         out.append((insight, proposals))
     return out, errors

@@ -251,6 +251,8 @@ def run_app(conversation: Path | None) -> int:
     for stop in (signal.SIGINT, signal.SIGTERM):  # Ctrl+C or a session manager: close cleanly
         signal.signal(stop, lambda *_: app.quit())
     startup = loop.create_task(start_workspace(parts, make_embedder))
+    if parts.session.operations is not None:  # actions whose reply died with the last run: read what happened
+        resumed = loop.create_task(parts.session.operations.desk.resume())
     first = conversation or next(iter(demo_conversations()), None)
     if first is not None:  # demo mode: a conversation is ready to play
         parts.panel.open_conversation(first)
@@ -258,6 +260,8 @@ def run_app(conversation: Path | None) -> int:
         loop.run_until_complete(closing.wait())
         parts.session.close()
         startup.cancel()
+        if parts.session.operations is not None:
+            resumed.cancel()
         if systems is not None:
             loop.run_until_complete(systems.aclose())
     log.info("longest event-loop stall: %.1f ms", monitor.max_stall_ms)

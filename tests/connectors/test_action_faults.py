@@ -117,6 +117,36 @@ def test_one_side_effect_whatever_the_fault(server: FaultyStore, tmp_path: Path,
         assert server.writes == (2 if fault == "error_before" else 1)
 
 
+def test_an_action_left_running_by_a_crash_is_settled_by_reading_at_the_next_start(server: FaultyStore,
+                                                                                  tmp_path: Path) -> None:
+    rig = Rig(server, tmp_path)
+    server.faults = ["drop_after"] * 3  # the app "dies": no reply ever comes back, but the store applied it
+
+    async def first_run() -> str:
+        proposal, conversation = await rig.approved_cancel()
+        await rig.desk.execute(proposal.id, conversation, rig.record)
+        await rig.close()
+        return proposal.id
+
+    action_id = run(first_run())
+    with sqlite3.connect(tmp_path / "actions.sqlite3") as db:  # as if the app stopped mid-call
+        db.execute("UPDATE actions SET state = 'running', message = '' WHERE id = ?", (action_id,))
+    restarted = Rig(server, tmp_path)
+
+    async def next_start() -> tuple[str, str]:
+        await restarted.desk.resume()
+        action = restarted.desk.get(action_id)
+        await restarted.close()
+        assert action is not None
+        return action.state, action.message
+
+    state, message = run(next_start())
+    assert state == "done" and "was done" in message
+    assert server.store.count_effects("cancel_order") == 1
+    assert "reconciled" in restarted.kinds(action_id)
+    assert restarted.audit.verify() == []
+
+
 def test_a_double_click_runs_once(server: FaultyStore, tmp_path: Path) -> None:
     rig = Rig(server, tmp_path)
     server.faults = ["slow"]
