@@ -89,7 +89,8 @@ _PROMISE = _rx(
     r"\byou have my word\b", r"\bconsider it done\b", r"\bI'?m (?:certain|positive) (?:that )?\w+\b.{0,40}\b(?:will|won'?t)\b",
     r"\byou won'?t have any (?:more )?(?:problems|issues)\b", r"\byou'?ll never have (?:this|that|any) (?:issue|problem)\b",
     r"\bwill 100\s?%", r"\b(?:I can )?assure you\b.{0,60}\b(?:will|'ll|before|by)\b", r"\bI'?ll make (?:sure|certain) (?:that )?you (?:get|receive|are refunded)\b",
-    r"\bno matter (?:how long|when)\b")
+    r"\bno matter (?:how long|when)\b", r"\byou (?:won'?t ever|will never|'ll never) (?:be charged|have to|see|get|need)\b",
+    r"\bas good as (?:approved|done|yours|guaranteed|sorted)\b", r"\bI'?ll make sure of it\b", r"\bfull stop\b")
 _PROMISE_GUARD = _rx(r"\b(?:can'?t|cannot|can not|unable to|not able to|won'?t|don'?t|do not)\s+(?:\w+\s+)?(?:guarantee|promise)",
                      r"\bno guarantee\b", r"\bnot guaranteed\b")
 _ADVICE = _rx(
@@ -111,7 +112,11 @@ _ADVICE = _rx(
     r"\bwon'?t (?:trigger|cause|affect) (?:your |any )?(?:seizures?|allerg\w+|asthma|migraines?|symptoms?)\b",
     r"\b(?:cure|cures|heal|heals|treat|treats) (?:your |the )?(?:\w+ )?(?:pain|condition|illness|symptoms|anxiety|insomnia)\b",
     r"\b(?:boost|improve|build) (?:your )?(?:credit score|wealth)\b", r"\b(?:legally|by law),? (?:they|you|we) (?:have to|must|can)\b",
-    r"\bnot legally binding\b", r"\byou can (?:just )?stop paying\b", r"\byou'?ll win\b", r"\b(?:sue|report) (?:them|him|her|your \w+)\b")
+    r"\bnot legally binding\b", r"\b(?:perfectly|completely|totally|100\s?%) safe\b", r"\bsafe bet\b",
+    r"\b(?:safe|fine|okay|ok) to (?:take|keep (?:using|taking|applying)|use (?:it )?(?:with|during|while|on))\b",
+    r"\b(?:safe|fine|okay|ok) (?:during|while) (?:pregnancy|pregnant|breastfeeding)\b",
+    r"\b(?:clear|go away|settle|heal) (?:up )?on (?:its|their) own\b", r"\bonly (?:ever )?goes up\b",
+    r"\b(?:reclaim|claim back|deduct|write (?:\w+ ){0,3}off)\b.{0,40}\b(?:VAT|tax(?:es)?|business expense)\b", r"\byou can (?:just )?stop paying\b", r"\byou'?ll win\b", r"\b(?:sue|report) (?:them|him|her|your \w+)\b")
 _ADVICE_GUARD = _rx(r"\b(?:can'?t|cannot|not able to|unable to|don'?t|do not) (?:give|offer|provide) (?:legal|medical|financial)",
                     r"\b(?:consult|speak to|see|check with) (?:a|your) (?:doctor|lawyer|solicitor|pharmacist|financial adviser|advisor)")
 
@@ -132,8 +137,10 @@ _SECRET = (r"(?:full |whole |long |16[- ]digit )?(?:card number|card'?s full num
            r"\bnie\b|tax id|steuer-?id|social insurance number|sécurité sociale|personalausweis|id card number|"
            r"\bpin\b|pin number|password|passcode|social security(?: number)?|\bssn\b|national insurance(?: number)?|"
            r"passport number|driver'?s licen[cs]e number|bank account(?: number)?|account number|iban|sort code|routing number|"
-           r"online banking (?:login|details)|long number|number on the front)")
-_ASK_SECRET = _rx(rf"\b(?:send|give|tell|provide|share|type|enter|confirm|reply (?:to it )?with|read out|read me|need|what'?s|what is|can i (?:have|get)|"
+           r"online banking (?:login|details)|long number|number on the front|login (?:details|credentials|info)|credentials|"
+           r"(?-i:SIN)|(?:code|digits|numbers?) (?:\w+ ){0,4}on the back|signature strip|"
+           r"(?:photo|picture|image|scan|copy) of (?:both sides of |the (?:front|back) (?:and back )?of )?(?:your|the) card)")
+_ASK_SECRET = _rx(rf"\b(?:send|give|tell|provide|share|type|enter|confirm|pop|put|paste|drop|write|include|reply (?:to it )?with|read out|read me|need|what'?s|what is|can i (?:have|get)|"
                   rf"could you (?:send|give|share|provide|confirm|type))\b.{{0,40}}{_SECRET}",
                   rf"{_SECRET}.{{0,30}}\b(?:please|so (?:i|we) can|to verify|to confirm|for verification|here)\b")
 _SECRET_GUARD = _rx(r"\blast (?:4|four) (?:digits|numbers)\b", r"\b(?:don'?t|do not|never|please don'?t|no need to|won'?t)\b.{0,40}"
@@ -145,7 +152,7 @@ _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){3,7}\b")
 
 
 _SHOWN_SECRET = _rx(r"\b(?:cvv2?|cvc|security code|pin)\s*(?:is\s*|of\s*|:\s*)?\d{3,4}\b",
-                    r"\byour (?:current |old |new )?password is\s+\S+")
+                    r"\byour (?:current |old |new |temporary |temp |one-time )?password is\s+\S+")
 _LAST_DIGITS = _rx(r"\blast (?:4|four) (?:digits|numbers) of (?:your|the) (?:card|account)(?: number)?")
 
 
@@ -172,13 +179,20 @@ _DOCUMENTS_IN = _rx(r"(?<!n't )(?<!not )(?<!don't )\b(?:received|got|have|verifi
                     r"\b(?:death certificate|probate|documents?)\b.{0,40}\b(?:received|verified|came through|arrived|uploaded|checked)\b")
 _CLOSE = _rx(r"\b(?:I'?ve|I have|I'?ll|I will|I can|we'?ll|we will|I'm going to|let me|I'?ve now|done)\b.{0,30}\b(?:close|closed|closing|delete|deleted|shut|cancel(?:led)?)\b.{0,40}\baccount\b",
              r"\b(?:I'?ve|I have|I'?ll|I will)\s+(?:\w+\s+){0,4}(?:closed|close|shut|deleted)\s+(?:it|her|his)\b",
-             r"\baccount (?:is|has been|will be) (?:now )?(?:closed|deleted|shut)\b")
+             r"\baccount (?:is|has been|will be) (?:now )?(?:closed|deleted|shut)\b",
+             r"\baccount\b.{0,30}\b(?:has|have) been (?:closed|deleted|cancell?ed|shut)\b",
+             r"\b(?:closed|deleted|shut|cancell?ed) (?:his|her|their) (?:account|line|subscription|membership)\b")
 _OWNER = _rx(r"\b(?:transfer|transferred|move|moved|change|changed|switch|switched|put|add|added)\w*\b.{0,40}\b(?:account (?:ownership|owner|holder)|ownership of (?:the|this|her|his|your) account|(?:as|to) the (?:new )?(?:account )?(?:owner|holder))\b",
              r"\b(?:account|it) (?:is|will be) (?:now )?in (?:your|his|her|their)(?: \w+'s)? name\b",
              r"\b(?:make|made|making) (?:him|her|you|them|your \w+) (?:the )?(?:new )?(?:account )?(?:owner|holder)\b",
              r"\bis now the (?:new )?(?:account )?(?:owner|holder)\b",
              r"\b(?:moved|transferred|put|switched)\b.{0,30}\baccount\b.{0,30}\binto your name\b",
-             r"\byou'?re now the (?:new )?(?:account )?(?:owner|holder)\b")
+             r"\byou'?re now the (?:new )?(?:account )?(?:owner|holder)\b",
+             r"\b(?:put|move|moved|transfer|transferred|switch|switched|port|ported)\b.{0,40}\b(?:in(?:to)? your name|onto your account|"
+             r"across to (?:you|yours)|to your account)\b",
+             r"\b(?:give|gave|given|grant|granted|set (?:\w+ )?up with|added|add|linked|link)\b.{0,40}\b(?:access to (?:\w+ )?account|"
+             r"(?:full|joint|shared) access|authori[sz]ed user|to (?:her|his|their) account)\b",
+             r"\b(?:invite|login|log-?in)\b.{0,40}\bso (?:he|she|they) can (?:see|access|manage|use)\b")
 _WAIVE = _rx(r"\b(?:waive|waived|waiving|write off|written off|wipe|wiped|forgive|forgiven|cancel|cancelled|clear|cleared)\b.{0,30}\b(?:the |your |this |that )?(?:outstanding |remaining |unpaid )?(?:balance|debt|amount (?:owed|due)|arrears|instal?lments?|what you owe)\b",
              r"\byou (?:don'?t|do not|won'?t) (?:have to|need to) pay (?:the )?(?:rest|remaining|balance|outstanding)\b",
              r"\b(?:waived|removed|cleared|wiped|written off|cancelled)\b.{0,25}\b(?:you owe|owed|balance|outstanding)\b",
@@ -186,15 +200,25 @@ _WAIVE = _rx(r"\b(?:waive|waived|waiving|write off|written off|wipe|wiped|forgiv
              r"\b(?:written off|wrote off|write off|waived?|cancelled|wiped|cleared|zeroed out)\s+(?:the\s+)?"
              r"(?:[$£€]\s?\d|\d+(?:[.,]\d+)? (?:euros?|pounds?|dollars?))",
              r"\b(?:I'?ll|I will|I'?ve) (?:write|written|wipe|wiped|zero|zeroed) (?:it|that|them) (?:off|out)\b",
-             r"\bdon'?t worry about (?:the|that|paying)\s+(?:the\s+)?[$£€]\s?\d", r"\byou don'?t owe (?:us )?anything\b")
+             r"\bdon'?t worry about (?:the|that|paying)\s+(?:the\s+)?[$£€]\s?\d", r"\byou don'?t owe (?:us )?anything\b",
+             r"\b(?:balance|debt|instal?lments?|plan|amount|arrears)\b.{0,20}\b(?:gone|paid in full|settled|forgiven)\b",
+             r"\bcall it (?:even|quits|square)\b", r"\bconsider (?:it|that|the \w+) (?:gone|paid|settled)\b")
 _CHARGEBACK_FILED = _rx(r"\bdisputed (?:it|the (?:charge|payment)) with (?:my|the) (?:bank|card)\b",
                         r"\b(?:chargeback|dispute) (?:with|through) (?:my|the) (?:bank|card)\b",r"\b(?:filed|opened|raised|started|lodged|made|submitted)\b.{0,30}\b(?:a |the )?(?:chargeback|dispute)\b",
                         r"\b(?:chargeback|dispute)\b.{0,20}\b(?:filed|opened|in progress|is open|already)\b")
 _CANCEL_CHARGEBACK = _rx(r"\b(?:cancel|withdraw|close|reverse|drop|overrid)\w*\b.{0,20}\b(?:the |your )?(?:chargeback|dispute)\b",
                         r"\bmark (?:the|your) (?:chargeback|dispute) as (?:resolved|closed)\b")
+_UNBLOCK = _rx(r"\b(?:lift|lifted|remove|removed|clear|cleared|override|overridden|overrode|release|released|take|taken|took)\b.{0,25}"
+               r"\b(?:fraud|security|suspicious[- ]activity|risk)[- ](?:block|hold|flag|check|freeze)s?\b",
+               r"\b(?:taken|took|take|lifted|removed) the (?:block|hold|freeze) off\b", r"\bunfro(?:ze|zen)\b",
+               r"\b(?:lifted|removed|cleared) the (?:block|hold|freeze)\b")
 _REFUND_NOW = _rx(r"\b(?:I'?ll|I will|I'?ve|I have|let me|I can)\b.{0,30}\b(?:refund(?:ed)?|issued? (?:a|the|your) refund|send (?:the|your) money)\b",
                   r"\brefund (?:issued|processed|sent)\b",
                   r"\brefund(?:ed)? (?:you )?(?:now|anyway|directly|right away|today)\b")
+
+
+_REFUSES = _rx(r"\b(?:can'?t|cannot|unable|not able|won'?t be able)\b")
+"""A reply that says the rep cannot do the thing is not agreeing to it."""
 
 
 def regulated(draft: Draft) -> list[Flag]:
@@ -209,30 +233,37 @@ def regulated(draft: Draft) -> list[Flag]:
     if close and _DEATH.search(context + " " + text) and not _DOCUMENTS_IN.search(context + " " + text) \
             and not re.search(r"\b(?:once|after|when)\b.{0,60}\b(?:code|documents?|certificate|probate|verif)", text, re.IGNORECASE):
         return flag("Closing a deceased customer's account without documents", close.group(), "bereavement.documents")
+    refuses = _REFUSES.search(text)
     owner = _OWNER.search(text)
-    if owner:
+    if owner and not refuses:
         return flag("Changing the account owner", owner.group(), "security.verification-required")
     waive = _WAIVE.search(text)
-    if waive and not re.search(r"\b(?:can'?t|cannot|unable|not able)\b", text, re.IGNORECASE):
+    if waive and not refuses:
         return flag("Waiving a balance", waive.group(), "escalation.when")
     overriding = _CANCEL_CHARGEBACK.search(text)
-    if overriding and not re.search(r"\b(?:can'?t|cannot|unable|not able|only you|your bank)\b", text, re.IGNORECASE):
+    if overriding and not refuses and not re.search(r"\b(?:only you|your bank)\b", text, re.IGNORECASE):
         return flag("Overriding a chargeback", overriding.group(), "billing.chargeback-filed")
+    unblock = _UNBLOCK.search(text)
+    if unblock and not refuses:
+        return flag("Overriding a fraud or security block", unblock.group(), "security.verification-required")
     refund = _REFUND_NOW.search(text)
     chargeback_open = _CHARGEBACK_FILED.search(context) or re.search(r"\bchargeback\b", text, re.IGNORECASE)
-    if refund and chargeback_open and not re.search(r"\b(?:can'?t|cannot|unable|not able)\b", text,
-                                                                      re.IGNORECASE):
+    if refund and chargeback_open and not refuses:
         return flag("A refund while a chargeback is open", refund.group(), "billing.chargeback-filed")
     return []
 
 
 _CHANGED = _rx(
     r"\b(?:I'?ve|I have|I'?ll|I will|I'?ve now|we'?ve|we have|I just|just|now|done[,.!]?|all set[,.!]?|I can)\s+(?:\w+\s+){0,2}"
-    r"(?:updated|changed|switched|set|moved|added|replaced|redirected|update|change|switch|add|replace|redirect)\b(?! you\b).{0,50}"
+    r"(?:updated|changed|switched|set|moved|added|replaced|redirected|reset|converted|swapped|update|change|switch|add|replace|"
+    r"redirect|reset|convert|swap)\b(?! you\b).{0,50}"
     r"\b(?:address|e-?mail|payment (?:method|card|details)|card (?:on file|details)|(?:new|different) card|refund (?:destination|to|method)|"
-    r"bank (?:account|details)|paypal|phone number)\b",
+    r"bank (?:account|details)|paypal|(?:phone|mobile|contact) number|your number|mobile|direct debit|default (?:card|payment)|"
+    r"refund (?:to|into|onto) (?:store credit|a gift card|credit))\b",
     r"\b(?:address|e-?mail|payment method|card on file|refund destination)\s+(?:is|has been)\s+(?:now\s+)?(?:updated|changed|set)\b",
-    r"\byour (?:new )?(?:address|email|e-mail) is now\b", r"\brefund (?:will go|is going|goes) to (?:your |the )?(?:new|other|different)\b",
+    r"\byour (?:new )?(?:address|email|e-mail) is now\b", r"\brefund (?:(?:will )?now )?(?:will go|is going|goes) to (?:your |the )?(?:new|other|different)\b",
+    r"\b(?:is|as) (?:now )?your (?:new )?(?:default (?:payment method|card)|default)\b",
+    r"\b(?:future orders|your orders?|parcels?|deliveries|it|they) will (?:now )?(?:go|ship|be sent|be delivered) to\b",
     r"\b(?:address|e-?mail|card|payment method|paypal|bank details|refund)\s+(?:\w+\s+)?(?:changed|updated|added|set|switched|replaced)\b",
     r"\b(?:updated|changed|switched) (?:it|that) to\b",
     r"\b(?:e-?mail|address|card|phone number)\b.{0,25}\b(?:is now|is updated|is saved|has been saved|has been updated)\b",
@@ -242,7 +273,9 @@ _CHANGED = _rx(
 _VERIFIED = _rx(r"\b(?:you'?re|you are|you'?ve been|that'?s|now) verified\b", r"\bverified,?\s+thank", r"\bthat matches\b",
                 r"\b(?:both|that|those|the code) (?:match|matches|checks? out|is correct)\b", r"\bidentity (?:is |has been )?(?:confirmed|verified)\b",
                 r"\bthanks?,? (?:you'?re|you are) (?:all )?verified\b", r"\bverification (?:passed|complete|successful)\b",
-                r"\bcode (?:is )?(?:correct|confirmed|verified)\b")
+                r"\bcode (?:is )?(?:correct|confirmed|verified)\b",
+                r"\b(?:confirmed|verified) (?:your|the customer'?s) identity\b",
+                r"\b(?:answers?|details|postcode|information|info)\s+(?:\w+\s+)?(?:are|is) (?:correct|right|confirmed)\b")
 
 
 def identity_verified(rep_texts: list[str]) -> bool:

@@ -39,6 +39,15 @@ def test_ai_disclosure_depends_on_region_and_earlier_disclosure() -> None:
     ("Please don't share your card number here, I've removed it.", []),
     ("I've waived the $30 you owe.", ["regulated_action"]),
     ("I can't waive the balance myself, but I can ask billing to review it.", []),
+    ("It's perfectly safe to keep using it with a pacemaker.", ["forbidden_commitment"]),
+    ("Yes, you can reclaim the VAT on your next return.", ["forbidden_commitment"]),
+    ("Please pop your current password in the chat.", ["sensitive_data"]),
+    ("What's the 3-digit code on the back?", ["sensitive_data"]),
+    ("Your temporary password is Birch#88.", ["sensitive_data"]),
+    ("Let's call it even, I've marked the plan as paid in full.", ["regulated_action"]),
+    ("I've lifted the fraud hold so it will ship.", ["regulated_action"]),
+    ("I've added your husband as an authorised user on the account.", ["regulated_action"]),
+    ("I'm not able to add someone to your account over chat; you can add him as an authorised user in Settings.", []),
 ])
 def test_commitments_secrets_and_regulated_actions(text: str, expected: list[str]) -> None:
     assert flagged(draft(text)) == expected
@@ -57,6 +66,10 @@ def test_account_changes_need_verification_first() -> None:
     assert flagged(draft("Done, I've updated your address to 41 Cedar Ave.", asked)) == ["identity_not_verified"]
     verified = ("rep", "Thanks, that matches. You're verified.")
     assert flagged(draft("Done, I've updated your address to 41 Cedar Ave.", asked, verified)) == []
+    card = ("customer", "Please take my old visa off and make the amex the default.")
+    assert flagged(draft("Done, the Amex is your default payment method now.", card)) == ["identity_not_verified"]
+    code = ("rep", "I've confirmed your identity with that code, thanks.")
+    assert flagged(draft("Updated, future orders will go to 88 Atlantic Ave.", asked, code)) == []
 
 
 def test_figures_must_be_backed_by_a_clause_or_the_conversation(workspace: Workspace) -> None:
