@@ -40,7 +40,7 @@ class Quantity:
 
 
 def _numbers_as_digits(text: str) -> str:
-    return re.sub(r"\b(" + "|".join(_WORDS) + r")\b(?=\s*(?:business |working )?(?:day|week|month|hour|year))",
+    return re.sub(r"\b(" + "|".join(_WORDS) + r")\b(?=\s*-?\s*(?:business |working )?(?:day|week|month|hour|year))",
                   lambda m: str(_WORDS[m.group(1).lower()]), text, flags=re.IGNORECASE)
 
 
@@ -103,6 +103,8 @@ def _day(text: str) -> tuple[int, int] | None:
         return int(slash.group(2)), int(slash.group(1))
     month = next((n for m, n in _MONTHS.items() if m in text.lower()), None)
     day = re.search(r"\d{1,2}", text)
+    if day and not month and text.lower().startswith("the "):
+        return 0, int(day.group())  # "by the 18th": the month is implied
     return (month, int(day.group())) if month and day else None
 
 
@@ -148,7 +150,7 @@ def verify(text: str, cited: Sequence[str], known: Sequence[str], jurisdiction: 
                 found.append(_span(text, sentence, at, claim.text,
                                    f"“{claim.text}” is not backed by a cited clause or a system fact"))
         for written_date, when in written:
-            if when not in known_days:
+            if when not in known_days and not (when[0] == 0 and any(day == when[1] for _, day in known_days)):
                 found.append(_span(text, sentence, at, written_date,
                                    f"the date “{written_date}” is not in a cited clause or a system record"))
     return found

@@ -90,7 +90,10 @@ _PROMISE = _rx(
     r"\byou won'?t have any (?:more )?(?:problems|issues)\b", r"\byou'?ll never have (?:this|that|any) (?:issue|problem)\b",
     r"\bwill 100\s?%", r"\b(?:I can )?assure you\b.{0,60}\b(?:will|'ll|before|by)\b", r"\bI'?ll make (?:sure|certain) (?:that )?you (?:get|receive|are refunded)\b",
     r"\bno matter (?:how long|when)\b", r"\byou (?:won'?t ever|will never|'ll never) (?:be charged|have to|see|get|need)\b",
-    r"\bas good as (?:approved|done|yours|guaranteed|sorted)\b", r"\bI'?ll make sure of it\b", r"\bfull stop\b")
+    r"\bas good as (?:approved|done|yours|guaranteed|sorted)\b", r"\bI'?ll make sure of it\b", r"\bfull stop\b",
+    r"\byou(?:'ll| will) never\b(?! (?:need to|have to) (?:share|send|give))", r"\bwill never be (?:exposed|restricted|hacked|charged|affected|lost|blocked)\b",
+    r"\bcan'?t be hacked\b", r"\bthat'?s a promise\b", r"\b(?:completely|totally|absolutely) sure\b", r"\bno questions asked\b",
+    r"\bregardless of (?:the )?(?:condition|outcome|what)\b")
 _PROMISE_GUARD = _rx(r"\b(?:can'?t|cannot|can not|unable to|not able to|won'?t|don'?t|do not)\s+(?:\w+\s+)?(?:guarantee|promise)",
                      r"\bno guarantee\b", r"\bnot guaranteed\b")
 _ADVICE = _rx(
@@ -116,6 +119,14 @@ _ADVICE = _rx(
     r"\b(?:safe|fine|okay|ok) to (?:take|keep (?:using|taking|applying)|use (?:it )?(?:with|during|while|on))\b",
     r"\b(?:safe|fine|okay|ok) (?:during|while) (?:pregnancy|pregnant|breastfeeding)\b",
     r"\b(?:clear|go away|settle|heal) (?:up )?on (?:its|their) own\b", r"\bonly (?:ever )?goes up\b",
+    r"\b(?:painkillers?|antihistamines?|antiseptic|ointment|ibuprofen|paracetamol|aspirin|tylenol|advil|hot bath|ice pack)\b"
+    r".{0,60}\b(?:should|will|'ll|sort|clear|fix|help)\b",
+    r"\b(?:just|simply) (?:run|tape|put|apply|rub|take)\b.{0,40}\b(?:water|cream|bandage|plaster|tape|ice|tablets?|pills?)\b",
+    r"\bno need to see (?:anyone|anybody|someone|a doctor|a gp|a nurse)\b", r"\bwon'?t need (?:stitches|a doctor|to see)\b",
+    r"\bheal (?:up )?(?:fine|nicely|by itself|on its own)\b",
+    r"\b(?:you should|I'?d|I would|you could|I'?d advise|I advise)\b.{0,50}\b(?:sue|take (?:them|him|her|it) to court|"
+    r"withhold(?:ing)? (?:the )?(?:rent|payment)|stop paying|file a (?:lawsuit|claim)|take out a (?:\w+ )?loan)",
+    r"\b(?:breach|breaching|violat\w+) your (?:\w+ )?rights\b", r"\b(?:move|put|transfer|invest) (?:all )?your savings\b",
     r"\b(?:reclaim|claim back|deduct|write (?:\w+ ){0,3}off)\b.{0,40}\b(?:VAT|tax(?:es)?|business expense)\b", r"\byou can (?:just )?stop paying\b", r"\byou'?ll win\b", r"\b(?:sue|report) (?:them|him|her|your \w+)\b")
 _ADVICE_GUARD = _rx(r"\b(?:can'?t|cannot|not able to|unable to|don'?t|do not) (?:give|offer|provide) (?:legal|medical|financial)",
                     r"\b(?:consult|speak to|see|check with) (?:a|your) (?:doctor|lawyer|solicitor|pharmacist|financial adviser|advisor)")
@@ -138,8 +149,8 @@ _SECRET = (r"(?:full |whole |long |16[- ]digit )?(?:card number|card'?s full num
            r"\bpin\b|pin number|password|passcode|social security(?: number)?|\bssn\b|national insurance(?: number)?|"
            r"passport number|driver'?s licen[cs]e number|bank account(?: number)?|account number|iban|sort code|routing number|"
            r"online banking (?:login|details)|long number|number on the front|login (?:details|credentials|info)|credentials|"
-           r"(?-i:SIN)|(?:code|digits|numbers?) (?:\w+ ){0,4}on the back|signature strip|"
-           r"(?:photo|picture|image|scan|copy) of (?:both sides of |the (?:front|back) (?:and back )?of )?(?:your|the) card)")
+           r"(?-i:SIN)|(?-i:NI) number|(?:code|digits|numbers?) (?:\w+ ){0,4}(?:on|from) the back|signature strip|"
+           r"(?:photo|picture|image|scan|copy) of (?:both sides of |the (?:front|back) (?:and back )?of )?(?:your|the) (?:\w+ )?card)")
 _ASK_SECRET = _rx(rf"\b(?:send|give|tell|provide|share|type|enter|confirm|pop|put|paste|drop|write|include|reply (?:to it )?with|read out|read me|need|what'?s|what is|can i (?:have|get)|"
                   rf"could you (?:send|give|share|provide|confirm|type))\b.{{0,40}}{_SECRET}",
                   rf"{_SECRET}.{{0,30}}\b(?:please|so (?:i|we) can|to verify|to confirm|for verification|here)\b")
@@ -156,6 +167,12 @@ _SHOWN_SECRET = _rx(r"\b(?:cvv2?|cvc|security code|pin)\s*(?:is\s*|of\s*|:\s*)?\
 _LAST_DIGITS = _rx(r"\blast (?:4|four) (?:digits|numbers) of (?:your|the) (?:card|account)(?: number)?")
 
 
+_SECRET_NAMED = _rx(_SECRET)
+_ASK_IT = _rx(r"\b(?:type|send|pop|put|enter|share|give|paste|write)\b.{0,30}\b(?:the (?:full |whole )?number|it|them)\b.{0,20}"
+              r"\b(?:here|in (?:the )?chat|below)\b")
+"""Asking for "it" right after the customer named a secret ("You need my SSN?" "Type the full number here")."""
+
+
 def sensitive(draft: Draft) -> list[Flag]:
     # In outgoing text any card-length digit run is treated as a card number, valid checksum or not.
     shown_number = (_CARD_RUN.search(draft.text) or _SSN.search(draft.text) or _IBAN.search(draft.text)
@@ -165,7 +182,8 @@ def sensitive(draft: Draft) -> list[Flag]:
                      shown_number.group(), "security.no-secrets", "error")]
     for sentence in sentences(draft.text):
         sentence = _LAST_DIGITS.sub("the last digits", sentence)  # asking for the last 4 is allowed
-        ask = _ASK_SECRET.search(sentence)
+        ask = _ASK_SECRET.search(sentence) or (_ASK_IT.search(sentence) if _SECRET_NAMED.search(" ".join(
+            draft.earlier("customer")[-1:])) else None)
         if ask and not _SECRET_GUARD.search(sentence):
             return [Flag("no-secrets-asked", "sensitive_data",
                          "Never ask for full card numbers, CVV, passwords, PINs or national ids in chat.",
@@ -188,7 +206,8 @@ _OWNER = _rx(r"\b(?:transfer|transferred|move|moved|change|changed|switch|switch
              r"\bis now the (?:new )?(?:account )?(?:owner|holder)\b",
              r"\b(?:moved|transferred|put|switched)\b.{0,30}\baccount\b.{0,30}\binto your name\b",
              r"\byou'?re now the (?:new )?(?:account )?(?:owner|holder)\b",
-             r"\b(?:put|move|moved|transfer|transferred|switch|switched|port|ported)\b.{0,40}\b(?:in(?:to)? your name|onto your account|"
+             r"\b(?:reassign\w*|transfer\w*|hand\w*|mov\w+|give|gave|given)\b.{0,20}\baccount\b.{0,40}\b(?:to|over to) (?:your|her|him|them|his|their)\b",
+             r"\b(?:put|move|moved|transfer|transferred|switch|switched|port|ported)\b.{0,40}\b(?:in(?:to)? (?:your|her|his|their|\w+'s) name|onto your account|"
              r"across to (?:you|yours)|to your account)\b",
              r"\b(?:give|gave|given|grant|granted|set (?:\w+ )?up with|added|add|linked|link)\b.{0,40}\b(?:access to (?:\w+ )?account|"
              r"(?:full|joint|shared) access|authori[sz]ed user|to (?:her|his|their) account)\b",
@@ -208,17 +227,22 @@ _CHARGEBACK_FILED = _rx(r"\bdisputed (?:it|the (?:charge|payment)) with (?:my|th
                         r"\b(?:chargeback|dispute)\b.{0,20}\b(?:filed|opened|in progress|is open|already)\b")
 _CANCEL_CHARGEBACK = _rx(r"\b(?:cancel|withdraw|close|reverse|drop|overrid)\w*\b.{0,20}\b(?:the |your )?(?:chargeback|dispute)\b",
                         r"\bmark (?:the|your) (?:chargeback|dispute) as (?:resolved|closed)\b")
-_UNBLOCK = _rx(r"\b(?:lift|lifted|remove|removed|clear|cleared|override|overridden|overrode|release|released|take|taken|took)\b.{0,25}"
-               r"\b(?:fraud|security|suspicious[- ]activity|risk)[- ](?:block|hold|flag|check|freeze)s?\b",
+_UNBLOCK = _rx(r"\b(?:lift|lifted|remove|removed|clear|cleared|override|overridden|overrode|release|released|take|taken|took|"
+               r"bypass\w*|skip\w*|switch(?:ed)? off|turn(?:ed)? off|disabl\w+)\b.{0,25}"
+               r"\b(?:fraud|security|suspicious[- ]activity|risk|verification|identity)[- ](?:block|hold|flag|check|freeze)s?\b",
                r"\b(?:taken|took|take|lifted|removed) the (?:block|hold|freeze) off\b", r"\bunfro(?:ze|zen)\b",
                r"\b(?:lifted|removed|cleared) the (?:block|hold|freeze)\b")
+_CREDIT_MARK = _rx(r"\b(?:remov\w*|delet\w*|clear\w*|tak\w+|took|wip\w+|withdr\w+)\b.{0,30}\b(?:collections?|default|negative|arrears|"
+                   r"late[- ]payment|credit)(?: \w+)? (?:marker|note|entry|flag|record|listing|report)s?\b",
+                   r"\b(?:remov\w*|delet\w*|clear\w*)\s+the default\b", r"\b(?:off|from) your credit (?:file|report|record|history)\b")
 _REFUND_NOW = _rx(r"\b(?:I'?ll|I will|I'?ve|I have|let me|I can)\b.{0,30}\b(?:refund(?:ed)?|issued? (?:a|the|your) refund|send (?:the|your) money)\b",
                   r"\brefund (?:issued|processed|sent)\b",
                   r"\brefund(?:ed)? (?:you )?(?:now|anyway|directly|right away|today)\b")
 
 
-_REFUSES = _rx(r"\b(?:can'?t|cannot|unable|not able|won'?t be able)\b")
-"""A reply that says the rep cannot do the thing is not agreeing to it."""
+_REFUSES = _rx(r"\b(?:can'?t|cannot|unable|not able|won'?t be able)\b",
+               r"\b(?:has|have|needs?) to be (?:reviewed|approved|checked)\b", r"\b(?:raised|opened|logged|submitted) a (?:request|ticket|case)\b")
+"""A reply that says the rep cannot do the thing, or has passed it on for review, is not agreeing to it."""
 
 
 def regulated(draft: Draft) -> list[Flag]:
@@ -246,6 +270,9 @@ def regulated(draft: Draft) -> list[Flag]:
     unblock = _UNBLOCK.search(text)
     if unblock and not refuses:
         return flag("Overriding a fraud or security block", unblock.group(), "security.verification-required")
+    marker = _CREDIT_MARK.search(text)
+    if marker and not refuses:
+        return flag("Removing a credit or collections marker", marker.group(), "escalation.when")
     refund = _REFUND_NOW.search(text)
     chargeback_open = _CHARGEBACK_FILED.search(context) or re.search(r"\bchargeback\b", text, re.IGNORECASE)
     if refund and chargeback_open and not refuses:
@@ -283,12 +310,34 @@ def identity_verified(rep_texts: list[str]) -> bool:
     return any(_VERIFIED.search(t) for t in rep_texts)
 
 
+_DETAIL = (r"(?:address|e-?mail|phone|number|mobile|card|payment(?: method)?|bank(?: account| details)?|iban|paypal|apple pay|"
+           r"google pay|direct debit|refund|parcel|delivery|login)")
+_ASKS_CHANGE = _rx(rf"\b(?:change|update|replace|switch|swap|redirect|reroute|move|put|use|add|remove|set)\b.{{0,40}}\b{_DETAIL}\b",
+                   rf"\b(?:new|different|other) {_DETAIL}\b", rf"\b{_DETAIL} (?:has|have|'s) changed\b",
+                   r"\brefund\b.{0,30}\b(?:to|into|onto|on)\b.{0,25}\b(?:new|other|different|husband'?s|wife'?s|partner'?s|gift card|store credit)\b",
+                   r"\b(?:come|comes|go|goes|charge\w*) (?:off|from|to) (?:my )?(?:\w+'s )?(?:card|account)\b")
+"""A customer asking for one of the details only a verified customer may change."""
+_AGREES = _rx(r"^\W*(?:done|all set)\b", r"\bthat'?s (?:saved|updated|changed|done|sorted)\b",
+              r"\bI'?ll (?:\w+ )?(?:update|change|swap|switch|add|set|make|point|send|move|redirect|put|sort)\b",
+              r"\bI'?ve (?:\w+ )?(?:updated|changed|swapped|switched|added|set|removed|moved|redirected|rerouted|sorted)\b",
+              r"\b(?:has been|'s been|been) (?:rerouted|redirected|updated|changed|switched|swapped)\b", r"\bwill (?:now )?come from\b")
+_DEFERS_CHECK = _rx(r"\bverif", r"\bsecurity (?:question|check)", r"\b(?:confirm|check) (?:your identity|it'?s you)", r"\bone[- ]time code\b",
+                    r"\b(?:can'?t|cannot|unable to|not able to)\b", r"\byourself\b", r"\b(?:in|under|via|through) (?:your )?(?:settings|the app|"
+                    r"your account page|the website|my account)\b", r"\bpasscode\b", r"\bsent (?:you )?a code\b")
+"""A reply that verifies first, refuses, or sends the customer to self-service is not a change."""
+
+
 def identity(draft: Draft) -> list[Flag]:
+    if identity_verified(draft.earlier("rep")):
+        return []
     change = _CHANGED.search(draft.text)
+    asked = draft.earlier("customer")[-1:]
+    if not change and asked and _ASKS_CHANGE.search(asked[0]) and not _DEFERS_CHECK.search(draft.text):
+        change = _AGREES.search(draft.text)
     if not change or re.search(r"\b(?:once|after|before|first|need to|must|can'?t|cannot)\b.{0,30}\bverif", draft.text,
                                re.IGNORECASE):
         return []
-    if identity_verified(draft.earlier("rep")) or _VERIFIED.search(draft.text.split(change.group())[0]):
+    if _VERIFIED.search(draft.text.split(change.group())[0]):
         return []
     return [Flag("verify-before-change", "identity_not_verified",
                  "Verify the customer's identity (code to the email on file, or two of postcode / last 4 / last order) "

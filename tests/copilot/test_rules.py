@@ -48,6 +48,12 @@ def test_ai_disclosure_depends_on_region_and_earlier_disclosure() -> None:
     ("I've lifted the fraud hold so it will ship.", ["regulated_action"]),
     ("I've added your husband as an authorised user on the account.", ["regulated_action"]),
     ("I'm not able to add someone to your account over chat; you can add him as an authorised user in Settings.", []),
+    ("Just run it under cold water, it'll heal up fine, no need to see anyone.", ["forbidden_commitment"]),
+    ("Your account will never be restricted, that's a promise.", ["forbidden_commitment"]),
+    ("Could you share the three-digit code from the back of the card?", ["sensitive_data"]),
+    ("Done, I've removed the collections marker from your account.", ["regulated_action"]),
+    ("I'll bypass the verification check and push it through.", ["regulated_action"]),
+    ("Ownership changes have to be reviewed by our team, so I've raised a request.", []),
 ])
 def test_commitments_secrets_and_regulated_actions(text: str, expected: list[str]) -> None:
     assert flagged(draft(text)) == expected
@@ -68,6 +74,12 @@ def test_account_changes_need_verification_first() -> None:
     assert flagged(draft("Done, I've updated your address to 41 Cedar Ave.", asked, verified)) == []
     card = ("customer", "Please take my old visa off and make the amex the default.")
     assert flagged(draft("Done, the Amex is your default payment method now.", card)) == ["identity_not_verified"]
+    moved = ("customer", "My phone number has changed.")
+    assert flagged(draft("No problem, what's the new number? I'll update it straight away.", moved)) == [
+        "identity_not_verified"]
+    assert flagged(draft("You can change it yourself under Settings, or I can send you a one-time code first.", moved)) == []
+    ssn = ("customer", "You need my SSN for the financing?")
+    assert flagged(draft("Yep, just type the full number here.", ssn)) == ["sensitive_data"]
     code = ("rep", "I've confirmed your identity with that code, thanks.")
     assert flagged(draft("Updated, future orders will go to 88 Atlantic Ave.", asked, code)) == []
 
@@ -80,6 +92,9 @@ def test_figures_must_be_backed_by_a_clause_or_the_conversation(workspace: Works
     assert not rule(draft("Refunds are issued within 5 business days after we receive the return."))
     lookup = ("rep", "Order NW-10482, total $129.00.")
     assert not rule(draft("Your refund of $129 goes back to your card.", lookup))
+    assert rule(draft("You should have it by the 18th."))
+    assert not rule(draft("Yes, it should arrive by the 18th.", ("rep", "The tracking shows delivery on Nov 18.")))
+    assert rule(draft("The TV comes with a three-year warranty."))
     assert [q.text for q in quantities("up to $25 / £20 / €25, within 30 days, 10%", ranges=True)] == [
         "$25", "£20", "€25", "30 days", "10%"]
 
