@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from copilot.classifier import Classifier, Utterance
 from copilot.conversation import Conversation, Turn
 from copilot.examples import ExampleIndex
 from copilot.guidance import Guidance
@@ -265,31 +266,40 @@ _GUARDS = {t.category: t.guard for t in TRIGGERS}
 
 @dataclass(frozen=True)
 class Taxonomy:
-    """What the pack adds to the coded triggers: its phrases, and example utterances matched by embedding."""
+    """What the pack adds to the coded triggers: its phrases, and a classifier trained on its labelled
+    messages (category examples and escalation-examples.jsonl); the closest example is the evidence shown."""
 
     phrases: tuple[Trigger, ...] = ()
     examples: ExampleIndex | None = None
+    classifier: Classifier | None = None
     vector: Callable[[str], np.ndarray] | None = None
     thresholds: dict[str, float] = field(default_factory=dict)
-    """Category → the similarity an example match needs."""
+    """Category → the probability the classifier needs."""
 
     @classmethod
     def of(cls, guidance: Guidance, vectors: Callable[[list[str]], np.ndarray],
            vector: Callable[[str], np.ndarray]) -> Taxonomy:
         phrases = tuple(Trigger(c.id, _rx(*(rf"\b{re.escape(p)}\b" for p in c.phrases)), _GUARDS.get(c.id))
                         for c in guidance.categories if c.phrases)
-        pairs = [(c.id, example) for c in guidance.categories for example in c.examples]
-        thresholds = {c.id: c.threshold if c.threshold is not None else guidance.example_threshold
+        known = {c.id for c in guidance.categories}
+        labelled = [Utterance(example, frozenset({c.id})) for c in guidance.categories for example in c.examples]
+        labelled += [u for u in guidance.utterances if u.labels <= known]
+        pairs = [(label, u.text) for u in labelled for label in sorted(u.labels)]
+        thresholds = {c.id: c.threshold if c.threshold is not None else guidance.classifier_threshold
                       for c in guidance.categories}
-        return cls(phrases, ExampleIndex(pairs, vectors) if pairs else None, vector, thresholds)
+        return cls(phrases, ExampleIndex(pairs, vectors) if pairs else None, Classifier.train(labelled, vectors),
+                   vector, thresholds)
 
     def closest(self, turn: Turn) -> list[tuple[str, str]]:
-        """(category, evidence) for every category whose examples the turn is close enough to."""
-        if self.examples is None or self.vector is None:
+        """(category, evidence) for every category the classifier reads in the turn."""
+        if self.classifier is None or self.vector is None:
             return []
-        return [(m.label, f"like “{m.example}” ({m.score:.2f})") for m in self.examples.best(self.vector(turn.text))
-                if m.score >= self.thresholds.get(m.label, 1.0)
-                and not ((guard := _GUARDS.get(m.label)) and guard.search(turn.text))]
+        vector = self.vector(turn.text)
+        scores = self.classifier.scores(vector)
+        nearest = {m.label: m.example for m in self.examples.best(vector)} if self.examples else {}
+        return [(category, f"reads like {category.replace('_', ' ')} ({p:.2f}), as in “{nearest.get(category, '')}”")
+                for category, p in scores.items() if p >= self.thresholds.get(category, 1.0)
+                and not ((guard := _GUARDS.get(category)) and guard.search(turn.text))]
 
 
 def detect(conversation: Conversation, seq: int | None = None, taxonomy: Taxonomy | None = None) -> list[Escalation]:

@@ -1,5 +1,6 @@
 """A pack's reasoning data: playbooks (intents and resolution paths), the escalation taxonomy and
-compliance rules, read from ``playbooks.toml``, ``escalation.toml`` and ``rules.toml`` beside pack.toml.
+compliance rules, read from ``playbooks.toml``, ``escalation.toml`` (with the labelled messages in
+``escalation-examples.jsonl``) and ``rules.toml`` beside pack.toml.
 
 Admins change what the copilot suggests and watches for by editing these files and loading a new
 pack version; the checks themselves stay in code. Errors name the file, line and field, and are
@@ -9,6 +10,7 @@ See docs/policy-packs.md for the format.
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from collections.abc import Sequence
@@ -17,6 +19,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from copilot.classifier import Utterance
 from copilot.errors import PackError
 from retrieval.packs import Pack, citation
 
@@ -82,15 +85,30 @@ class Category(_Strict):
     phrases: tuple[str, ...] = ()
     """Extra words or phrases (case-insensitive, whole words) that trigger the category."""
     examples: tuple[str, ...] = ()
-    """Utterances matched by embedding similarity, for wordings no phrase foresaw."""
-    threshold: float | None = Field(None, ge=0, le=1)
+    """Customer messages that show the category: the classifier learns from them (with
+    escalation-examples.jsonl), for wordings no phrase foresaw."""
+    threshold: float | None = Field(None, gt=0, le=1)
+    """The classifier probability this category needs (default: the file's classifier_threshold)."""
     opening: str = ""
     """A first sentence for drafts once the category applies (``I'm so sorry for your loss.``)."""
 
 
 class EscalationFile(_Strict):
-    example_threshold: float = Field(0.72, ge=0, le=1)
+    classifier_threshold: float = Field(0.5, gt=0, le=1)
+    """The probability the escalation classifier needs before its category fires."""
     category: tuple[Category, ...] = ()
+
+
+class LabelledMessage(_Strict):
+    text: str = Field(min_length=1)
+    labels: tuple[str, ...] = ()
+    """Escalation category ids the message shows; empty for a near-miss that must not escalate."""
+
+
+class ExamplesFile(_Strict):
+    """``escalation-examples.jsonl``: one labelled customer message a line."""
+
+    message: tuple[LabelledMessage, ...] = ()
 
 
 class Disclosure(_Strict):
@@ -152,7 +170,10 @@ class Guidance:
     playbooks: tuple[Playbook, ...] = ()
     settings: PlaybookSettings = PlaybookSettings()
     categories: tuple[Category, ...] = ()
-    example_threshold: float = 0.72
+    classifier_threshold: float = 0.5
+    utterances: tuple[Utterance, ...] = ()
+    """The labelled messages of every pack (escalation-examples.jsonl); with the categories' examples they
+    train the escalation classifier."""
     rules: tuple[PackRule, ...] = ()
     disclosure: Disclosure = Disclosure()
     citations: dict[str, str] = field(default_factory=dict)
@@ -167,11 +188,14 @@ class Guidance:
 
 _MODELS: dict[str, type[_Strict]] = {"playbooks.toml": PlaybookFile, "escalation.toml": EscalationFile,
                                      "rules.toml": RulesFile}
+"""The TOML guidance files; escalation-examples.jsonl is read line by line."""
 
 
 def parse_file(file: str, text: str, clause_ids: set[str], origin: str = "") -> _Strict:
     """Parse one guidance file; a PackError names the field, its line and the fix."""
     where = f"{origin}/{file}" if origin else file
+    if file.endswith(".jsonl"):
+        return _parse_examples(where, text)
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -190,6 +214,21 @@ def parse_file(file: str, text: str, clause_ids: set[str], origin: str = "") -> 
             raise PackError(where, _line_of(text, referenced), f"unknown clause id '{referenced}'",
                             "refer only to clause ids defined in this pack's clauses/*.md")
     return parsed
+
+
+def _parse_examples(where: str, text: str) -> ExamplesFile:
+    messages = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            messages.append(LabelledMessage.model_validate(json.loads(line)))
+        except ValueError as exc:  # JSONDecodeError and ValidationError both are
+            reason = (f"field '{'.'.join(map(str, exc.errors()[0]['loc']))}': {exc.errors()[0]['msg']}"
+                      if isinstance(exc, ValidationError) else f"not JSON ({exc.msg})")  # type: ignore[attr-defined]
+            raise PackError(where, number, reason,
+                            'write one {"text": "...", "labels": ["category id", ...]} object a line') from None
+    return ExamplesFile(message=tuple(messages))
 
 
 def _clause_refs(parsed: _Strict) -> list[str]:
@@ -218,8 +257,16 @@ def _line_of(text: str, needle: str) -> int | None:
 def check_pack(pack: Pack, origin: str = "") -> None:
     """Validate a pack's guidance files against its clauses (before ingest)."""
     ids = {c.id for c in pack.clauses}
-    for file, text in pack.guidance:
-        parse_file(file, text, ids, origin)
+    parsed = {file: parse_file(file, text, ids, origin) for file, text in pack.guidance}
+    examples, taxonomy = parsed.get("escalation-examples.jsonl"), parsed.get("escalation.toml")
+    if isinstance(examples, ExamplesFile):
+        known = {c.id for c in taxonomy.category} if isinstance(taxonomy, EscalationFile) else set()
+        for number, message in enumerate(examples.message, start=1):
+            unknown = set(message.labels) - known
+            if unknown:
+                where = f"{origin}/escalation-examples.jsonl" if origin else "escalation-examples.jsonl"
+                raise PackError(where, None, f"message {number} has the label '{sorted(unknown)[0]}', "
+                                f"which is no category of escalation.toml", "use the ids of escalation.toml's categories")
 
 
 def merge(packs: Sequence[tuple[str, tuple[tuple[str, str], ...], set[str]]]) -> Guidance:
@@ -234,7 +281,8 @@ def merge(packs: Sequence[tuple[str, tuple[tuple[str, str], ...], set[str]]]) ->
     citations: dict[str, str] = {}
     settings: PlaybookSettings | None = None
     disclosure: Disclosure | None = None
-    threshold: float | None = None
+    classifier_threshold: float | None = None
+    utterances: list[Utterance] = []
     for key, files, ids in packs:
         name, version = key.split("@", 1)
         for clause_id in ids:
@@ -246,13 +294,15 @@ def merge(packs: Sequence[tuple[str, tuple[tuple[str, str], ...], set[str]]]) ->
                 for playbook in parsed.playbook:
                     playbooks.setdefault(playbook.intent, playbook)
             elif isinstance(parsed, EscalationFile):
-                threshold = parsed.example_threshold if threshold is None else threshold
+                classifier_threshold = parsed.classifier_threshold if classifier_threshold is None else classifier_threshold
                 for category in parsed.category:
                     categories.setdefault(category.id, category)
+            elif isinstance(parsed, ExamplesFile):
+                utterances += [Utterance(m.text, frozenset(m.labels)) for m in parsed.message]
             elif isinstance(parsed, RulesFile):
                 disclosure = disclosure or parsed.disclosure
                 for rule in parsed.rule:
                     rules.setdefault(rule.id, rule)
     return Guidance(tuple(playbooks.values()), settings or PlaybookSettings(), tuple(categories.values()),
-                    0.72 if threshold is None else threshold, tuple(rules.values()), disclosure or Disclosure(),
-                    citations)
+                    0.5 if classifier_threshold is None else classifier_threshold,
+                    tuple(utterances), tuple(rules.values()), disclosure or Disclosure(), citations)

@@ -23,9 +23,9 @@ _ID_SUFFIX = re.compile(r"\{#([^}\s]*)([^}]*)\}\s*$")
 _ATTRIBUTE = re.compile(r"^([a-z_]+)=(\S+)$")
 CLAUSE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 PACK_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-GUIDANCE_FILES = ("escalation.toml", "playbooks.toml", "rules.toml")
-"""Optional files beside pack.toml (sorted, as the catalog returns them): the escalation taxonomy, intents
-with resolution paths, compliance rules."""
+GUIDANCE_FILES = ("escalation-examples.jsonl", "escalation.toml", "playbooks.toml", "rules.toml")
+"""Optional files beside pack.toml (sorted, as the catalog returns them): labelled customer messages the
+escalation classifier learns from, the escalation taxonomy, intents with resolution paths, compliance rules."""
 
 
 def citation(name: str, version: str, clause_id: str) -> str:

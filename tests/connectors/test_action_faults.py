@@ -68,7 +68,7 @@ class Rig:
         verdict = check("cancel_order", arguments, conversation=conversation)
         assert verdict.kind == "allowed"
         proposal = Proposal(proposal_id("c1", "cancel_order", arguments), "c1", "cancel_order", arguments,
-                            "Cancel before it ships", ("northwind-retail@2025.2#cancellations.before-shipping",),
+                            "Cancel before it ships", ("northwind-retail@2025.3#cancellations.before-shipping",),
                             verdict)
         self.desk.offer((proposal,))
         self.desk.approve(proposal.id, "ana", "rep")

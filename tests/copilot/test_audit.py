@@ -17,7 +17,7 @@ def _filled(path: Path, count: int = 4) -> AuditLog:
     for n in range(count):
         log.append(actor="rep", conversation_id="c1", kind="proposed" if n % 2 == 0 else "approved",
                    action_id=f"a{n}", tool="refund_payment", arguments={"order_id": "NW-1", "amount": 10 + n},
-                   result={"n": n}, citations=("northwind-retail@2025.2#refunds.original-method",))
+                   result={"n": n}, citations=("northwind-retail@2025.3#refunds.original-method",))
     return log
 
 
@@ -65,7 +65,7 @@ def test_export_writes_one_json_line_per_record(tmp_path: Path) -> None:
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [line["seq"] for line in lines] == [1, 2, 3]
     assert lines[0]["arguments"] == {"order_id": "NW-1", "amount": 10}
-    assert lines[0]["citations"] == ["northwind-retail@2025.2#refunds.original-method"]
+    assert lines[0]["citations"] == ["northwind-retail@2025.3#refunds.original-method"]
 
 
 def test_cli_verify_and_export(tmp_path: Path) -> None:

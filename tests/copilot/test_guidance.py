@@ -20,9 +20,9 @@ def test_demo_guidance_is_stored_with_its_version(workspace: Workspace) -> None:
     guidance = workspace.guidance(keys)
     assert len(guidance.playbooks) >= 15 and {c.id for c in guidance.categories} == set(CATEGORIES)
     assert guidance.rules and guidance.disclosure.jurisdictions == ("US-CA", "EU")
-    assert guidance.citations["refunds.timing"] == "northwind-retail@2025.2#refunds.timing"
-    rebuilt = workspace.catalog.pack("northwind-retail", "2025.2")
-    assert [f for f, _ in rebuilt.guidance] == ["escalation.toml", "playbooks.toml", "rules.toml"]
+    assert guidance.citations["refunds.timing"] == "northwind-retail@2025.3#refunds.timing"
+    rebuilt = workspace.catalog.pack("northwind-retail", "2025.3")
+    assert [f for f, _ in rebuilt.guidance] == ["escalation-examples.jsonl", "escalation.toml", "playbooks.toml", "rules.toml"]
 
 
 def _broken(tmp_path: Path, file: str, old: str, new: str) -> Path:
@@ -38,7 +38,10 @@ def _broken(tmp_path: Path, file: str, old: str, new: str) -> Path:
     ("playbooks.toml", "max_suggestions = 4", 'max_suggestions = "many"', "playbooks.toml:"),
     ("playbooks.toml", '"refunds.timing"', '"refunds.no-such-clause"', "unknown clause id 'refunds.no-such-clause'"),
     ("rules.toml", 'category = "regulated_action"', 'category = "rudeness"', "field 'rule.0.category'"),
-    ("escalation.toml", "example_threshold = 0.72", "example_threshold = 7", "example_threshold"),
+    ("escalation.toml", "classifier_threshold = 0.65", "classifier_threshold = 6.5", "classifier_threshold"),
+    ("escalation-examples.jsonl", '{"text": ', '{"text" ', "escalation-examples.jsonl:1: not JSON"),
+    ("escalation-examples.jsonl", '"labels": []', '"labels": "none"', "field 'labels'"),
+    ("escalation-examples.jsonl", '"labels": ["bereavement"]', '"labels": ["grief"]', "the label 'grief'"),
     ("rules.toml", "[disclosure]", "[disclosure", "invalid TOML"),
 ])
 def test_bad_guidance_is_refused_naming_file_field_and_fix(tmp_path: Path, file: str, old: str, new: str,
@@ -52,9 +55,9 @@ def test_bad_guidance_is_refused_naming_file_field_and_fix(tmp_path: Path, file:
 
 def test_a_bad_guidance_file_leaves_the_active_version_in_force(tmp_path: Path, workspace: Workspace) -> None:
     folder = _broken(tmp_path, "rules.toml", "[[rule]]", "[[rule]]\nwhatever = 1")
-    (folder / "pack.toml").write_text((folder / "pack.toml").read_text().replace("2025.2", "2025.3"))
+    (folder / "pack.toml").write_text((folder / "pack.toml").read_text().replace("2025.3", "2025.4"))
     before = [v.key for v in workspace.catalog.active_versions()]
     with pytest.raises(PackError, match="whatever"):
         workspace.load_pack(folder)
     assert [v.key for v in workspace.catalog.active_versions()] == before
-    assert not workspace.catalog.has("northwind-retail", "2025.3")
+    assert not workspace.catalog.has("northwind-retail", "2025.4")

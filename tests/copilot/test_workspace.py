@@ -137,7 +137,7 @@ def test_an_interrupted_load_leaves_no_version_and_the_active_one_unchanged(tmp_
     loader.stderr.close()
     listed = subprocess.run([*run, "list"], env=env, check=True, capture_output=True, text=True, timeout=300).stdout
     assert "big" not in listed
-    assert "northwind-retail         2025.2       active" in listed
+    assert "northwind-retail         2025.3       active" in listed
     shown = subprocess.run([*run, "show", "big@2#refund.rule-00000"], env=env, capture_output=True, text=True,
                            timeout=300)
     assert shown.returncode == 2 and "no such citation" in shown.stderr
