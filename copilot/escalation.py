@@ -9,7 +9,7 @@ model's judgement.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -287,7 +287,13 @@ class Taxonomy:
         pairs = [(label, u.text) for u in labelled for label in sorted(u.labels)]
         thresholds = {c.id: c.threshold if c.threshold is not None else guidance.classifier_threshold
                       for c in guidance.categories}
-        return cls(phrases, ExampleIndex(pairs, vectors) if pairs else None, Classifier.train(labelled, vectors),
+        texts = list(dict.fromkeys(u.text for u in labelled))
+        embedded = dict(zip(texts, vectors(texts))) if texts else {}
+
+        def once(batch: Sequence[str]) -> np.ndarray:  # the index and the classifier share one embedding pass
+            return np.stack([embedded[t] for t in batch])
+
+        return cls(phrases, ExampleIndex(pairs, once) if pairs else None, Classifier.train(labelled, once),
                    vector, thresholds)
 
     def closest(self, turn: Turn) -> list[tuple[str, str]]:

@@ -245,6 +245,16 @@ _REFUSES = _rx(r"\b(?:can'?t|cannot|unable|not able|won'?t be able)\b",
 """A reply that says the rep cannot do the thing, or has passed it on for review, is not agreeing to it."""
 
 
+_NEEDS_REVIEW: tuple[tuple[re.Pattern[str], str, str, re.Pattern[str] | None], ...] = (
+    (_OWNER, "Changing the account owner", "security.verification-required", None),
+    (_WAIVE, "Waiving a balance", "escalation.when", None),
+    (_CANCEL_CHARGEBACK, "Overriding a chargeback", "billing.chargeback-filed", _rx(r"\b(?:only you|your bank)\b")),
+    (_UNBLOCK, "Overriding a fraud or security block", "security.verification-required", None),
+    (_CREDIT_MARK, "Removing a credit or collections marker", "escalation.when", None),
+)
+"""What a rep may not agree to alone: (what the rep agreed to, in order, the clause, what makes it not an agreement)."""
+
+
 def regulated(draft: Draft) -> list[Flag]:
     context = " ".join(t.text for t in draft.context)
     text = draft.text
@@ -258,21 +268,10 @@ def regulated(draft: Draft) -> list[Flag]:
             and not re.search(r"\b(?:once|after|when)\b.{0,60}\b(?:code|documents?|certificate|probate|verif)", text, re.IGNORECASE):
         return flag("Closing a deceased customer's account without documents", close.group(), "bereavement.documents")
     refuses = _REFUSES.search(text)
-    owner = _OWNER.search(text)
-    if owner and not refuses:
-        return flag("Changing the account owner", owner.group(), "security.verification-required")
-    waive = _WAIVE.search(text)
-    if waive and not refuses:
-        return flag("Waiving a balance", waive.group(), "escalation.when")
-    overriding = _CANCEL_CHARGEBACK.search(text)
-    if overriding and not refuses and not re.search(r"\b(?:only you|your bank)\b", text, re.IGNORECASE):
-        return flag("Overriding a chargeback", overriding.group(), "billing.chargeback-filed")
-    unblock = _UNBLOCK.search(text)
-    if unblock and not refuses:
-        return flag("Overriding a fraud or security block", unblock.group(), "security.verification-required")
-    marker = _CREDIT_MARK.search(text)
-    if marker and not refuses:
-        return flag("Removing a credit or collections marker", marker.group(), "escalation.when")
+    for pattern, what, clause, unless in _NEEDS_REVIEW:
+        agreed = pattern.search(text)
+        if agreed and not refuses and not (unless and unless.search(text)):
+            return flag(what, agreed.group(), clause)
     refund = _REFUND_NOW.search(text)
     chargeback_open = _CHARGEBACK_FILED.search(context) or re.search(r"\bchargeback\b", text, re.IGNORECASE)
     if refund and chargeback_open and not refuses:
