@@ -11,6 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
+from copilot.escalation import Escalation
 from copilot.journal import Journal
 from copilot.reasoner import Review
 from copilot.settings import Settings
@@ -19,6 +20,7 @@ from tests.conftest import demo_conversation
 from tests.fakes.openai_server import FakeOpenAI
 from tests.ui.test_panel import play
 from ui.app import PanelApp, compose, start_workspace
+from ui.sections.alerts import EscalationBanner
 
 
 def open_app(qtbot, loop, workspace: Workspace, folder: Path) -> PanelApp:  # type: ignore[no-untyped-def]
@@ -139,3 +141,12 @@ def test_an_llm_draft_streams_in_redacted_and_falls_back_on_error(qtbot, event_l
         assert app.panel.draft.editor.toPlainText() == template
     finally:
         server.stop()
+
+
+def test_a_long_classifier_evidence_is_cut_short_in_the_banner(qtbot) -> None:  # type: ignore[no-untyped-def]
+    banner = EscalationBanner()
+    qtbot.addWidget(banner)
+    example = "my husband died 3 weeks ago and I keep getting emails addressed to him about his wishlist, please stop"
+    banner.show_escalations([Escalation("bereavement", 1, f"reads like bereavement (0.95), as in “{example}”")])
+    shown = banner._text.text()
+    assert "reads like bereavement (0.95)" in shown and "wishlist" not in shown and "…" in shown

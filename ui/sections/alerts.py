@@ -10,7 +10,10 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWi
 
 from copilot.escalation import Escalation
 from copilot.rules import Flag
+from ui.sections.policy import snippet
 
+EVIDENCE_CHARS = 90
+"""Evidence longer than this (a classifier's closest example) is cut at a word: the banner stays short."""
 _SEVERITY_COLOUR = {"error": "#b3261e", "warning": "#8a5300", "info": "#2d4f8a"}
 
 
@@ -54,7 +57,7 @@ class EscalationBanner(QWidget):
             queue = f" → {escape(e.queue)}" if e.queue else ""
             tone = f"<br><i>{escape(e.tone)}</i>" if e.tone and index == 0 else ""  # one tone line: no clutter
             lines.append(f"<b>Escalate: {escape(_label(e.category))}</b>{high}{queue}: "
-                         f"“{escape(e.evidence)}” (message #{e.seq}){tone}")
+                         f"“{escape(snippet(e.evidence, EVIDENCE_CHARS))}” (message #{e.seq}){tone}")
         self._text.setText("<br>".join(lines))
         self.setAccessibleDescription(" ".join(f"Escalate: {_label(e.category)}, message {e.seq}" for e in escalations))
         self.setVisible(bool(escalations))
