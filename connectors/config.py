@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from copilot.errors import ConfigError
+from base.errors import ConfigError
 
 CONNECTORS_FILE = "connectors.toml"
 

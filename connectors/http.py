@@ -12,7 +12,7 @@ import httpx
 
 from connectors.config import SystemConfig
 from connectors.systems import ToolInfo, json_object
-from copilot.errors import MalformedReply, ReplyLost, SystemUnavailable, ToolRefused
+from base.errors import MalformedReply, ReplyLost, SystemUnavailable, ToolRefused
 
 
 class RestSystem:

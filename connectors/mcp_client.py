@@ -22,7 +22,7 @@ from mcp_types import CallToolResult, TextContent
 
 from connectors.config import SystemConfig
 from connectors.systems import ToolInfo, json_object
-from copilot.errors import ConnectorError, ReplyLost, SystemUnavailable, ToolRefused
+from base.errors import ConnectorError, ReplyLost, SystemUnavailable, ToolRefused
 
 log = logging.getLogger("copilot.connectors")
 _Op = Callable[[Client], Awaitable[Any]]

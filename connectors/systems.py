@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from connectors.config import SystemConfig
-from copilot.errors import MalformedReply, ToolRefused
+from base.errors import MalformedReply, ToolRefused
 
 
 @dataclass(frozen=True)

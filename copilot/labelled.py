@@ -8,8 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from copilot.conversation import Conversation, Turn
-from copilot.errors import CopilotError
+from copilot.conversation.state import Conversation, Turn
+from base.errors import CopilotError
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from copilot.conversation import Conversation
-from copilot.language import customer_language
-from copilot.query import build_query
-from copilot.reasoner import Advice, Reasoner
+from copilot.conversation.state import Conversation
+from copilot.conversation.language import customer_language
+from copilot.conversation.query import build_query
+from copilot.reasoning.reasoner import Advice, Reasoner
 from copilot.timing import ms_since
 from copilot.workspace import Workspace
 from retrieval.search import ClauseHit

@@ -8,15 +8,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from copilot.actions import Proposal, offered_for
-from copilot.conversation import Conversation, ToolEvent
-from copilot.customer import lookups
-from copilot.errors import ConnectorError, EventError
-from copilot.events import ConversationStarted, Message, read_events
+from copilot.actions.proposals import Proposal, offered_for
+from copilot.conversation.state import Conversation, ToolEvent
+from copilot.actions.customer import lookups
+from base.errors import ConnectorError, EventError
+from copilot.conversation.events import ConversationStarted, Message, read_events
 from copilot.pipeline import Insight, Pipeline
 
 if TYPE_CHECKING:
-    from copilot.approvals import Desk
+    from copilot.actions.approvals import Desk
 
 
 def replay_states(path: Path) -> tuple[list[tuple[Conversation, int]], list[EventError]]:

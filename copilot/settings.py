@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 
 import platformdirs
 
-from copilot.errors import CopilotError
+from base.errors import CopilotError
 from retrieval.embed import DEFAULT_MODEL
 
 if TYPE_CHECKING:
-    from copilot.llm import LlmConfig
+    from copilot.llm.client import LlmConfig
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 DEMO_PACK = RESOURCES / "packs" / "northwind-retail"
@@ -41,13 +41,13 @@ class Settings:
     user_name: str = ""
     """Who approves actions at this desk, as the audit log records it; the OS login when empty."""
     role: str = "rep"
-    """``rep`` or ``lead``: decides which actions need a second approver (see copilot/guardrails.py)."""
+    """``rep`` or ``lead``: decides which actions need a second approver (see copilot/actions/guardrails.py)."""
 
     def user(self) -> str:
         return self.user_name or getpass.getuser()
 
     def llm(self) -> LlmConfig:
-        from copilot.llm import LlmConfig  # openai loads only when an LLM is used
+        from copilot.llm.client import LlmConfig  # openai loads only when an LLM is used
 
         return LlmConfig(self.llm_base_url, self.llm_model, self.llm_key_env, self.llm_timeout_s, self.allow_remote_llm)
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from packaging.version import Version
 
-from copilot.conversation import Conversation
-from copilot.guidance import Guidance, check_pack, merge
+from copilot.conversation.state import Conversation
+from copilot.reasoning.guidance import Guidance, check_pack, merge
 from copilot.settings import DEMO_PACK, Settings
-from copilot.errors import PackError
+from base.errors import PackError
 from retrieval.cache import CachedEmbedder, EmbeddingCache
 from retrieval.catalog import Catalog, PackVersion, fingerprint
 from retrieval.documents import DOCUMENT_SUFFIXES, import_document

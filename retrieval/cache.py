@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.embed import Embedder
-from retrieval.sqlite import open_db
+from base.sqlite import open_db
 
 
 def text_hash(text: str) -> str:

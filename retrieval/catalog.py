@@ -19,10 +19,10 @@ from pathlib import Path
 
 from packaging.version import Version
 
-from copilot.errors import PackError
+from base.errors import PackError
 from retrieval.jurisdiction import covers
 from retrieval.packs import Clause, Pack
-from retrieval.sqlite import open_db
+from base.sqlite import open_db
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS pack_versions (

@@ -10,7 +10,7 @@ from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
 
-from copilot.errors import PackError
+from base.errors import PackError
 from retrieval.packs import PACK_NAME, Clause, Pack
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from copilot.errors import ModelError
+from base.errors import ModelError
 from retrieval import onnx_model
 
 log = logging.getLogger("copilot.retrieval")

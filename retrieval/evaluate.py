@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from copilot.errors import CopilotError
+from base.errors import CopilotError
 from retrieval.cache import CachedEmbedder, EmbeddingCache
 from retrieval.catalog import Catalog
 from retrieval.embed import Embedder

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import platformdirs
 
-from copilot.errors import ModelError
+from base.errors import ModelError
 
 log = logging.getLogger("copilot.retrieval")
 

@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 
 from packaging.version import InvalidVersion, Version
 
-from copilot.errors import PackError
+from base.errors import PackError
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*$")
 _ID_SUFFIX = re.compile(r"\{#([^}\s]*)([^}]*)\}\s*$")

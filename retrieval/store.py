@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from copilot.errors import StoreError
+from base.errors import StoreError
 
 log = logging.getLogger("copilot.retrieval")
 

@@ -18,14 +18,14 @@ from types import TracebackType
 from PySide6.QtWidgets import QApplication, QWidget
 
 from connectors.systems import Systems
-from copilot.approvals import ACTIONS_FILE, Desk
-from copilot.audit import AUDIT_FILE, AuditLog
-from copilot.connections import configured, connect
-from copilot.errors import ConfigError
+from copilot.actions.approvals import ACTIONS_FILE, Desk
+from copilot.actions.audit import AUDIT_FILE, AuditLog
+from copilot.actions.connections import configured, connect
+from base.errors import ConfigError
 from copilot.pipeline import Pipeline
-from copilot.playback import DemoPlayer
-from copilot.journal import Journal
-from copilot.session import Session
+from copilot.session.playback import DemoPlayer
+from copilot.records.journal import Journal
+from copilot.session.analysis import Session
 from copilot.settings import DEMO_CONVERSATIONS, Settings, home
 from copilot.workspace import Workspace
 from retrieval.embed import Embedder
@@ -115,7 +115,7 @@ def compose(loop: asyncio.AbstractEventLoop, folder: Path | None = None, systems
 
 
 def open_handoff(parts: PanelApp, windows: list[QWidget]) -> None:
-    from copilot.handoff import build_handoff
+    from copilot.reasoning.handoff import build_handoff
     from ui.handoff import HandoffWindow
 
     session = parts.session
@@ -148,7 +148,7 @@ def show_preview(parts: PanelApp, windows: list[QWidget]) -> None:
     """Exactly what an LLM draft would send (redacted), for the rep to read before asking for one."""
     from PySide6.QtWidgets import QPlainTextEdit
 
-    from copilot.llm import preview
+    from copilot.llm.client import preview
 
     request = parts.session.llm_request()
     if request is None:

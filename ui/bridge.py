@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from copilot.approvals import Action
-from copilot.conversation import Conversation
-from copilot.customer import CustomerView
+from copilot.actions.approvals import Action
+from copilot.conversation.state import Conversation
+from copilot.actions.customer import CustomerView
 from copilot.pipeline import Insight
-from copilot.reasoner import Review
+from copilot.reasoning.reasoner import Review
 
 
 class Bridge(QObject):

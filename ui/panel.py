@@ -12,13 +12,13 @@ from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QInputDialog, QMessageBox, QPushButton, QScrollArea, QSplitter,
                                QVBoxLayout, QWidget)
 
-from copilot.conversation import Conversation
+from copilot.conversation.state import Conversation
 from copilot.pipeline import Insight
-from copilot.playback import DemoPlayer
-from copilot.reasoner import Review
-from copilot.session import Session
-from copilot.suggest import Suggestion
-from copilot.approvals import Action
+from copilot.session.playback import DemoPlayer
+from copilot.reasoning.reasoner import Review
+from copilot.session.analysis import Session
+from copilot.reasoning.suggest import Suggestion
+from copilot.actions.approvals import Action
 from ui.bridge import Bridge
 from ui.sections.actions import ActionsSection, describe
 from ui.sections.alerts import EscalationBanner, FlagList

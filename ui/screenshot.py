@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from copilot.errors import CopilotError
+from base.errors import CopilotError
 
 
 def render_screenshot(out: Path, conversation: Path | None, upto: int | None, window: str = "panel",
@@ -20,7 +20,7 @@ def render_screenshot(out: Path, conversation: Path | None, upto: int | None, wi
     import qasync
     from PySide6.QtWidgets import QApplication, QWidget
 
-    from copilot.connections import connect, demo_store
+    from copilot.actions.connections import connect, demo_store
     from copilot.settings import home
     from retrieval.embed import LocalEmbedder
     from ui.app import compose, start_workspace

@@ -12,8 +12,8 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
                                QProgressBar, QPushButton, QVBoxLayout, QWidget)
 
-from copilot.errors import CopilotError
-from copilot.llm import LlmClient, LlmError, api_key, store_key
+from base.errors import CopilotError
+from copilot.llm.client import LlmClient, LlmError, api_key, store_key
 from copilot.settings import Settings
 from copilot.workspace import Workspace, switch_model
 

@@ -21,11 +21,11 @@ from connectors.config import SystemConfig
 from connectors.demo_store.store import DemoStore
 from connectors.http import RestSystem
 from connectors.systems import Systems
-from copilot.actions import Proposal, proposal_id
-from copilot.approvals import Desk
-from copilot.audit import AuditLog
-from copilot.conversation import Conversation, ToolEvent, Turn
-from copilot.guardrails import check
+from copilot.actions.proposals import Proposal, proposal_id
+from copilot.actions.approvals import Desk
+from copilot.actions.audit import AuditLog
+from copilot.conversation.state import Conversation, ToolEvent, Turn
+from copilot.actions.guardrails import check
 from tests.fakes.faulty_store import FaultyStore
 
 ORDER = "NW-11730"  # processing in the demo store's seed (the cancellation demo)

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from connectors.config import load_connectors
-from copilot.connections import configured
-from copilot.errors import ConfigError
+from copilot.actions.connections import configured
+from base.errors import ConfigError
 
 
 def write(tmp_path: Path, text: str) -> Path:

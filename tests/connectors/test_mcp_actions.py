@@ -15,12 +15,12 @@ from connectors.config import SystemConfig
 from connectors.demo_store.store import DemoStore
 from connectors.mcp_client import McpSystem
 from connectors.systems import Systems
-from copilot.actions import Proposal, proposal_id
-from copilot.approvals import Desk
-from copilot.audit import AuditLog
-from copilot.conversation import Conversation, ToolEvent, Turn
-from copilot.errors import SystemUnavailable, ToolRefused
-from copilot.guardrails import check
+from copilot.actions.proposals import Proposal, proposal_id
+from copilot.actions.approvals import Desk
+from copilot.actions.audit import AuditLog
+from copilot.conversation.state import Conversation, ToolEvent, Turn
+from base.errors import SystemUnavailable, ToolRefused
+from copilot.actions.guardrails import check
 
 ORDER = "NW-11730"
 

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from copilot.audit import AUDIT_FILE, AuditLog
+from copilot.actions.audit import AUDIT_FILE, AuditLog
 
 
 def _filled(path: Path, count: int = 4) -> AuditLog:
@@ -71,7 +71,7 @@ def test_export_writes_one_json_line_per_record(tmp_path: Path) -> None:
 def test_cli_verify_and_export(tmp_path: Path) -> None:
     _filled(tmp_path / AUDIT_FILE).close()
     env = {"COPILOT_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
-    run = [sys.executable, "-m", "copilot.cli", "audit"]
+    run = [sys.executable, "-m", "cli.main", "audit"]
     ok = subprocess.run([*run, "verify"], env=env, capture_output=True, text=True, timeout=60)
     assert ok.returncode == 0, ok.stderr
     assert "4 records, chain intact" in ok.stdout

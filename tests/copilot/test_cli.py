@@ -17,14 +17,14 @@ def copilot(*args: str, home: Path, extra_env: dict[str, str] | None = None,
             drop: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in drop}
     env.update({"COPILOT_HOME": str(home), **(extra_env or {})})
-    return subprocess.run([sys.executable, "-m", "copilot.cli", *args], capture_output=True, text=True, env=env,
+    return subprocess.run([sys.executable, "-m", "cli.main", *args], capture_output=True, text=True, env=env,
                           timeout=300, check=False)
 
 
 def test_replay_json_prints_one_cited_line_per_message_without_qt(demo_home: Path, tmp_path: Path) -> None:
     probe = tmp_path / "probe.py"
     probe.write_text("import sys, runpy\nsys.argv = ['copilot', *sys.argv[1:]]\n"
-                     "try:\n    runpy.run_module('copilot.cli', run_name='__main__')\n"
+                     "try:\n    runpy.run_module('cli.main', run_name='__main__')\n"
                      "except SystemExit:\n    pass\n"
                      "print('QT_LOADED' if any(m.startswith('PySide6') for m in sys.modules) else 'NO_QT', file=sys.stderr)\n")
     env = {**os.environ, "COPILOT_HOME": str(demo_home)}
@@ -94,7 +94,7 @@ def test_screenshot_renders_the_panel_from_an_empty_home(tmp_path: Path) -> None
 
 
 def test_replay_with_the_demo_store_adds_proposals_and_audits_them(demo_home: Path) -> None:
-    from copilot.audit import AUDIT_FILE, AuditLog
+    from copilot.actions.audit import AUDIT_FILE, AuditLog
 
     done = copilot("replay", str(demo_conversation("cancellation")), "--json", "--store", "demo", home=demo_home)
     assert done.returncode == 0, done.stderr

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from copilot.conversation import Conversation, Turn
-from copilot.escalation import detect
+from copilot.conversation.state import Conversation, Turn
+from copilot.reasoning.escalation import detect
 
 
 def categories(*texts: str) -> list[str]:
@@ -53,7 +53,7 @@ def test_large_disputed_amounts_raise_severity() -> None:
 
 
 def test_customer_sentiment_trend_follows_the_customers_messages() -> None:
-    from copilot.signals import customer_sentiment
+    from copilot.reasoning.signals import customer_sentiment
 
     turns = (Turn(1, "customer", "Hi, thanks for the quick help last time!"), Turn(2, "rep", "Happy to help."),
              Turn(3, "customer", "The new one is broken too. This is awful and I'm really upset."))

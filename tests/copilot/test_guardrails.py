@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from copilot.actions import ActionContext, propose
-from copilot.conversation import Conversation, ToolEvent, Turn
-from copilot.facts import gather
-from copilot.guardrails import check
-from copilot.guidance import Guidance
+from copilot.actions.proposals import ActionContext, propose
+from copilot.conversation.state import Conversation, ToolEvent, Turn
+from copilot.reasoning.facts import gather
+from copilot.actions.guardrails import check
+from copilot.reasoning.guidance import Guidance
 from copilot.pipeline import Pipeline
 from copilot.workspace import Workspace
 

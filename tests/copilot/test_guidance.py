@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from copilot.errors import PackError
-from copilot.escalation import CATEGORIES
-from copilot.guidance import check_pack
+from base.errors import PackError
+from copilot.reasoning.escalation import CATEGORIES
+from copilot.reasoning.guidance import check_pack
 from copilot.settings import DEMO_PACK
 from copilot.workspace import Workspace
 from retrieval.packs import load_pack

@@ -12,7 +12,7 @@ from tests.conftest import demo_conversation
 
 
 def handoff(demo_home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "copilot.cli", "handoff", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "cli.main", "handoff", *args], capture_output=True, text=True,
                           env={**os.environ, "COPILOT_HOME": str(demo_home)}, timeout=300, check=True)
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from copilot.claims import Unsupported
-from copilot.journal import Journal
+from copilot.reasoning.claims import Unsupported
+from copilot.records.journal import Journal
 
 
 def test_draft_survives_a_restart_and_an_override_is_kept(tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from copilot.language import detect_non_english
+from copilot.conversation.language import detect_non_english
 
 
 def test_spanish_and_french_are_named() -> None:

@@ -23,7 +23,7 @@ import keyring.backend
 import keyring.backends.fail
 import pytest
 
-from copilot.llm import (
+from copilot.llm.client import (
     FORMATS,
     DraftRequest,
     KeySource,

@@ -6,11 +6,11 @@ from datetime import datetime
 
 import pytest
 
-from copilot.claims import verify
-from copilot.classifier import Utterance
-from copilot.conversation import Conversation, Turn
-from copilot.escalation import Taxonomy, detect
-from copilot.guidance import Category, Guidance
+from copilot.reasoning.claims import verify
+from copilot.reasoning.classifier import Utterance
+from copilot.conversation.state import Conversation, Turn
+from copilot.reasoning.escalation import Taxonomy, detect
+from copilot.reasoning.guidance import Category, Guidance
 from copilot.pipeline import Insight, Pipeline
 from copilot.replay import replay_states
 from copilot.workspace import Workspace

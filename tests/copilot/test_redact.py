@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from copilot.redact import StreamRestorer, redact
+from copilot.llm.redact import StreamRestorer, redact
 
 MESSAGE = ("I'm Jane Doe, jane.doe@example.com or +44 20 7946 0958. Order NW-12345 was charged to "
            "4111 1111 1111 1111, and order #4471923 to 1234567890123.")

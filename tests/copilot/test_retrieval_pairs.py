@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from copilot.conversation import Conversation
-from copilot.events import ConversationStarted, read_events
+from copilot.conversation.state import Conversation
+from copilot.conversation.events import ConversationStarted, read_events
 from copilot.pipeline import Pipeline
 from copilot.workspace import Workspace
 from tests.conftest import demo_conversation

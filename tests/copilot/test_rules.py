@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from copilot.claims import claim_rule, quantities, workspace_clauses
-from copilot.conversation import Turn
-from copilot.rules import Draft, evaluate
-from copilot.signals import extract_entities
+from copilot.reasoning.claims import claim_rule, quantities, workspace_clauses
+from copilot.conversation.state import Turn
+from copilot.reasoning.rules import Draft, evaluate
+from copilot.reasoning.signals import extract_entities
 from copilot.workspace import Workspace
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from copilot.conversation import Conversation
-from copilot.events import ConversationStarted, Message
+from copilot.conversation.state import Conversation
+from copilot.conversation.events import ConversationStarted, Message
 from copilot.pipeline import Insight, Pipeline
-from copilot.session import Session
+from copilot.session.analysis import Session
 from copilot.workspace import Workspace
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from copilot.conversation import Conversation
-from copilot.errors import PackError
+from copilot.conversation.state import Conversation
+from base.errors import PackError
 from copilot.workspace import Workspace
 from retrieval.diff import diff_versions, word_diff
 from retrieval.embed import LocalEmbedder
@@ -121,7 +121,7 @@ def test_higher_priority_pack_wins_a_clause_conflict(fresh: Workspace, tmp_path:
 def test_an_interrupted_load_leaves_no_version_and_the_active_one_unchanged(tmp_path: Path) -> None:
     home = tmp_path / "home"
     env = {**os.environ, "COPILOT_HOME": str(home)}
-    run = [sys.executable, "-m", "copilot.cli", "packs"]
+    run = [sys.executable, "-m", "cli.main", "packs"]
     subprocess.run([*run, "list"], env=env, check=True, capture_output=True, timeout=300)
     big = write_pack(synthetic_pack(1500, seed=11, name="big", version="2", sentences=(4, 8)), tmp_path / "big")
     loader = subprocess.Popen([*run, "load", str(big), "--activate"], env=env, stderr=subprocess.PIPE,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from copilot.errors import PackError
+from base.errors import PackError
 from copilot.settings import DEMO_PACK
 from retrieval.documents import import_document
 from retrieval.packs import load_pack

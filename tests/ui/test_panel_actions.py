@@ -19,8 +19,8 @@ from PySide6.QtWidgets import QApplication
 from connectors.config import SystemConfig
 from connectors.demo_store.store import DemoStore
 from connectors.systems import Systems, open_system
-from copilot.audit import AUDIT_FILE, AuditLog
-from copilot.connections import DEMO_LOOKUPS, demo_store
+from copilot.actions.audit import AUDIT_FILE, AuditLog
+from copilot.actions.connections import DEMO_LOOKUPS, demo_store
 from copilot.workspace import Workspace
 from tests.conftest import demo_conversation
 from tests.ui.test_panel import play

@@ -11,9 +11,9 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
-from copilot.escalation import Escalation
-from copilot.journal import Journal
-from copilot.reasoner import Review
+from copilot.reasoning.escalation import Escalation
+from copilot.records.journal import Journal
+from copilot.reasoning.reasoner import Review
 from copilot.settings import Settings
 from copilot.workspace import Workspace
 from tests.conftest import demo_conversation

@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from copilot.approvals import Action
+from copilot.actions.approvals import Action
 from ui.sections.cards import CardColumn, move_between_cards
 
 _VERDICT = {"allowed": ("#2e6b3a", "You may approve"), "needs_approval": ("#8a5300", "Needs a {role} too"),

@@ -8,8 +8,8 @@ from html import escape
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from copilot.escalation import Escalation
-from copilot.rules import Flag
+from copilot.reasoning.escalation import Escalation
+from copilot.reasoning.rules import Flag
 from ui.sections.policy import snippet
 
 EVIDENCE_CHARS = 90

@@ -9,7 +9,7 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from copilot.customer import CustomerView
+from copilot.actions.customer import CustomerView
 
 MAX_ORDERS = 4
 

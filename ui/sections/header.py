@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from copilot.conversation import Conversation
+from copilot.conversation.state import Conversation
 
 _STATUS = {"loading": "Model loading…", "ready": "Model ready"}
 

@@ -11,7 +11,7 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 
 from copilot.pipeline import Insight
-from copilot.suggest import Suggestion
+from copilot.reasoning.suggest import Suggestion
 from ui.sections.cards import CardColumn, move_between_cards
 
 NO_GROUNDED_ANSWER = ("No grounded answer: no policy clause or playbook fits this message closely enough. "

@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, QWidget
 
-from copilot.conversation import Conversation
+from copilot.conversation.state import Conversation
 
 _ROLE_LABEL = {"customer": "Customer", "rep": "You", "system": "System"}
 _ROLE_COLOUR = {"customer": "#1b3a6b", "rep": "#2b2b2b", "system": "#6b6b6b"}

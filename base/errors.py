@@ -1,0 +1,90 @@
+"""The one error tree: every error a user can see names what is wrong, where, and what to do.
+
+    CopilotError
+    ├── EventError        a conversation event line that cannot be read (file, line, field)
+    ├── PackError         a policy pack that cannot be loaded (file, line, problem, fix)
+    ├── StoreError        the clause store cannot be opened or written
+    ├── ModelError        the embedding model cannot be loaded
+    ├── LlmError          the optional language model failed (copilot/llm/client.py); drafts fall back to templates
+    └── ConnectorError    a connected system failed: ConfigError, SystemUnavailable, ReplyLost (MalformedReply), ToolRefused
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class CopilotError(Exception):
+    """Base of every error the copilot reports to a person."""
+
+
+@dataclass
+class EventError(CopilotError):
+    """One unreadable line of a conversation event file; the rest of the file still plays."""
+
+    file: str
+    """Path (or a name such as ``<typed>``) of the event source."""
+    line: int
+    """1-based line number in that file."""
+    field: str
+    """The field at fault, or ``"line"`` when the line is not JSON at all."""
+    problem: str
+    """What is wrong, in plain words."""
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: field '{self.field}': {self.problem}"
+
+
+@dataclass
+class PackError(CopilotError):
+    """A policy pack that fails validation; the previously active pack stays in force."""
+
+    file: str
+    """The file inside the pack (or the pack path itself) that is at fault."""
+    line: int | None
+    """1-based line, where the problem sits on one."""
+    problem: str
+    """What is wrong."""
+    fix: str
+    """What to do about it."""
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.problem}. Fix: {self.fix}"
+
+
+class StoreError(CopilotError):
+    """The clause store under the app data folder cannot be opened or written."""
+
+
+class ModelError(CopilotError):
+    """The embedding model could not be loaded (missing package, bad folder)."""
+
+
+class ConnectorError(CopilotError):
+    """A connected system (MCP or HTTP) could not answer; the message names the system and what to do.
+
+    The subclass says what is known about a write: ``SystemUnavailable`` means the request was never
+    delivered (safe to retry), ``ReplyLost`` means it may have been applied (reconcile before retrying),
+    ``ToolRefused`` means the system answered no.
+    """
+
+
+class ConfigError(ConnectorError):
+    """``connectors.toml`` cannot be read; the message names the file, the entry and the field."""
+
+
+class SystemUnavailable(ConnectorError):
+    """The system could not be reached, so the request was not delivered."""
+
+
+class ReplyLost(ConnectorError):
+    """The request went out but no usable reply came back (timeout, dropped connection, server error)."""
+
+
+class ToolRefused(ConnectorError):
+    """The system answered with a refusal or an error result, in its own plain words."""
+
+
+class MalformedReply(ReplyLost):
+    """The system answered with something that is not a result (not JSON, wrong shape)."""

@@ -1,0 +1,445 @@
+"""The `copilot` command: the app, and the headless commands that run the same pipeline without Qt.
+
+This module is the composition root: it is the one place in ``copilot/`` allowed to reach into ``ui/``,
+and it does so lazily, only for the commands that show windows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from base.errors import CopilotError
+
+log = logging.getLogger("copilot")
+
+
+def _progress(label: str):  # type: ignore[no-untyped-def]
+    def report(done: int, total: int) -> None:
+        width = 30
+        filled = width * done // max(total, 1)
+        sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+    return report
+
+
+def _open_workspace():  # type: ignore[no-untyped-def]
+    from copilot.settings import Settings, home
+    from copilot.workspace import Workspace
+    from retrieval.embed import LocalEmbedder
+
+    folder = home()
+    workspace = Workspace(folder, LocalEmbedder(Settings.load(folder).embedding_model))
+    workspace.ensure_demo_pack(progress=_progress("loading the demo pack"))
+    return workspace
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from copilot.pipeline import Pipeline
+    from copilot.replay import insight_record, replay
+
+    workspace = _open_workspace()
+    pinned: tuple[str, ...] = ()
+    if args.pack:
+        pack = workspace.load_pack(Path(args.pack), activate=False, progress=_progress(f"loading {args.pack}")).pack
+        pinned = (f"{pack.name}@{pack.version}",)
+    started = time.perf_counter()
+    workspace.embedder.load()
+    log.info("model ready in %.1f s", time.perf_counter() - started)
+    pipeline = Pipeline(workspace, pinned)
+    proposals: dict[int, list[dict[str, object]]] = {}
+    if args.store:
+        insights, errors, proposals = _replay_with_store(args, pipeline)
+    else:
+        insights, errors = replay(Path(args.file), pipeline)
+    totals: list[float] = []
+    customer = covered = 0
+    for insight in insights:
+        totals.append(insight.timings_ms["total"])
+        if insight.role == "customer":
+            customer += 1
+            covered += bool(insight.clauses)
+        if args.json:
+            record = insight_record(insight)
+            if args.store:
+                record["proposals"] = proposals.get(insight.seq, [])
+            print(json.dumps(record, separators=(",", ":")), flush=True)
+        else:
+            print(f"#{insight.seq} {insight.role}")
+            for note in insight.notices:
+                print(f"   ! {note}")
+            for clause in insight.clauses:
+                print(f"   {clause.score:.2f}  {clause.title}  [{clause.citation}]")
+            if not insight.clauses:
+                print("   (no clause above the relevance floor)")
+    for error in errors:
+        print(f"skipped: {error}", file=sys.stderr)
+    if totals:
+        p95 = statistics.quantiles(totals, n=20)[-1] if len(totals) > 1 else totals[0]
+        print(f"{len(totals)} messages; customer messages with a clause: {covered}/{customer}; "
+              f"latency p50 {statistics.median(totals):.1f} ms, p95 {p95:.1f} ms", file=sys.stderr)
+    return 1 if errors and not totals else 0
+
+
+def _replay_with_store(args: argparse.Namespace, pipeline):  # type: ignore[no-untyped-def]
+    """Replay with the bundled store (or the connected systems): lookups, and proposals per message."""
+    import asyncio
+
+    from copilot.actions.proposals import summary
+    from copilot.actions.approvals import ACTIONS_FILE, Desk
+    from copilot.actions.audit import AUDIT_FILE, AuditLog
+    from copilot.actions.connections import configured, connect, demo_store
+    from copilot.replay import replay_with_systems
+    from copilot.settings import home
+
+    folder = home()
+    configs = (demo_store(folder, timeout_s=60.0),) if args.store == "demo" else configured(folder)
+
+    async def run():  # type: ignore[no-untyped-def]
+        systems = connect(configs)
+        desk = Desk(folder / ACTIONS_FILE, AuditLog(folder / AUDIT_FILE), systems)
+        try:
+            return await replay_with_systems(Path(args.file), pipeline, desk,
+                                             lambda text: print(f"copilot: {text}", file=sys.stderr))
+        finally:
+            await systems.aclose()
+            desk.close()
+
+    results, errors = asyncio.run(run())
+    return ([i for i, _ in results], errors, {i.seq: summary(p) for i, p in results})
+
+
+def cmd_handoff(args: argparse.Namespace) -> int:
+    """`copilot handoff CONV.jsonl`: the handoff package after the conversation's last message."""
+    from copilot.reasoning.handoff import build_handoff
+    from copilot.pipeline import Pipeline
+    from copilot.replay import replay_states
+
+    pipeline = Pipeline(_open_workspace())
+    states, errors = replay_states(Path(args.file))
+    for error in errors:
+        print(f"skipped: {error}", file=sys.stderr)
+    if not states:
+        print(f"copilot: {args.file}: no messages to hand off", file=sys.stderr)
+        return 2
+    conversation, seq = states[-1]
+    handoff = build_handoff(conversation, pipeline.run(conversation, seq))
+    if args.json:
+        print(json.dumps(handoff.record(), separators=(",", ":"), ensure_ascii=False))
+    else:
+        print(handoff.markdown(conversation.title or conversation.id))
+    return 0
+
+
+def cmd_packs(args: argparse.Namespace) -> int:
+    """Admin commands on policy packs; each prints what it did in one or a few lines."""
+    workspace = _open_workspace()
+    catalog = workspace.catalog
+    if args.action == "load":
+        result = workspace.load_pack(Path(args.path), activate=args.activate, progress=_progress("loading"))
+        pack = result.pack
+        state = "already loaded, nothing to do" if result.already_loaded else (
+            f"{len(pack.clauses)} clauses, {result.embedded} texts embedded (the rest from cache)")
+        print(f"{pack.name}@{pack.version}: {state}{'; active' if args.activate else ''}")
+    elif args.action == "list":
+        print(f"{'name':24} {'version':12} {'status':10} {'clauses':>7}  loaded at")
+        for v in catalog.versions():
+            print(f"{v.name:24} {v.version:12} {v.status():10} {v.clause_count:>7}  {v.loaded_at}")
+    elif args.action == "activate":
+        catalog.activate(args.name, args.version)
+        print(f"{args.name}@{args.version} is now the active version")
+    elif args.action == "rollback":
+        print(f"{args.name}: rolled back to {catalog.rollback(args.name)}")
+    elif args.action == "remove":
+        workspace.remove_pack(args.name, args.version)
+        print(f"{args.name}@{args.version} removed (its citations still resolve with `copilot packs show`)")
+    elif args.action == "priority":
+        catalog.set_priority(args.names)
+        print("priority, highest first: " + ", ".join(catalog.pack_names()))
+    elif args.action == "diff":
+        from retrieval.diff import diff_versions
+
+        changes = diff_versions(catalog, args.name, args.old, args.new)
+        for change in changes:
+            print(f"{change.kind:8} {change.clause_id}")
+            if change.kind == "changed":
+                print(f"         {change.words}")
+        counts = {kind: sum(c.kind == kind for c in changes) for kind in ("added", "removed", "changed")}
+        print(", ".join(f"{n} {kind}" for kind, n in counts.items()), file=sys.stderr)
+    elif args.action == "show":
+        clause = catalog.clause(args.citation)
+        if clause is None:
+            raise CopilotError(f"{args.citation}: no such citation; the form is name@version#clause-id "
+                               "(see `copilot packs list`)")
+        status = next((v.status() for v in catalog.versions() if v.key == f"{clause.name}@{clause.version}"),
+                      "removed")
+        print(f"{clause.citation}  ({status})\n{clause.title}\n\n{clause.text}")
+    return 0
+
+
+def cmd_model(args: argparse.Namespace) -> int:
+    """Show or change the embedding model; a change re-embeds every loaded version first."""
+    from copilot.settings import Settings, home
+    from retrieval.embed import resolve_model
+
+    folder = home()
+    settings = Settings.load(folder)
+    if args.action == "show":
+        print(f"{settings.embedding_model}  ({resolve_model(settings.embedding_model)})")
+        return 0
+    from copilot.workspace import switch_model
+
+    model = switch_model(_open_workspace(), args.model, progress=_progress(f"embedding with {Path(args.model).name}"))
+    print(f"embedding model is now {model}; every loaded pack version was embedded with it")
+    return 0
+
+
+DEFAULT_MODE = "hybrid"
+"""The retrieval mode the panel uses (see retrieval/search.py)."""
+
+
+def cmd_eval_retrieval(args: argparse.Namespace) -> int:
+    from copilot.settings import home
+    from retrieval.embed import LocalEmbedder
+    from retrieval.evaluate import evaluate_retrieval
+
+    ks = sorted({int(k) for k in args.k.split(",")} | {1, 5, 10})
+    results = evaluate_retrieval(Path(args.passages), Path(args.queries), home(), LocalEmbedder(), ks,
+                                 progress=_progress("embedding passages"))
+    columns = [f"recall@{k}" for k in ks] + ["success@5", "mrr", "p50_ms", "p95_ms"]
+    print(f"{'mode':8}" + "".join(f"{c:>11}" for c in columns))
+    for mode, metrics in results.items():
+        marker = " (default)" if mode == DEFAULT_MODE else ""
+        print(f"{mode:8}" + "".join(f"{metrics[c]:>11.3f}" for c in columns) + marker)
+    if args.json:
+        print(json.dumps({**results, "default": DEFAULT_MODE}, separators=(",", ":")))
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from cli.bench import run_bench
+
+    sizes = tuple(int(n) for n in args.sizes.split(","))
+    result = run_bench(sizes, args.seed, say=lambda text: print(f"bench: {text}", file=sys.stderr, flush=True))
+    for name, value in result.items():
+        print(f"{name:16} {json.dumps(value)}")
+    if args.json:
+        print(json.dumps(result, separators=(",", ":")))
+    return 0
+
+
+def cmd_eval_cases(args: argparse.Namespace) -> int:
+    """`copilot eval escalation|flags --cases F`: precision and recall per category and micro."""
+    from copilot.labelled import LabelledCase, read_cases, score
+    from copilot.reasoning.reasoner import Reasoner
+
+    workspace = _open_workspace()
+    reasoner = Reasoner(workspace)
+    packs = tuple(v.key for v in workspace.catalog.active_versions())
+    if args.pack:
+        pack = workspace.load_pack(Path(args.pack), activate=False, progress=_progress(f"loading {args.pack}")).pack
+        packs = (f"{pack.name}@{pack.version}",)
+    if args.kind == "escalation":
+        from copilot.reasoning.escalation import CATEGORIES
+
+        cases = read_cases(Path(args.cases), "escalation", CATEGORIES)
+        result, mistakes = score(cases, lambda case: {e.category for e in reasoner.escalations(case.conversation, None,
+                                                                                              packs)}, CATEGORIES)
+    else:
+        from copilot.reasoning.rules import CATEGORIES
+
+        def flags(case: LabelledCase) -> set[str]:
+            reps = [t for t in case.conversation.turns if t.role == "rep"]
+            if not reps:
+                return set()
+            return {f.category for f in reasoner.turn_flags(case.conversation, reps[-1].seq, packs,
+                                                            ai_drafted=case.ai_drafted)}
+
+        cases = read_cases(Path(args.cases), "flag", CATEGORIES)
+        result, mistakes = score(cases, flags, CATEGORIES)
+    print(f"{'category':22}{'precision':>10}{'recall':>8}{'support':>9}")
+    for name, values in result["per_category"].items():  # type: ignore[attr-defined]
+        print(f"{name:22}{values['precision']:>10.3f}{values['recall']:>8.3f}{values['support']:>9}")
+    micro = result["micro"]
+    print(f"{'micro':22}{micro['precision']:>10.3f}{micro['recall']:>8.3f}   f1 {micro['f1']:.3f}")  # type: ignore[index]
+    if args.verbose_cases:
+        for line in mistakes:
+            print(f"  {line}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(result, separators=(",", ":")))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from ui.app import run_app  # composition root: the only reach into ui/
+
+    return run_app(Path(args.conversation) if args.conversation else None)
+
+
+def cmd_screenshot(args: argparse.Namespace) -> int:
+    from ui.screenshot import render_screenshot  # composition root: the only reach into ui/
+
+    render_screenshot(Path(args.out), Path(args.conversation) if args.conversation else None, args.upto, args.window,
+                      args.store, args.approve)
+    print(args.out)
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from copilot.actions.audit import AUDIT_FILE, AuditLog
+    from copilot.settings import home
+
+    audit = AuditLog(home() / AUDIT_FILE)
+    if args.action == "export":
+        if args.out:
+            with open(args.out, "w", encoding="utf-8") as out:
+                count = audit.export(out)
+            print(f"{count} records written to {args.out}", file=sys.stderr)
+        else:
+            audit.export(sys.stdout)
+        return 0
+    problems = audit.verify()
+    for problem in problems:
+        print(problem)
+    count = sum(1 for _ in audit.records())
+    print(f"{count} records, chain intact" if not problems else f"{count} records, {len(problems)} problem(s): "
+          "the log was changed outside the app")
+    return 1 if problems else 0
+
+
+def cmd_demo_store(args: argparse.Namespace) -> int:
+    from connectors.demo_store.server import main as serve
+    from copilot.actions.connections import DEMO_STORE_FILE
+    from copilot.settings import home
+
+    argv = ["--db", args.db or str(home() / DEMO_STORE_FILE)]
+    if args.http:
+        argv += ["--http", "--host", args.host, "--port", str(args.port)]
+    serve(argv)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="copilot", description="Agent-assist side panel for support reps.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
+    sub = parser.add_subparsers(dest="command")
+
+    run = sub.add_parser("run", help="open the side panel (the default command)")
+    run.add_argument("--conversation", help="a JSONL event file to open in the demo player")
+    run.set_defaults(func=cmd_run)
+
+    rep = sub.add_parser("replay", help="run the panel's pipeline over a conversation file, without Qt")
+    rep.add_argument("file", help="conversation events (JSONL, see docs/conversation-events.md)")
+    rep.add_argument("--json", action="store_true", help="one compact JSON line per message on stdout")
+    rep.add_argument("--pack", help="use only this pack (folder, .zip or Markdown document) instead of the active ones")
+    rep.add_argument("--store", choices=("demo", "connected"),
+                     help="look customers and orders up in the bundled demo store (or the systems of "
+                          "connectors.toml) and add each message's action proposals; nothing is executed")
+    rep.set_defaults(func=cmd_replay)
+
+    hand = sub.add_parser("handoff", help="the handoff package after a conversation's last message, without Qt")
+    hand.add_argument("file", help="conversation events (JSONL)")
+    hand.add_argument("--json", action="store_true", help="one compact JSON line instead of Markdown")
+    hand.set_defaults(func=cmd_handoff)
+
+    packs = sub.add_parser("packs", help="load, list, activate, roll back, diff and remove policy packs")
+    actions = packs.add_subparsers(dest="action", required=True)
+    load = actions.add_parser("load", help="validate and load a pack folder, .zip or Markdown document")
+    load.add_argument("path")
+    load.add_argument("--activate", action="store_true", help="make it the active version once loaded")
+    actions.add_parser("list", help="one line per loaded version")
+    for action, text in (("activate", "make a version the active one"),
+                         ("remove", "remove an inactive version")):
+        one = actions.add_parser(action, help=text)
+        one.add_argument("name")
+        one.add_argument("version")
+    actions.add_parser("rollback", help="return to the previously active version").add_argument("name")
+    changes = actions.add_parser("diff", help="clauses added, removed and changed between two versions")
+    changes.add_argument("name")
+    changes.add_argument("old")
+    changes.add_argument("new")
+    actions.add_parser("show", help="print the clause a citation names").add_argument("citation")
+    actions.add_parser("priority", help="set the pack priority order, highest first").add_argument("names", nargs="+")
+    packs.set_defaults(func=cmd_packs)
+
+    model = sub.add_parser("model", help="show or change the embedding model")
+    model_actions = model.add_subparsers(dest="action", required=True)
+    model_actions.add_parser("show", help="the model in use")
+    model_actions.add_parser("set", help="use another local sentence-transformers folder (or 'default')"
+                             ).add_argument("model")
+    model.set_defaults(func=cmd_model)
+
+    evaluate = sub.add_parser("eval", help="measure the copilot on labelled data")
+    kinds = evaluate.add_subparsers(dest="kind", required=True)
+    retrieval = kinds.add_parser("retrieval", help="recall@k, success@5, MRR, latency: bm25, dense and hybrid")
+    retrieval.add_argument("--passages", required=True, help="passages JSONL (id, title, text)")
+    retrieval.add_argument("--queries", required=True, help="queries JSONL (id, text, relevant)")
+    retrieval.add_argument("--k", default="1,5,10", help="cut-offs for recall@k, comma-separated")
+    retrieval.add_argument("--json", action="store_true", help="also print one compact JSON line, last on stdout")
+    retrieval.set_defaults(func=cmd_eval_retrieval)
+
+    bench = sub.add_parser("bench", help="measure speed and memory on synthetic packs")
+    bench.add_argument("--sizes", default="1000,10000", help="pack sizes in clauses, comma-separated")
+    bench.add_argument("--seed", type=int, default=7, help="seed of the synthetic clauses")
+    bench.add_argument("--json", action="store_true", help="also print one compact JSON line, last on stdout")
+    bench.set_defaults(func=cmd_bench)
+
+    for kind, text in (("escalation", "escalation detection"), ("flags", "compliance flags")):
+        cases = kinds.add_parser(kind, help=f"precision and recall of {text} on labelled cases")
+        cases.add_argument("--cases", required=True, help="labelled cases JSONL (../shared/benchdata/README.md)")
+        cases.add_argument("--json", action="store_true", help="also print one compact JSON line, last on stdout")
+        cases.add_argument("--pack", help="judge with this pack (folder or .zip) instead of the active ones")
+        cases.add_argument("--show-mistakes", dest="verbose_cases", action="store_true",
+                           help="list the cases that came out wrong on stderr")
+        cases.set_defaults(func=cmd_eval_cases, kind=kind)
+
+    audit = sub.add_parser("audit", help="check or export the audit log of actions")
+    audit_actions = audit.add_subparsers(dest="action", required=True)
+    audit_actions.add_parser("verify", help="check the hash chain: any edited or deleted record is named")
+    audit_actions.add_parser("export", help="write every record as JSONL").add_argument(
+        "-o", "--out", help="file to write (standard output by default)")
+    audit.set_defaults(func=cmd_audit)
+
+    store = sub.add_parser("demo-store", help="run the bundled demo store, an MCP server (stdio by default)")
+    store.add_argument("--db", help="its SQLite file (default: demo-store.sqlite3 in the data folder; seeded on first use)")
+    store.add_argument("--http", action="store_true", help="serve streamable HTTP at /mcp instead of stdio")
+    store.add_argument("--host", default="127.0.0.1")
+    store.add_argument("--port", type=int, default=0, help="0 picks a free port (printed on stdout)")
+    store.set_defaults(func=cmd_demo_store)
+
+    shot = sub.add_parser("screenshot", help="render the panel offscreen to a PNG")
+    shot.add_argument("out", help="PNG file to write")
+    shot.add_argument("--conversation", help="conversation to play into the panel first")
+    shot.add_argument("--upto", type=int, default=None, help="play only the first N message events")
+    shot.add_argument("--window", choices=("panel", "packs"), default="panel", help="which window to render")
+    shot.add_argument("--store", action="store_true", help="connect the demo store (customer record, actions)")
+    shot.add_argument("--approve", action="store_true", help="with --store: approve the first action that may run")
+    shot.set_defaults(func=cmd_screenshot)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if args.command is None:
+        args = build_parser().parse_args(["run", *(argv or sys.argv[1:])])
+    try:
+        return int(args.func(args))
+    except CopilotError as exc:
+        print(f"copilot: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Actions on connected systems: lookups, proposals, guardrails, approvals, execution and the audit log."""

@@ -1,0 +1,348 @@
+"""Approved actions from proposal to result: approvals, execution, and what happens when a reply is lost.
+
+Each action is a row in ``actions.sqlite3`` whose state moves
+``proposed → approved (→ awaiting a second approver → approved) → running → done | failed | unknown``
+(or ``rejected``), so pending approvals and half-known outcomes survive a restart. Every step is
+appended to the audit log. An action runs with its proposal id as idempotency key; a reply lost on
+the way is retried with that same key where the system takes one, otherwise the outcome is marked
+unknown and settled by reading the system's state, never by running the action again blindly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+from connectors.systems import Systems
+from copilot.actions.proposals import Proposal, rechecked
+from copilot.actions.audit import AuditLog
+from copilot.conversation.state import Conversation
+from base.errors import ConnectorError, CopilotError, ReplyLost, SystemUnavailable, ToolRefused
+from copilot.conversation.events import ToolResult
+from copilot.reasoning.facts import gather
+from copilot.actions.guardrails import ORDER_TOOLS, Verdict, order_from
+from base.sqlite import open_db
+
+log = logging.getLogger("copilot")
+ACTIONS_FILE = "actions.sqlite3"
+State = Literal["proposed", "approved", "awaiting_second", "running", "done", "failed", "unknown", "rejected"]
+OPEN_STATES = ("proposed", "approved", "awaiting_second", "unknown")
+RETRIES = 2
+"""Extra attempts, with the same idempotency key, after a lost reply from a system that takes keys."""
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS actions (
+    id TEXT PRIMARY KEY,
+    conversation_id TEXT NOT NULL,
+    proposal TEXT NOT NULL,
+    state TEXT NOT NULL,
+    approvals TEXT NOT NULL,
+    message TEXT NOT NULL,
+    result TEXT NOT NULL,
+    before TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    preview TEXT NOT NULL DEFAULT 'null'
+);
+"""
+
+
+class ApprovalError(CopilotError):
+    """An approval or run that is not allowed now; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Action:
+    proposal: Proposal
+    state: State
+    approvals: tuple[tuple[str, str], ...] = ()
+    """(role, name) of each person who approved."""
+    message: str = ""
+    """What the rep reads about the outcome: the system's refusal, a lost reply, a reconciliation."""
+    result: dict[str, Any] | None = None
+    before: dict[str, Any] | None = None
+    """The system's record just before running, to tell afterwards whether a lost call was applied."""
+    preview: list[dict[str, Any]] | None = None
+    """What the system's dry run says will change (``entity``, ``id``, ``field``, ``before``, ``after``)."""
+
+    @property
+    def id(self) -> str:
+        return self.proposal.id
+
+    @property
+    def runnable(self) -> bool:
+        return self.state == "approved"
+
+
+def _proposal_json(proposal: Proposal) -> str:
+    data = asdict(proposal)
+    return json.dumps(data, sort_keys=True)
+
+
+def _proposal_from(text: str) -> Proposal:
+    data = json.loads(text)
+    data["verdict"] = Verdict(**data["verdict"])
+    data["citations"] = tuple(data["citations"])
+    return Proposal(**data)
+
+
+class Desk:
+    """Where actions wait for approval and run; one per app, shared by every conversation."""
+
+    def __init__(self, path: Path, audit: AuditLog, systems: Systems, actor: str = "rep",
+                 role: str = "rep") -> None:
+        self._db = open_db(path, _SCHEMA)
+        self._lock = threading.Lock()
+        self._running: set[str] = set()
+        self.audit = audit
+        self.systems = systems
+        self.actor = actor
+        self.role = role
+
+    def close(self) -> None:
+        self._db.close()
+
+    # Records
+
+    def _save(self, action: Action) -> Action:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO actions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (
+                action.id, action.proposal.conversation_id, _proposal_json(action.proposal), action.state,
+                json.dumps(action.approvals), action.message, json.dumps(action.result),
+                json.dumps(action.before), datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                json.dumps(action.preview)))
+        return action
+
+    def get(self, action_id: str) -> Action | None:
+        with self._lock:
+            row = self._db.execute("SELECT proposal, state, approvals, message, result, before, preview FROM actions "
+                                   "WHERE id = ?", (action_id,)).fetchone()
+        if row is None:
+            return None
+        return Action(_proposal_from(row[0]), row[1], tuple(tuple(a) for a in json.loads(row[2])), row[3],
+                      json.loads(row[4]), json.loads(row[5]), json.loads(row[6]))
+
+    def actions(self, conversation_id: str) -> list[Action]:
+        with self._lock:
+            ids = [r[0] for r in self._db.execute("SELECT id FROM actions WHERE conversation_id = ? ORDER BY rowid",
+                                                  (conversation_id,)).fetchall()]
+        return [a for i in ids if (a := self.get(i)) is not None]
+
+    def _log(self, action: Action, kind: str, actor: str | None = None, result: dict[str, Any] | None = None) -> None:
+        p = action.proposal
+        citations = tuple(c for c in (*p.citations, p.verdict_citation) if c)
+        self.audit.append(actor=actor or self.actor, conversation_id=p.conversation_id, kind=kind, action_id=p.id,
+                          tool=p.tool, arguments=p.arguments, result=result or {}, citations=citations)
+
+    # Proposals and approvals
+
+    def offer(self, proposals: tuple[Proposal, ...]) -> list[Action]:
+        """Record new proposals (audited once each); refresh the verdict of those still waiting."""
+        for proposal in proposals:
+            known = self.get(proposal.id)
+            if known is None:
+                action = self._save(Action(proposal, "proposed"))
+                self._log(action, "proposed", "copilot", {"verdict": asdict(proposal.verdict)})
+            elif known.state in ("proposed", "awaiting_second") and known.proposal.verdict != proposal.verdict:
+                self._save(replace(known, proposal=proposal))
+        return [a for p in proposals if (a := self.get(p.id)) is not None]
+
+    async def preview(self, action_id: str) -> Action | None:
+        """Ask the system for a dry run of a waiting action (where its tool has one); nothing is changed."""
+        action = self.get(action_id)
+        if action is None or action.preview is not None or action.state not in ("proposed", "awaiting_second") \
+                or action.proposal.verdict.kind == "blocked":
+            return action
+        info = await self.systems.info(action.proposal.tool)
+        if info is None or not info.dry_run:
+            return action
+        arguments = {**action.proposal.arguments, "dry_run": True}
+        if info.takes_idempotency_key:
+            arguments["idempotency_key"] = action.proposal.idempotency_key
+        try:
+            result = await self.systems.call(action.proposal.tool, arguments)
+        except ConnectorError as exc:  # the card then says nothing about changes; approval stays possible
+            log.info("dry run of %s failed: %s", action.proposal.tool, exc)
+            return action
+        changes = [c for c in result.get("changes", []) if isinstance(c, dict)]
+        return self._save(replace(action, preview=changes))
+
+    def approve(self, action_id: str, name: str, role: str) -> Action:
+        """One person's approval; a ``needs_approval`` verdict also needs someone of its approver role."""
+        action = self._required(action_id)
+        verdict = action.proposal.verdict
+        if verdict.kind == "blocked":
+            raise ApprovalError(f"{action.proposal.tool} is blocked by rule {verdict.rule}: {verdict.reason}")
+        if action.state not in ("proposed", "awaiting_second"):
+            raise ApprovalError(f"{action.proposal.tool} is {action.state.replace('_', ' ')}; nothing to approve")
+        if any(n == name for _, n in action.approvals):
+            raise ApprovalError(f"{name} has already approved this; a second approval must come from another person")
+        approvals = (*action.approvals, (role, name))
+        needed = verdict.approver_role if verdict.kind == "needs_approval" else ""
+        complete = not needed or (any(r == needed for r, _ in approvals) and len(approvals) >= 2)
+        action = self._save(replace(action, approvals=approvals, state="approved" if complete else "awaiting_second",
+                                    message="" if complete else f"Waiting for a {needed} to approve as well."))
+        self._log(action, "approved", name, {"role": role, "complete": complete})
+        return action
+
+    def reject(self, action_id: str, name: str, why: str = "") -> Action:
+        action = self._required(action_id)
+        if action.state not in ("proposed", "awaiting_second", "approved"):
+            raise ApprovalError(f"{action.proposal.tool} is {action.state}; it can no longer be rejected")
+        action = self._save(replace(action, state="rejected", message=why))
+        self._log(action, "rejected", name, {"why": why})
+        return action
+
+    def _required(self, action_id: str) -> Action:
+        action = self.get(action_id)
+        if action is None:
+            raise ApprovalError(f"No action {action_id} here; it may belong to another conversation")
+        return action
+
+    # Execution
+
+    async def execute(self, action_id: str, conversation: Conversation,
+                      record: Callable[[str, dict[str, Any], dict[str, Any]], None] = lambda *_: None) -> Action:
+        """Run an approved action once. ``record`` receives each system lookup and the result, so the
+        conversation's facts follow what the system now says. A second call while it runs does nothing."""
+        action = self._required(action_id)
+        if action_id in self._running or action.state in ("running", "done"):
+            return action  # a double click or a retry of a finished action
+        if not action.runnable:
+            raise ApprovalError(f"{action.proposal.tool} is not approved yet ({action.state.replace('_', ' ')})")
+        self._running.add(action_id)
+        try:
+            return await self._run(action, conversation, record)
+        finally:
+            self._running.discard(action_id)
+
+    async def _run(self, action: Action, conversation: Conversation,
+                   record: Callable[[str, dict[str, Any], dict[str, Any]], None]) -> Action:
+        p = action.proposal
+        before = await self._fresh_order(p, record)
+        if before is not None:
+            conversation = conversation.apply(ToolResult(conversation.id, conversation.next_seq, "get_order",
+                                                         json.dumps(before)))
+        verdict = rechecked(p, conversation, gather(conversation), self.role)
+        if verdict.kind == "blocked" or (verdict.kind == "needs_approval" and p.verdict.kind == "allowed"):
+            action = self._save(replace(action, state="failed" if verdict.kind == "blocked" else "proposed",
+                                        proposal=replace(p, verdict=verdict), approvals=(),
+                                        message=f"Not run: the system's record changed. {verdict.reason}"))
+            self._log(action, "failed", "copilot", {"recheck": asdict(verdict)})
+            return action
+        info = await self.systems.info(p.tool)
+        arguments = dict(p.arguments)
+        keyed = info is not None and info.takes_idempotency_key
+        if keyed:
+            arguments["idempotency_key"] = p.idempotency_key
+        action = self._save(replace(action, state="running", before=before, message=""))
+        self._log(action, "executing", result={"idempotency_key": arguments.get("idempotency_key", "")})
+        attempts = 1 + (RETRIES if keyed else 0)
+        for attempt in range(attempts):
+            try:
+                result = await self.systems.call(p.tool, arguments)
+            except ToolRefused as exc:
+                return self._finish(action, "failed", str(exc), None)
+            except SystemUnavailable as exc:  # never delivered: safe to try again later
+                action = self._save(replace(action, state="approved", message=f"Not run: {exc}"))
+                self._log(action, "failed", "copilot", {"error": str(exc), "delivered": False})
+                return action
+            except ReplyLost as exc:
+                if attempt + 1 < attempts:
+                    await asyncio.sleep(0.2 * (attempt + 1))
+                    continue
+                action = self._save(replace(action, state="unknown", message=f"Outcome unknown: {exc}"))
+                self._log(action, "unknown", "copilot", {"error": str(exc)})
+                return action if keyed else await self.reconcile(action.id, record)
+            record(p.tool, arguments, result)
+            return self._finish(action, "done", _outcome(p.tool, result), result)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _finish(self, action: Action, state: State, message: str, result: dict[str, Any] | None) -> Action:
+        action = self._save(replace(action, state=state, message=message, result=result))
+        self._log(action, "executed" if state == "done" else "failed", "copilot", result or {"error": message})
+        return action
+
+    async def _fresh_order(self, proposal: Proposal,
+                           record: Callable[[str, dict[str, Any], dict[str, Any]], None]) -> dict[str, Any] | None:
+        order_id = proposal.arguments.get("order_id")
+        if not order_id or await self.systems.info("get_order") is None:
+            return None
+        try:
+            fresh = await self.systems.call("get_order", {"order_id": order_id})
+        except ConnectorError:
+            return None  # the check then uses the record the proposal was made from
+        record("get_order", {"order_id": order_id}, fresh)
+        return fresh
+
+    async def reconcile(self, action_id: str,
+                        record: Callable[[str, dict[str, Any], dict[str, Any]], None] = lambda *_: None) -> Action:
+        """Settle an ``unknown`` outcome by reading the system's state; never by running the action again."""
+        action = self._required(action_id)
+        if action.state not in ("unknown", "running"):
+            return action
+        p = action.proposal
+        applied: bool | None = None
+        try:
+            applied = await self._applied(action, record)
+        except ConnectorError as exc:
+            action = self._save(replace(action, state="unknown",
+                                        message=f"Outcome unknown, and the system cannot be read now ({exc}). "
+                                                "Check it there before doing anything again."))
+            return action
+        if applied is None:
+            action = self._save(replace(action, state="unknown", message=f"Outcome unknown: {p.tool} leaves nothing "
+                                        "the copilot can read back. Check it in the system before trying again."))
+        elif applied:
+            action = self._save(replace(action, state="done", message="The system shows it was done (the reply was "
+                                        "lost on the way)."))
+        else:
+            action = self._save(replace(action, state="approved", message="The system shows it was not done; it is "
+                                        "still approved and can be run again."))
+        self._log(action, "reconciled", "copilot", {"applied": applied})
+        return action
+
+    async def _applied(self, action: Action,
+                       record: Callable[[str, dict[str, Any], dict[str, Any]], None]) -> bool | None:
+        p = action.proposal
+        order_id = p.arguments.get("order_id")
+        if p.tool in ORDER_TOOLS and order_id:
+            now = await self.systems.call("get_order", {"order_id": order_id})
+            record("get_order", {"order_id": order_id}, now)
+            after = order_from(now)
+            if p.tool == "cancel_order":
+                return after.status == "cancelled"
+            if p.tool == "reinstate_order":
+                return after.status != "cancelled"
+            if p.tool == "refund_payment":
+                earlier = order_from(action.before).refunded if action.before else Decimal(0)
+                return after.refunded >= earlier + Decimal(str(p.arguments.get("amount", 0)))
+            return now.get("shipping_address") == p.arguments.get("address")
+        if p.tool == "create_ticket" and (await self.systems.info("list_tickets")) is not None:
+            listed = await self.systems.call("list_tickets", {"customer_id": p.arguments.get("customer_id")})
+            tickets = listed.get("tickets", [])
+            return any(isinstance(t, dict) and t.get("subject") == p.arguments.get("subject") for t in tickets)
+        return None
+
+    async def resume(self, record: Callable[[str, dict[str, Any], dict[str, Any]], None] = lambda *_: None) -> None:
+        """After a restart: an action left ``running`` lost its reply with the app; settle it by reading."""
+        with self._lock:
+            ids = [r[0] for r in self._db.execute("SELECT id FROM actions WHERE state = 'running'").fetchall()]
+        for action_id in ids:
+            await self.reconcile(action_id, record)
+
+
+def _outcome(tool: str, result: dict[str, Any]) -> str:
+    """One line for the rep about what the system did."""
+    if result.get("replayed"):
+        return f"{tool.replace('_', ' ')}: already done earlier (the system returned the first result)."
+    text = result.get("message") or result.get("summary")
+    return str(text) if text else f"{tool.replace('_', ' ').capitalize()}: done."
+

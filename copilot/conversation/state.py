@@ -1,0 +1,88 @@
+"""Conversation state: an immutable value, so a snapshot handed to the pipeline never changes under it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from copilot.conversation.events import ConversationStarted, Event, Message, ToolCall, ToolResult
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One message as the conversation holds it."""
+
+    seq: int
+    role: str
+    text: str
+    ts: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ToolEvent:
+    """A recorded tool call or result from the rep's systems."""
+
+    seq: int
+    kind: str
+    """``"call"`` or ``"result"``."""
+    name: str
+    payload: str
+
+    def record(self) -> dict[str, Any] | None:
+        """The payload as a JSON object (what a system returned), or None when it is not one."""
+        try:
+            value = json.loads(self.payload)
+        except ValueError:
+            return None
+        return value if isinstance(value, dict) else None
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """Everything known about one conversation up to its newest event."""
+
+    id: str
+    channel: str = "chat"
+    customer_name: str = ""
+    jurisdiction: str = ""
+    started_at: datetime | None = None
+    title: str = ""
+    turns: tuple[Turn, ...] = ()
+    tools: tuple[ToolEvent, ...] = ()
+
+    @classmethod
+    def start(cls, event: ConversationStarted) -> Conversation:
+        return cls(event.id, event.channel, event.customer_name, event.jurisdiction, event.started_at, event.title)
+
+    def apply(self, event: Event) -> Conversation:
+        """Return the conversation with ``event`` added; events of other conversations are ignored."""
+        if isinstance(event, ConversationStarted):
+            return Conversation.start(event) if event.id != self.id else replace(
+                Conversation.start(event), turns=self.turns, tools=self.tools)
+        if isinstance(event, Message) and event.conversation_id == self.id:
+            return replace(self, turns=(*self.turns, Turn(event.seq, event.role, event.text, event.ts)))
+        if isinstance(event, ToolCall) and event.conversation_id == self.id:
+            return replace(self, tools=(*self.tools, ToolEvent(event.seq, "call", event.name,
+                                                               json.dumps(event.arguments))))
+        if isinstance(event, ToolResult) and event.conversation_id == self.id:
+            return replace(self, tools=(*self.tools, ToolEvent(event.seq, "result", event.name, event.content)))
+        return self
+
+    @property
+    def next_seq(self) -> int:
+        """The seq a newly typed event gets: one past everything seen."""
+        seqs = [t.seq for t in self.turns] + [t.seq for t in self.tools]
+        return max(seqs, default=0) + 1
+
+    def turn(self, seq: int) -> Turn | None:
+        return next((t for t in self.turns if t.seq == seq), None)
+
+    def turns_upto(self, seq: int) -> tuple[Turn, ...]:
+        return tuple(t for t in self.turns if t.seq <= seq)
+
+    def results(self, tool: str | None = None) -> list[dict[str, Any]]:
+        """The JSON objects the systems returned (of ``tool`` only, when given), oldest first."""
+        return [r for e in self.tools if e.kind == "result" and (tool is None or e.name == tool)
+                and (r := e.record()) is not None]

@@ -1,0 +1,103 @@
+"""The deterministic draft: the best path's template filled with facts and clause values, in the pack's
+voice. It always exists, so the rep has something to edit with or without a language model.
+
+Figures never come from the template author's memory: ``{refunds.timing:duration}`` takes the first
+duration written in that clause, so a new pack version changes the draft with the policy. A fact that
+is not known yet stays visible as ``[order id]`` for the rep to fill in.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from copilot.reasoning.claims import quantities
+from copilot.reasoning.escalation import Escalation
+from copilot.reasoning.facts import Facts
+from copilot.reasoning.guidance import Guidance
+from copilot.reasoning.rules import disclosed
+from copilot.reasoning.suggest import Suggestion
+from retrieval.jurisdiction import covers
+
+_PLACEHOLDER = re.compile(r"\{([a-z0-9][a-z0-9._-]*)(?::(duration|amount|percent))?\}")
+_KIND_UNITS = {"duration": ("hour", "day", "week", "month", "year"), "percent": ("%",)}
+GENERIC = "Thanks for your message. Let me look into this for you now."
+HANDOFF = "I'd like to bring in a colleague from our {queue}, who can take this further with you."
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A draft for the rep, the clauses it rests on and the facts it still lacks."""
+
+    text: str
+    citations: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+    """Facts shown as ``[name]`` in the text, for the rep to fill in."""
+    source: str = "template"
+    """``template`` (a playbook path), ``generic``, or ``llm``."""
+
+
+def currency_of(jurisdiction: str) -> str:
+    return {"UK": "GBP", "EU": "EUR"}.get(jurisdiction.split("-")[0], "USD")
+
+
+def clause_value(text: str, kind: str, currency: str = "USD") -> str | None:
+    """The first duration, amount (in ``currency`` when the clause lists several) or percentage in a clause."""
+    found = quantities(text, ranges=False)
+    if kind == "amount":
+        amounts = [q for q in found if q.unit.isupper()]
+        return next((q.text for q in amounts if q.unit == currency), amounts[0].text if amounts else None)
+    for quantity in found:
+        if quantity.unit in _KIND_UNITS.get(kind, ()):
+            return quantity.text
+    return None
+
+
+def fill(template: str, facts: Facts, clause_text: Callable[[str], str | None],
+         currency: str = "USD") -> tuple[str, tuple[str, ...]]:
+    """Replace placeholders; returns the text and the facts that were missing."""
+    missing: list[str] = []
+
+    def value(match: re.Match[str]) -> str:
+        name, kind = match.group(1), match.group(2)
+        found = clause_value(clause_text(name) or "", kind, currency) if kind else facts.get(name)
+        if found is None:
+            missing.append(name)
+            return f"[{name.replace('_', ' ')}]"
+        return found
+
+    return _PLACEHOLDER.sub(value, template), tuple(dict.fromkeys(missing))
+
+
+def compose(suggestion: Suggestion | None, escalations: Sequence[Escalation], guidance: Guidance, facts: Facts,
+            jurisdiction: str, rep_texts: list[str], clause_text: Callable[[str], str | None]) -> Reply:
+    """Greeting, an opening for the gravest escalation, the path's template (or a handoff), closing.
+
+    The pack's AI disclosure line leads when the region requires it and the customer was not told yet.
+    """
+    settings = guidance.settings
+    parts: list[str] = []
+    if covers(guidance.disclosure.jurisdictions, jurisdiction) and jurisdiction and not disclosed(rep_texts):
+        parts.append(guidance.disclosure.line)
+    category = next((c for e in escalations if (c := guidance.category(e.category)) is not None), None)
+    if category and category.opening:
+        parts.append(category.opening)
+    citations: tuple[str, ...] = ()
+    if suggestion and suggestion.template:
+        parts.append(suggestion.template)
+        citations = suggestion.citations
+        source = "template"
+    elif category:
+        parts.append(HANDOFF.replace("{queue}", category.queue))
+        citations = guidance.cite(category.clauses)
+        source = "template"
+    else:
+        parts.append(GENERIC)
+        source = "generic"
+    body, missing = fill(" ".join(parts), facts, lambda cid: clause_text(guidance.citations.get(cid, "")),
+                         currency_of(jurisdiction))
+    greeting = settings.greeting if facts.get("customer_first_name") else re.sub(r"\s*\{[^}]*\}", "", settings.greeting)
+    greeting, _ = fill(greeting, facts, clause_text)
+    text = "\n\n".join(p for p in (greeting, body, settings.closing) if p)
+    return Reply(text, citations, missing, source)

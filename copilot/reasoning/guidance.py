@@ -1,0 +1,308 @@
+"""A pack's reasoning data: playbooks (intents and resolution paths), the escalation taxonomy and
+compliance rules, read from ``playbooks.toml``, ``escalation.toml`` (with the labelled messages in
+``escalation-examples.jsonl``) and ``rules.toml`` beside pack.toml.
+
+Admins change what the copilot suggests and watches for by editing these files and loading a new
+pack version; the checks themselves stay in code. Errors name the file, line and field, and are
+raised before anything is ingested, so a bad file never replaces the active version.
+See docs/policy-packs.md for the format.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from copilot.reasoning.classifier import Utterance
+from base.errors import PackError
+from retrieval.packs import Pack, citation
+
+Severity = Literal["info", "warning", "error"]
+RULE_CATEGORIES = ("ai_disclosure_missing", "forbidden_commitment", "sensitive_data", "unverified_claim",
+                   "regulated_action", "identity_not_verified")
+CONDITIONS = ("identity_verified", "ai_disclosed")
+"""What a pack rule may wait for: it does not fire once the condition holds in the conversation."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Step(_Strict):
+    text: str
+    needs: tuple[str, ...] = ()
+    """Facts the step needs (``order_id``, ``status``...); a step whose facts are known is shown as done."""
+    provides: str = ""
+    """The fact this step obtains; known → the step is done."""
+
+
+class ResolutionPath(_Strict):
+    title: str
+    steps: tuple[Step, ...] = Field(min_length=1)
+    when: dict[str, tuple[str, ...]] = {}
+    """Fact → values for which this path applies; a known fact with another value rules the path out."""
+    clauses: tuple[str, ...] = ()
+    actions: tuple[str, ...] = ()
+    draft: str = ""
+    """Reply template: ``{fact}`` placeholders and ``{clause-id:duration|amount|percent}`` clause values."""
+
+
+class Playbook(_Strict):
+    intent: str
+    title: str
+    examples: tuple[str, ...] = Field(min_length=2)
+    clauses: tuple[str, ...] = ()
+    path: tuple[ResolutionPath, ...] = Field(min_length=1)
+
+
+class PlaybookSettings(_Strict):
+    tone: str = ""
+    """One line of tone guidance, shown to the rep and given to an LLM."""
+    greeting: str = "Hi {customer_first_name},"
+    closing: str = ""
+    max_suggestions: int = Field(4, ge=1, le=10)
+    intent_floor: float = Field(0.45, ge=0, le=1)
+    """Intent similarity below which the intent is ``unknown`` and no path is suggested."""
+
+
+class PlaybookFile(_Strict):
+    settings: PlaybookSettings = PlaybookSettings()
+    playbook: tuple[Playbook, ...] = ()
+
+
+class Category(_Strict):
+    id: str
+    title: str
+    queue: str
+    tone: str = ""
+    clauses: tuple[str, ...] = ()
+    phrases: tuple[str, ...] = ()
+    """Extra words or phrases (case-insensitive, whole words) that trigger the category."""
+    examples: tuple[str, ...] = ()
+    """Customer messages that show the category: the classifier learns from them (with
+    escalation-examples.jsonl), for wordings no phrase foresaw."""
+    threshold: float | None = Field(None, gt=0, le=1)
+    """The classifier probability this category needs (default: the file's classifier_threshold)."""
+    opening: str = ""
+    """A first sentence for drafts once the category applies (``I'm so sorry for your loss.``)."""
+
+
+class EscalationFile(_Strict):
+    classifier_threshold: float = Field(0.5, gt=0, le=1)
+    """The probability the escalation classifier needs before its category fires."""
+    category: tuple[Category, ...] = ()
+
+
+class LabelledMessage(_Strict):
+    text: str = Field(min_length=1)
+    labels: tuple[str, ...] = ()
+    """Escalation category ids the message shows; empty for a near-miss that must not escalate."""
+
+
+class ExamplesFile(_Strict):
+    """``escalation-examples.jsonl``: one labelled customer message a line."""
+
+    message: tuple[LabelledMessage, ...] = ()
+
+
+class Disclosure(_Strict):
+    jurisdictions: tuple[str, ...] = ("US-CA", "EU")
+    line: str = "I'm using an AI assistant to help draft replies; a person reads and sends every message."
+
+
+class PackRule(_Strict):
+    id: str
+    category: str
+    message: str
+    clause: str = ""
+    severity: Severity = "warning"
+    scope: tuple[Literal["customer", "rep", "draft", "action"], ...] = ("rep", "draft")
+    jurisdictions: tuple[str, ...] = ()
+    phrases: tuple[str, ...] = ()
+    patterns: tuple[str, ...] = ()
+    unless: tuple[str, ...] = ()
+
+    @field_validator("category")
+    @classmethod
+    def _known_category(cls, value: str) -> str:
+        if value not in RULE_CATEGORIES:
+            raise ValueError(f"must be one of {', '.join(RULE_CATEGORIES)}")
+        return value
+
+    @field_validator("patterns")
+    @classmethod
+    def _compiles(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern {pattern!r} is not a valid regular expression ({exc})") from None
+        return value
+
+    @field_validator("unless")
+    @classmethod
+    def _known_condition(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [v for v in value if v not in CONDITIONS]
+        if unknown:
+            raise ValueError(f"unknown condition {unknown[0]!r}; use {' or '.join(CONDITIONS)}")
+        return value
+
+    def matcher(self) -> re.Pattern[str]:
+        parts = [rf"\b{re.escape(p)}\b" for p in self.phrases] + list(self.patterns)
+        return re.compile("|".join(f"(?:{p})" for p in parts) or r"(?!)", re.IGNORECASE)
+
+
+class RulesFile(_Strict):
+    disclosure: Disclosure = Disclosure()
+    rule: tuple[PackRule, ...] = ()
+
+
+@dataclass(frozen=True)
+class Guidance:
+    """The merged guidance of the pack versions that govern a conversation, clause ids made citations."""
+
+    playbooks: tuple[Playbook, ...] = ()
+    settings: PlaybookSettings = PlaybookSettings()
+    categories: tuple[Category, ...] = ()
+    classifier_threshold: float = 0.5
+    utterances: tuple[Utterance, ...] = ()
+    """The labelled messages of every pack (escalation-examples.jsonl); with the categories' examples they
+    train the escalation classifier."""
+    rules: tuple[PackRule, ...] = ()
+    disclosure: Disclosure = Disclosure()
+    citations: dict[str, str] = field(default_factory=dict)
+    """Clause id → citation in the pack that defines it (the first pack in priority order wins)."""
+
+    def cite(self, clause_ids: Sequence[str]) -> tuple[str, ...]:
+        return tuple(self.citations[c] for c in clause_ids if c in self.citations)
+
+    def category(self, category_id: str) -> Category | None:
+        return next((c for c in self.categories if c.id == category_id), None)
+
+
+_MODELS: dict[str, type[_Strict]] = {"playbooks.toml": PlaybookFile, "escalation.toml": EscalationFile,
+                                     "rules.toml": RulesFile}
+"""The TOML guidance files; escalation-examples.jsonl is read line by line."""
+
+
+def parse_file(file: str, text: str, clause_ids: set[str], origin: str = "") -> _Strict:
+    """Parse one guidance file; a PackError names the field, its line and the fix."""
+    where = f"{origin}/{file}" if origin else file
+    if file.endswith(".jsonl"):
+        return _parse_examples(where, text)
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        at = re.search(r"at line (\d+)", str(exc))
+        raise PackError(where, int(at.group(1)) if at else None, f"invalid TOML ({exc})", "correct the TOML syntax") from None
+    try:
+        parsed = _MODELS[file].model_validate(doc)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        path = ".".join(str(p) for p in error["loc"])
+        key = next((str(p) for p in reversed(error["loc"]) if isinstance(p, str)), "")
+        raise PackError(where, _line_of(text, key), f"field '{path}': {error['msg']}",
+                        "see docs/policy-packs.md for the fields this file takes") from None
+    for referenced in _clause_refs(parsed):
+        if referenced not in clause_ids:
+            raise PackError(where, _line_of(text, referenced), f"unknown clause id '{referenced}'",
+                            "refer only to clause ids defined in this pack's clauses/*.md")
+    return parsed
+
+
+def _parse_examples(where: str, text: str) -> ExamplesFile:
+    messages = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            messages.append(LabelledMessage.model_validate(json.loads(line)))
+        except ValueError as exc:  # JSONDecodeError and ValidationError both are
+            reason = (f"field '{'.'.join(map(str, exc.errors()[0]['loc']))}': {exc.errors()[0]['msg']}"
+                      if isinstance(exc, ValidationError) else f"not JSON ({exc.msg})")  # type: ignore[attr-defined]
+            raise PackError(where, number, reason,
+                            'write one {"text": "...", "labels": ["category id", ...]} object a line') from None
+    return ExamplesFile(message=tuple(messages))
+
+
+def _clause_refs(parsed: _Strict) -> list[str]:
+    if isinstance(parsed, PlaybookFile):
+        refs = [c for p in parsed.playbook for c in p.clauses]
+        refs += [c for p in parsed.playbook for path in p.path for c in path.clauses]
+        refs += [m.group(1) for p in parsed.playbook for path in p.path
+                 for m in re.finditer(r"\{([a-z0-9][a-z0-9._-]*):(?:duration|amount|percent)\}", path.draft)]
+        return refs
+    if isinstance(parsed, EscalationFile):
+        return [c for cat in parsed.category for c in cat.clauses]
+    if isinstance(parsed, RulesFile):
+        return [r.clause for r in parsed.rule if r.clause]
+    return []
+
+
+def _line_of(text: str, needle: str) -> int | None:
+    if not needle:
+        return None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if needle in line:
+            return number
+    return None
+
+
+def check_pack(pack: Pack, origin: str = "") -> None:
+    """Validate a pack's guidance files against its clauses (before ingest)."""
+    ids = {c.id for c in pack.clauses}
+    parsed = {file: parse_file(file, text, ids, origin) for file, text in pack.guidance}
+    examples, taxonomy = parsed.get("escalation-examples.jsonl"), parsed.get("escalation.toml")
+    if isinstance(examples, ExamplesFile):
+        known = {c.id for c in taxonomy.category} if isinstance(taxonomy, EscalationFile) else set()
+        for number, message in enumerate(examples.message, start=1):
+            unknown = set(message.labels) - known
+            if unknown:
+                where = f"{origin}/escalation-examples.jsonl" if origin else "escalation-examples.jsonl"
+                raise PackError(where, None, f"message {number} has the label '{sorted(unknown)[0]}', "
+                                f"which is no category of escalation.toml", "use the ids of escalation.toml's categories")
+
+
+def merge(packs: Sequence[tuple[str, tuple[tuple[str, str], ...], set[str]]]) -> Guidance:
+    """Merge (key ``name@version``, guidance files, clause ids) in priority order, highest first.
+
+    The same intent, category or rule id in two packs: the higher-priority pack's wins. Settings and
+    the disclosure come from the highest pack that has them.
+    """
+    playbooks: dict[str, Playbook] = {}
+    categories: dict[str, Category] = {}
+    rules: dict[str, PackRule] = {}
+    citations: dict[str, str] = {}
+    settings: PlaybookSettings | None = None
+    disclosure: Disclosure | None = None
+    classifier_threshold: float | None = None
+    utterances: list[Utterance] = []
+    for key, files, ids in packs:
+        name, version = key.split("@", 1)
+        for clause_id in ids:
+            citations.setdefault(clause_id, citation(name, version, clause_id))
+        for file, text in files:
+            parsed = parse_file(file, text, ids, key)
+            if isinstance(parsed, PlaybookFile):
+                settings = settings or parsed.settings
+                for playbook in parsed.playbook:
+                    playbooks.setdefault(playbook.intent, playbook)
+            elif isinstance(parsed, EscalationFile):
+                classifier_threshold = parsed.classifier_threshold if classifier_threshold is None else classifier_threshold
+                for category in parsed.category:
+                    categories.setdefault(category.id, category)
+            elif isinstance(parsed, ExamplesFile):
+                utterances += [Utterance(m.text, frozenset(m.labels)) for m in parsed.message]
+            elif isinstance(parsed, RulesFile):
+                disclosure = disclosure or parsed.disclosure
+                for rule in parsed.rule:
+                    rules.setdefault(rule.id, rule)
+    return Guidance(tuple(playbooks.values()), settings or PlaybookSettings(), tuple(categories.values()),
+                    0.5 if classifier_threshold is None else classifier_threshold,
+                    tuple(utterances), tuple(rules.values()), disclosure or Disclosure(), citations)

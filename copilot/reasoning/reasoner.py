@@ -1,0 +1,176 @@
+"""Everything after retrieval for one message: facts, escalations with their handling, intent, paths,
+the deterministic draft and its verification, and compliance flags on the newest turn.
+
+All of it is rules, arithmetic and nearest-example lookups over the pack's guidance; no model is asked
+for a verdict. The example indexes are built once per guidance (pack versions) and reused.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from copilot.reasoning.claims import Unsupported, verify, workspace_clauses
+from copilot.conversation.state import Conversation
+from copilot.reasoning.drafting import Reply, compose
+from copilot.reasoning.escalation import Escalation, Taxonomy, detect
+from copilot.reasoning.examples import ExampleIndex
+from copilot.reasoning.facts import Facts, gather
+from copilot.reasoning.guidance import Guidance
+from copilot.reasoning.intent import Intent, classify
+from copilot.reasoning.pack_rules import pack_rules
+from copilot.reasoning.rules import Draft, Flag, evaluate
+from copilot.reasoning.signals import SentimentTrend, customer_sentiment, extract_entities
+from copilot.reasoning.suggest import Suggestion, suggest
+from copilot.timing import stage
+from copilot.workspace import Workspace
+from retrieval.cache import CachedEmbedder
+
+
+@dataclass(frozen=True)
+class Review:
+    """Compliance flags and unsupported spans of one piece of rep text."""
+
+    flags: tuple[Flag, ...] = ()
+    unsupported: tuple[Unsupported, ...] = ()
+
+
+@dataclass(frozen=True)
+class Advice:
+    facts: Facts = field(default_factory=Facts)
+    sentiment: SentimentTrend = SentimentTrend(0.0, "steady")
+    escalations: tuple[Escalation, ...] = ()
+    intent: Intent = Intent("unknown", 0.0, -1)
+    suggestions: tuple[Suggestion, ...] = ()
+    reply: Reply = Reply("")
+    reply_review: Review = Review()
+    flags: tuple[Flag, ...] = ()
+    """Flags on the newest turn (a rep message, or what a customer message means for the rep)."""
+    tone: str = ""
+    """The pack's tone guidance for replies."""
+
+
+def _customer_secrets(draft: Draft) -> list[Flag]:
+    """A customer who pastes a full card number: the rep must not repeat it or ask for more."""
+    cards = extract_entities(draft.text).card_numbers
+    if not cards:
+        return []
+    return [Flag("customer-shared-card", "sensitive_data",
+                 "The customer posted a full card number: do not repeat it, and tell them never to send it in chat.",
+                 f"…{cards[0][-4:]}", "security.no-secrets", "warning")]
+
+
+class Reasoner:
+    """Builds Advice for a conversation state; thread-safe, called from the pipeline's worker thread."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+        self._lock = threading.Lock()
+        self._built: tuple[Guidance, ExampleIndex, Taxonomy] | None = None
+
+    def _vector(self, text: str) -> np.ndarray:
+        return self.workspace.searcher.vectors([text])[0]
+
+    def _indexes(self, guidance: Guidance) -> tuple[ExampleIndex, Taxonomy]:
+        with self._lock:
+            if self._built is None or self._built[0] is not guidance:
+                cached = CachedEmbedder(self.workspace.embedder, self.workspace.cache)
+                pairs = [(p.intent, e) for p in guidance.playbooks for e in p.examples]
+                intents = ExampleIndex(pairs, cached.encode)
+                self._built = (guidance, intents, Taxonomy.of(guidance, cached.encode, self._vector))
+            return self._built[1], self._built[2]
+
+    def clause_text(self, citation: str) -> str | None:
+        stored = self.workspace.catalog.clause(citation) if citation else None
+        return stored.text if stored else None
+
+    def advise(self, conversation: Conversation, seq: int, packs: tuple[str, ...],
+               retrieved: Sequence[str]) -> tuple[Advice, dict[str, float]]:
+        """Advice for the state after ``seq``; ``retrieved`` are the texts of the clauses retrieval showed."""
+        timings: dict[str, float] = {}
+        guidance = self.workspace.guidance(packs)
+        intents, _ = self._indexes(guidance)
+        with stage(timings, "signals"):
+            facts = gather(conversation, seq)
+            mood = customer_sentiment(conversation, seq)
+        with stage(timings, "escalation"):
+            escalations = self.escalations(conversation, seq, packs)
+        with stage(timings, "suggest"):
+            intent = classify(conversation, seq, intents, self._vector, guidance.settings.intent_floor)
+            suggestions = tuple(suggest(intent, guidance, facts))
+        with stage(timings, "draft"):
+            reply, reply_review = self.draft_for(conversation, seq, packs, suggestions[0] if suggestions else None,
+                                                 escalations, retrieved, facts)
+        with stage(timings, "flags"):
+            flags = self.turn_flags(conversation, seq, packs, retrieved=retrieved, facts=facts)
+        return Advice(facts, mood, escalations, intent, suggestions, reply, reply_review, flags,
+                      guidance.settings.tone), timings
+
+    def draft_for(self, conversation: Conversation, seq: int, packs: tuple[str, ...], suggestion: Suggestion | None,
+                  escalations: Sequence[Escalation], retrieved: Sequence[str] = (),
+                  facts: Facts | None = None) -> tuple[Reply, Review]:
+        """The template draft for one path (or a handoff/generic reply without one), already verified."""
+        guidance = self.workspace.guidance(packs)
+        facts = facts or gather(conversation, seq)
+        rep_texts = [t.text for t in conversation.turns_upto(seq) if t.role == "rep"]
+        reply = compose(suggestion, escalations, guidance, facts, conversation.jurisdiction, rep_texts, self.clause_text)
+        draft = Draft(reply.text, tuple(conversation.turns_upto(seq)), conversation.jurisdiction, True,
+                      guidance.disclosure.jurisdictions)
+        return reply, self.review(draft, guidance, facts, [*retrieved, *self._texts(reply.citations)], None)
+
+    def review(self, draft: Draft, guidance: Guidance, facts: Facts, cited: Sequence[str],
+               find_in: tuple[str, ...] | None) -> Review:
+        """Flags and unsupported spans of rep text; with ``find_in`` (pack keys) it also consults the
+        clauses each sentence is about, beyond those cited."""
+        known = [t.text for t in draft.context] + facts.system_texts()
+        finder = workspace_clauses(self.workspace, find_in) if find_in is not None else None
+        unsupported = verify(draft.text, cited, known, draft.jurisdiction, finder)
+        flags = evaluate(draft, pack_rules(guidance, "draft" if draft.ai_drafted else "rep"))
+        if unsupported and not any(f.category == "unverified_claim" for f in flags):
+            flags.append(Flag("verify-figures", "unverified_claim", f"{unsupported[0].reason}: check it or take it out.",
+                              unsupported[0].text, "conduct.no-guarantees"))
+        return Review(tuple(flags), tuple(unsupported))
+
+    def review_text(self, conversation: Conversation, text: str, packs: tuple[str, ...], citations: Sequence[str],
+                    retrieved: Sequence[str] = ()) -> Review:
+        """Review the text in the draft editor (a copilot draft, maybe edited) before it is inserted."""
+        guidance = self.workspace.guidance(packs)
+        draft = Draft(text, conversation.turns, conversation.jurisdiction, True, guidance.disclosure.jurisdictions)
+        return self.review(draft, guidance, gather(conversation), [*retrieved, *self._texts(citations)], packs)
+
+    def escalations(self, conversation: Conversation, seq: int | None, packs: tuple[str, ...]) -> tuple[Escalation, ...]:
+        """Escalations up to ``seq`` (all turns when None), each with the pack's required handling."""
+        guidance = self.workspace.guidance(packs)
+        _, taxonomy = self._indexes(guidance)
+        return tuple(self._handled(e, guidance) for e in detect(conversation, seq, taxonomy))
+
+    def turn_flags(self, conversation: Conversation, seq: int, packs: tuple[str, ...], *, ai_drafted: bool = False,
+                   retrieved: Sequence[str] = (), facts: Facts | None = None) -> tuple[Flag, ...]:
+        """Flags on turn ``seq``: the rep rules on a rep turn, the customer-scope rules on a customer turn."""
+        turn = conversation.turn(seq)
+        if turn is None:
+            return ()
+        guidance = self.workspace.guidance(packs)
+        draft = Draft(turn.text, tuple(t for t in conversation.turns if t.seq < seq), conversation.jurisdiction,
+                      ai_drafted, guidance.disclosure.jurisdictions)
+        if turn.role == "rep":
+            return self.review(draft, guidance, facts or gather(conversation, seq - 1), retrieved, packs).flags
+        found: dict[str, Flag] = {}
+        for rule in (_customer_secrets, *pack_rules(guidance, "customer")):
+            for flag in rule(draft):
+                found.setdefault(flag.category, flag)
+        return tuple(found.values())
+
+    def _texts(self, citations: Sequence[str]) -> list[str]:
+        return [t for c in citations if (t := self.clause_text(c))]
+
+    @staticmethod
+    def _handled(escalation: Escalation, guidance: Guidance) -> Escalation:
+        category = guidance.category(escalation.category)
+        if category is None:
+            return escalation
+        return replace(escalation, queue=category.queue, tone=category.tone, citations=guidance.cite(category.clauses))
+

@@ -1,0 +1,1 @@
+"""What reps did with the advice: drafts in progress, overrides and decisions."""

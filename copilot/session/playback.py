@@ -1,0 +1,67 @@
+"""The demo player: steps through a conversation file message by message, and takes typed messages."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+from base.errors import EventError
+from copilot.conversation.events import ConversationStarted, Event, Message, read_events
+from copilot.session.analysis import Session
+
+
+class DemoPlayer:
+    """Feeds a Session from a file (step by step) or from text the rep types as customer or rep."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._events: list[Event] = []
+        self._position = 0
+        self.source: Path | None = None
+
+    def open(self, path: Path) -> list[EventError]:
+        """Load a conversation; it starts with its opening event applied and no message played yet."""
+        log = read_events(path)
+        self.source = path
+        self._events = log.events
+        self._position = 0
+        first = self._events[0] if self._events else None
+        if isinstance(first, ConversationStarted):
+            self._position = 1
+            self.session.start(first)
+        else:
+            self.session.start(ConversationStarted(id=path.stem))
+        return log.errors
+
+    @property
+    def finished(self) -> bool:
+        return self._position >= len(self._events)
+
+    @property
+    def messages_played(self) -> int:
+        return sum(isinstance(e, Message) for e in self._events[: self._position])
+
+    @property
+    def messages_total(self) -> int:
+        return sum(isinstance(e, Message) for e in self._events)
+
+    def step(self) -> bool:
+        """Submit the events up to and including the next message; False when nothing is left."""
+        while not self.finished:
+            event = self._events[self._position]
+            self._position += 1
+            self.session.submit(event)
+            if isinstance(event, Message):
+                return True
+        return False
+
+    def type_message(self, role: str, text: str) -> None:
+        """A message typed into the demo box, as the customer or the rep."""
+        if not text.strip():
+            return
+        if self.session.conversation is None:
+            self.session.start(ConversationStarted(id="typed", title="Typed conversation"))
+        conversation = self.session.conversation
+        assert conversation is not None
+        self.session.submit(Message(conversation.id, conversation.next_seq, role, text.strip(),
+                                    datetime.now(timezone.utc)))
