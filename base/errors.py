@@ -1,12 +1,12 @@
 """The one error tree: every error a user can see names what is wrong, where, and what to do.
 
-    CopilotError
-    ├── EventError        a conversation event line that cannot be read (file, line, field)
-    ├── PackError         a policy pack that cannot be loaded (file, line, problem, fix)
-    ├── StoreError        the clause store cannot be opened or written
-    ├── ModelError        the embedding model cannot be loaded
-    ├── LlmError          the optional language model failed (copilot/llm/client.py); drafts fall back to templates
-    └── ConnectorError    a connected system failed: ConfigError, SystemUnavailable, ReplyLost (MalformedReply), ToolRefused
+CopilotError
+├── EventError        a conversation event line that cannot be read (file, line, field)
+├── PackError         a policy pack that cannot be loaded (file, line, problem, fix)
+├── StoreError        the clause store cannot be opened or written
+├── ModelError        the embedding model cannot be loaded
+├── LlmError          the optional language model failed (copilot/llm/client.py); drafts fall back to templates
+└── ConnectorError    a connected system failed: ConfigError, SystemUnavailable, ReplyLost (MalformedReply), ToolRefused
 """
 
 from __future__ import annotations

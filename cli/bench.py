@@ -21,10 +21,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from copilot.conversation.state import Conversation
 from copilot.conversation.events import ConversationStarted, Message, read_events
-from copilot.pipeline import Pipeline
 from copilot.conversation.query import build_query
+from copilot.conversation.state import Conversation
+from copilot.pipeline import Pipeline
 from copilot.settings import DEMO_CONVERSATIONS, DEMO_PACK
 from copilot.workspace import Workspace
 from retrieval.embed import LocalEmbedder
@@ -45,8 +45,9 @@ def _states() -> list[tuple[Conversation, int]]:
     for path in sorted(DEMO_CONVERSATIONS.glob("*.jsonl")):
         conversation = Conversation(path.stem)
         for event in read_events(path).events:
-            conversation = Conversation.start(event) if isinstance(event, ConversationStarted) else \
-                conversation.apply(event)
+            conversation = (
+                Conversation.start(event) if isinstance(event, ConversationStarted) else conversation.apply(event)
+            )
             if isinstance(event, Message):
                 states.append((conversation, event.seq))
     return states
@@ -82,15 +83,21 @@ def _size(clauses: int, seed: int, embedder: LocalEmbedder, say: Callable[[str],
                 continue
             # The pipeline first: like the panel, it meets this message's text for the first time.
             whole.append(_timed(lambda: pipeline.run(conversation, seq)))
-            retrieval.append(_timed(lambda: searcher.search(query.focus, query.context, keys,
-                                                            conversation.jurisdiction)))
+            retrieval.append(
+                _timed(lambda: searcher.search(query.focus, query.context, keys, conversation.jurisdiction))
+            )
             floor.append(_timed(lambda: workspace.store.query(embedder.encode([query.focus])[0], 3, list(keys))))
         workspace.close()
     embed_per_s = len(sample) / raw_s
     ingest_per_s = len(texts) / ingest_s
-    return {"embed_per_s": round(embed_per_s, 1), "ingest_per_s": round(ingest_per_s, 1),
-            "ingest_ratio": round(ingest_per_s / embed_per_s, 3), "retrieval_ms": _quantiles(retrieval),
-            "pipeline_ms": _quantiles(whole), "floor_ms": _quantiles(floor)}
+    return {
+        "embed_per_s": round(embed_per_s, 1),
+        "ingest_per_s": round(ingest_per_s, 1),
+        "ingest_ratio": round(ingest_per_s / embed_per_s, 3),
+        "retrieval_ms": _quantiles(retrieval),
+        "pipeline_ms": _quantiles(whole),
+        "floor_ms": _quantiles(floor),
+    }
 
 
 def _cold_start(runs: int = 3) -> float:
@@ -99,8 +106,13 @@ def _cold_start(runs: int = 3) -> float:
     for _ in range(runs):
         with tempfile.TemporaryDirectory(prefix="copilot-bench-home-") as home:
             env = {**os.environ, "COPILOT_HOME": home, "QT_QPA_PLATFORM": "offscreen"}
-            process = subprocess.Popen([sys.executable, "-m", "cli.main", "-v", "run"], env=env,
-                                       stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+            process = subprocess.Popen(
+                [sys.executable, "-m", "cli.main", "-v", "run"],
+                env=env,
+                stderr=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                text=True,
+            )
             assert process.stderr is not None
             for line in process.stderr:
                 found = re.search(r"panel painted ([\d.]+) s", line)
@@ -117,13 +129,20 @@ def _ui_stall() -> dict[str, float]:
     conversation = DEMO_CONVERSATIONS / "refund-outside-window.jsonl"
     with tempfile.TemporaryDirectory(prefix="copilot-bench-home-") as home:
         env = {**os.environ, "COPILOT_HOME": home, "QT_QPA_PLATFORM": "offscreen"}
-        done = subprocess.run([sys.executable, "-m", "ui.bench", str(conversation)], env=env, capture_output=True,
-                              text=True, timeout=600, check=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "ui.bench", str(conversation)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=True,
+        )
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def run_bench(sizes: tuple[int, ...] = (1000, 10000), seed: int = 7,
-              say: Callable[[str], None] = lambda text: None) -> dict[str, object]:
+def run_bench(
+    sizes: tuple[int, ...] = (1000, 10000), seed: int = 7, say: Callable[[str], None] = lambda text: None
+) -> dict[str, object]:
     """Every measurement, keyed as `copilot bench --json` prints them."""
     embedder = LocalEmbedder()
     embedder.load()
@@ -132,7 +151,8 @@ def run_bench(sizes: tuple[int, ...] = (1000, 10000), seed: int = 7,
         per_size[str(clauses)] = _size(clauses, seed, embedder, say)
     result: dict[str, object] = {
         name: {size: values[name] for size, values in per_size.items()}
-        for name in ("embed_per_s", "ingest_per_s", "ingest_ratio", "retrieval_ms", "pipeline_ms", "floor_ms")}
+        for name in ("embed_per_s", "ingest_per_s", "ingest_ratio", "retrieval_ms", "pipeline_ms", "floor_ms")
+    }
     say("cold start")
     result["cold_start_s"] = _cold_start()
     say("UI stall while playing a demo conversation")

@@ -28,6 +28,7 @@ def _progress(label: str):  # type: ignore[no-untyped-def]
         if done >= total:
             sys.stderr.write("\n")
         sys.stderr.flush()
+
     return report
 
 
@@ -84,8 +85,11 @@ def cmd_replay(args: argparse.Namespace) -> int:
         print(f"skipped: {error}", file=sys.stderr)
     if totals:
         p95 = statistics.quantiles(totals, n=20)[-1] if len(totals) > 1 else totals[0]
-        print(f"{len(totals)} messages; customer messages with a clause: {covered}/{customer}; "
-              f"latency p50 {statistics.median(totals):.1f} ms, p95 {p95:.1f} ms", file=sys.stderr)
+        print(
+            f"{len(totals)} messages; customer messages with a clause: {covered}/{customer}; "
+            f"latency p50 {statistics.median(totals):.1f} ms, p95 {p95:.1f} ms",
+            file=sys.stderr,
+        )
     return 1 if errors and not totals else 0
 
 
@@ -93,10 +97,10 @@ def _replay_with_store(args: argparse.Namespace, pipeline):  # type: ignore[no-u
     """Replay with the bundled store (or the connected systems): lookups, and proposals per message."""
     import asyncio
 
-    from copilot.actions.proposals import summary
     from copilot.actions.approvals import ACTIONS_FILE, Desk
     from copilot.actions.audit import AUDIT_FILE, AuditLog
     from copilot.actions.connections import configured, connect, demo_store
+    from copilot.actions.proposals import summary
     from copilot.replay import replay_with_systems
     from copilot.settings import home
 
@@ -107,8 +111,9 @@ def _replay_with_store(args: argparse.Namespace, pipeline):  # type: ignore[no-u
         systems = connect(configs)
         desk = Desk(folder / ACTIONS_FILE, AuditLog(folder / AUDIT_FILE), systems)
         try:
-            return await replay_with_systems(Path(args.file), pipeline, desk,
-                                             lambda text: print(f"copilot: {text}", file=sys.stderr))
+            return await replay_with_systems(
+                Path(args.file), pipeline, desk, lambda text: print(f"copilot: {text}", file=sys.stderr)
+            )
         finally:
             await systems.aclose()
             desk.close()
@@ -119,8 +124,8 @@ def _replay_with_store(args: argparse.Namespace, pipeline):  # type: ignore[no-u
 
 def cmd_handoff(args: argparse.Namespace) -> int:
     """`copilot handoff CONV.jsonl`: the handoff package after the conversation's last message."""
-    from copilot.reasoning.handoff import build_handoff
     from copilot.pipeline import Pipeline
+    from copilot.reasoning.handoff import build_handoff
     from copilot.replay import replay_states
 
     pipeline = Pipeline(_open_workspace())
@@ -146,8 +151,11 @@ def cmd_packs(args: argparse.Namespace) -> int:
     if args.action == "load":
         result = workspace.load_pack(Path(args.path), activate=args.activate, progress=_progress("loading"))
         pack = result.pack
-        state = "already loaded, nothing to do" if result.already_loaded else (
-            f"{len(pack.clauses)} clauses, {result.embedded} texts embedded (the rest from cache)")
+        state = (
+            "already loaded, nothing to do"
+            if result.already_loaded
+            else (f"{len(pack.clauses)} clauses, {result.embedded} texts embedded (the rest from cache)")
+        )
         print(f"{pack.name}@{pack.version}: {state}{'; active' if args.activate else ''}")
     elif args.action == "list":
         print(f"{'name':24} {'version':12} {'status':10} {'clauses':>7}  loaded at")
@@ -177,10 +185,10 @@ def cmd_packs(args: argparse.Namespace) -> int:
     elif args.action == "show":
         clause = catalog.clause(args.citation)
         if clause is None:
-            raise CopilotError(f"{args.citation}: no such citation; the form is name@version#clause-id "
-                               "(see `copilot packs list`)")
-        status = next((v.status() for v in catalog.versions() if v.key == f"{clause.name}@{clause.version}"),
-                      "removed")
+            raise CopilotError(
+                f"{args.citation}: no such citation; the form is name@version#clause-id (see `copilot packs list`)"
+            )
+        status = next((v.status() for v in catalog.versions() if v.key == f"{clause.name}@{clause.version}"), "removed")
         print(f"{clause.citation}  ({status})\n{clause.title}\n\n{clause.text}")
     return 0
 
@@ -212,8 +220,9 @@ def cmd_eval_retrieval(args: argparse.Namespace) -> int:
     from retrieval.evaluate import evaluate_retrieval
 
     ks = sorted({int(k) for k in args.k.split(",")} | {1, 5, 10})
-    results = evaluate_retrieval(Path(args.passages), Path(args.queries), home(), LocalEmbedder(), ks,
-                                 progress=_progress("embedding passages"))
+    results = evaluate_retrieval(
+        Path(args.passages), Path(args.queries), home(), LocalEmbedder(), ks, progress=_progress("embedding passages")
+    )
     columns = [f"recall@{k}" for k in ks] + ["success@5", "mrr", "p50_ms", "p95_ms"]
     print(f"{'mode':8}" + "".join(f"{c:>11}" for c in columns))
     for mode, metrics in results.items():
@@ -251,8 +260,9 @@ def cmd_eval_cases(args: argparse.Namespace) -> int:
         from copilot.reasoning.escalation import CATEGORIES
 
         cases = read_cases(Path(args.cases), "escalation", CATEGORIES)
-        result, mistakes = score(cases, lambda case: {e.category for e in reasoner.escalations(case.conversation, None,
-                                                                                              packs)}, CATEGORIES)
+        result, mistakes = score(
+            cases, lambda case: {e.category for e in reasoner.escalations(case.conversation, None, packs)}, CATEGORIES
+        )
     else:
         from copilot.reasoning.rules import CATEGORIES
 
@@ -260,8 +270,10 @@ def cmd_eval_cases(args: argparse.Namespace) -> int:
             reps = [t for t in case.conversation.turns if t.role == "rep"]
             if not reps:
                 return set()
-            return {f.category for f in reasoner.turn_flags(case.conversation, reps[-1].seq, packs,
-                                                            ai_drafted=case.ai_drafted)}
+            return {
+                f.category
+                for f in reasoner.turn_flags(case.conversation, reps[-1].seq, packs, ai_drafted=case.ai_drafted)
+            }
 
         cases = read_cases(Path(args.cases), "flag", CATEGORIES)
         result, mistakes = score(cases, flags, CATEGORIES)
@@ -287,8 +299,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_screenshot(args: argparse.Namespace) -> int:
     from ui.screenshot import render_screenshot  # composition root: the only reach into ui/
 
-    render_screenshot(Path(args.out), Path(args.conversation) if args.conversation else None, args.upto, args.window,
-                      args.store, args.approve)
+    render_screenshot(
+        Path(args.out),
+        Path(args.conversation) if args.conversation else None,
+        args.upto,
+        args.window,
+        args.store,
+        args.approve,
+    )
     print(args.out)
     return 0
 
@@ -310,8 +328,11 @@ def cmd_audit(args: argparse.Namespace) -> int:
     for problem in problems:
         print(problem)
     count = sum(1 for _ in audit.records())
-    print(f"{count} records, chain intact" if not problems else f"{count} records, {len(problems)} problem(s): "
-          "the log was changed outside the app")
+    print(
+        f"{count} records, chain intact"
+        if not problems
+        else f"{count} records, {len(problems)} problem(s): the log was changed outside the app"
+    )
     return 1 if problems else 0
 
 
@@ -340,9 +361,12 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("file", help="conversation events (JSONL, see docs/conversation-events.md)")
     rep.add_argument("--json", action="store_true", help="one compact JSON line per message on stdout")
     rep.add_argument("--pack", help="use only this pack (folder, .zip or Markdown document) instead of the active ones")
-    rep.add_argument("--store", choices=("demo", "connected"),
-                     help="look customers and orders up in the bundled demo store (or the systems of "
-                          "connectors.toml) and add each message's action proposals; nothing is executed")
+    rep.add_argument(
+        "--store",
+        choices=("demo", "connected"),
+        help="look customers and orders up in the bundled demo store (or the systems of "
+        "connectors.toml) and add each message's action proposals; nothing is executed",
+    )
     rep.set_defaults(func=cmd_replay)
 
     hand = sub.add_parser("handoff", help="the handoff package after a conversation's last message, without Qt")
@@ -356,8 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("path")
     load.add_argument("--activate", action="store_true", help="make it the active version once loaded")
     actions.add_parser("list", help="one line per loaded version")
-    for action, text in (("activate", "make a version the active one"),
-                         ("remove", "remove an inactive version")):
+    for action, text in (("activate", "make a version the active one"), ("remove", "remove an inactive version")):
         one = actions.add_parser(action, help=text)
         one.add_argument("name")
         one.add_argument("version")
@@ -373,8 +396,9 @@ def build_parser() -> argparse.ArgumentParser:
     model = sub.add_parser("model", help="show or change the embedding model")
     model_actions = model.add_subparsers(dest="action", required=True)
     model_actions.add_parser("show", help="the model in use")
-    model_actions.add_parser("set", help="use another local sentence-transformers folder (or 'default')"
-                             ).add_argument("model")
+    model_actions.add_parser("set", help="use another local sentence-transformers folder (or 'default')").add_argument(
+        "model"
+    )
     model.set_defaults(func=cmd_model)
 
     evaluate = sub.add_parser("eval", help="measure the copilot on labelled data")
@@ -397,19 +421,26 @@ def build_parser() -> argparse.ArgumentParser:
         cases.add_argument("--cases", required=True, help="labelled cases JSONL (../shared/benchdata/README.md)")
         cases.add_argument("--json", action="store_true", help="also print one compact JSON line, last on stdout")
         cases.add_argument("--pack", help="judge with this pack (folder or .zip) instead of the active ones")
-        cases.add_argument("--show-mistakes", dest="verbose_cases", action="store_true",
-                           help="list the cases that came out wrong on stderr")
+        cases.add_argument(
+            "--show-mistakes",
+            dest="verbose_cases",
+            action="store_true",
+            help="list the cases that came out wrong on stderr",
+        )
         cases.set_defaults(func=cmd_eval_cases, kind=kind)
 
     audit = sub.add_parser("audit", help="check or export the audit log of actions")
     audit_actions = audit.add_subparsers(dest="action", required=True)
     audit_actions.add_parser("verify", help="check the hash chain: any edited or deleted record is named")
     audit_actions.add_parser("export", help="write every record as JSONL").add_argument(
-        "-o", "--out", help="file to write (standard output by default)")
+        "-o", "--out", help="file to write (standard output by default)"
+    )
     audit.set_defaults(func=cmd_audit)
 
     store = sub.add_parser("demo-store", help="run the bundled demo store, an MCP server (stdio by default)")
-    store.add_argument("--db", help="its SQLite file (default: demo-store.sqlite3 in the data folder; seeded on first use)")
+    store.add_argument(
+        "--db", help="its SQLite file (default: demo-store.sqlite3 in the data folder; seeded on first use)"
+    )
     store.add_argument("--http", action="store_true", help="serve streamable HTTP at /mcp instead of stdio")
     store.add_argument("--host", default="127.0.0.1")
     store.add_argument("--port", type=int, default=0, help="0 picks a free port (printed on stdout)")
@@ -428,8 +459,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     if args.command is None:
         args = build_parser().parse_args(["run", *(argv or sys.argv[1:])])
     try:

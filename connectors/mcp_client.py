@@ -20,9 +20,9 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp_types import CallToolResult, TextContent
 
+from base.errors import ConnectorError, ReplyLost, SystemUnavailable, ToolRefused
 from connectors.config import SystemConfig
 from connectors.systems import ToolInfo, json_object
-from base.errors import ConnectorError, ReplyLost, SystemUnavailable, ToolRefused
 
 log = logging.getLogger("copilot.connectors")
 _Op = Callable[[Client], Awaitable[Any]]
@@ -39,15 +39,23 @@ class McpSystem:
     async def tools(self) -> tuple[ToolInfo, ...]:
         async def listed(client: Client) -> tuple[ToolInfo, ...]:
             result = await client.list_tools()
-            return tuple(ToolInfo(t.name, t.description or "", dict(t.input_schema or {}),
-                                  bool(t.annotations and t.annotations.read_only_hint)) for t in result.tools)
+            return tuple(
+                ToolInfo(
+                    t.name,
+                    t.description or "",
+                    dict(t.input_schema or {}),
+                    bool(t.annotations and t.annotations.read_only_hint),
+                )
+                for t in result.tools
+            )
 
         return await self._submit(listed, "list tools")
 
     async def call(self, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
         async def called(client: Client) -> dict[str, Any]:
-            return self._result(tool, await client.call_tool(tool, arguments,
-                                                            read_timeout_seconds=self.config.timeout_s))
+            return self._result(
+                tool, await client.call_tool(tool, arguments, read_timeout_seconds=self.config.timeout_s)
+            )
 
         return await self._submit(called, tool)
 
@@ -82,12 +90,18 @@ class McpSystem:
     def _client(self) -> Client:
         if self.config.transport == "stdio":
             command, *args = self.config.command
-            return Client(StdioServerParameters(command=command, args=args), cache=None,
-                          read_timeout_seconds=self.config.timeout_s)
+            return Client(
+                StdioServerParameters(command=command, args=args),
+                cache=None,
+                read_timeout_seconds=self.config.timeout_s,
+            )
         headers = {"Authorization": f"Bearer {self._token}"} if self._token else None
         http = create_mcp_http_client(headers=headers, timeout=httpx2.Timeout(self.config.timeout_s))
-        return Client(streamable_http_client(self.config.url, http_client=http), cache=None,
-                      read_timeout_seconds=self.config.timeout_s)
+        return Client(
+            streamable_http_client(self.config.url, http_client=http),
+            cache=None,
+            read_timeout_seconds=self.config.timeout_s,
+        )
 
     async def _serve(self, queue: asyncio.Queue[tuple[_Op, asyncio.Future[Any]] | None]) -> None:
         stack: contextlib.AsyncExitStack | None = None
@@ -111,8 +125,13 @@ class McpSystem:
                     continue
                 except Exception as exc:  # anything else mid-call: the request may have been applied
                     stack, client = await self._drop(stack), None
-                    error = exc if isinstance(exc, ConnectorError) else ReplyLost(
-                        f"{self.config.name}: no usable reply ({_describe(exc)}); the outcome is unknown")
+                    error = (
+                        exc
+                        if isinstance(exc, ConnectorError)
+                        else ReplyLost(
+                            f"{self.config.name}: no usable reply ({_describe(exc)}); the outcome is unknown"
+                        )
+                    )
                     if not future.done():
                         future.set_exception(error)
                     continue
@@ -127,8 +146,10 @@ class McpSystem:
         except Exception as exc:
             await self._drop(stack)
             where = " ".join(self.config.command) if self.config.transport == "stdio" else self.config.url
-            raise SystemUnavailable(f"{self.config.name}: cannot connect to {where} ({_describe(exc)}); check that "
-                                    "the system is running and connectors.toml points at it") from None
+            raise SystemUnavailable(
+                f"{self.config.name}: cannot connect to {where} ({_describe(exc)}); check that "
+                "the system is running and connectors.toml points at it"
+            ) from None
 
     @staticmethod
     async def _drop(stack: contextlib.AsyncExitStack | None) -> None:
@@ -137,7 +158,7 @@ class McpSystem:
                 await stack.aclose()
             except Exception as exc:  # closing a broken connection often fails again; nothing to save
                 log.debug("closing an MCP connection failed: %s", _describe(exc))
-        return None
+        return
 
 
 def _describe(exc: BaseException) -> str:

@@ -11,8 +11,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from connectors.config import SystemConfig
 from base.errors import MalformedReply, ToolRefused
+from connectors.config import SystemConfig
 
 
 @dataclass(frozen=True)
@@ -46,11 +46,15 @@ def json_object(text: str, system: str, tool: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
     except ValueError:
-        raise MalformedReply(f"{system}: {tool} answered with something that is not JSON "
-                             f"({text[:60]!r}); ask the system's owner to check it") from None
+        raise MalformedReply(
+            f"{system}: {tool} answered with something that is not JSON "
+            f"({text[:60]!r}); ask the system's owner to check it"
+        ) from None
     if not isinstance(value, dict):
-        raise MalformedReply(f"{system}: {tool} answered with a JSON {type(value).__name__}, not an object; "
-                             "ask the system's owner to check it")
+        raise MalformedReply(
+            f"{system}: {tool} answered with a JSON {type(value).__name__}, not an object; "
+            "ask the system's owner to check it"
+        )
     return value
 
 

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from copilot.conversation.state import Conversation, Turn
 from base.errors import CopilotError
+from copilot.conversation.state import Conversation, Turn
 
 
 @dataclass(frozen=True)
@@ -47,18 +47,20 @@ def read_cases(path: Path, kind: str, categories: tuple[str, ...]) -> list[Label
         unknown = expected - set(categories)
         if unknown:
             raise CopilotError(f"{where}: unknown category {sorted(unknown)[0]!r}; known: {', '.join(categories)}")
-        conversation = Conversation(str(row.get("id", number)), jurisdiction=str(row.get("jurisdiction", "")),
-                                    turns=turns)
+        conversation = Conversation(
+            str(row.get("id", number)), jurisdiction=str(row.get("jurisdiction", "")), turns=turns
+        )
         cases.append(LabelledCase(str(row.get("id", number)), conversation, expected, bool(row.get("ai_drafted"))))
     if not cases:
         raise CopilotError(f"{path}: no cases of kind '{kind}'")
     return cases
 
 
-def score(cases: list[LabelledCase], detect: Callable[[LabelledCase], set[str]],
-          categories: tuple[str, ...]) -> tuple[dict[str, object], list[str]]:
+def score(
+    cases: list[LabelledCase], detect: Callable[[LabelledCase], set[str]], categories: tuple[str, ...]
+) -> tuple[dict[str, object], list[str]]:
     """The JSON summary and one line per wrong case (for reading, not for tuning to single cases)."""
-    tp = {c: 0 for c in categories}
+    tp = dict.fromkeys(categories, 0)
     fp = dict(tp)
     fn = dict(tp)
     mistakes = []
@@ -74,8 +76,10 @@ def score(cases: list[LabelledCase], detect: Callable[[LabelledCase], set[str]],
     def ratio(a: int, b: int) -> float:
         return round(a / b, 4) if b else 1.0
 
-    per = {c: {"precision": ratio(tp[c], tp[c] + fp[c]), "recall": ratio(tp[c], tp[c] + fn[c]),
-               "support": tp[c] + fn[c]} for c in categories}
+    per = {
+        c: {"precision": ratio(tp[c], tp[c] + fp[c]), "recall": ratio(tp[c], tp[c] + fn[c]), "support": tp[c] + fn[c]}
+        for c in categories
+    }
     t, p, n = sum(tp.values()), sum(fp.values()), sum(fn.values())
     precision, recall = ratio(t, t + p), ratio(t, t + n)
     f1 = round(2 * precision * recall / (precision + recall), 4) if precision + recall else 0.0

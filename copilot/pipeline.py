@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from copilot.conversation.state import Conversation
 from copilot.conversation.language import customer_language
 from copilot.conversation.query import build_query
+from copilot.conversation.state import Conversation
 from copilot.reasoning.reasoner import Advice, Reasoner
 from copilot.timing import ms_since
 from copilot.workspace import Workspace
@@ -57,13 +57,20 @@ class Pipeline:
         notices: list[str] = []
         language = customer_language(conversation, seq)
         if language:
-            notices.append(f"The customer writes in {language}: policy matches and suggestions cover "
-                           "English only for now, so check them with care.")
+            notices.append(
+                f"The customer writes in {language}: policy matches and suggestions cover "
+                "English only for now, so check them with care."
+            )
         if not packs:
-            notices.append("No active policy pack covers this conversation's region and date; "
-                           "load or activate one in Packs.")
+            notices.append(
+                "No active policy pack covers this conversation's region and date; load or activate one in Packs."
+            )
         result = self.workspace.searcher.search(query.focus, query.context, packs, conversation.jurisdiction)
         advice, timings = self.reasoner.advise(conversation, seq, packs, [h.text for h in result.hits])
-        timings = {"embed": round(result.embed_ms, 2), "search": round(result.search_ms, 2), **timings,
-                   "total": ms_since(started)}
+        timings = {
+            "embed": round(result.embed_ms, 2),
+            "search": round(result.search_ms, 2),
+            **timings,
+            "total": ms_since(started),
+        }
         return Insight(conversation.id, seq, role, result.hits, tuple(notices), packs, timings, advice)

@@ -8,11 +8,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from copilot.actions.proposals import Proposal, offered_for
-from copilot.conversation.state import Conversation, ToolEvent
-from copilot.actions.customer import lookups
 from base.errors import ConnectorError, EventError
+from copilot.actions.customer import lookups
+from copilot.actions.proposals import Proposal, offered_for
 from copilot.conversation.events import ConversationStarted, Message, read_events
+from copilot.conversation.state import Conversation, ToolEvent
 from copilot.pipeline import Insight, Pipeline
 
 if TYPE_CHECKING:
@@ -52,24 +52,40 @@ def insight_record(insight: Insight) -> dict[str, Any]:
         "clauses": [{"citation": c.citation, "title": c.title, "score": c.score} for c in insight.clauses],
         "notices": list(insight.notices),
         "grounded": insight.grounded,
-        "escalations": [{"category": e.category, "severity": e.severity, "seq": e.seq, "evidence": e.evidence,
-                         "queue": e.queue} for e in advice.escalations],
-        "flags": [{"rule": f.rule, "category": f.category, "severity": f.severity, "evidence": f.evidence,
-                   "clause": f.clause} for f in advice.flags],
+        "escalations": [
+            {"category": e.category, "severity": e.severity, "seq": e.seq, "evidence": e.evidence, "queue": e.queue}
+            for e in advice.escalations
+        ],
+        "flags": [
+            {"rule": f.rule, "category": f.category, "severity": f.severity, "evidence": f.evidence, "clause": f.clause}
+            for f in advice.flags
+        ],
         "intent": {"id": advice.intent.id, "confidence": advice.intent.confidence},
-        "suggestions": [{"title": s.title, "playbook": s.playbook, "next_step": s.next_step.text if s.next_step else "",
-                         "citations": list(s.citations), "actions": list(s.actions)} for s in advice.suggestions],
-        "draft": {"text": advice.reply.text, "source": advice.reply.source, "citations": list(advice.reply.citations),
-                  "missing": list(advice.reply.missing),
-                  "unsupported": [u.text for u in advice.reply_review.unsupported],
-                  "flags": [f.category for f in advice.reply_review.flags]},
+        "suggestions": [
+            {
+                "title": s.title,
+                "playbook": s.playbook,
+                "next_step": s.next_step.text if s.next_step else "",
+                "citations": list(s.citations),
+                "actions": list(s.actions),
+            }
+            for s in advice.suggestions
+        ],
+        "draft": {
+            "text": advice.reply.text,
+            "source": advice.reply.source,
+            "citations": list(advice.reply.citations),
+            "missing": list(advice.reply.missing),
+            "unsupported": [u.text for u in advice.reply_review.unsupported],
+            "flags": [f.category for f in advice.reply_review.flags],
+        },
         "timings_ms": insight.timings_ms,
     }
 
 
-async def replay_with_systems(path: Path, pipeline: Pipeline, desk: Desk,
-                              warn: Callable[[str], None]) -> tuple[list[tuple[Insight, tuple[Proposal, ...]]],
-                                                                   list[EventError]]:
+async def replay_with_systems(
+    path: Path, pipeline: Pipeline, desk: Desk, warn: Callable[[str], None]
+) -> tuple[list[tuple[Insight, tuple[Proposal, ...]]], list[EventError]]:
     """Like ``replay``, with the live panel's pre-approved lookups and each message's action proposals.
 
     Proposals are offered to ``desk`` (so each lands in the audit log once) but nothing is executed.
@@ -93,8 +109,9 @@ async def replay_with_systems(path: Path, pipeline: Pipeline, desk: Desk,
                 found.append(ToolEvent(seq, "result", lookup.tool, json.dumps(result)))
                 conversation = replace(conversation, tools=(*conversation.tools, found[-1]))
         insight = pipeline.run(conversation, seq)
-        proposals = offered_for(conversation, insight.advice, pipeline.workspace.guidance(insight.packs), tools,
-                                desk.role)
+        proposals = offered_for(
+            conversation, insight.advice, pipeline.workspace.guidance(insight.packs), tools, desk.role
+        )
         desk.offer(proposals)
         out.append((insight, proposals))
     return out, errors

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from packaging.version import Version
 
+from base.errors import PackError
 from copilot.conversation.state import Conversation
 from copilot.reasoning.guidance import Guidance, check_pack, merge
 from copilot.settings import DEMO_PACK, Settings
-from base.errors import PackError
 from retrieval.cache import CachedEmbedder, EmbeddingCache
 from retrieval.catalog import Catalog, PackVersion, fingerprint
 from retrieval.documents import DOCUMENT_SUFFIXES, import_document
@@ -65,12 +65,21 @@ class Workspace:
             self.store.delete_key(f"{pack.name}@{pack.version}")  # leftovers of an interrupted load
             ingest(pack, self.catalog, self.store, embedder, progress)
         elif known != fingerprint(pack):
-            raise PackError(str(path), None, f"{pack.name}@{pack.version} is already loaded with different clauses",
-                            "give the changed pack a new version in pack.toml; a citation must always mean one text")
+            raise PackError(
+                str(path),
+                None,
+                f"{pack.name}@{pack.version} is already loaded with different clauses",
+                "give the changed pack a new version in pack.toml; a citation must always mean one text",
+            )
         if activate:
             self.catalog.activate(pack.name, pack.version)
-        log.info("loaded pack %s@%s (%d clauses, %d texts embedded)", pack.name, pack.version, len(pack.clauses),
-                 embedder.embedded)
+        log.info(
+            "loaded pack %s@%s (%d clauses, %d texts embedded)",
+            pack.name,
+            pack.version,
+            len(pack.clauses),
+            embedder.embedded,
+        )
         return LoadResult(pack, embedder.embedded, already_loaded=known is not None)
 
     def reembed(self, embedder: Embedder, progress: Progress | None = None) -> None:
@@ -110,8 +119,12 @@ class Workspace:
         bundled = load_pack(DEMO_PACK)
         mine = [v for v in versions if v.name == bundled.name]
         active = next((v for v in mine if v.active), None)
-        if mine and not self.catalog.has(bundled.name, bundled.version) and active is not None \
-                and Version(active.version) < Version(bundled.version):
+        if (
+            mine
+            and not self.catalog.has(bundled.name, bundled.version)
+            and active is not None
+            and Version(active.version) < Version(bundled.version)
+        ):
             self.load_pack(DEMO_PACK, progress=progress)
 
     def applicable(self, conversation: Conversation) -> list[PackVersion]:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.embed import Embedder
 from base.sqlite import open_db
+from retrieval.embed import Embedder
 
 
 def text_hash(text: str) -> str:
@@ -21,8 +21,11 @@ class EmbeddingCache:
     """A table of vectors keyed by model id and the SHA-256 of the embedded text."""
 
     def __init__(self, path: Path) -> None:
-        self._db = open_db(path, "CREATE TABLE IF NOT EXISTS embeddings (model TEXT NOT NULL, hash TEXT NOT NULL, "
-                                 "vector BLOB NOT NULL, PRIMARY KEY (model, hash))")
+        self._db = open_db(
+            path,
+            "CREATE TABLE IF NOT EXISTS embeddings (model TEXT NOT NULL, hash TEXT NOT NULL, "
+            "vector BLOB NOT NULL, PRIMARY KEY (model, hash))",
+        )
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -32,16 +35,20 @@ class EmbeddingCache:
         found: dict[str, np.ndarray] = {}
         with self._lock:
             for start in range(0, len(hashes), 500):
-                part = list(hashes[start:start + 500])
-                rows = self._db.execute(f"SELECT hash, vector FROM embeddings WHERE model = ? AND hash IN "
-                                        f"({','.join('?' * len(part))})", [model, *part]).fetchall()
+                part = list(hashes[start : start + 500])
+                rows = self._db.execute(
+                    f"SELECT hash, vector FROM embeddings WHERE model = ? AND hash IN ({','.join('?' * len(part))})",
+                    [model, *part],
+                ).fetchall()
                 found.update((h, np.frombuffer(v, dtype=np.float32)) for h, v in rows)
         return found
 
     def put(self, model: str, items: dict[str, np.ndarray]) -> None:
         with self._lock:
-            self._db.executemany("INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?)",
-                                 [(model, h, np.asarray(v, dtype=np.float32).tobytes()) for h, v in items.items()])
+            self._db.executemany(
+                "INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?)",
+                [(model, h, np.asarray(v, dtype=np.float32).tobytes()) for h, v in items.items()],
+            )
 
 
 class CachedEmbedder:

@@ -14,15 +14,15 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from packaging.version import Version
 
 from base.errors import PackError
+from base.sqlite import open_db
 from retrieval.jurisdiction import covers
 from retrieval.packs import Clause, Pack
-from base.sqlite import open_db
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS pack_versions (
@@ -130,16 +130,17 @@ class StoredClause:
 
 
 _CLAUSE_COLUMNS = "citation, name, version, clause_id, title, text, jurisdictions"
-_VERSION_COLUMNS = ("name, version, title, jurisdictions, effective_from, effective_until, active, loaded_at, "
-                    "clause_count")
+_VERSION_COLUMNS = (
+    "name, version, title, jurisdictions, effective_from, effective_until, active, loaded_at, clause_count"
+)
 
 
 def _today() -> date:
-    return datetime.now(timezone.utc).date()
+    return datetime.now(UTC).date()
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _clause(row: tuple[str, ...]) -> StoredClause:
@@ -147,8 +148,17 @@ def _clause(row: tuple[str, ...]) -> StoredClause:
 
 
 def _version(r: tuple[object, ...]) -> PackVersion:
-    return PackVersion(str(r[0]), str(r[1]), str(r[2]), tuple(json.loads(str(r[3]))), date.fromisoformat(str(r[4])),
-                       date.fromisoformat(str(r[5])) if r[5] else None, bool(r[6]), str(r[7]), int(r[8]))  # type: ignore[call-overload]
+    return PackVersion(
+        str(r[0]),
+        str(r[1]),
+        str(r[2]),
+        tuple(json.loads(str(r[3]))),
+        date.fromisoformat(str(r[4])),
+        date.fromisoformat(str(r[5])) if r[5] else None,
+        bool(r[6]),
+        str(r[7]),
+        int(r[8]),
+    )  # type: ignore[call-overload]
 
 
 class Catalog:
@@ -179,32 +189,54 @@ class Catalog:
         """Add a pack version and its clauses in one transaction; it starts inactive."""
         with self._transaction() as db:
             db.execute("DELETE FROM clauses WHERE name = ? AND version = ?", (pack.name, pack.version))
-            db.executemany("INSERT INTO clauses VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           [(pack.citation(c), pack.name, pack.version, c.id, c.title, c.text,
-                             ",".join(c.jurisdictions)) for c in pack.clauses])
+            db.executemany(
+                "INSERT INTO clauses VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (pack.citation(c), pack.name, pack.version, c.id, c.title, c.text, ",".join(c.jurisdictions))
+                    for c in pack.clauses
+                ],
+            )
             db.execute("DELETE FROM guidance WHERE name = ? AND version = ?", (pack.name, pack.version))
-            db.executemany("INSERT INTO guidance VALUES (?, ?, ?, ?)",
-                           [(pack.name, pack.version, file, text) for file, text in pack.guidance])
-            db.execute("INSERT INTO pack_versions VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
-                       (pack.name, pack.version, pack.title, json.dumps(list(pack.jurisdictions)),
-                        pack.effective_from.isoformat(),
-                        pack.effective_until.isoformat() if pack.effective_until else None, _now(),
-                        len(pack.clauses), fingerprint(pack)))
-            db.execute("INSERT OR IGNORE INTO priorities VALUES (?, (SELECT COALESCE(MAX(rank), 0) + 1 "
-                       "FROM priorities))", (pack.name,))
+            db.executemany(
+                "INSERT INTO guidance VALUES (?, ?, ?, ?)",
+                [(pack.name, pack.version, file, text) for file, text in pack.guidance],
+            )
+            db.execute(
+                "INSERT INTO pack_versions VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
+                (
+                    pack.name,
+                    pack.version,
+                    pack.title,
+                    json.dumps(list(pack.jurisdictions)),
+                    pack.effective_from.isoformat(),
+                    pack.effective_until.isoformat() if pack.effective_until else None,
+                    _now(),
+                    len(pack.clauses),
+                    fingerprint(pack),
+                ),
+            )
+            db.execute(
+                "INSERT OR IGNORE INTO priorities VALUES (?, (SELECT COALESCE(MAX(rank), 0) + 1 FROM priorities))",
+                (pack.name,),
+            )
 
     def fingerprint_of(self, name: str, version: str) -> str | None:
         with self._lock:
-            row = self._db.execute("SELECT fingerprint FROM pack_versions WHERE name = ? AND version = ?",
-                                   (name, version)).fetchone()
+            row = self._db.execute(
+                "SELECT fingerprint FROM pack_versions WHERE name = ? AND version = ?", (name, version)
+            ).fetchone()
         return row[0] if row else None
 
     def get(self, name: str, version: str) -> PackVersion:
         found = [v for v in self.versions() if v.name == name and v.version == version]
         if not found:
             known = ", ".join(v.version for v in self.versions() if v.name == name) or "none"
-            raise PackError(f"{name}@{version}", None, "no such pack version loaded",
-                            f"load it first with `copilot packs load`; loaded versions of {name}: {known}")
+            raise PackError(
+                f"{name}@{version}",
+                None,
+                "no such pack version loaded",
+                f"load it first with `copilot packs load`; loaded versions of {name}: {known}",
+            )
         return found[0]
 
     def activate(self, name: str, version: str) -> None:
@@ -217,23 +249,35 @@ class Catalog:
     def rollback(self, name: str) -> str:
         """Re-activate the version that was active before the current one; returns it."""
         with self._lock:
-            history = [r[0] for r in self._db.execute(
-                "SELECT version FROM activations WHERE name = ? ORDER BY rowid", (name,)).fetchall()]
+            history = [
+                r[0]
+                for r in self._db.execute(
+                    "SELECT version FROM activations WHERE name = ? ORDER BY rowid", (name,)
+                ).fetchall()
+            ]
         current = next((v.version for v in self.versions() if v.name == name and v.active), None)
         loaded = {v.version for v in self.versions() if v.name == name}
         previous = next((v for v in reversed(history) if v != current and v in loaded), None)
         if current is None or previous is None:
-            raise PackError(name, None, "nothing to roll back to",
-                            "rollback returns to the version active before the current one; activate a version "
-                            "with `copilot packs activate` instead")
+            raise PackError(
+                name,
+                None,
+                "nothing to roll back to",
+                "rollback returns to the version active before the current one; activate a version "
+                "with `copilot packs activate` instead",
+            )
         self.activate(name, previous)
         return previous
 
     def remove(self, name: str, version: str) -> None:
         """Forget a version (refused while active). Its clause texts stay, so old citations still resolve."""
         if self.get(name, version).active:
-            raise PackError(f"{name}@{version}", None, "this version is active and cannot be removed",
-                            "activate another version (or roll back) first")
+            raise PackError(
+                f"{name}@{version}",
+                None,
+                "this version is active and cannot be removed",
+                "activate another version (or roll back) first",
+            )
         with self._transaction() as db:
             db.execute("DELETE FROM pack_versions WHERE name = ? AND version = ?", (name, version))
 
@@ -245,14 +289,18 @@ class Catalog:
             raise PackError(unknown[0], None, "no such pack loaded", f"loaded packs: {', '.join(sorted(loaded))}")
         rest = [n for n in self.pack_names() if n not in names]
         with self._transaction() as db:
-            db.executemany("INSERT OR REPLACE INTO priorities VALUES (?, ?)",
-                           [(n, rank) for rank, n in enumerate([*names, *rest], start=1)])
+            db.executemany(
+                "INSERT OR REPLACE INTO priorities VALUES (?, ?)",
+                [(n, rank) for rank, n in enumerate([*names, *rest], start=1)],
+            )
 
     def pack_names(self) -> list[str]:
         """Loaded pack names, highest priority first."""
         with self._lock:
-            rows = self._db.execute("SELECT DISTINCT v.name FROM pack_versions v LEFT JOIN priorities p "
-                                    "ON p.name = v.name ORDER BY COALESCE(p.rank, 1e9), v.name").fetchall()
+            rows = self._db.execute(
+                "SELECT DISTINCT v.name FROM pack_versions v LEFT JOIN priorities p "
+                "ON p.name = v.name ORDER BY COALESCE(p.rank, 1e9), v.name"
+            ).fetchall()
         return [r[0] for r in rows]
 
     def versions(self) -> list[PackVersion]:
@@ -274,23 +322,36 @@ class Catalog:
     def clauses_of(self, keys: list[str]) -> list[StoredClause]:
         """Every clause of the pack versions named ``name@version``, in a stable order."""
         with self._lock:
-            rows = self._db.execute(f"SELECT {_CLAUSE_COLUMNS} FROM clauses WHERE name || '@' || version IN "
-                                    f"({','.join('?' * len(keys))}) ORDER BY citation", keys).fetchall()
+            rows = self._db.execute(
+                f"SELECT {_CLAUSE_COLUMNS} FROM clauses WHERE name || '@' || version IN "
+                f"({','.join('?' * len(keys))}) ORDER BY citation",
+                keys,
+            ).fetchall()
         return [_clause(row) for row in rows]
 
     def pack(self, name: str, version: str) -> Pack:
         """A loaded version rebuilt from the catalog (to embed it again with another model)."""
         meta = self.get(name, version)
-        clauses = tuple(Clause(c.clause_id, c.title, c.text, "catalog", 0, c.jurisdictions)
-                        for c in self.clauses_of([meta.key]))
-        return Pack(name, version, meta.title, meta.jurisdictions, meta.effective_from, meta.effective_until, clauses,
-                    self.guidance_of(meta.key))
+        clauses = tuple(
+            Clause(c.clause_id, c.title, c.text, "catalog", 0, c.jurisdictions) for c in self.clauses_of([meta.key])
+        )
+        return Pack(
+            name,
+            version,
+            meta.title,
+            meta.jurisdictions,
+            meta.effective_from,
+            meta.effective_until,
+            clauses,
+            self.guidance_of(meta.key),
+        )
 
     def guidance_of(self, key: str) -> tuple[tuple[str, str], ...]:
         """The (file, text) guidance files stored with the pack version ``name@version``."""
         with self._lock:
-            rows = self._db.execute("SELECT file, text FROM guidance WHERE name || '@' || version = ? ORDER BY file",
-                                    (key,)).fetchall()
+            rows = self._db.execute(
+                "SELECT file, text FROM guidance WHERE name || '@' || version = ? ORDER BY file", (key,)
+            ).fetchall()
         return tuple((str(f), str(t)) for f, t in rows)
 
     def has(self, name: str, version: str) -> bool:

@@ -29,8 +29,9 @@ def import_document(path: Path, version: str = "1.0") -> Pack:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise PackError(str(path), None, f"cannot read the document ({exc})",
-                        "give a readable UTF-8 Markdown, text or HTML file") from None
+        raise PackError(
+            str(path), None, f"cannot read the document ({exc})", "give a readable UTF-8 Markdown, text or HTML file"
+        ) from None
     suffix = path.suffix.lower()
     if suffix in (".html", ".htm"):
         text = html_to_markdown(text)

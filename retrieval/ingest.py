@@ -28,21 +28,31 @@ def write_vectors(pack: Pack, store: VectorStore, embedder: Embedder, progress: 
     pieces = [(clause, number, text) for clause in pack.clauses for number, text in enumerate(clause_chunks(clause))]
     total = len(pieces)
     for start in range(0, total, BATCH):
-        batch = pieces[start:start + BATCH]
+        batch = pieces[start : start + BATCH]
         store.upsert(
             ids=[f"{pack.citation(c)}::{n}" for c, n, _ in batch],
             vectors=embedder.encode([text for _, _, text in batch]),
             documents=[c.text for c, _, _ in batch],
-            metadatas=[{"key": key, "pack": pack.name, "version": pack.version, "clause_id": c.id,
-                        "title": c.title, "citation": pack.citation(c),
-                        "jurisdictions": ",".join(c.jurisdictions)} for c, _, _ in batch],
+            metadatas=[
+                {
+                    "key": key,
+                    "pack": pack.name,
+                    "version": pack.version,
+                    "clause_id": c.id,
+                    "title": c.title,
+                    "citation": pack.citation(c),
+                    "jurisdictions": ",".join(c.jurisdictions),
+                }
+                for c, _, _ in batch
+            ],
         )
         if progress:
             progress(min(start + BATCH, total), total)
 
 
-def ingest(pack: Pack, catalog: Catalog, store: VectorStore, embedder: Embedder,
-           progress: Progress | None = None) -> None:
+def ingest(
+    pack: Pack, catalog: Catalog, store: VectorStore, embedder: Embedder, progress: Progress | None = None
+) -> None:
     """Embed and store every clause, then record the version (inactive) in the catalog.
 
     Vectors are tagged with the version key and are filtered out of every search until the catalog

@@ -12,14 +12,150 @@ from scipy import sparse
 _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 _WORD = re.compile(r"\w+")
 
-STOP_WORDS = frozenset("""
-a about above after again against all am an and any are as at be because been before being below between both
-but by can could did do does doing down during each few for from further had has have having he her here hers
-herself him himself his how i if in into is it its itself just me more most my myself no nor not now of off on
-once only or other our ours ourselves out over own same she should so some such than that the their theirs them
-themselves then there these they this those through to too under until up very was we were what when where which
-while who whom why will with would you your yours yourself yourselves hi hello thanks thank please ok okay yes
-also get got really just one""".split())
+STOP_WORDS = frozenset(
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "all",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "down",
+        "during",
+        "each",
+        "few",
+        "for",
+        "from",
+        "further",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "herself",
+        "him",
+        "himself",
+        "his",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "me",
+        "more",
+        "most",
+        "my",
+        "myself",
+        "no",
+        "nor",
+        "not",
+        "now",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "ours",
+        "ourselves",
+        "out",
+        "over",
+        "own",
+        "same",
+        "she",
+        "should",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "theirs",
+        "them",
+        "themselves",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "very",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "yours",
+        "yourself",
+        "yourselves",
+        "hi",
+        "hello",
+        "thanks",
+        "thank",
+        "please",
+        "ok",
+        "okay",
+        "yes",
+        "also",
+        "get",
+        "got",
+        "really",
+        "just",
+        "one",
+    ]
+)
 
 
 def stem(word: str) -> str:
@@ -33,8 +169,11 @@ def stem(word: str) -> str:
 
 def tokenize(text: str) -> list[str]:
     """The app's analyzer: lowercase, stemmed words; stop words, contractions and single letters dropped."""
-    return [stem(t) for t in _TOKEN.findall(text.lower().replace("\u2019", "'"))
-            if "'" not in t and len(t) > 1 and t not in STOP_WORDS]
+    return [
+        stem(t)
+        for t in _TOKEN.findall(text.lower().replace("\u2019", "'"))
+        if "'" not in t and len(t) > 1 and t not in STOP_WORDS
+    ]
 
 
 def plain_tokens(text: str) -> list[str]:
@@ -48,8 +187,9 @@ Analyzer = Callable[[str], list[str]]
 class BM25:
     """Okapi BM25 over a fixed list of documents, as one sparse matrix: a query is one product with it."""
 
-    def __init__(self, documents: Sequence[str], *, k1: float = 1.2, b: float = 0.75,
-                 analyzer: Analyzer = tokenize) -> None:
+    def __init__(
+        self, documents: Sequence[str], *, k1: float = 1.2, b: float = 0.75, analyzer: Analyzer = tokenize
+    ) -> None:
         self.analyzer = analyzer
         self._vocabulary: dict[str, int] = {}
         rows: list[int] = []

@@ -55,17 +55,25 @@ def _exported(path: Path) -> Path:
             self.model = model
 
         def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
-            return self.model(input_ids=input_ids, attention_mask=attention_mask,
-                              token_type_ids=token_type_ids).last_hidden_state
+            return self.model(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
 
     sample = torch.ones((2, 8), dtype=torch.int64)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".partial")
     with warnings.catch_warnings():  # the tracer's notes about Python control flow are expected here
         warnings.simplefilter("ignore")
-        torch.onnx.export(Encoder(), (sample, sample, torch.zeros_like(sample)), str(partial),
-                          input_names=list(_INPUTS), output_names=["hidden"], opset_version=17, dynamo=False,
-                          dynamic_axes={name: {0: "batch", 1: "tokens"} for name in (*_INPUTS, "hidden")})
+        torch.onnx.export(
+            Encoder(),
+            (sample, sample, torch.zeros_like(sample)),
+            str(partial),
+            input_names=list(_INPUTS),
+            output_names=["hidden"],
+            opset_version=17,
+            dynamo=False,
+            dynamic_axes={name: {0: "batch", 1: "tokens"} for name in (*_INPUTS, "hidden")},
+        )
     partial.replace(target)  # never leave a half-written model where the next start would load it
     return target
 
@@ -88,8 +96,9 @@ class OnnxEncoder:
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
         try:
-            self._session = onnxruntime.InferenceSession(str(_exported(path)), options,
-                                                         providers=["CPUExecutionProvider"])
+            self._session = onnxruntime.InferenceSession(
+                str(_exported(path)), options, providers=["CPUExecutionProvider"]
+            )
         except Exception as exc:  # export or load failure: the caller falls back to torch
             raise ModelError(f"could not prepare the ONNX model for {path}: {exc}") from exc
         self._lock = threading.Lock()
@@ -99,13 +108,14 @@ class OnnxEncoder:
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = np.zeros((len(texts), 0), dtype=np.float32)
         for start in range(0, len(order), batch_size):
-            part = order[start:start + batch_size]
+            part = order[start : start + batch_size]
             with self._lock:
                 encoded = self._tokenizer.encode_batch([texts[i] for i in part])
             ids = np.array([e.ids for e in encoded], dtype=np.int64)
             mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
-            hidden = self._session.run(None, {"input_ids": ids, "attention_mask": mask,
-                                              "token_type_ids": np.zeros_like(ids)})[0]
+            hidden = self._session.run(
+                None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+            )[0]
             pooled = (hidden * mask[..., None]).sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), 1)
             pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
             if out.shape[1] == 0:

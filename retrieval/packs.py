@@ -75,8 +75,12 @@ def load_pack(path: Path) -> Pack:
     elif not path.exists():
         raise PackError(str(path), None, "no such file or folder", "give the path of a pack folder or .zip")
     else:
-        raise PackError(str(path), None, "not a pack folder or .zip",
-                        "a pack is a folder holding pack.toml and clauses/*.md, or a .zip of one")
+        raise PackError(
+            str(path),
+            None,
+            "not a pack folder or .zip",
+            "a pack is a folder holding pack.toml and clauses/*.md, or a .zip of one",
+        )
     return parse_pack_files(files, str(path))
 
 
@@ -85,12 +89,14 @@ def _read_zip(path: Path) -> dict[str, bytes]:
         with zipfile.ZipFile(path) as archive:
             files = {name: archive.read(name) for name in archive.namelist() if not name.endswith("/")}
     except (zipfile.BadZipFile, OSError) as exc:
-        raise PackError(str(path), None, f"unreadable zip ({exc})", "re-create the archive from the pack folder") from None
+        raise PackError(
+            str(path), None, f"unreadable zip ({exc})", "re-create the archive from the pack folder"
+        ) from None
     roots = {PurePosixPath(name).parts[0] for name in files}
     if "pack.toml" not in files and len(roots) == 1:
         # A zip of the folder itself: strip the single top-level directory.
         root = roots.pop()
-        files = {name[len(root) + 1:]: data for name, data in files.items()}
+        files = {name[len(root) + 1 :]: data for name, data in files.items()}
     return files
 
 
@@ -102,15 +108,21 @@ def parse_pack_files(files: dict[str, bytes], origin: str) -> Pack:
     meta = _parse_manifest(_decode(manifest, f"{origin}/pack.toml"), f"{origin}/pack.toml")
     clause_files = sorted(name for name in files if name.startswith("clauses/") and name.endswith(".md"))
     if not clause_files:
-        raise PackError(f"{origin}/clauses", None, "no clause files", "add clauses/*.md files with `## Title {#id}` headings")
+        raise PackError(
+            f"{origin}/clauses", None, "no clause files", "add clauses/*.md files with `## Title {#id}` headings"
+        )
     clauses: list[Clause] = []
     seen: dict[str, Clause] = {}
     for name in clause_files:
         for clause in parse_clauses(_decode(files[name], f"{origin}/{name}"), f"{origin}/{name}"):
             if clause.id in seen:
                 first = seen[clause.id]
-                raise PackError(clause.file, clause.line, f"duplicate clause id '{clause.id}' (first at {first.file}:{first.line})",
-                                "give each clause its own id; ids must stay stable across versions")
+                raise PackError(
+                    clause.file,
+                    clause.line,
+                    f"duplicate clause id '{clause.id}' (first at {first.file}:{first.line})",
+                    "give each clause its own id; ids must stay stable across versions",
+                )
             seen[clause.id] = clause
             clauses.append(clause)
     guidance = tuple((name, _decode(files[name], f"{origin}/{name}")) for name in GUIDANCE_FILES if name in files)
@@ -129,8 +141,9 @@ def _parse_manifest(text: str, where: str) -> dict[str, object]:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         at = re.search(r"at line (\d+)", str(exc))  # Python 3.11's error has no lineno attribute
-        raise PackError(where, int(at.group(1)) if at else None, f"invalid TOML ({exc})",
-                        "correct the TOML syntax") from None
+        raise PackError(
+            where, int(at.group(1)) if at else None, f"invalid TOML ({exc})", "correct the TOML syntax"
+        ) from None
     table = doc.get("pack")
     if not isinstance(table, dict):
         raise PackError(where, None, "missing [pack] table", "start the file with [pack]")
@@ -138,23 +151,37 @@ def _parse_manifest(text: str, where: str) -> dict[str, object]:
     def field(name: str) -> str:
         value = table.get(name)
         if value is None or (isinstance(value, str) and not value.strip()):
-            raise PackError(where, _line_of(text, name), f"missing manifest field '{name}'", f"add {name} = \"...\" under [pack]")
+            raise PackError(
+                where, _line_of(text, name), f"missing manifest field '{name}'", f'add {name} = "..." under [pack]'
+            )
         return str(value)
 
     name = field("name")
     if not PACK_NAME.match(name):
-        raise PackError(where, _line_of(text, "name"), f"bad pack name '{name}'",
-                        "use lowercase letters, digits and hyphens, e.g. acme-retail")
+        raise PackError(
+            where,
+            _line_of(text, "name"),
+            f"bad pack name '{name}'",
+            "use lowercase letters, digits and hyphens, e.g. acme-retail",
+        )
     version = field("version")
     try:
         Version(version)
     except InvalidVersion:
-        raise PackError(where, _line_of(text, "version"), f"bad version string '{version}'",
-                        "use a PEP 440 version such as 2025.1 or 1.2.0") from None
+        raise PackError(
+            where,
+            _line_of(text, "version"),
+            f"bad version string '{version}'",
+            "use a PEP 440 version such as 2025.1 or 1.2.0",
+        ) from None
     jurisdictions = table.get("jurisdictions", [])
     if not isinstance(jurisdictions, list) or not all(isinstance(j, str) and j for j in jurisdictions):
-        raise PackError(where, _line_of(text, "jurisdictions"), "jurisdictions must be a list of region codes",
-                        'write e.g. jurisdictions = ["US", "UK", "EU"]')
+        raise PackError(
+            where,
+            _line_of(text, "jurisdictions"),
+            "jurisdictions must be a list of region codes",
+            'write e.g. jurisdictions = ["US", "UK", "EU"]',
+        )
     return {
         "name": name,
         "version": version,
@@ -169,15 +196,16 @@ def _date(table: dict[str, object], name: str, text: str, where: str, *, require
     value = table.get(name)
     if value is None:
         if required:
-            raise PackError(where, None, f"missing manifest field '{name}'", f"add {name} = \"2025-01-01\" under [pack]")
+            raise PackError(where, None, f"missing manifest field '{name}'", f'add {name} = "2025-01-01" under [pack]')
         return None
     if isinstance(value, date):
         return value
     try:
         return date.fromisoformat(str(value))
     except ValueError:
-        raise PackError(where, _line_of(text, name), f"'{name}' = '{value}' is not a date",
-                        "write it as YYYY-MM-DD") from None
+        raise PackError(
+            where, _line_of(text, name), f"'{name}' = '{value}' is not a date", "write it as YYYY-MM-DD"
+        ) from None
 
 
 def _line_of(text: str, key: str) -> int | None:
@@ -199,7 +227,9 @@ def parse_clauses(text: str, where: str) -> list[Clause]:
         clause_id, title, line, scopes = current
         content = "\n".join(body).strip()
         if not content:
-            raise PackError(where, line, f"empty clause '{clause_id}'", "write the clause text under its heading, or remove it")
+            raise PackError(
+                where, line, f"empty clause '{clause_id}'", "write the clause text under its heading, or remove it"
+            )
         clauses.append(Clause(clause_id, title, content, where, line, scopes))
 
     for number, line in enumerate(text.splitlines(), start=1):
@@ -213,12 +243,20 @@ def parse_clauses(text: str, where: str) -> list[Clause]:
         title = heading.group(2)
         found = _ID_SUFFIX.search(title)
         if found is None:
-            raise PackError(where, number, f"clause heading '{title}' has no id",
-                            "end the heading with a stable id, e.g. ## Refund window {#refunds.window}")
+            raise PackError(
+                where,
+                number,
+                f"clause heading '{title}' has no id",
+                "end the heading with a stable id, e.g. ## Refund window {#refunds.window}",
+            )
         clause_id = found.group(1).strip()
         if not CLAUSE_ID.match(clause_id):
-            raise PackError(where, number, f"bad clause id '{clause_id}'",
-                            "use lowercase letters, digits, '.', '-' and '_', e.g. refunds.window")
+            raise PackError(
+                where,
+                number,
+                f"bad clause id '{clause_id}'",
+                "use lowercase letters, digits, '.', '-' and '_', e.g. refunds.window",
+            )
         current = (clause_id, title[: found.start()].strip(), number, _scopes(found.group(2), where, number))
     close()
     return clauses
@@ -230,8 +268,11 @@ def _scopes(attributes: str, where: str, line: int) -> tuple[str, ...]:
     for attribute in attributes.split():
         found = _ATTRIBUTE.match(attribute)
         if found is None or found.group(1) != "jurisdictions":
-            raise PackError(where, line, f"unknown heading attribute '{attribute}'",
-                            "the only attribute is jurisdictions, e.g. {#warranty.uk jurisdictions=UK}")
+            raise PackError(
+                where,
+                line,
+                f"unknown heading attribute '{attribute}'",
+                "the only attribute is jurisdictions, e.g. {#warranty.uk jurisdictions=UK}",
+            )
         scopes = tuple(s for s in found.group(2).strip('"').split(",") if s)
     return scopes
-

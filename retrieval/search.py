@@ -91,8 +91,16 @@ QUERY_CHUNK_WORDS = 100
 class Searcher:
     """Embeds a (focus, context) query and searches the given pack versions."""
 
-    def __init__(self, embedder: Embedder, store: VectorStore, catalog: Catalog, *, floor: float = FLOOR,
-                 k: int = 3, mode: Mode = "hybrid") -> None:
+    def __init__(
+        self,
+        embedder: Embedder,
+        store: VectorStore,
+        catalog: Catalog,
+        *,
+        floor: float = FLOOR,
+        k: int = 3,
+        mode: Mode = "hybrid",
+    ) -> None:
         self.embedder = embedder
         self.store = store
         self.catalog = catalog
@@ -131,12 +139,20 @@ class Searcher:
         query = _unit(np.mean(vectors[: len(pieces)], axis=0))
         if turns:  # newer turns count more: 1, 1/2, 1/3, ...
             recency = np.array([1 / (i + 1) for i in range(len(turns))])[:, None]
-            context_vector = _unit((np.array(vectors[len(pieces):]) * recency).sum(axis=0))
+            context_vector = _unit((np.array(vectors[len(pieces) :]) * recency).sum(axis=0))
             query = _unit(weight * query + (1 - weight) * context_vector)
         return query
 
-    def search(self, focus: str, context: Sequence[str], keys: Sequence[str], jurisdiction: str = "", *,
-               k: int | None = None, floor: float | None = None) -> SearchResult:
+    def search(
+        self,
+        focus: str,
+        context: Sequence[str],
+        keys: Sequence[str],
+        jurisdiction: str = "",
+        *,
+        k: int | None = None,
+        floor: float | None = None,
+    ) -> SearchResult:
         """Search the pack versions named by ``keys`` (``name@version``) for ``focus`` in its ``context``
         (recent turns, newest first).
 
@@ -159,8 +175,15 @@ class Searcher:
             # A clause scores by its best chunk (the first one seen); shadowed and out-of-region ones are skipped.
             if cite in index.shadowed or cite in candidates or not covers(scopes, jurisdiction):
                 continue
-            candidates[cite] = ClauseHit(cite, str(h.metadata["pack"]), str(h.metadata["version"]),
-                                         str(h.metadata["clause_id"]), str(h.metadata["title"]), h.document, h.score)
+            candidates[cite] = ClauseHit(
+                cite,
+                str(h.metadata["pack"]),
+                str(h.metadata["version"]),
+                str(h.metadata["clause_id"]),
+                str(h.metadata["title"]),
+                h.document,
+                h.score,
+            )
         if self.mode == "hybrid":
             candidates = self._add_lexical(index, candidates, focus, context, weight, jurisdiction, k)
         ranked = sorted(candidates.values(), key=lambda hit: -hit.score)
@@ -169,23 +192,43 @@ class Searcher:
         done = time.perf_counter()
         return SearchResult(hits, (embedded - started) * 1000, (done - embedded) * 1000)
 
-    def _add_lexical(self, index: _LexicalIndex, dense: dict[str, ClauseHit], focus: str,
-                     context: Sequence[str], weight: float, jurisdiction: str, k: int) -> dict[str, ClauseHit]:
+    def _add_lexical(
+        self,
+        index: _LexicalIndex,
+        dense: dict[str, ClauseHit],
+        focus: str,
+        context: Sequence[str],
+        weight: float,
+        jurisdiction: str,
+        k: int,
+    ) -> dict[str, ClauseHit]:
         """Boost dense candidates by their BM25 score and bring in strong lexical matches the vectors missed."""
         lexical = index.bm25.scores(index.bm25.query_weights([(focus, weight), (" ".join(context), 1 - weight)]))
         # Relative to the best lexical match, damped when even that one is weak: long queries share many
         # words with everything, short ones with little, and neither should swamp the dense score.
         scale = LEXICAL_WEIGHT / (float(lexical.max(initial=0.0)) + LEXICAL_HALF)
         weakest = min((hit.score for hit in dense.values()), default=0.0)
-        fused = {cite: replace(hit, score=hit.score + scale * float(lexical[index.position[cite]]))
-                 for cite, hit in dense.items()}
+        fused = {
+            cite: replace(hit, score=hit.score + scale * float(lexical[index.position[cite]]))
+            for cite, hit in dense.items()
+        }
         for i in top(lexical, max(LEXICAL_CANDIDATES, 2 * k)):
             clause = index.clauses[i]
-            if clause.citation not in fused and clause.citation not in index.shadowed and \
-                    covers(clause.jurisdictions, jurisdiction):
+            if (
+                clause.citation not in fused
+                and clause.citation not in index.shadowed
+                and covers(clause.jurisdictions, jurisdiction)
+            ):
                 # Not among the nearest chunks: its cosine is at most the weakest one fetched.
-                fused[clause.citation] = ClauseHit(clause.citation, clause.name, clause.version, clause.clause_id,
-                                                   clause.title, clause.text, weakest + scale * float(lexical[i]))
+                fused[clause.citation] = ClauseHit(
+                    clause.citation,
+                    clause.name,
+                    clause.version,
+                    clause.clause_id,
+                    clause.title,
+                    clause.text,
+                    weakest + scale * float(lexical[i]),
+                )
         return fused
 
 

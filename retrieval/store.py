@@ -46,35 +46,47 @@ class VectorStore:
             self._client = chromadb.PersistentClient(path=str(path), settings=Settings(anonymized_telemetry=False))
             name = "clauses-" + hashlib.sha1(model_id.encode()).hexdigest()[:16]
             self._collection = self._client.get_or_create_collection(
-                name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}})
+                name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+            )
         except Exception as exc:  # chromadb raises many types; all mean the same to the user
-            raise StoreError(f"cannot open the clause store at {path}: {exc}. "
-                             "Check the folder is writable, or set COPILOT_HOME to another folder") from exc
+            raise StoreError(
+                f"cannot open the clause store at {path}: {exc}. "
+                "Check the folder is writable, or set COPILOT_HOME to another folder"
+            ) from exc
         self._lock = threading.Lock()
 
-    def upsert(self, ids: Sequence[str], vectors: np.ndarray, documents: Sequence[str],
-               metadatas: Sequence[dict[str, Any]]) -> None:
+    def upsert(
+        self, ids: Sequence[str], vectors: np.ndarray, documents: Sequence[str], metadatas: Sequence[dict[str, Any]]
+    ) -> None:
         # chromadb holds the GIL for a whole call: small slices keep the GUI thread's pauses short.
         for start in range(0, len(ids), UPSERT_SLICE):
             end = start + UPSERT_SLICE
             with self._lock:
-                self._collection.upsert(ids=list(ids[start:end]), embeddings=vectors[start:end],
-                                        documents=list(documents[start:end]),
-                                        metadatas=list(metadatas[start:end]))  # type: ignore[arg-type]
+                self._collection.upsert(
+                    ids=list(ids[start:end]),
+                    embeddings=vectors[start:end],
+                    documents=list(documents[start:end]),
+                    metadatas=list(metadatas[start:end]),
+                )  # type: ignore[arg-type]
 
     def query(self, vector: np.ndarray, k: int, keys: Sequence[str]) -> list[VectorHit]:
         """Nearest ``k`` vectors among those tagged with one of ``keys`` (active pack versions)."""
         if not keys or k <= 0:
             return []
         with self._lock:
-            result = self._collection.query(query_embeddings=vector.reshape(1, -1), n_results=k,
-                                            where={"key": {"$in": list(keys)}},
-                                            include=["distances", "metadatas", "documents"])
+            result = self._collection.query(
+                query_embeddings=vector.reshape(1, -1),
+                n_results=k,
+                where={"key": {"$in": list(keys)}},
+                include=["distances", "metadatas", "documents"],
+            )
         ids = result["ids"][0]
         distances = (result["distances"] or [[]])[0]
         metadatas = (result["metadatas"] or [[]])[0]
         documents = (result["documents"] or [[]])[0]
-        return [VectorHit(i, 1.0 - float(d), dict(m), doc) for i, d, m, doc in zip(ids, distances, metadatas, documents)]
+        return [
+            VectorHit(i, 1.0 - float(d), dict(m), doc) for i, d, m, doc in zip(ids, distances, metadatas, documents)
+        ]
 
     def delete_key(self, key: str) -> None:
         """Drop every vector of one pack version (leftovers of an interrupted load, or a removed version)."""

@@ -11,9 +11,9 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from copilot.settings import DEMO_CONVERSATIONS  # noqa: E402
-from copilot.workspace import Workspace  # noqa: E402
-from retrieval.embed import LocalEmbedder  # noqa: E402
+from copilot.settings import DEMO_CONVERSATIONS
+from copilot.workspace import Workspace
+from retrieval.embed import LocalEmbedder
 
 REPO = Path(__file__).resolve().parent.parent
 BENCHDATA = REPO.parent / "shared" / "benchdata"

@@ -17,15 +17,15 @@ from types import TracebackType
 
 from PySide6.QtWidgets import QApplication, QWidget
 
+from base.errors import ConfigError
 from connectors.systems import Systems
 from copilot.actions.approvals import ACTIONS_FILE, Desk
 from copilot.actions.audit import AUDIT_FILE, AuditLog
 from copilot.actions.connections import configured, connect
-from base.errors import ConfigError
 from copilot.pipeline import Pipeline
-from copilot.session.playback import DemoPlayer
 from copilot.records.journal import Journal
 from copilot.session.analysis import Session
+from copilot.session.playback import DemoPlayer
 from copilot.settings import DEMO_CONVERSATIONS, Settings, home
 from copilot.workspace import Workspace
 from retrieval.embed import Embedder
@@ -46,14 +46,21 @@ def since_launch() -> float:
     except (OSError, ValueError, IndexError, AttributeError):
         return time.perf_counter() - _IMPORTED
 
-HEADLESS_HELP = ("No display found, so the panel cannot open here. Headless commands that run the same pipeline:\n"
-                 "  copilot replay FILE.jsonl --json      advice per message as JSON lines\n"
-                 "  copilot screenshot OUT.png [--conversation FILE --upto N]   render the panel offscreen\n"
-                 "Or run `make run` from a desktop session (or set DISPLAY / WAYLAND_DISPLAY).")
+
+HEADLESS_HELP = (
+    "No display found, so the panel cannot open here. Headless commands that run the same pipeline:\n"
+    "  copilot replay FILE.jsonl --json      advice per message as JSON lines\n"
+    "  copilot screenshot OUT.png [--conversation FILE --upto N]   render the panel offscreen\n"
+    "Or run `make run` from a desktop session (or set DISPLAY / WAYLAND_DISPLAY)."
+)
 
 
-XCB_LIBRARIES = {"xcb-cursor": "libxcb-cursor0", "xcb-icccm": "libxcb-icccm4", "xcb-keysyms": "libxcb-keysyms1",
-                 "xkbcommon-x11": "libxkbcommon-x11-0"}
+XCB_LIBRARIES = {
+    "xcb-cursor": "libxcb-cursor0",
+    "xcb-icccm": "libxcb-icccm4",
+    "xcb-keysyms": "libxcb-keysyms1",
+    "xkbcommon-x11": "libxkbcommon-x11-0",
+}
 """Libraries Qt's X11 plugin needs that minimal Linux installs lack (library → Debian package)."""
 
 
@@ -97,13 +104,17 @@ def compose(loop: asyncio.AbstractEventLoop, folder: Path | None = None, systems
     ready: asyncio.Future[Pipeline] = loop.create_future()
     folder = folder or home()
     settings = Settings.load(folder)
-    desk = Desk(folder / ACTIONS_FILE, AuditLog(folder / AUDIT_FILE), systems, settings.user(), settings.role) \
-        if systems is not None else None
+    desk = (
+        Desk(folder / ACTIONS_FILE, AuditLog(folder / AUDIT_FILE), systems, settings.user(), settings.role)
+        if systems is not None
+        else None
+    )
     session = Session(ready, bridge, Journal(folder / "journal.sqlite3"), lambda: Settings.load(folder).llm(), desk)
     player = DemoPlayer(session)
     panel = Panel(bridge, player, demo_conversations(), session)
-    panel.draft.set_llm_available(bool(settings.llm_base_url),
-                                  "Set a language model endpoint in Settings to draft with it.")
+    panel.draft.set_llm_available(
+        bool(settings.llm_base_url), "Set a language model endpoint in Settings to draft with it."
+    )
     if settings.always_on_top:
         panel.on_top.setChecked(True)
     parts = PanelApp(bridge, session, player, panel, ready)
@@ -136,8 +147,9 @@ def open_settings(parts: PanelApp, windows: list[QWidget], folder: Path) -> None
 
     def apply(settings: Settings) -> None:
         parts.panel.on_top.setChecked(settings.always_on_top)
-        parts.panel.draft.set_llm_available(bool(settings.llm_base_url),
-                                            "Set a language model endpoint in Settings to draft with it.")
+        parts.panel.draft.set_llm_available(
+            bool(settings.llm_base_url), "Set a language model endpoint in Settings to draft with it."
+        )
 
     window.saved.connect(apply)
     windows[:] = [window]
@@ -195,9 +207,11 @@ def run_app(conversation: Path | None) -> int:
         print(HEADLESS_HELP, file=sys.stderr)
         return 2
     if missing := missing_x11_packages():
-        print(f"Qt needs X11 libraries that are not installed: {' '.join(missing)}.\n"
-              f"Install them (e.g. sudo apt-get install {' '.join(missing)}) or run `make run`, which does.",
-              file=sys.stderr)
+        print(
+            f"Qt needs X11 libraries that are not installed: {' '.join(missing)}.\n"
+            f"Install them (e.g. sudo apt-get install {' '.join(missing)}) or run `make run`, which does.",
+            file=sys.stderr,
+        )
         return 2
     import qasync
 

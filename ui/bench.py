@@ -50,8 +50,12 @@ def main(conversation: Path) -> None:
         while parts.player.step():
             await asyncio.sleep(0.25)
         await parts.session.settle()
-        return {"max_ui_stall_ms": round(max(cold, monitor.max_stall_ms), 1), "cold_ms": round(cold, 1),
-                "warm_ms": round(monitor.max_stall_ms, 1), "cards": len(parts.panel.policy.cards)}
+        return {
+            "max_ui_stall_ms": round(max(cold, monitor.max_stall_ms), 1),
+            "cold_ms": round(cold, 1),
+            "warm_ms": round(monitor.max_stall_ms, 1),
+            "cards": len(parts.panel.policy.cards),
+        }
 
     with loop:
         result = loop.run_until_complete(play())

@@ -5,8 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal
 
 from copilot.actions.approvals import Action
-from copilot.conversation.state import Conversation
 from copilot.actions.customer import CustomerView
+from copilot.conversation.state import Conversation
 from copilot.pipeline import Insight
 from copilot.reasoning.reasoner import Review
 

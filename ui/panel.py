@@ -9,16 +9,25 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QInputDialog, QMessageBox, QPushButton, QScrollArea, QSplitter,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QInputDialog,
+    QMessageBox,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
+from copilot.actions.approvals import Action
 from copilot.conversation.state import Conversation
 from copilot.pipeline import Insight
-from copilot.session.playback import DemoPlayer
 from copilot.reasoning.reasoner import Review
-from copilot.session.analysis import Session
 from copilot.reasoning.suggest import Suggestion
-from copilot.actions.approvals import Action
+from copilot.session.analysis import Session
+from copilot.session.playback import DemoPlayer
 from ui.bridge import Bridge
 from ui.sections.actions import ActionsSection, describe
 from ui.sections.alerts import EscalationBanner, FlagList
@@ -40,20 +49,27 @@ REVIEW_DELAY_MS = 350
 def ask_override(parent: QWidget, review: Review) -> bool:
     """Ask the rep to confirm inserting text that verification or a rule objects to."""
     reasons = [u.reason for u in review.unsupported] + [f.message for f in review.flags]
-    answer = QMessageBox.warning(parent, "Insert anyway?",
-                                 "This reply has problems:\n\n• " + "\n• ".join(reasons)
-                                 + "\n\nInserting it anyway is recorded as your override.",
-                                 QMessageBox.StandardButton.Cancel | QMessageBox.StandardButton.Yes,
-                                 QMessageBox.StandardButton.Cancel)
+    answer = QMessageBox.warning(
+        parent,
+        "Insert anyway?",
+        "This reply has problems:\n\n• "
+        + "\n• ".join(reasons)
+        + "\n\nInserting it anyway is recorded as your override.",
+        QMessageBox.StandardButton.Cancel | QMessageBox.StandardButton.Yes,
+        QMessageBox.StandardButton.Cancel,
+    )
     return answer == QMessageBox.StandardButton.Yes
 
 
 def ask_second_approver(parent: QWidget, action: Action) -> str:
     """The name of the second approver (a lead) who approves ``action`` at this desk; empty to cancel."""
     role = action.proposal.verdict.approver_role or "lead"
-    name, ok = QInputDialog.getText(parent, f"{role.capitalize()} approval",
-                                    f"{describe(action.proposal.tool, action.proposal.arguments)}\n\n"
-                                    f"{action.proposal.verdict.reason}\n\nThe {role}'s name (recorded in the audit log):")
+    name, ok = QInputDialog.getText(
+        parent,
+        f"{role.capitalize()} approval",
+        f"{describe(action.proposal.tool, action.proposal.arguments)}\n\n"
+        f"{action.proposal.verdict.reason}\n\nThe {role}'s name (recorded in the audit log):",
+    )
     return name.strip() if ok else ""
 
 
@@ -172,15 +188,25 @@ class Panel(QWidget):
         self.actions.requested.connect(self._on_action_requested)
 
     def _shortcuts(self) -> None:
-        for keys, slot in (("F5", self.toggle_play), ("F6", self.step), ("Ctrl+L", self.demo.composer.setFocus),
-                           ("Ctrl+K", self.policy.focus_first), ("Ctrl+O", self.demo.picker.setFocus),
-                           ("Ctrl+T", self.on_top.toggle), ("Ctrl+J", self.transcript.setFocus),
-                           ("Ctrl+Shift+P", self.packs_requested.emit), ("Ctrl+H", self.handoff_requested.emit),
-                           ("Ctrl+N", self.suggestions.focus_first), ("Ctrl+D", self.draft.editor.setFocus),
-                           ("Ctrl+Return", lambda: self._on_insert_requested(self.draft.editor.toPlainText())),
-                           ("Ctrl+G", self.draft.ai.click), ("Ctrl+R", self._use_current_draft),
-                           ("Escape", self._on_ai_cancelled), ("Ctrl+,", self.settings_requested.emit),
-                           ("Ctrl+Shift+A", self.actions.focus_first)):
+        for keys, slot in (
+            ("F5", self.toggle_play),
+            ("F6", self.step),
+            ("Ctrl+L", self.demo.composer.setFocus),
+            ("Ctrl+K", self.policy.focus_first),
+            ("Ctrl+O", self.demo.picker.setFocus),
+            ("Ctrl+T", self.on_top.toggle),
+            ("Ctrl+J", self.transcript.setFocus),
+            ("Ctrl+Shift+P", self.packs_requested.emit),
+            ("Ctrl+H", self.handoff_requested.emit),
+            ("Ctrl+N", self.suggestions.focus_first),
+            ("Ctrl+D", self.draft.editor.setFocus),
+            ("Ctrl+Return", lambda: self._on_insert_requested(self.draft.editor.toPlainText())),
+            ("Ctrl+G", self.draft.ai.click),
+            ("Ctrl+R", self._use_current_draft),
+            ("Escape", self._on_ai_cancelled),
+            ("Ctrl+,", self.settings_requested.emit),
+            ("Ctrl+Shift+A", self.actions.focus_first),
+        ):
             shortcut = QShortcut(QKeySequence(keys), self)
             shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
             shortcut.activated.connect(slot)
@@ -248,7 +274,9 @@ class Panel(QWidget):
             return
         saved = self.session.saved_draft()
         if saved is not None and saved[0] >= insight.seq and saved[1] != insight.advice.reply.text:
-            self.draft.set_text(saved[1], saved[0], f"Your edited draft for message #{saved[0]} (restored).", edited=True)
+            self.draft.set_text(
+                saved[1], saved[0], f"Your edited draft for message #{saved[0]} (restored).", edited=True
+            )
             self.session.review(saved[1])
             return
         reply = insight.advice.reply

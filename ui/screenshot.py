@@ -10,8 +10,14 @@ from pathlib import Path
 from base.errors import CopilotError
 
 
-def render_screenshot(out: Path, conversation: Path | None, upto: int | None, window: str = "panel",
-                      store: bool = False, approve: bool = False) -> None:
+def render_screenshot(
+    out: Path,
+    conversation: Path | None,
+    upto: int | None,
+    window: str = "panel",
+    store: bool = False,
+    approve: bool = False,
+) -> None:
     """Play the first ``upto`` messages of ``conversation`` (all when None) and save the panel,
     or save the policy packs window (``window="packs"``) with its newest inactive version selected.
     With ``store`` the demo store is connected (customer record, actions); ``approve`` approves the first

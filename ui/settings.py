@@ -9,8 +9,19 @@ import asyncio
 from pathlib import Path
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-                               QProgressBar, QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from base.errors import CopilotError
 from copilot.llm.client import LlmClient, LlmError, api_key, store_key
@@ -71,8 +82,9 @@ class SettingsWindow(QWidget):
         self.reembed.clicked.connect(lambda: asyncio.ensure_future(self.switch_embedding()))
         self.progress = QProgressBar()
         self.progress.setVisible(False)
-        self.model_status = QLabel("Packs are embedded again with the new model before it is used; the panel picks "
-                                   "it up on its next start.")
+        self.model_status = QLabel(
+            "Packs are embedded again with the new model before it is used; the panel picks it up on its next start."
+        )
         self.model_status.setWordWrap(True)
         model_box = QGroupBox("Embedding model")
         model_form = QVBoxLayout(model_box)
@@ -111,8 +123,11 @@ class SettingsWindow(QWidget):
 
     def _show_key_source(self) -> None:
         found = api_key(self._collect().llm())
-        where = {"env": f"from ${self.key_env.text()}", "keyring": "from the OS keyring",
-                 "none": "none set (local servers need none)"}[found.source]
+        where = {
+            "env": f"from ${self.key_env.text()}",
+            "keyring": "from the OS keyring",
+            "none": "none set (local servers need none)",
+        }[found.source]
         self.key_status.setText(f"Key: {where}. {found.note}".strip())
 
     def save_settings(self) -> None:
@@ -177,4 +192,3 @@ class SettingsWindow(QWidget):
     def _progress(self, done: int, total: int) -> None:
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(done)
-

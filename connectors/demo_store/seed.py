@@ -14,11 +14,11 @@ import random
 import sqlite3
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 SEED = 20261120
-REFERENCE_NOW = datetime(2026, 11, 20, 9, 30, tzinfo=timezone.utc)
+REFERENCE_NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 """The seeded world's "now": the morning of 2026-11-20, before the demo chats start at 10:00."""
 
 CURRENCY = {"US": "USD", "UK": "GBP"}
@@ -257,19 +257,58 @@ _COUNTRY_WEIGHTS = {"US": 45, "UK": 20, "DE": 12, "FR": 12, "ES": 11}
 
 # (city, region, postal-code prefix); the generator pads the prefix with digits or a UK inward code.
 _CITIES = {
-    "US": (("Austin", "TX", "787"), ("Houston", "TX", "770"), ("San Diego", "CA", "921"),
-           ("Los Angeles", "CA", "900"), ("San Jose", "CA", "951"), ("Seattle", "WA", "981"),
-           ("Portland", "OR", "972"), ("Denver", "CO", "802"), ("Chicago", "IL", "606"), ("Boston", "MA", "021"),
-           ("Brooklyn", "NY", "112"), ("Buffalo", "NY", "142"), ("Miami", "FL", "331"), ("Atlanta", "GA", "303"),
-           ("Phoenix", "AZ", "850"), ("Minneapolis", "MN", "554")),
-    "UK": (("London", None, "N16"), ("London", None, "SE22"), ("Leeds", None, "LS6"), ("Bristol", None, "BS7"),
-           ("Glasgow", None, "G12"), ("Cardiff", None, "CF24"), ("Brighton", None, "BN1"), ("Norwich", None, "NR2")),
-    "DE": (("Berlin", None, "10"), ("Hamburg", None, "20"), ("München", None, "80"), ("Köln", None, "50"),
-           ("Leipzig", None, "04"), ("Frankfurt am Main", None, "60")),
-    "FR": (("Paris", None, "750"), ("Lyon", None, "6900"), ("Marseille", None, "130"), ("Toulouse", None, "310"),
-           ("Nantes", None, "440"), ("Bordeaux", None, "330")),
-    "ES": (("Madrid", None, "280"), ("Barcelona", None, "080"), ("Valencia", None, "460"), ("Sevilla", None, "410"),
-           ("Bilbao", None, "480"), ("Málaga", None, "290")),
+    "US": (
+        ("Austin", "TX", "787"),
+        ("Houston", "TX", "770"),
+        ("San Diego", "CA", "921"),
+        ("Los Angeles", "CA", "900"),
+        ("San Jose", "CA", "951"),
+        ("Seattle", "WA", "981"),
+        ("Portland", "OR", "972"),
+        ("Denver", "CO", "802"),
+        ("Chicago", "IL", "606"),
+        ("Boston", "MA", "021"),
+        ("Brooklyn", "NY", "112"),
+        ("Buffalo", "NY", "142"),
+        ("Miami", "FL", "331"),
+        ("Atlanta", "GA", "303"),
+        ("Phoenix", "AZ", "850"),
+        ("Minneapolis", "MN", "554"),
+    ),
+    "UK": (
+        ("London", None, "N16"),
+        ("London", None, "SE22"),
+        ("Leeds", None, "LS6"),
+        ("Bristol", None, "BS7"),
+        ("Glasgow", None, "G12"),
+        ("Cardiff", None, "CF24"),
+        ("Brighton", None, "BN1"),
+        ("Norwich", None, "NR2"),
+    ),
+    "DE": (
+        ("Berlin", None, "10"),
+        ("Hamburg", None, "20"),
+        ("München", None, "80"),
+        ("Köln", None, "50"),
+        ("Leipzig", None, "04"),
+        ("Frankfurt am Main", None, "60"),
+    ),
+    "FR": (
+        ("Paris", None, "750"),
+        ("Lyon", None, "6900"),
+        ("Marseille", None, "130"),
+        ("Toulouse", None, "310"),
+        ("Nantes", None, "440"),
+        ("Bordeaux", None, "330"),
+    ),
+    "ES": (
+        ("Madrid", None, "280"),
+        ("Barcelona", None, "080"),
+        ("Valencia", None, "460"),
+        ("Sevilla", None, "410"),
+        ("Bilbao", None, "480"),
+        ("Málaga", None, "290"),
+    ),
 }
 _STREETS = {
     "US": ("{n} {s} {k}", "Maple Oak Cedar Pine Lincoln Washington Park Lake Hill Highland Walnut", "St Ave Rd"),
@@ -278,11 +317,21 @@ _STREETS = {
     "FR": ("{n} {k} {s}", "Victor-Hugo Pasteur Jean-Jaurès des-Lilas du-Moulin de-la-Paix", "rue avenue"),
     "ES": ("{k} {s} {n}", "Mayor del-Sol de-Alcalá de-la-Luna Real San-Vicente", "Calle Avenida"),
 }
-_PHONE = {"US": "+1 {a} 555-{b:04d}", "UK": "+44 7700 900{c:03d}", "DE": "+49 30 {d:07d}", "FR": "+33 6 {d:08d}",
-          "ES": "+34 6{d:08d}", "IE": "+353 87 {d:07d}", "NL": "+31 6 {d:08d}"}
+_PHONE = {
+    "US": "+1 {a} 555-{b:04d}",
+    "UK": "+44 7700 900{c:03d}",
+    "DE": "+49 30 {d:07d}",
+    "FR": "+33 6 {d:08d}",
+    "ES": "+34 6{d:08d}",
+    "IE": "+353 87 {d:07d}",
+    "NL": "+31 6 {d:08d}",
+}
 _CARRIERS = {"US": ("UPS", "FedEx", "USPS"), "UK": ("Royal Mail", "DPD", "Evri"), "EU": ("DHL", "EuroPost", "GLS")}
-_HUBS = {"US": ("Louisville KY hub", "Memphis TN hub", "Secaucus NJ hub", "Ontario CA hub"),
-         "UK": ("Coventry hub", "Warrington hub", "Heathrow hub"), "EU": ("Leipzig hub", "Lyon hub", "Madrid hub")}
+_HUBS = {
+    "US": ("Louisville KY hub", "Memphis TN hub", "Secaucus NJ hub", "Ontario CA hub"),
+    "UK": ("Coventry hub", "Warrington hub", "Heathrow hub"),
+    "EU": ("Leipzig hub", "Lyon hub", "Madrid hub"),
+}
 _TRANSIT_DAYS = {"US": (3, 5), "UK": (2, 4), "EU": (4, 8)}
 """Standard delivery in business days from shipping (shipping.delivery-times); express is 1 to 2."""
 
@@ -329,8 +378,10 @@ _TICKET_TEMPLATES = {
     "pending": (("Change to order {order}", "Can I still add something to this order?", "normal"),),
     "processing": (("When will {order} ship?", "I'd like to know when my order leaves the warehouse.", "low"),),
     "shipped": (("Where is my order {order}?", "Tracking hasn't updated for a couple of days.", "normal"),),
-    "delivered": (("Question about the {item}", "How should I clean it? The leaflet doesn't say.", "low"),
-                  ("Return for {order}", "How do I send back the {item}? It isn't what I expected.", "normal")),
+    "delivered": (
+        ("Question about the {item}", "How should I clean it? The leaflet doesn't say.", "low"),
+        ("Return for {order}", "How do I send back the {item}? It isn't what I expected.", "normal"),
+    ),
     "returned": (("Refund for {order}", "I sent the return back, when will I see the refund?", "normal"),),
     "cancelled": (("Cancellation of {order}", "Please confirm that my order was cancelled.", "low"),),
 }
@@ -400,7 +451,7 @@ def seed(conn: sqlite3.Connection) -> None:
     story_customers = {c.customer_id: _story_customer(c) for c in STORY_CUSTOMERS}
     customers = [*story_customers.values(), *_random_customers(rng, {c.email for c in STORY_CUSTOMERS})]
     orders = [_story_order(o, story_customers[o.customer_id], rng) for o in STORY_ORDERS]
-    orders += _random_orders(rng, customers[len(story_customers):], taken={o.order_id for o in STORY_ORDERS})
+    orders += _random_orders(rng, customers[len(story_customers) :], taken={o.order_id for o in STORY_ORDERS})
     orders.sort(key=lambda order: order.order_id)
     _write_customers(conn, customers, rng)
     _write_orders(conn, orders)
@@ -506,7 +557,7 @@ def _ship(rng: random.Random, order: _Order, shipped_at: datetime) -> None:
     order.shipped_at = shipped_at
     order.estimated_delivery = _add_business_days(shipped_at.date(), rng.randint(low, high))
     late_days = rng.randint(1, 3) if rng.random() < 0.1 else 0
-    delivered_at = datetime.combine(order.estimated_delivery, datetime.min.time(), timezone.utc) + timedelta(
+    delivered_at = datetime.combine(order.estimated_delivery, datetime.min.time(), UTC) + timedelta(
         days=late_days, minutes=rng.randint(9 * 60, 19 * 60)
     )
     if delivered_at > REFERENCE_NOW:
@@ -561,11 +612,23 @@ def _write_customers(conn: sqlite3.Connection, customers: list[_Customer], rng: 
         plus_renewed_at = story.plus_renewed_at if story else _maybe_plus(rng)
         credit = int(Decimal(story.store_credit) * 100) if story else rng.choice((0, 0, 0, 0, 0, 0, 500, 1000, 2500))
         created = REFERENCE_NOW - timedelta(days=rng.randint(200, 2000), minutes=rng.randint(0, 1439))
-        rows.append((
-            customer.customer_id, customer.name, customer.email, _phone(rng, customer.country), customer.country,
-            customer.region, customer.currency, json.dumps(customer.address, ensure_ascii=False), _iso(created),
-            int(plus_renewed_at is not None), plus_renewed_at, credit, int(rng.random() < 0.6),
-        ))
+        rows.append(
+            (
+                customer.customer_id,
+                customer.name,
+                customer.email,
+                _phone(rng, customer.country),
+                customer.country,
+                customer.region,
+                customer.currency,
+                json.dumps(customer.address, ensure_ascii=False),
+                _iso(created),
+                int(plus_renewed_at is not None),
+                plus_renewed_at,
+                credit,
+                int(rng.random() < 0.6),
+            )
+        )
     conn.executemany("INSERT INTO customers VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
 
 
@@ -576,21 +639,44 @@ def _write_orders(conn: sqlite3.Connection, orders: list[_Order]) -> None:
         currency = order.customer.currency
         conn.execute(
             "INSERT INTO orders VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            (order.order_id, order.customer.customer_id, order.status, currency, _iso(order.placed_at),
-             order.subtotal_cents, order.shipping_cents, order.total_cents, order.service,
-             json.dumps(order.customer.address, ensure_ascii=False), _iso(order.cancelled_at), _iso(order.returned_at)),
+            (
+                order.order_id,
+                order.customer.customer_id,
+                order.status,
+                currency,
+                _iso(order.placed_at),
+                order.subtotal_cents,
+                order.shipping_cents,
+                order.total_cents,
+                order.service,
+                json.dumps(order.customer.address, ensure_ascii=False),
+                _iso(order.cancelled_at),
+                _iso(order.returned_at),
+            ),
         )
         conn.executemany(
             "INSERT INTO order_items VALUES (?,?,?,?,?,?,?)",
-            [(order.order_id, line, i.sku, i.name, i.category, i.quantity, i.unit_price_cents)
-             for line, i in enumerate(order.items, start=1)],
+            [
+                (order.order_id, line, i.sku, i.name, i.category, i.quantity, i.unit_price_cents)
+                for line, i in enumerate(order.items, start=1)
+            ],
         )
         for status, created, updated in _payment_history(order):
             payment_id = f"PM-{next(payment_ids)}"
             conn.execute(
                 "INSERT INTO payments VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (payment_id, order.order_id, order.payment.method, order.payment.brand, order.payment.last4, status,
-                 order.total_cents, currency, _iso(created), _iso(updated)),
+                (
+                    payment_id,
+                    order.order_id,
+                    order.payment.method,
+                    order.payment.brand,
+                    order.payment.last4,
+                    status,
+                    order.total_cents,
+                    currency,
+                    _iso(created),
+                    _iso(updated),
+                ),
             )
         refund = _refund(order)
         if refund:
@@ -602,10 +688,17 @@ def _write_orders(conn: sqlite3.Connection, orders: list[_Order]) -> None:
         if order.shipped_at:
             conn.execute(
                 "INSERT INTO shipments VALUES (?,?,?,?,?,?,?,?,?)",
-                (order.order_id, order.carrier, order.tracking, order.service,
-                 "delivered" if order.delivered_at else "in_transit", _iso(order.shipped_at),
-                 order.estimated_delivery.isoformat() if order.estimated_delivery else None,
-                 _iso(order.delivered_at), order.last_scan),
+                (
+                    order.order_id,
+                    order.carrier,
+                    order.tracking,
+                    order.service,
+                    "delivered" if order.delivered_at else "in_transit",
+                    _iso(order.shipped_at),
+                    order.estimated_delivery.isoformat() if order.estimated_delivery else None,
+                    _iso(order.delivered_at),
+                    order.last_scan,
+                ),
             )
 
 
@@ -647,8 +740,17 @@ def _write_tickets(conn: sqlite3.Connection, rng: random.Random, orders: list[_O
         created = order.placed_at + (REFERENCE_NOW - order.placed_at) * rng.random()
         age = REFERENCE_NOW - created
         status = "solved" if age > timedelta(days=7) else rng.choice(("open", "pending"))
-        rows.append((order.customer.customer_id, order.order_id, subject.format(order=order.order_id, item=item),
-                     body.format(item=item), priority, status, _iso(created)))
+        rows.append(
+            (
+                order.customer.customer_id,
+                order.order_id,
+                subject.format(order=order.order_id, item=item),
+                body.format(item=item),
+                priority,
+                status,
+                _iso(created),
+            )
+        )
     rows.sort(key=lambda row: row[-1])
     conn.executemany(
         "INSERT INTO tickets VALUES (?,?,?,?,?,?,?,?)",
@@ -706,8 +808,9 @@ def _postcode(rng: random.Random, country: str, prefix: str) -> str:
 
 
 def _phone(rng: random.Random, country: str) -> str:
-    return _PHONE[country].format(a=rng.randint(201, 989), b=rng.randrange(10000), c=rng.randrange(1000),
-                                  d=rng.randrange(10**7))
+    return _PHONE[country].format(
+        a=rng.randint(201, 989), b=rng.randrange(10000), c=rng.randrange(1000), d=rng.randrange(10**7)
+    )
 
 
 def _maybe_plus(rng: random.Random) -> str | None:

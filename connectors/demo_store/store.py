@@ -17,7 +17,7 @@ import threading
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -229,7 +229,7 @@ class DemoStore:
     """
 
     def __init__(self, path: Path, now: Clock | None = None) -> None:
-        self._now = now or (lambda: datetime.now(timezone.utc))
+        self._now = now or (lambda: datetime.now(UTC))
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
         self._db.row_factory = sqlite3.Row
@@ -237,9 +237,7 @@ class DemoStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._ensure_seeded()
-        self._handlers: dict[str, Callable[..., Any]] = {
-            spec.name: getattr(self, f"_{spec.name}") for spec in SPECS
-        }
+        self._handlers: dict[str, Callable[..., Any]] = {spec.name: getattr(self, f"_{spec.name}") for spec in SPECS}
 
     def tools(self) -> list[ToolSpec]:
         return list(SPECS)
@@ -332,8 +330,8 @@ class DemoStore:
     def _stamp(self) -> str:
         moment = self._now()
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
-        return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def _one(self, sql: str, *params: Any) -> sqlite3.Row | None:
         row: sqlite3.Row | None = self._db.execute(sql, params).fetchone()
@@ -493,7 +491,9 @@ class DemoStore:
                 }
                 for r in refunds
             ],
-            "shipment": None if shipment is None else {
+            "shipment": None
+            if shipment is None
+            else {
                 "status": shipment["status"],
                 "carrier": shipment["carrier"],
                 "tracking": shipment["tracking"],
@@ -602,16 +602,19 @@ class DemoStore:
             )
         if not voided_cents and not refund:
             message.append("Nothing had been charged.")
-        return _Applied(oid, {
-            "order_id": oid,
-            "status": "cancelled",
-            "previous_status": status,
-            "voided_payments": [p["id"] for p in voided],
-            "voided_amount": _amount(voided_cents),
-            "refund": refund,
-            "currency": order["currency"],
-            "message": " ".join(message),
-        })
+        return _Applied(
+            oid,
+            {
+                "order_id": oid,
+                "status": "cancelled",
+                "previous_status": status,
+                "voided_payments": [p["id"] for p in voided],
+                "voided_amount": _amount(voided_cents),
+                "refund": refund,
+                "currency": order["currency"],
+                "message": " ".join(message),
+            },
+        )
 
     def _reinstate_order(self, changes: list[Change], order_id: str) -> _Applied:
         order = self._order_row(order_id)
@@ -639,13 +642,16 @@ class DemoStore:
                 f"The cancellation refund {cancellation['refund_id']} was reversed, so the customer is charged again."
             )
         self._db.execute("DELETE FROM cancellations WHERE order_id = ?", (oid,))
-        return _Applied(oid, {
-            "order_id": oid,
-            "status": cancellation["previous_status"],
-            "reauthorised_payments": voided_ids,
-            "reversed_refund": cancellation["refund_id"],
-            "message": " ".join(message),
-        })
+        return _Applied(
+            oid,
+            {
+                "order_id": oid,
+                "status": cancellation["previous_status"],
+                "reauthorised_payments": voided_ids,
+                "reversed_refund": cancellation["refund_id"],
+                "message": " ".join(message),
+            },
+        )
 
     def _refund_payment(self, changes: list[Change], order_id: str, amount: float, reason: str) -> _Applied:
         order = self._order_row(order_id)
@@ -669,13 +675,16 @@ class DemoStore:
                 f"already refunded {_format(refunded, currency)})."
             )
         refund = self._issue_refund(changes, order, amount_cents, reason, "refund_payment")
-        return _Applied(refund["refund_id"], {
-            "order_id": oid,
-            **refund,
-            "refundable_after": _amount(remaining - amount_cents),
-            "message": f"Refunded {_format(amount_cents, currency)} to the original payment method "
-            f"({_payment_label(refund['to'])}). The bank may take 3 to 10 business days to show it.",
-        })
+        return _Applied(
+            refund["refund_id"],
+            {
+                "order_id": oid,
+                **refund,
+                "refundable_after": _amount(remaining - amount_cents),
+                "message": f"Refunded {_format(amount_cents, currency)} to the original payment method "
+                f"({_payment_label(refund['to'])}). The bank may take 3 to 10 business days to show it.",
+            },
+        )
 
     def _update_shipping_address(self, changes: list[Change], order_id: str, address: dict[str, Any]) -> _Applied:
         order = self._order_row(order_id)
@@ -691,12 +700,15 @@ class DemoStore:
         if new == old:
             raise StoreError(f"Order {oid} already ships to that address.")
         self._set(changes, "order", "orders", oid, shipping_address=json.dumps(new, ensure_ascii=False))
-        return _Applied(oid, {
-            "order_id": oid,
-            "previous_address": old,
-            "shipping_address": new,
-            "message": f"Order {oid} will ship to {_one_line(new)}.",
-        })
+        return _Applied(
+            oid,
+            {
+                "order_id": oid,
+                "previous_address": old,
+                "shipping_address": new,
+                "message": f"Order {oid} will ship to {_one_line(new)}.",
+            },
+        )
 
     def _create_ticket(
         self,
@@ -721,16 +733,19 @@ class DemoStore:
             (ticket_id, cid, oid, subject, body, priority, now),
         )
         changes.append(_change("ticket", ticket_id, "status", None, "open"))
-        return _Applied(ticket_id, {
-            "ticket_id": ticket_id,
-            "customer_id": cid,
-            "order_id": oid,
-            "subject": subject,
-            "priority": priority,
-            "status": "open",
-            "created_at": now,
-            "message": f"Ticket {ticket_id} is open with {priority} priority.",
-        })
+        return _Applied(
+            ticket_id,
+            {
+                "ticket_id": ticket_id,
+                "customer_id": cid,
+                "order_id": oid,
+                "subject": subject,
+                "priority": priority,
+                "status": "open",
+                "created_at": now,
+                "message": f"Ticket {ticket_id} is open with {priority} priority.",
+            },
+        )
 
     def _escalate_to_queue(
         self,
@@ -749,16 +764,19 @@ class DemoStore:
         )
         changes.append(_change("escalation", escalation_id, "status", None, "open"))
         position = self._scalar("SELECT COUNT(*) FROM escalations WHERE queue = ? AND status = 'open'", queue)
-        return _Applied(escalation_id, {
-            "escalation_id": escalation_id,
-            "customer_id": cid,
-            "queue": queue,
-            "conversation_id": conversation_id,
-            "status": "open",
-            "position": position,
-            "created_at": now,
-            "message": f"Escalated to the {queue} queue as {escalation_id} (position {position}).",
-        })
+        return _Applied(
+            escalation_id,
+            {
+                "escalation_id": escalation_id,
+                "customer_id": cid,
+                "queue": queue,
+                "conversation_id": conversation_id,
+                "status": "open",
+                "position": position,
+                "created_at": now,
+                "message": f"Escalated to the {queue} queue as {escalation_id} (position {position}).",
+            },
+        )
 
 
 def open_store(path: Path) -> DemoStore:

@@ -16,20 +16,20 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from connectors.systems import Systems
-from copilot.actions.proposals import Proposal, rechecked
-from copilot.actions.audit import AuditLog
-from copilot.conversation.state import Conversation
 from base.errors import ConnectorError, CopilotError, ReplyLost, SystemUnavailable, ToolRefused
-from copilot.conversation.events import ToolResult
-from copilot.reasoning.facts import gather
-from copilot.actions.guardrails import ORDER_TOOLS, Verdict, order_from
 from base.sqlite import open_db
+from connectors.systems import Systems
+from copilot.actions.audit import AuditLog
+from copilot.actions.guardrails import ORDER_TOOLS, Verdict, order_from
+from copilot.actions.proposals import Proposal, rechecked
+from copilot.conversation.events import ToolResult
+from copilot.conversation.state import Conversation
+from copilot.reasoning.facts import gather
 
 log = logging.getLogger("copilot")
 ACTIONS_FILE = "actions.sqlite3"
@@ -96,8 +96,7 @@ def _proposal_from(text: str) -> Proposal:
 class Desk:
     """Where actions wait for approval and run; one per app, shared by every conversation."""
 
-    def __init__(self, path: Path, audit: AuditLog, systems: Systems, actor: str = "rep",
-                 role: str = "rep") -> None:
+    def __init__(self, path: Path, audit: AuditLog, systems: Systems, actor: str = "rep", role: str = "rep") -> None:
         self._db = open_db(path, _SCHEMA)
         self._lock = threading.Lock()
         self._running: set[str] = set()
@@ -113,33 +112,64 @@ class Desk:
 
     def _save(self, action: Action) -> Action:
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO actions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (
-                action.id, action.proposal.conversation_id, _proposal_json(action.proposal), action.state,
-                json.dumps(action.approvals), action.message, json.dumps(action.result),
-                json.dumps(action.before), datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                json.dumps(action.preview)))
+            self._db.execute(
+                "INSERT OR REPLACE INTO actions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    action.id,
+                    action.proposal.conversation_id,
+                    _proposal_json(action.proposal),
+                    action.state,
+                    json.dumps(action.approvals),
+                    action.message,
+                    json.dumps(action.result),
+                    json.dumps(action.before),
+                    datetime.now(UTC).isoformat(timespec="seconds"),
+                    json.dumps(action.preview),
+                ),
+            )
         return action
 
     def get(self, action_id: str) -> Action | None:
         with self._lock:
-            row = self._db.execute("SELECT proposal, state, approvals, message, result, before, preview FROM actions "
-                                   "WHERE id = ?", (action_id,)).fetchone()
+            row = self._db.execute(
+                "SELECT proposal, state, approvals, message, result, before, preview FROM actions WHERE id = ?",
+                (action_id,),
+            ).fetchone()
         if row is None:
             return None
-        return Action(_proposal_from(row[0]), row[1], tuple(tuple(a) for a in json.loads(row[2])), row[3],
-                      json.loads(row[4]), json.loads(row[5]), json.loads(row[6]))
+        return Action(
+            _proposal_from(row[0]),
+            row[1],
+            tuple(tuple(a) for a in json.loads(row[2])),
+            row[3],
+            json.loads(row[4]),
+            json.loads(row[5]),
+            json.loads(row[6]),
+        )
 
     def actions(self, conversation_id: str) -> list[Action]:
         with self._lock:
-            ids = [r[0] for r in self._db.execute("SELECT id FROM actions WHERE conversation_id = ? ORDER BY rowid",
-                                                  (conversation_id,)).fetchall()]
+            ids = [
+                r[0]
+                for r in self._db.execute(
+                    "SELECT id FROM actions WHERE conversation_id = ? ORDER BY rowid", (conversation_id,)
+                ).fetchall()
+            ]
         return [a for i in ids if (a := self.get(i)) is not None]
 
     def _log(self, action: Action, kind: str, actor: str | None = None, result: dict[str, Any] | None = None) -> None:
         p = action.proposal
         citations = tuple(c for c in (*p.citations, p.verdict_citation) if c)
-        self.audit.append(actor=actor or self.actor, conversation_id=p.conversation_id, kind=kind, action_id=p.id,
-                          tool=p.tool, arguments=p.arguments, result=result or {}, citations=citations)
+        self.audit.append(
+            actor=actor or self.actor,
+            conversation_id=p.conversation_id,
+            kind=kind,
+            action_id=p.id,
+            tool=p.tool,
+            arguments=p.arguments,
+            result=result or {},
+            citations=citations,
+        )
 
     # Proposals and approvals
 
@@ -157,8 +187,12 @@ class Desk:
     async def preview(self, action_id: str) -> Action | None:
         """Ask the system for a dry run of a waiting action (where its tool has one); nothing is changed."""
         action = self.get(action_id)
-        if action is None or action.preview is not None or action.state not in ("proposed", "awaiting_second") \
-                or action.proposal.verdict.kind == "blocked":
+        if (
+            action is None
+            or action.preview is not None
+            or action.state not in ("proposed", "awaiting_second")
+            or action.proposal.verdict.kind == "blocked"
+        ):
             return action
         info = await self.systems.info(action.proposal.tool)
         if info is None or not info.dry_run:
@@ -187,8 +221,14 @@ class Desk:
         approvals = (*action.approvals, (role, name))
         needed = verdict.approver_role if verdict.kind == "needs_approval" else ""
         complete = not needed or (any(r == needed for r, _ in approvals) and len(approvals) >= 2)
-        action = self._save(replace(action, approvals=approvals, state="approved" if complete else "awaiting_second",
-                                    message="" if complete else f"Waiting for a {needed} to approve as well."))
+        action = self._save(
+            replace(
+                action,
+                approvals=approvals,
+                state="approved" if complete else "awaiting_second",
+                message="" if complete else f"Waiting for a {needed} to approve as well.",
+            )
+        )
         self._log(action, "approved", name, {"role": role, "complete": complete})
         return action
 
@@ -208,8 +248,12 @@ class Desk:
 
     # Execution
 
-    async def execute(self, action_id: str, conversation: Conversation,
-                      record: Callable[[str, dict[str, Any], dict[str, Any]], None] = lambda *_: None) -> Action:
+    async def execute(
+        self,
+        action_id: str,
+        conversation: Conversation,
+        record: Callable[[str, dict[str, Any], dict[str, Any]], None] = lambda *_: None,
+    ) -> Action:
         """Run an approved action once. ``record`` receives each system lookup and the result, so the
         conversation's facts follow what the system now says. A second call while it runs does nothing."""
         action = self._required(action_id)
@@ -223,18 +267,26 @@ class Desk:
         finally:
             self._running.discard(action_id)
 
-    async def _run(self, action: Action, conversation: Conversation,
-                   record: Callable[[str, dict[str, Any], dict[str, Any]], None]) -> Action:
+    async def _run(
+        self, action: Action, conversation: Conversation, record: Callable[[str, dict[str, Any], dict[str, Any]], None]
+    ) -> Action:
         p = action.proposal
         before = await self._fresh_order(p, record)
         if before is not None:
-            conversation = conversation.apply(ToolResult(conversation.id, conversation.next_seq, "get_order",
-                                                         json.dumps(before)))
+            conversation = conversation.apply(
+                ToolResult(conversation.id, conversation.next_seq, "get_order", json.dumps(before))
+            )
         verdict = rechecked(p, conversation, gather(conversation), self.role)
         if verdict.kind == "blocked" or (verdict.kind == "needs_approval" and p.verdict.kind == "allowed"):
-            action = self._save(replace(action, state="failed" if verdict.kind == "blocked" else "proposed",
-                                        proposal=replace(p, verdict=verdict), approvals=(),
-                                        message=f"Not run: the system's record changed. {verdict.reason}"))
+            action = self._save(
+                replace(
+                    action,
+                    state="failed" if verdict.kind == "blocked" else "proposed",
+                    proposal=replace(p, verdict=verdict),
+                    approvals=(),
+                    message=f"Not run: the system's record changed. {verdict.reason}",
+                )
+            )
             self._log(action, "failed", "copilot", {"recheck": asdict(verdict)})
             return action
         info = await self.systems.info(p.tool)
@@ -270,8 +322,9 @@ class Desk:
         self._log(action, "executed" if state == "done" else "failed", "copilot", result or {"error": message})
         return action
 
-    async def _fresh_order(self, proposal: Proposal,
-                           record: Callable[[str, dict[str, Any], dict[str, Any]], None]) -> dict[str, Any] | None:
+    async def _fresh_order(
+        self, proposal: Proposal, record: Callable[[str, dict[str, Any], dict[str, Any]], None]
+    ) -> dict[str, Any] | None:
         order_id = proposal.arguments.get("order_id")
         if not order_id or await self.systems.info("get_order") is None:
             return None
@@ -282,8 +335,9 @@ class Desk:
         record("get_order", {"order_id": order_id}, fresh)
         return fresh
 
-    async def reconcile(self, action_id: str,
-                        record: Callable[[str, dict[str, Any], dict[str, Any]], None] = lambda *_: None) -> Action:
+    async def reconcile(
+        self, action_id: str, record: Callable[[str, dict[str, Any], dict[str, Any]], None] = lambda *_: None
+    ) -> Action:
         """Settle an ``unknown`` outcome by reading the system's state; never by running the action again."""
         action = self._required(action_id)
         if action.state not in ("unknown", "running"):
@@ -293,24 +347,42 @@ class Desk:
         try:
             applied = await self._applied(action, record)
         except ConnectorError as exc:
-            action = self._save(replace(action, state="unknown",
-                                        message=f"Outcome unknown, and the system cannot be read now ({exc}). "
-                                                "Check it there before doing anything again."))
+            action = self._save(
+                replace(
+                    action,
+                    state="unknown",
+                    message=f"Outcome unknown, and the system cannot be read now ({exc}). "
+                    "Check it there before doing anything again.",
+                )
+            )
             return action
         if applied is None:
-            action = self._save(replace(action, state="unknown", message=f"Outcome unknown: {p.tool} leaves nothing "
-                                        "the copilot can read back. Check it in the system before trying again."))
+            action = self._save(
+                replace(
+                    action,
+                    state="unknown",
+                    message=f"Outcome unknown: {p.tool} leaves nothing "
+                    "the copilot can read back. Check it in the system before trying again.",
+                )
+            )
         elif applied:
-            action = self._save(replace(action, state="done", message="The system shows it was done (the reply was "
-                                        "lost on the way)."))
+            action = self._save(
+                replace(action, state="done", message="The system shows it was done (the reply was lost on the way).")
+            )
         else:
-            action = self._save(replace(action, state="approved", message="The system shows it was not done; it is "
-                                        "still approved and can be run again."))
+            action = self._save(
+                replace(
+                    action,
+                    state="approved",
+                    message="The system shows it was not done; it is still approved and can be run again.",
+                )
+            )
         self._log(action, "reconciled", "copilot", {"applied": applied})
         return action
 
-    async def _applied(self, action: Action,
-                       record: Callable[[str, dict[str, Any], dict[str, Any]], None]) -> bool | None:
+    async def _applied(
+        self, action: Action, record: Callable[[str, dict[str, Any], dict[str, Any]], None]
+    ) -> bool | None:
         p = action.proposal
         order_id = p.arguments.get("order_id")
         if p.tool in ORDER_TOOLS and order_id:
@@ -345,4 +417,3 @@ def _outcome(tool: str, result: dict[str, Any]) -> str:
         return f"{tool.replace('_', ' ')}: already done earlier (the system returned the first result)."
     text = result.get("message") or result.get("summary")
     return str(text) if text else f"{tool.replace('_', ' ').capitalize()}: done."
-

@@ -13,7 +13,7 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -83,33 +83,90 @@ class AuditLog:
     def close(self) -> None:
         self._db.close()
 
-    def append(self, *, actor: str, conversation_id: str, kind: str, action_id: str, tool: str,
-               arguments: dict[str, Any], result: dict[str, Any] | None = None,
-               citations: tuple[str, ...] = ()) -> AuditRecord:
+    def append(
+        self,
+        *,
+        actor: str,
+        conversation_id: str,
+        kind: str,
+        action_id: str,
+        tool: str,
+        arguments: dict[str, Any],
+        result: dict[str, Any] | None = None,
+        citations: tuple[str, ...] = (),
+    ) -> AuditRecord:
         if kind not in KINDS:
             raise ValueError(f"audit kind {kind!r} is not one of {', '.join(KINDS)}")
         with self._lock:
             row = self._db.execute("SELECT hash FROM records ORDER BY seq DESC LIMIT 1").fetchone()
             prev = row[0] if row else GENESIS
-            at = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-            draft = AuditRecord(0, at, actor, conversation_id, kind, action_id, tool, arguments, result or {},
-                                tuple(citations), prev, "")
+            at = datetime.now(UTC).isoformat(timespec="milliseconds")
+            draft = AuditRecord(
+                0,
+                at,
+                actor,
+                conversation_id,
+                kind,
+                action_id,
+                tool,
+                arguments,
+                result or {},
+                tuple(citations),
+                prev,
+                "",
+            )
             digest = _digest(prev, _content(draft))
             cursor = self._db.execute(
                 "INSERT INTO records (at, actor, conversation_id, kind, action_id, tool, arguments, result, citations, "
                 "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (at, actor, conversation_id, kind, action_id, tool, json.dumps(arguments, sort_keys=True),
-                 json.dumps(result or {}, sort_keys=True), json.dumps(list(citations)), prev, digest))
-        return AuditRecord(int(cursor.lastrowid or 0), at, actor, conversation_id, kind, action_id, tool, arguments,
-                           result or {}, tuple(citations), prev, digest)
+                (
+                    at,
+                    actor,
+                    conversation_id,
+                    kind,
+                    action_id,
+                    tool,
+                    json.dumps(arguments, sort_keys=True),
+                    json.dumps(result or {}, sort_keys=True),
+                    json.dumps(list(citations)),
+                    prev,
+                    digest,
+                ),
+            )
+        return AuditRecord(
+            int(cursor.lastrowid or 0),
+            at,
+            actor,
+            conversation_id,
+            kind,
+            action_id,
+            tool,
+            arguments,
+            result or {},
+            tuple(citations),
+            prev,
+            digest,
+        )
 
     def records(self, action_id: str | None = None) -> Iterator[AuditRecord]:
         query = "SELECT * FROM records" + (" WHERE action_id = ?" if action_id else "") + " ORDER BY seq"
         with self._lock:
             rows = self._db.execute(query, (action_id,) if action_id else ()).fetchall()
         for r in rows:
-            yield AuditRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7]), json.loads(r[8]),
-                              tuple(json.loads(r[9])), r[10], r[11])
+            yield AuditRecord(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                r[6],
+                json.loads(r[7]),
+                json.loads(r[8]),
+                tuple(json.loads(r[9])),
+                r[10],
+                r[11],
+            )
 
     def verify(self) -> list[str]:
         """Problems found in the chain, in plain words; empty when every record is intact and present."""
@@ -119,8 +176,9 @@ class AuditLog:
             if record.seq != expected_seq:
                 problems.append(f"records {expected_seq}..{record.seq - 1} are missing (deleted)")
             if record.prev_hash != prev:
-                problems.append(f"record {record.seq}: does not follow the record before it (one was deleted "
-                                "or replaced)")
+                problems.append(
+                    f"record {record.seq}: does not follow the record before it (one was deleted or replaced)"
+                )
             if _digest(record.prev_hash, _content(record)) != record.hash:
                 problems.append(f"record {record.seq}: content does not match its hash (edited)")
             prev, expected_seq = record.hash, record.seq + 1

@@ -17,8 +17,9 @@ DEMO_LOOKUPS = ("find_customer", "get_customer", "get_order", "list_orders", "li
 def demo_store(folder: Path, timeout_s: float = 10.0) -> SystemConfig:
     """The bundled demo store as an MCP system over stdio, its lookups pre-approved."""
     command = (sys.executable, "-m", "connectors.demo_store.server", "--db", str(folder / DEMO_STORE_FILE))
-    return SystemConfig(name="demo-store", transport="stdio", command=command, timeout_s=timeout_s,
-                        pre_approved=DEMO_LOOKUPS)
+    return SystemConfig(
+        name="demo-store", transport="stdio", command=command, timeout_s=timeout_s, pre_approved=DEMO_LOOKUPS
+    )
 
 
 def configured(folder: Path) -> tuple[SystemConfig, ...]:
@@ -30,5 +31,6 @@ def configured(folder: Path) -> tuple[SystemConfig, ...]:
 def connect(configs: tuple[SystemConfig, ...]) -> Systems:
     """Clients for ``configs``; HTTP systems get their token from the environment or the OS keyring
     (a stdio system is a local process and takes none)."""
-    return Systems([open_system(c, "" if c.transport == "stdio" else lookup(c.token_env, "copilot", c.name).key)
-                    for c in configs])
+    return Systems(
+        [open_system(c, "" if c.transport == "stdio" else lookup(c.token_env, "copilot", c.name).key) for c in configs]
+    )

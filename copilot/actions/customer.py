@@ -55,8 +55,9 @@ def view(conversation: Conversation, stale: bool = False, message: str = "") -> 
     """The customer record and recent orders from the newest lookups."""
     customer = next(reversed(conversation.results("get_customer")), None)
     if customer is None:
-        matches = [m for r in conversation.results("find_customer") for m in r.get("customers", [])
-                   if isinstance(m, dict)]
+        matches = [
+            m for r in conversation.results("find_customer") for m in r.get("customers", []) if isinstance(m, dict)
+        ]
         customer = matches[-1] if len(matches) == 1 else None
     orders = tuple(o for o in (customer or {}).get("recent_orders", []) if isinstance(o, dict))
     return CustomerView(customer, orders, stale, message)

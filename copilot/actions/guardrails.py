@@ -24,8 +24,16 @@ REFUND_LIMITS: Mapping[str, Mapping[str, Decimal]] = {
 }
 """Largest refund each role may approve alone, per currency."""
 RETURN_WINDOW_DAYS = 30
-ITEM_RETURN_INTENTS = frozenset({"damaged_item", "wrong_or_missing_item", "exchange_size_colour", "return_in_window",
-                                 "return_outside_window", "warranty_claim"})
+ITEM_RETURN_INTENTS = frozenset(
+    {
+        "damaged_item",
+        "wrong_or_missing_item",
+        "exchange_size_colour",
+        "return_in_window",
+        "return_outside_window",
+        "warranty_claim",
+    }
+)
 """Refunds for these intents pay for a returned item, so the return window applies to them."""
 WITHDRAWAL_DAYS = 14
 CANCELLABLE = frozenset({"pending", "processing"})
@@ -91,34 +99,58 @@ def _day(value: object) -> date | None:
 def order_from(record: Mapping[str, Any]) -> Order:
     shipment = record.get("shipment") if isinstance(record.get("shipment"), dict) else {}
     refunds = record.get("refunds") if isinstance(record.get("refunds"), list) else []
-    refunded = _decimal(record["refunded"]) if "refunded" in record else \
-        sum((_decimal(r.get("amount")) for r in refunds if isinstance(r, dict)), Decimal(0))
+    refunded = (
+        _decimal(record["refunded"])
+        if "refunded" in record
+        else sum((_decimal(r.get("amount")) for r in refunds if isinstance(r, dict)), Decimal(0))
+    )
     paid = record.get("captured", record.get("total"))  # what was actually taken is what can be refunded
-    return Order(str(record.get("order_id", "")), str(record.get("status", "")), _decimal(paid),
-                 str(record.get("currency", "USD")), refunded,
-                 _day(shipment.get("delivered_at")) or _day(record.get("delivered_at")),
-                 bool(record.get("chargeback")), _decimal(record.get("total")))
+    return Order(
+        str(record.get("order_id", "")),
+        str(record.get("status", "")),
+        _decimal(paid),
+        str(record.get("currency", "USD")),
+        refunded,
+        _day(shipment.get("delivered_at")) or _day(record.get("delivered_at")),
+        bool(record.get("chargeback")),
+        _decimal(record.get("total")),
+    )
 
 
 def latest_order(conversation: Conversation, order_id: str) -> Order | None:
     """The newest order record for ``order_id`` among the conversation's system results."""
-    record = next((r for r in reversed(conversation.results()) if r.get("order_id") == order_id and "status" in r),
-                  None)
+    record = next(
+        (r for r in reversed(conversation.results()) if r.get("order_id") == order_id and "status" in r), None
+    )
     return order_from(record) if record is not None else None
 
 
-def check(tool: str, arguments: Mapping[str, Any], *, conversation: Conversation, intent: str = "",
-          role: str = "rep", today: date | None = None, identity_verified: bool = False) -> Verdict:
+def check(
+    tool: str,
+    arguments: Mapping[str, Any],
+    *,
+    conversation: Conversation,
+    intent: str = "",
+    role: str = "rep",
+    today: date | None = None,
+    identity_verified: bool = False,
+) -> Verdict:
     """The verdict for running ``tool(arguments)`` in this conversation by a user of ``role``."""
     if tool not in ORDER_TOOLS:
         return ALLOWED
     order_id = str(arguments.get("order_id", ""))
     order = latest_order(conversation, order_id)
     if order is None:
-        return Verdict("blocked", f"Look up order {order_id or '(none)'} in the system first; actions use the "
-                       "system's record, never figures from the chat.", "order-looked-up", "security.verification-required")
-    today = today or (conversation.turns[-1].ts.date() if conversation.turns and conversation.turns[-1].ts
-                      else date.today())
+        return Verdict(
+            "blocked",
+            f"Look up order {order_id or '(none)'} in the system first; actions use the "
+            "system's record, never figures from the chat.",
+            "order-looked-up",
+            "security.verification-required",
+        )
+    today = today or (
+        conversation.turns[-1].ts.date() if conversation.turns and conversation.turns[-1].ts else date.today()
+    )
     if tool == "cancel_order":
         return _cancel(order)
     if tool == "refund_payment":
@@ -130,46 +162,88 @@ def check(tool: str, arguments: Mapping[str, Any], *, conversation: Conversation
 
 def _cancel(order: Order) -> Verdict:
     if order.status not in CANCELLABLE:
-        return Verdict("blocked", f"Order {order.order_id} is {order.status}; only pending or processing orders can "
-                       "be cancelled. Offer to refuse the delivery or return it instead.",
-                       "cancel-before-shipment", "cancellations.after-shipping")
+        return Verdict(
+            "blocked",
+            f"Order {order.order_id} is {order.status}; only pending or processing orders can "
+            "be cancelled. Offer to refuse the delivery or return it instead.",
+            "cancel-before-shipment",
+            "cancellations.after-shipping",
+        )
     return ALLOWED
 
 
-def _refund(order: Order, arguments: Mapping[str, Any], jurisdiction: str, intent: str, role: str,
-            today: date) -> Verdict:
+def _refund(
+    order: Order, arguments: Mapping[str, Any], jurisdiction: str, intent: str, role: str, today: date
+) -> Verdict:
     extra = sorted(set(arguments) - REFUND_ARGUMENTS)
     if extra:
-        return Verdict("blocked", f"Refunds go only to the original payment method; '{extra[0]}' cannot be set.",
-                       "refund-original-method", "refunds.original-method")
+        return Verdict(
+            "blocked",
+            f"Refunds go only to the original payment method; '{extra[0]}' cannot be set.",
+            "refund-original-method",
+            "refunds.original-method",
+        )
     if order.chargeback:
-        return Verdict("blocked", "A chargeback has been filed on this order; the disputes team handles it, so no "
-                       "parallel refund.", "no-refund-after-chargeback", "billing.chargeback-filed")
+        return Verdict(
+            "blocked",
+            "A chargeback has been filed on this order; the disputes team handles it, so no parallel refund.",
+            "no-refund-after-chargeback",
+            "billing.chargeback-filed",
+        )
     amount = _decimal(arguments.get("amount"))
     if amount <= 0 or amount > order.refundable:
-        return Verdict("blocked", f"The refund must be more than 0 and at most what is left to refund "
-                       f"({order.refundable} {order.currency}).", "refund-within-paid", "refunds.partial")
+        return Verdict(
+            "blocked",
+            f"The refund must be more than 0 and at most what is left to refund ({order.refundable} {order.currency}).",
+            "refund-within-paid",
+            "refunds.partial",
+        )
     if intent in ITEM_RETURN_INTENTS and order.delivered and (today - order.delivered).days > RETURN_WINDOW_DAYS:
-        return Verdict("blocked", f"Delivered {(today - order.delivered).days} days ago, outside the "
-                       f"{RETURN_WINDOW_DAYS}-day return window; offer store credit or ask a team lead for an exception.",
-                       "refund-in-window", "returns.window")
-    if (jurisdiction.split("-")[0] == "EU" and order.delivered and (today - order.delivered).days <= WITHDRAWAL_DAYS
-            and intent in ITEM_RETURN_INTENTS and amount < order.refundable):
-        return Verdict("blocked", "Within the EU withdrawal period the refund must be in full; a partial refund is "
-                       "not allowed here.", "eu-withdrawal-full-refund", "returns.eu-withdrawal")
+        return Verdict(
+            "blocked",
+            f"Delivered {(today - order.delivered).days} days ago, outside the "
+            f"{RETURN_WINDOW_DAYS}-day return window; offer store credit or ask a team lead for an exception.",
+            "refund-in-window",
+            "returns.window",
+        )
+    if (
+        jurisdiction.split("-")[0] == "EU"
+        and order.delivered
+        and (today - order.delivered).days <= WITHDRAWAL_DAYS
+        and intent in ITEM_RETURN_INTENTS
+        and amount < order.refundable
+    ):
+        return Verdict(
+            "blocked",
+            "Within the EU withdrawal period the refund must be in full; a partial refund is not allowed here.",
+            "eu-withdrawal-full-refund",
+            "returns.eu-withdrawal",
+        )
     limit = REFUND_LIMITS.get(role, {}).get(order.currency.upper(), Decimal(0))
     if amount > limit:
-        return Verdict("needs_approval", f"{amount} {order.currency} is above the {role} limit of {limit}; a "
-                       f"{APPROVER_ROLE} must approve too.", f"refund-limit-{role}", "goodwill.lead-limit",
-                       APPROVER_ROLE)
+        return Verdict(
+            "needs_approval",
+            f"{amount} {order.currency} is above the {role} limit of {limit}; a {APPROVER_ROLE} must approve too.",
+            f"refund-limit-{role}",
+            "goodwill.lead-limit",
+            APPROVER_ROLE,
+        )
     return ALLOWED
 
 
 def _address(order: Order, identity_verified: bool) -> Verdict:
     if not identity_verified:
-        return Verdict("blocked", "Verify the customer's identity before changing the delivery address.",
-                       "identity-before-change", "security.verification-required")
+        return Verdict(
+            "blocked",
+            "Verify the customer's identity before changing the delivery address.",
+            "identity-before-change",
+            "security.verification-required",
+        )
     if order.status not in CANCELLABLE:
-        return Verdict("blocked", f"Order {order.order_id} is {order.status}; the address can only change before it "
-                       "ships.", "address-before-shipment", "shipping.address-change")
+        return Verdict(
+            "blocked",
+            f"Order {order.order_id} is {order.status}; the address can only change before it ships.",
+            "address-before-shipment",
+            "shipping.address-change",
+        )
     return ALLOWED

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connectors.systems import ToolInfo
+from copilot.actions.guardrails import Order, Verdict, check, latest_order
 from copilot.conversation.state import Conversation
 from copilot.reasoning.escalation import Escalation
 from copilot.reasoning.facts import Facts
-from copilot.actions.guardrails import Order, Verdict, check, latest_order
 from copilot.reasoning.guidance import Guidance
 from copilot.reasoning.reasoner import Advice
 from copilot.reasoning.suggest import Suggestion
@@ -109,8 +109,12 @@ def _ticket(conversation: Conversation, context: ActionContext, why: str, intent
     customer_id = _customer_id(context)
     if customer_id is None:
         return None
-    arguments: dict[str, Any] = {"customer_id": customer_id, "subject": why, "priority": "normal",
-                                 "body": f"Opened from conversation {conversation.id}: {why}."}
+    arguments: dict[str, Any] = {
+        "customer_id": customer_id,
+        "subject": why,
+        "priority": "normal",
+        "body": f"Opened from conversation {conversation.id}: {why}.",
+    }
     if (base := _order_arguments(conversation, context.facts)) is not None:
         arguments.update(base)
     return arguments
@@ -125,23 +129,32 @@ def _escalate(conversation: Conversation, context: ActionContext, why: str, inte
 
 
 _BUILDERS: dict[str, Callable[[Conversation, ActionContext, str, str], dict[str, Any] | None]] = {
-    "cancel_order": _cancel, "reinstate_order": _reinstate, "refund_payment": _refund,
-    "create_ticket": _ticket, "escalate_to_queue": _escalate,
+    "cancel_order": _cancel,
+    "reinstate_order": _reinstate,
+    "refund_payment": _refund,
+    "create_ticket": _ticket,
+    "escalate_to_queue": _escalate,
 }
 """Tools the copilot can fill in by itself; others (a new address) need data only the rep can give."""
 
 
-def offered_for(conversation: Conversation, advice: Advice, guidance: Guidance,
-                tools: Mapping[str, tuple[object, ToolInfo]], role: str,
-                extra: tuple[tuple[str, str], ...] = ()) -> tuple[Proposal, ...]:
+def offered_for(
+    conversation: Conversation,
+    advice: Advice,
+    guidance: Guidance,
+    tools: Mapping[str, tuple[object, ToolInfo]],
+    role: str,
+    extra: tuple[tuple[str, str], ...] = (),
+) -> tuple[Proposal, ...]:
     """Proposals for one analysis, given the tools the connected systems offer (only write tools count)."""
     writable = frozenset(name for name, (_, info) in tools.items() if not info.read_only)
     context = ActionContext(advice.facts, advice.suggestions, advice.escalations, writable, role, extra)
     return propose(conversation, context, guidance)
 
 
-def propose(conversation: Conversation, context: ActionContext, guidance: Guidance,
-            max_proposals: int = 3) -> tuple[Proposal, ...]:
+def propose(
+    conversation: Conversation, context: ActionContext, guidance: Guidance, max_proposals: int = 3
+) -> tuple[Proposal, ...]:
     """Proposals for the paths shown (best first) and any explicit requests, each with its verdict."""
     wanted: list[tuple[str, str, str, tuple[str, ...]]] = []
     for tool, why in context.extra:
@@ -150,8 +163,9 @@ def propose(conversation: Conversation, context: ActionContext, guidance: Guidan
         for tool in suggestion.actions:
             wanted.append((tool, suggestion.title, suggestion.intent, suggestion.citations))
     for escalation in context.escalations:
-        wanted.append(("escalate_to_queue", f"Escalation: {escalation.category.replace('_', ' ')}", "",
-                       escalation.citations))
+        wanted.append(
+            ("escalate_to_queue", f"Escalation: {escalation.category.replace('_', ' ')}", "", escalation.citations)
+        )
     proposals: dict[str, Proposal] = {}
     verified = context.facts.get("identity_verified") == "yes"
     for tool, why, intent, citations in wanted:
@@ -164,11 +178,22 @@ def propose(conversation: Conversation, context: ActionContext, guidance: Guidan
         key = proposal_id(conversation.id, tool, arguments)
         if key in proposals or any(p.tool == tool for p in proposals.values()):
             continue
-        verdict = check(tool, arguments, conversation=conversation, intent=intent, role=context.role,
-                        identity_verified=verified)
+        verdict = check(
+            tool, arguments, conversation=conversation, intent=intent, role=context.role, identity_verified=verified
+        )
         undo = COMPENSATIONS.get(tool, "")
-        proposals[key] = Proposal(key, conversation.id, tool, arguments, why, citations, verdict, intent,
-                                  undo if undo in context.tools else "", guidance.citations.get(verdict.clause, ""))
+        proposals[key] = Proposal(
+            key,
+            conversation.id,
+            tool,
+            arguments,
+            why,
+            citations,
+            verdict,
+            intent,
+            undo if undo in context.tools else "",
+            guidance.citations.get(verdict.clause, ""),
+        )
         if len(proposals) >= max_proposals:
             break
     return tuple(proposals.values())
@@ -176,12 +201,26 @@ def propose(conversation: Conversation, context: ActionContext, guidance: Guidan
 
 def rechecked(proposal: Proposal, conversation: Conversation, facts: Facts, role: str = "rep") -> Verdict:
     """The verdict again, against the conversation as it is now (right before running)."""
-    return check(proposal.tool, proposal.arguments, conversation=conversation, intent=proposal.intent, role=role,
-                 identity_verified=facts.get("identity_verified") == "yes")
+    return check(
+        proposal.tool,
+        proposal.arguments,
+        conversation=conversation,
+        intent=proposal.intent,
+        role=role,
+        identity_verified=facts.get("identity_verified") == "yes",
+    )
 
 
 def summary(proposals: Sequence[Proposal]) -> list[dict[str, Any]]:
     """The JSON form ``replay --store`` prints for a message."""
-    return [{"tool": p.tool, "arguments": p.arguments, "verdict": p.verdict.kind,
-             "approver_role": p.verdict.approver_role, "rule": p.verdict.rule, "clause": p.verdict.clause}
-            for p in proposals]
+    return [
+        {
+            "tool": p.tool,
+            "arguments": p.arguments,
+            "verdict": p.verdict.kind,
+            "approver_role": p.verdict.approver_role,
+            "rule": p.verdict.rule,
+            "clause": p.verdict.clause,
+        }
+        for p in proposals
+    ]

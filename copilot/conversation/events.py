@@ -173,8 +173,9 @@ def parse_event(data: object, source: str = "<event>", line: int = 1) -> Event:
         conversation_id, seq, name = f.text("conversation_id"), f.seq(), f.text("name")
         f.used.add("content")
         content = data.get("content", "")
-        return ToolResult(conversation_id, seq, name,
-                          content if isinstance(content, str) else json.dumps(content), f.extra())
+        return ToolResult(
+            conversation_id, seq, name, content if isinstance(content, str) else json.dumps(content), f.extra()
+        )
     return OtherEvent(kind, dict(data))
 
 
@@ -199,8 +200,14 @@ def parse_lines(lines: list[str], source: str) -> EventLog:
         if isinstance(event, (Message, ToolCall, ToolResult)):
             previous = last_seq.get(event.conversation_id)
             if previous is not None and event.seq <= previous:
-                errors.append(EventError(source, number, "seq",
-                                         f"{event.seq} does not come after {previous}; events must be in seq order"))
+                errors.append(
+                    EventError(
+                        source,
+                        number,
+                        "seq",
+                        f"{event.seq} does not come after {previous}; events must be in seq order",
+                    )
+                )
                 continue
             last_seq[event.conversation_id] = event.seq
         events.append(event)

@@ -59,13 +59,17 @@ class Conversation:
     def apply(self, event: Event) -> Conversation:
         """Return the conversation with ``event`` added; events of other conversations are ignored."""
         if isinstance(event, ConversationStarted):
-            return Conversation.start(event) if event.id != self.id else replace(
-                Conversation.start(event), turns=self.turns, tools=self.tools)
+            return (
+                Conversation.start(event)
+                if event.id != self.id
+                else replace(Conversation.start(event), turns=self.turns, tools=self.tools)
+            )
         if isinstance(event, Message) and event.conversation_id == self.id:
             return replace(self, turns=(*self.turns, Turn(event.seq, event.role, event.text, event.ts)))
         if isinstance(event, ToolCall) and event.conversation_id == self.id:
-            return replace(self, tools=(*self.tools, ToolEvent(event.seq, "call", event.name,
-                                                               json.dumps(event.arguments))))
+            return replace(
+                self, tools=(*self.tools, ToolEvent(event.seq, "call", event.name, json.dumps(event.arguments)))
+            )
         if isinstance(event, ToolResult) and event.conversation_id == self.id:
             return replace(self, tools=(*self.tools, ToolEvent(event.seq, "result", event.name, event.content)))
         return self
@@ -84,5 +88,8 @@ class Conversation:
 
     def results(self, tool: str | None = None) -> list[dict[str, Any]]:
         """The JSON objects the systems returned (of ``tool`` only, when given), oldest first."""
-        return [r for e in self.tools if e.kind == "result" and (tool is None or e.name == tool)
-                and (r := e.record()) is not None]
+        return [
+            r
+            for e in self.tools
+            if e.kind == "result" and (tool is None or e.name == tool) and (r := e.record()) is not None
+        ]

@@ -26,8 +26,8 @@ import keyring
 import openai
 from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionMessageParam
 
-from connectors.secrets import KEYRING_FAILURES, KeySource, lookup
 from base.errors import CopilotError
+from connectors.secrets import KEYRING_FAILURES, KeySource, lookup
 from copilot.llm.redact import Redaction, StreamRestorer, redact
 
 log = logging.getLogger("copilot")
@@ -74,8 +74,10 @@ class LlmConfig:
         if not self.base_url:
             raise LlmError("No LLM is configured: set its base URL (for example http://127.0.0.1:8080/v1).")
         if not self.allow_remote and not is_local(self.base_url):
-            raise LlmError(f"{self.base_url} is not on this machine, and remote endpoints are forbidden by the admin "
-                           "setting. Use a local server (llama.cpp, Ollama) or ask an admin to allow remote LLMs.")
+            raise LlmError(
+                f"{self.base_url} is not on this machine, and remote endpoints are forbidden by the admin "
+                "setting. Use a local server (llama.cpp, Ollama) or ask an admin to allow remote LLMs."
+            )
 
 
 def is_local(base_url: str) -> bool:
@@ -109,8 +111,9 @@ def store_key(base_url: str, key: str, keyring_service: str = "copilot") -> None
     try:
         keyring.set_password(keyring_service, base_url, key)
     except KEYRING_FAILURES as exc:
-        raise LlmError(f"No OS keyring is available here, so the API key cannot be saved; "
-                       f"set {DEFAULT_KEY_ENV} instead.") from exc
+        raise LlmError(
+            f"No OS keyring is available here, so the API key cannot be saved; set {DEFAULT_KEY_ENV} instead."
+        ) from exc
 
 
 @dataclass(frozen=True)
@@ -134,8 +137,10 @@ def outgoing(request: DraftRequest) -> tuple[list[dict[str, str]], Redaction]:
     conversation = "\n".join(f"{role}: {text}" for role, text in request.turns) or "(no messages yet)"
     clauses = "\n".join(f"[{citation}] {text}" for citation, text in request.clauses) or "(none)"
     facts = "\n".join(f"- {fact}" for fact in request.facts) or "(none)"
-    user = (f"Conversation so far:\n{conversation}\n\nPolicy clauses you may use:\n{clauses}\n\n"
-            f"Facts from our systems:\n{facts}\n\nDraft the rep's next reply.")
+    user = (
+        f"Conversation so far:\n{conversation}\n\nPolicy clauses you may use:\n{clauses}\n\n"
+        f"Facts from our systems:\n{facts}\n\nDraft the rep's next reply."
+    )
     system = redact(_SYSTEM.format(tone=request.tone), names=request.names)
     everything = redact(user, known=system, names=request.names)
     return [{"role": "system", "content": system.text}, {"role": "user", "content": everything.text}], everything
@@ -163,14 +168,16 @@ class LlmClient:
         """The structured-output form (one of `FORMATS`) the last `complete_json` got an answer with."""
         self._first_format = 0
         self._model = config.model
-        self._client = openai.AsyncOpenAI(base_url=config.base_url, api_key=key or api_key(config).key,
-                                          timeout=config.timeout_s, max_retries=0)
+        self._client = openai.AsyncOpenAI(
+            base_url=config.base_url, api_key=key or api_key(config).key, timeout=config.timeout_s, max_retries=0
+        )
 
     async def __aenter__(self) -> LlmClient:
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:
@@ -186,8 +193,9 @@ class LlmClient:
         restorer = StreamRestorer(redaction)
         with self._plain_errors():
             model = await self._model_name()
-            stream = await self._within(self._client.chat.completions.create(
-                model=model, messages=_chat(messages), stream=True))
+            stream = await self._within(
+                self._client.chat.completions.create(model=model, messages=_chat(messages), stream=True)
+            )
             async with stream:
                 chunks = aiter(stream)
                 while (chunk := await self._within(anext(chunks, None))) is not None:
@@ -196,8 +204,9 @@ class LlmClient:
             if tail := restorer.flush():
                 yield tail
 
-    async def complete_json(self, messages: list[dict[str, str]], schema: dict[str, Any], name: str,
-                            names: tuple[str, ...] = ()) -> dict[str, Any]:
+    async def complete_json(
+        self, messages: list[dict[str, str]], schema: dict[str, Any], name: str, names: tuple[str, ...] = ()
+    ) -> dict[str, Any]:
         """An answer parsed as a JSON object, in the strongest structured form the server accepts.
 
         Servers differ: OpenAI takes ``json_schema``, llama.cpp's server takes ``json_object`` with a schema,
@@ -219,12 +228,18 @@ class LlmClient:
                 except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
                     if index == len(FORMATS) - 1:
                         raise
-                    log.info("LLM at %s refused %s output (HTTP %s); trying %s", self.config.base_url,
-                             FORMATS[index], exc.status_code, FORMATS[index + 1])
+                    log.info(
+                        "LLM at %s refused %s output (HTTP %s); trying %s",
+                        self.config.base_url,
+                        FORMATS[index],
+                        exc.status_code,
+                        FORMATS[index + 1],
+                    )
                     index += 1
         self._first_format, self.format_used = index, FORMATS[index]
-        answer: dict[str, Any] = _restored(_parse_object(completion.choices[0].message.content,
-                                                         self.config.base_url), redaction)
+        answer: dict[str, Any] = _restored(
+            _parse_object(completion.choices[0].message.content, self.config.base_url), redaction
+        )
         return answer
 
     async def check(self) -> str:
@@ -232,14 +247,14 @@ class LlmClient:
         started = time.perf_counter()
         with self._plain_errors():
             model = await self._model_name()
-            await self._create({"messages": [{"role": "user", "content": "Reply with the word OK."}],
-                                "max_tokens": 5})
+            await self._create({"messages": [{"role": "user", "content": "Reply with the word OK."}], "max_tokens": 5})
         elapsed_ms = round((time.perf_counter() - started) * 1000)
         return f"Connected to {model} at {self.config.base_url} ({elapsed_ms} ms)"
 
     async def _create(self, arguments: dict[str, Any]) -> ChatCompletion:
-        completion: ChatCompletion = await self._within(self._client.chat.completions.create(
-            model=await self._model_name(), **arguments))
+        completion: ChatCompletion = await self._within(
+            self._client.chat.completions.create(model=await self._model_name(), **arguments)
+        )
         if not completion.choices:
             raise LlmError(f"The LLM at {self.config.base_url} sent an answer with no choices in it.")
         return completion
@@ -276,12 +291,15 @@ def _delta(chunk: ChatCompletionChunk) -> str:
 def _in_form(form: str, messages: list[dict[str, str]], schema: dict[str, Any], name: str) -> dict[str, Any]:
     """Request arguments for one structured-output form."""
     if form == "json_schema":
-        return {"messages": _chat(messages), "response_format": {
-            "type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": True}}}
+        return {
+            "messages": _chat(messages),
+            "response_format": {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": True}},
+        }
     # The weaker forms also get the schema in the prompt: servers that ignore a json_object's schema
     # (Ollama) still produce the right shape, and OpenAI wants the word JSON in the messages for json_object.
-    instruction = (f"Answer with only a JSON object that matches this JSON Schema, and nothing else:\n"
-                   f"{json.dumps(schema)}")
+    instruction = (
+        f"Answer with only a JSON object that matches this JSON Schema, and nothing else:\n{json.dumps(schema)}"
+    )
     # Added to the system message rather than as a message of its own: some chat templates accept
     # only one system message, first.
     if messages and messages[0]["role"] == "system":
@@ -300,8 +318,10 @@ def _parse_object(content: str | None, base_url: str) -> dict[str, Any]:
     try:
         answer = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise LlmError(f"The LLM at {base_url} did not answer with valid JSON ({exc.msg} at line {exc.lineno} "
-                       f"column {exc.colno}); it began: {text[:80]!r}") from exc
+        raise LlmError(
+            f"The LLM at {base_url} did not answer with valid JSON ({exc.msg} at line {exc.lineno} "
+            f"column {exc.colno}); it began: {text[:80]!r}"
+        ) from exc
     if not isinstance(answer, dict):
         raise LlmError(f"The LLM at {base_url} answered with a JSON {type(answer).__name__}, not an object.")
     return answer
@@ -333,8 +353,10 @@ def _plain(exc: Exception, config: LlmConfig) -> LlmError:
         except ValueError:
             status = "error"
         hint = {401: " Check the API key.", 403: " Check the API key.", 404: " Check the base URL and model name."}
-        return LlmError(f"The LLM at {url} answered HTTP {exc.status_code} {status}: "
-                        f"{_server_message(exc)}.{hint.get(exc.status_code, '')}")
+        return LlmError(
+            f"The LLM at {url} answered HTTP {exc.status_code} {status}: "
+            f"{_server_message(exc)}.{hint.get(exc.status_code, '')}"
+        )
     if isinstance(exc, openai.APIError):
         return LlmError(f"The LLM at {url} reported an error: {exc.message}")
     return LlmError(f"The LLM at {url} sent a stream that is not in the OpenAI format ({exc}).")

@@ -27,8 +27,10 @@ _ORDER = re.compile(r"\border\s*(?:no\.?|number|id)?\s*[:#]?\s*(?P<id>[A-Z]{0,4}
 # signals wants 3-4 digit groups and misses "+44 20 7946 0958" and unseparated "07700900123".
 _PHONE = re.compile(r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]?\d{2,4}){1,5}(?!\w)")
 _UK_POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}\b")
-_STREET = re.compile(r"\b\d{1,5}(?: [A-Z][a-z]+){1,3} (?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr"
-                     r"|Court|Ct|Way|Place|Pl|Terrace|Close|Crescent)\b\.?")
+_STREET = re.compile(
+    r"\b\d{1,5}(?: [A-Z][a-z]+){1,3} (?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr"
+    r"|Court|Ct|Way|Place|Pl|Terrace|Close|Crescent)\b\.?"
+)
 _US_ZIP = re.compile(r"\b[A-Z]{2} \d{5}(?:-\d{4})?\b")
 
 
@@ -105,8 +107,9 @@ def _phones(text: str) -> Iterator[tuple[int, int, str]]:
             yield m.start(), m.end(), "PHONE"
 
 
-def _located(text: str, values: Iterable[str], kind: str,
-             flags: re.RegexFlag = re.IGNORECASE) -> Iterator[tuple[int, int, str]]:
+def _located(
+    text: str, values: Iterable[str], kind: str, flags: re.RegexFlag = re.IGNORECASE
+) -> Iterator[tuple[int, int, str]]:
     """Every occurrence of the values, found loosely: signals upper-cases order ids and drops their spaces."""
     for value in values:
         loose = r"\s?".join(re.escape(ch) for ch in value if not ch.isspace())

@@ -17,16 +17,35 @@ from copilot.reasoning.rules import Draft, Flag
 from copilot.reasoning.signals import extract_entities, sentences
 from copilot.workspace import Workspace
 
-_DURATION = re.compile(r"\b(\d+(?:\.\d+)?)(?:\s*(?:-|–|to|or)\s*(\d+(?:\.\d+)?))?\s*(?:business |working |calendar )?"
-                       r"[-\s]?(hour|day|week|month|year)s?\b", re.IGNORECASE)
+_DURATION = re.compile(
+    r"\b(\d+(?:\.\d+)?)(?:\s*(?:-|–|to|or)\s*(\d+(?:\.\d+)?))?\s*(?:business |working |calendar )?"
+    r"[-\s]?(hour|day|week|month|year)s?\b",
+    re.IGNORECASE,
+)
 _PERCENT = re.compile(r"\b(\d+(?:\.\d+)?)\s?(?:%|percent\b)", re.IGNORECASE)
-_UPPER = re.compile(r"(?:up to|at most|maximum of|max(?:imum)?|no more than|not more than|under|below|less than|"
-                    r"limit of|capped at)\s*(?:[$£€]\s?\d[\d.,]*\s*(?:/|or|,)\s*)*$", re.IGNORECASE)
+_UPPER = re.compile(
+    r"(?:up to|at most|maximum of|max(?:imum)?|no more than|not more than|under|below|less than|"
+    r"limit of|capped at)\s*(?:[$£€]\s?\d[\d.,]*\s*(?:/|or|,)\s*)*$",
+    re.IGNORECASE,
+)
 """Words that make a policy amount a ceiling ("up to $25 / £20 / €25"); durations stay exact promises."""
 _NEEDS_APPROVAL = re.compile(r"\b(?:approv\w*|team lead|lead'?s|manager|supervisor|sign[- ]off)\b", re.IGNORECASE)
 """A policy figure in a sentence like this is a limit someone else must approve: it backs nothing a rep says."""
-_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
-          "fourteen": 14, "thirty": 30, "sixty": 60}
+_WORDS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "fourteen": 14,
+    "thirty": 30,
+    "sixty": 60,
+}
 
 
 @dataclass(frozen=True)
@@ -40,8 +59,12 @@ class Quantity:
 
 
 def _numbers_as_digits(text: str) -> str:
-    return re.sub(r"\b(" + "|".join(_WORDS) + r")\b(?=\s*-?\s*(?:business |working )?(?:day|week|month|hour|year))",
-                  lambda m: str(_WORDS[m.group(1).lower()]), text, flags=re.IGNORECASE)
+    return re.sub(
+        r"\b(" + "|".join(_WORDS) + r")\b(?=\s*-?\s*(?:business |working )?(?:day|week|month|hour|year))",
+        lambda m: str(_WORDS[m.group(1).lower()]),
+        text,
+        flags=re.IGNORECASE,
+    )
 
 
 def quantities(text: str, *, ranges: bool) -> list[Quantity]:
@@ -50,7 +73,7 @@ def quantities(text: str, *, ranges: bool) -> list[Quantity]:
     found: list[Quantity] = []
 
     def add(match: re.Match[str], low: Decimal, high: Decimal, unit: str) -> None:
-        if ranges and unit.isupper() and _UPPER.search(text[max(0, match.start() - 40):match.start()]):
+        if ranges and unit.isupper() and _UPPER.search(text[max(0, match.start() - 40) : match.start()]):
             low = Decimal(0)
         found.append(Quantity(low, high, unit, match.group()))
 
@@ -83,14 +106,18 @@ def workspace_clauses(workspace: Workspace, keys: Sequence[str] | None = None) -
 
     def find(sentence: str, jurisdiction: str) -> list[str]:
         searched = list(keys) if keys is not None else [v.key for v in workspace.catalog.active_versions()]
-        return [h.text for h in workspace.searcher.search(sentence, (), searched, jurisdiction, k=FINDER_CLAUSES,
-                                                          floor=0.0).hits]
+        return [
+            h.text
+            for h in workspace.searcher.search(sentence, (), searched, jurisdiction, k=FINDER_CLAUSES, floor=0.0).hits
+        ]
 
     return find
 
 
-_MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov",
-                                       "dec"), start=1)}
+_MONTHS = {
+    m: i
+    for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)
+}
 
 
 def _day(text: str) -> tuple[int, int] | None:
@@ -122,8 +149,13 @@ class Unsupported:
     reason: str
 
 
-def verify(text: str, cited: Sequence[str], known: Sequence[str], jurisdiction: str = "",
-           find_clauses: ClauseFinder | None = None) -> list[Unsupported]:
+def verify(
+    text: str,
+    cited: Sequence[str],
+    known: Sequence[str],
+    jurisdiction: str = "",
+    find_clauses: ClauseFinder | None = None,
+) -> list[Unsupported]:
     """Every amount, percentage, duration and date in ``text`` not backed by a cited clause (``cited``,
     plus the clauses ``find_clauses`` finds for its sentence) or by a known fact (``known``: the
     conversation and system data). Promises are judged by the commitment rule, not here.
@@ -141,34 +173,62 @@ def verify(text: str, cited: Sequence[str], known: Sequence[str], jurisdiction: 
         if not claims and not written:
             continue
         clauses = [*cited, *(find_clauses(sentence, jurisdiction) if find_clauses and claims else ())]
-        policy = [q for clause in clauses for part in re.split(r"(?<=[.!?])\s+", clause)
-                  if not _NEEDS_APPROVAL.search(part) for q in quantities(part, ranges=True)]
+        policy = [
+            q
+            for clause in clauses
+            for part in re.split(r"(?<=[.!?])\s+", clause)
+            if not _NEEDS_APPROVAL.search(part)
+            for q in quantities(part, ranges=True)
+        ]
         for claim in claims:
             if _elapsed(_numbers_as_digits(sentence), claim.text):
                 continue
             if not backed(claim, policy) and not backed(claim, facts):
-                found.append(_span(text, sentence, at, claim.text,
-                                   f"“{claim.text}” is not backed by a cited clause or a system fact"))
+                found.append(
+                    _span(
+                        text,
+                        sentence,
+                        at,
+                        claim.text,
+                        f"“{claim.text}” is not backed by a cited clause or a system fact",
+                    )
+                )
         for written_date, when in written:
             if when not in known_days and not (when[0] == 0 and any(day == when[1] for _, day in known_days)):
-                found.append(_span(text, sentence, at, written_date,
-                                   f"the date “{written_date}” is not in a cited clause or a system record"))
+                found.append(
+                    _span(
+                        text,
+                        sentence,
+                        at,
+                        written_date,
+                        f"the date “{written_date}” is not in a cited clause or a system record",
+                    )
+                )
     return found
 
 
 def _elapsed(sentence: str, claim: str) -> bool:
-    """"41 days ago", "it's been 3 weeks": time that has passed is a fact about the case, not a promise."""
+    """ "41 days ago", "it's been 3 weeks": time that has passed is a fact about the case, not a promise."""
     at = sentence.find(claim)
-    return at >= 0 and bool(re.match(r"\s*(?:ago|since|late|overdue)\b", sentence[at + len(claim):])
-                            or re.search(r"\b(?:been|waited|waiting|for the (?:past|last)|(?:stopped working|broke|failed|lasted|had it|used it)"
-                                      r"(?: \w+)? (?:after|for))\s*$", sentence[:at]))
+    return at >= 0 and bool(
+        re.match(r"\s*(?:ago|since|late|overdue)\b", sentence[at + len(claim) :])
+        or re.search(
+            r"\b(?:been|waited|waiting|for the (?:past|last)|(?:stopped working|broke|failed|lasted|had it|used it)"
+            r"(?: \w+)? (?:after|for))\s*$",
+            sentence[:at],
+        )
+    )
 
 
 def _deadlines(known: Sequence[str], cited: Sequence[str]) -> set[tuple[int, int]]:
     """Dates a policy period yields from a recorded date: delivered 2026-11-02 + 30 days → December 2."""
     starts = [date.fromisoformat(m) for t in known for m in re.findall(r"\b\d{4}-\d{2}-\d{2}\b", t)]
-    periods = {int(q.high) * {"day": 1, "week": 7}[q.unit] for t in cited for q in quantities(t, ranges=False)
-               if q.unit in ("day", "week") and q.low == q.high}
+    periods = {
+        int(q.high) * {"day": 1, "week": 7}[q.unit]
+        for t in cited
+        for q in quantities(t, ranges=False)
+        if q.unit in ("day", "week") and q.low == q.high
+    }
     found = set()
     for start in starts:
         for days in periods:
@@ -191,7 +251,14 @@ def claim_rule(find_clauses: ClauseFinder) -> Callable[[Draft], list[Flag]]:
         found = verify(draft.text, (), [t.text for t in draft.context], draft.jurisdiction, find_clauses)
         if not found:
             return []
-        return [Flag("verify-figures", "unverified_claim", f"{found[0].reason}: check it or take it out.",
-                     found[0].text, "conduct.no-guarantees")]
+        return [
+            Flag(
+                "verify-figures",
+                "unverified_claim",
+                f"{found[0].reason}: check it or take it out.",
+                found[0].text,
+                "conduct.no-guarantees",
+            )
+        ]
 
     return unverified

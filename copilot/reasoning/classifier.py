@@ -62,13 +62,18 @@ class Classifier:
     @classmethod
     def train(cls, utterances: Sequence[Utterance], vectors: Vectors, strength: float = STRENGTH) -> Classifier | None:
         """A classifier for every label with examples of it and of something else; None when there is none."""
-        categories = sorted(c for c in {label for u in utterances for label in u.labels}
-                            if any(c not in u.labels for u in utterances))
+        categories = sorted(
+            c for c in {label for u in utterances for label in u.labels} if any(c not in u.labels for u in utterances)
+        )
         if not categories:
             return None
         features = _with_bias(np.asarray(vectors([u.text for u in utterances]), dtype=np.float64))
-        weights = np.stack([_fit(features, np.array([c in u.labels for u in utterances], dtype=np.float64), strength)
-                            for c in categories])
+        weights = np.stack(
+            [
+                _fit(features, np.array([c in u.labels for u in utterances], dtype=np.float64), strength)
+                for c in categories
+            ]
+        )
         return cls(categories, weights)
 
     def scores(self, vector: np.ndarray) -> dict[str, float]:

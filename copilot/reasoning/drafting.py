@@ -54,8 +54,9 @@ def clause_value(text: str, kind: str, currency: str = "USD") -> str | None:
     return None
 
 
-def fill(template: str, facts: Facts, clause_text: Callable[[str], str | None],
-         currency: str = "USD") -> tuple[str, tuple[str, ...]]:
+def fill(
+    template: str, facts: Facts, clause_text: Callable[[str], str | None], currency: str = "USD"
+) -> tuple[str, tuple[str, ...]]:
     """Replace placeholders; returns the text and the facts that were missing."""
     missing: list[str] = []
 
@@ -70,8 +71,15 @@ def fill(template: str, facts: Facts, clause_text: Callable[[str], str | None],
     return _PLACEHOLDER.sub(value, template), tuple(dict.fromkeys(missing))
 
 
-def compose(suggestion: Suggestion | None, escalations: Sequence[Escalation], guidance: Guidance, facts: Facts,
-            jurisdiction: str, rep_texts: list[str], clause_text: Callable[[str], str | None]) -> Reply:
+def compose(
+    suggestion: Suggestion | None,
+    escalations: Sequence[Escalation],
+    guidance: Guidance,
+    facts: Facts,
+    jurisdiction: str,
+    rep_texts: list[str],
+    clause_text: Callable[[str], str | None],
+) -> Reply:
     """Greeting, an opening for the gravest escalation, the path's template (or a handoff), closing.
 
     The pack's AI disclosure line leads when the region requires it and the customer was not told yet.
@@ -95,8 +103,9 @@ def compose(suggestion: Suggestion | None, escalations: Sequence[Escalation], gu
     else:
         parts.append(GENERIC)
         source = "generic"
-    body, missing = fill(" ".join(parts), facts, lambda cid: clause_text(guidance.citations.get(cid, "")),
-                         currency_of(jurisdiction))
+    body, missing = fill(
+        " ".join(parts), facts, lambda cid: clause_text(guidance.citations.get(cid, "")), currency_of(jurisdiction)
+    )
     greeting = settings.greeting if facts.get("customer_first_name") else re.sub(r"\s*\{[^}]*\}", "", settings.greeting)
     greeting, _ = fill(greeting, facts, clause_text)
     text = "\n\n".join(p for p in (greeting, body, settings.closing) if p)

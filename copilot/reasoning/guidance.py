@@ -19,13 +19,19 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from copilot.reasoning.classifier import Utterance
 from base.errors import PackError
+from copilot.reasoning.classifier import Utterance
 from retrieval.packs import Pack, citation
 
 Severity = Literal["info", "warning", "error"]
-RULE_CATEGORIES = ("ai_disclosure_missing", "forbidden_commitment", "sensitive_data", "unverified_claim",
-                   "regulated_action", "identity_not_verified")
+RULE_CATEGORIES = (
+    "ai_disclosure_missing",
+    "forbidden_commitment",
+    "sensitive_data",
+    "unverified_claim",
+    "regulated_action",
+    "identity_not_verified",
+)
 CONDITIONS = ("identity_verified", "ai_disclosed")
 """What a pack rule may wait for: it does not fire once the condition holds in the conversation."""
 
@@ -186,8 +192,11 @@ class Guidance:
         return next((c for c in self.categories if c.id == category_id), None)
 
 
-_MODELS: dict[str, type[_Strict]] = {"playbooks.toml": PlaybookFile, "escalation.toml": EscalationFile,
-                                     "rules.toml": RulesFile}
+_MODELS: dict[str, type[_Strict]] = {
+    "playbooks.toml": PlaybookFile,
+    "escalation.toml": EscalationFile,
+    "rules.toml": RulesFile,
+}
 """The TOML guidance files; escalation-examples.jsonl is read line by line."""
 
 
@@ -200,19 +209,29 @@ def parse_file(file: str, text: str, clause_ids: set[str], origin: str = "") -> 
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         at = re.search(r"at line (\d+)", str(exc))
-        raise PackError(where, int(at.group(1)) if at else None, f"invalid TOML ({exc})", "correct the TOML syntax") from None
+        raise PackError(
+            where, int(at.group(1)) if at else None, f"invalid TOML ({exc})", "correct the TOML syntax"
+        ) from None
     try:
         parsed = _MODELS[file].model_validate(doc)
     except ValidationError as exc:
         error = exc.errors()[0]
         path = ".".join(str(p) for p in error["loc"])
         key = next((str(p) for p in reversed(error["loc"]) if isinstance(p, str)), "")
-        raise PackError(where, _line_of(text, key), f"field '{path}': {error['msg']}",
-                        "see docs/policy-packs.md for the fields this file takes") from None
+        raise PackError(
+            where,
+            _line_of(text, key),
+            f"field '{path}': {error['msg']}",
+            "see docs/policy-packs.md for the fields this file takes",
+        ) from None
     for referenced in _clause_refs(parsed):
         if referenced not in clause_ids:
-            raise PackError(where, _line_of(text, referenced), f"unknown clause id '{referenced}'",
-                            "refer only to clause ids defined in this pack's clauses/*.md")
+            raise PackError(
+                where,
+                _line_of(text, referenced),
+                f"unknown clause id '{referenced}'",
+                "refer only to clause ids defined in this pack's clauses/*.md",
+            )
     return parsed
 
 
@@ -224,10 +243,14 @@ def _parse_examples(where: str, text: str) -> ExamplesFile:
         try:
             messages.append(LabelledMessage.model_validate(json.loads(line)))
         except ValueError as exc:  # JSONDecodeError and ValidationError both are
-            reason = (f"field '{'.'.join(map(str, exc.errors()[0]['loc']))}': {exc.errors()[0]['msg']}"
-                      if isinstance(exc, ValidationError) else f"not JSON ({exc.msg})")  # type: ignore[attr-defined]
-            raise PackError(where, number, reason,
-                            'write one {"text": "...", "labels": ["category id", ...]} object a line') from None
+            reason = (
+                f"field '{'.'.join(map(str, exc.errors()[0]['loc']))}': {exc.errors()[0]['msg']}"
+                if isinstance(exc, ValidationError)
+                else f"not JSON ({exc.msg})"
+            )  # type: ignore[attr-defined]
+            raise PackError(
+                where, number, reason, 'write one {"text": "...", "labels": ["category id", ...]} object a line'
+            ) from None
     return ExamplesFile(message=tuple(messages))
 
 
@@ -235,8 +258,12 @@ def _clause_refs(parsed: _Strict) -> list[str]:
     if isinstance(parsed, PlaybookFile):
         refs = [c for p in parsed.playbook for c in p.clauses]
         refs += [c for p in parsed.playbook for path in p.path for c in path.clauses]
-        refs += [m.group(1) for p in parsed.playbook for path in p.path
-                 for m in re.finditer(r"\{([a-z0-9][a-z0-9._-]*):(?:duration|amount|percent)\}", path.draft)]
+        refs += [
+            m.group(1)
+            for p in parsed.playbook
+            for path in p.path
+            for m in re.finditer(r"\{([a-z0-9][a-z0-9._-]*):(?:duration|amount|percent)\}", path.draft)
+        ]
         return refs
     if isinstance(parsed, EscalationFile):
         return [c for cat in parsed.category for c in cat.clauses]
@@ -265,8 +292,12 @@ def check_pack(pack: Pack, origin: str = "") -> None:
             unknown = set(message.labels) - known
             if unknown:
                 where = f"{origin}/escalation-examples.jsonl" if origin else "escalation-examples.jsonl"
-                raise PackError(where, None, f"message {number} has the label '{sorted(unknown)[0]}', "
-                                f"which is no category of escalation.toml", "use the ids of escalation.toml's categories")
+                raise PackError(
+                    where,
+                    None,
+                    f"message {number} has the label '{sorted(unknown)[0]}', which is no category of escalation.toml",
+                    "use the ids of escalation.toml's categories",
+                )
 
 
 def merge(packs: Sequence[tuple[str, tuple[tuple[str, str], ...], set[str]]]) -> Guidance:
@@ -294,7 +325,9 @@ def merge(packs: Sequence[tuple[str, tuple[tuple[str, str], ...], set[str]]]) ->
                 for playbook in parsed.playbook:
                     playbooks.setdefault(playbook.intent, playbook)
             elif isinstance(parsed, EscalationFile):
-                classifier_threshold = parsed.classifier_threshold if classifier_threshold is None else classifier_threshold
+                classifier_threshold = (
+                    parsed.classifier_threshold if classifier_threshold is None else classifier_threshold
+                )
                 for category in parsed.category:
                     categories.setdefault(category.id, category)
             elif isinstance(parsed, ExamplesFile):
@@ -303,6 +336,13 @@ def merge(packs: Sequence[tuple[str, tuple[tuple[str, str], ...], set[str]]]) ->
                 disclosure = disclosure or parsed.disclosure
                 for rule in parsed.rule:
                     rules.setdefault(rule.id, rule)
-    return Guidance(tuple(playbooks.values()), settings or PlaybookSettings(), tuple(categories.values()),
-                    0.5 if classifier_threshold is None else classifier_threshold,
-                    tuple(utterances), tuple(rules.values()), disclosure or Disclosure(), citations)
+    return Guidance(
+        tuple(playbooks.values()),
+        settings or PlaybookSettings(),
+        tuple(categories.values()),
+        0.5 if classifier_threshold is None else classifier_threshold,
+        tuple(utterances),
+        tuple(rules.values()),
+        disclosure or Disclosure(),
+        citations,
+    )

@@ -15,9 +15,12 @@ from copilot.conversation.state import Conversation
 from copilot.pipeline import Insight
 from copilot.reasoning.signals import sentences
 
-_TRIED = re.compile(r"\b(?:I'?ve|I have|we'?ve|we have|I|we)\s+(?:just\s+|now\s+|already\s+)?(?:checked|looked|sent|issued|"
-                    r"offered|opened|cancell?ed|refunded|verified|updated|changed|escalated|reset|arranged|raised|booked|"
-                    r"confirmed|processed|applied|tried|can see|found)\b", re.IGNORECASE)
+_TRIED = re.compile(
+    r"\b(?:I'?ve|I have|we'?ve|we have|I|we)\s+(?:just\s+|now\s+|already\s+)?(?:checked|looked|sent|issued|"
+    r"offered|opened|cancell?ed|refunded|verified|updated|changed|escalated|reset|arranged|raised|booked|"
+    r"confirmed|processed|applied|tried|can see|found)\b",
+    re.IGNORECASE,
+)
 
 
 def _sentences(text: str) -> list[str]:
@@ -35,26 +38,46 @@ class Handoff:
     suggested_response: str
 
     def record(self) -> dict[str, Any]:
-        return {"summary": self.summary, "sentiment": self.sentiment, "escalations": self.escalations,
-                "tried": self.tried, "paths": self.paths, "citations": self.citations,
-                "suggested_response": self.suggested_response}
+        return {
+            "summary": self.summary,
+            "sentiment": self.sentiment,
+            "escalations": self.escalations,
+            "tried": self.tried,
+            "paths": self.paths,
+            "citations": self.citations,
+            "suggested_response": self.suggested_response,
+        }
 
     def markdown(self, title: str) -> str:
-        lines = [f"## Handoff: {title}", "", self.summary, "",
-                 f"**Customer sentiment:** {self.sentiment['score']:+.2f} ({self.sentiment['trend']})"]
+        lines = [
+            f"## Handoff: {title}",
+            "",
+            self.summary,
+            "",
+            f"**Customer sentiment:** {self.sentiment['score']:+.2f} ({self.sentiment['trend']})",
+        ]
         if self.escalations:
             lines += ["", "**Escalation**"]
-            lines += [f"- {e['category'].replace('_', ' ')} ({e['severity']}): “{e['evidence']}”, turn {e['seq']}"
-                      + (f" → {e['queue']}" if e["queue"] else "") for e in self.escalations]
+            lines += [
+                f"- {e['category'].replace('_', ' ')} ({e['severity']}): “{e['evidence']}”, turn {e['seq']}"
+                + (f" → {e['queue']}" if e["queue"] else "")
+                for e in self.escalations
+            ]
         if self.tried:
             lines += ["", "**Tried so far**", *[f"- {t}" for t in self.tried]]
         if self.paths:
             lines += ["", "**Recommended next**"]
-            lines += [f"- {p['title']}: next, {p['next_step']}" if p["next_step"] else f"- {p['title']}" for p in self.paths]
+            lines += [
+                f"- {p['title']}: next, {p['next_step']}" if p["next_step"] else f"- {p['title']}" for p in self.paths
+            ]
         if self.citations:
             lines += ["", "**Policy**", *[f"- `{c}`" for c in self.citations]]
-        lines += ["", "**Suggested response**", "", *[f"> {line}" if line else ">" for line in
-                                                          self.suggested_response.splitlines()]]
+        lines += [
+            "",
+            "**Suggested response**",
+            "",
+            *[f"> {line}" if line else ">" for line in self.suggested_response.splitlines()],
+        ]
         return "\n".join(lines) + "\n"
 
 
@@ -81,16 +104,49 @@ def build_handoff(conversation: Conversation, insight: Insight) -> Handoff:
         parts.append("Known: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in shown.items() if v) + ".")
     if len(customer) > 1:
         parts.append(f"Last from the customer: “{' '.join(_sentences(customer[-1].text)[:2])}”")
-    tried = [s for t in conversation.turns_upto(insight.seq) if t.role == "rep" for s in _sentences(t.text)
-             if _TRIED.search(s)]
+    tried = [
+        s
+        for t in conversation.turns_upto(insight.seq)
+        if t.role == "rep"
+        for s in _sentences(t.text)
+        if _TRIED.search(s)
+    ]
     tried += [f"System lookup: {t.name}" for t in conversation.tools if t.kind == "call" and t.seq <= insight.seq]
-    paths = [{"title": s.title, "next_step": s.next_step.text if s.next_step else "", "citations": list(s.citations),
-              "actions": list(s.actions)} for s in advice.suggestions]
-    citations = list(dict.fromkeys([*(c for s in advice.suggestions for c in s.citations),
-                                    *(c for e in advice.escalations for c in e.citations),
-                                    *(h.citation for h in insight.clauses[:3])]))
-    return Handoff(" ".join(parts) or "No customer messages yet.",
-                   {"score": advice.sentiment.score, "trend": advice.sentiment.trend},
-                   [{"category": e.category, "severity": e.severity, "seq": e.seq, "evidence": e.evidence,
-                     "queue": e.queue, "tone": e.tone, "citations": list(e.citations)} for e in advice.escalations],
-                   tried, paths, citations, advice.reply.text)
+    paths = [
+        {
+            "title": s.title,
+            "next_step": s.next_step.text if s.next_step else "",
+            "citations": list(s.citations),
+            "actions": list(s.actions),
+        }
+        for s in advice.suggestions
+    ]
+    citations = list(
+        dict.fromkeys(
+            [
+                *(c for s in advice.suggestions for c in s.citations),
+                *(c for e in advice.escalations for c in e.citations),
+                *(h.citation for h in insight.clauses[:3]),
+            ]
+        )
+    )
+    return Handoff(
+        " ".join(parts) or "No customer messages yet.",
+        {"score": advice.sentiment.score, "trend": advice.sentiment.trend},
+        [
+            {
+                "category": e.category,
+                "severity": e.severity,
+                "seq": e.seq,
+                "evidence": e.evidence,
+                "queue": e.queue,
+                "tone": e.tone,
+                "citations": list(e.citations),
+            }
+            for e in advice.escalations
+        ],
+        tried,
+        paths,
+        citations,
+        advice.reply.text,
+    )

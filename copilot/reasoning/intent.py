@@ -33,8 +33,9 @@ class Intent:
         return self.id != "unknown"
 
 
-def classify(conversation: Conversation, seq: int, index: ExampleIndex, vector: Callable[[str], np.ndarray],
-             floor: float) -> Intent:
+def classify(
+    conversation: Conversation, seq: int, index: ExampleIndex, vector: Callable[[str], np.ndarray], floor: float
+) -> Intent:
     """The newest customer message with a clear intent decides; earlier ones count a little less per step back."""
     turns = [t for t in conversation.turns_upto(seq) if t.role == "customer"][-LOOKBACK:]
     best_seen = 0.0
@@ -42,7 +43,7 @@ def classify(conversation: Conversation, seq: int, index: ExampleIndex, vector: 
         matches = index.best(vector(turn.text))
         if not matches:
             break
-        score = round(matches[0].score * DECAY ** back, 4)
+        score = round(matches[0].score * DECAY**back, 4)
         if score >= floor:
             return Intent(matches[0].label, score, turn.seq, matches[0].example)
         best_seen = max(best_seen, score)

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from copilot.reasoning.claims import Unsupported, verify, workspace_clauses
 from copilot.conversation.state import Conversation
+from copilot.reasoning.claims import Unsupported, verify, workspace_clauses
 from copilot.reasoning.drafting import Reply, compose
 from copilot.reasoning.escalation import Escalation, Taxonomy, detect
 from copilot.reasoning.examples import ExampleIndex
@@ -58,9 +58,16 @@ def _customer_secrets(draft: Draft) -> list[Flag]:
     cards = extract_entities(draft.text).card_numbers
     if not cards:
         return []
-    return [Flag("customer-shared-card", "sensitive_data",
-                 "The customer posted a full card number: do not repeat it, and tell them never to send it in chat.",
-                 f"…{cards[0][-4:]}", "security.no-secrets", "warning")]
+    return [
+        Flag(
+            "customer-shared-card",
+            "sensitive_data",
+            "The customer posted a full card number: do not repeat it, and tell them never to send it in chat.",
+            f"…{cards[0][-4:]}",
+            "security.no-secrets",
+            "warning",
+        )
+    ]
 
 
 class Reasoner:
@@ -87,8 +94,9 @@ class Reasoner:
         stored = self.workspace.catalog.clause(citation) if citation else None
         return stored.text if stored else None
 
-    def advise(self, conversation: Conversation, seq: int, packs: tuple[str, ...],
-               retrieved: Sequence[str]) -> tuple[Advice, dict[str, float]]:
+    def advise(
+        self, conversation: Conversation, seq: int, packs: tuple[str, ...], retrieved: Sequence[str]
+    ) -> tuple[Advice, dict[str, float]]:
         """Advice for the state after ``seq``; ``retrieved`` are the texts of the clauses retrieval showed."""
         timings: dict[str, float] = {}
         guidance = self.workspace.guidance(packs)
@@ -102,27 +110,44 @@ class Reasoner:
             intent = classify(conversation, seq, intents, self._vector, guidance.settings.intent_floor)
             suggestions = tuple(suggest(intent, guidance, facts))
         with stage(timings, "draft"):
-            reply, reply_review = self.draft_for(conversation, seq, packs, suggestions[0] if suggestions else None,
-                                                 escalations, retrieved, facts)
+            reply, reply_review = self.draft_for(
+                conversation, seq, packs, suggestions[0] if suggestions else None, escalations, retrieved, facts
+            )
         with stage(timings, "flags"):
             flags = self.turn_flags(conversation, seq, packs, retrieved=retrieved, facts=facts)
-        return Advice(facts, mood, escalations, intent, suggestions, reply, reply_review, flags,
-                      guidance.settings.tone), timings
+        return Advice(
+            facts, mood, escalations, intent, suggestions, reply, reply_review, flags, guidance.settings.tone
+        ), timings
 
-    def draft_for(self, conversation: Conversation, seq: int, packs: tuple[str, ...], suggestion: Suggestion | None,
-                  escalations: Sequence[Escalation], retrieved: Sequence[str] = (),
-                  facts: Facts | None = None) -> tuple[Reply, Review]:
+    def draft_for(
+        self,
+        conversation: Conversation,
+        seq: int,
+        packs: tuple[str, ...],
+        suggestion: Suggestion | None,
+        escalations: Sequence[Escalation],
+        retrieved: Sequence[str] = (),
+        facts: Facts | None = None,
+    ) -> tuple[Reply, Review]:
         """The template draft for one path (or a handoff/generic reply without one), already verified."""
         guidance = self.workspace.guidance(packs)
         facts = facts or gather(conversation, seq)
         rep_texts = [t.text for t in conversation.turns_upto(seq) if t.role == "rep"]
-        reply = compose(suggestion, escalations, guidance, facts, conversation.jurisdiction, rep_texts, self.clause_text)
-        draft = Draft(reply.text, tuple(conversation.turns_upto(seq)), conversation.jurisdiction, True,
-                      guidance.disclosure.jurisdictions)
+        reply = compose(
+            suggestion, escalations, guidance, facts, conversation.jurisdiction, rep_texts, self.clause_text
+        )
+        draft = Draft(
+            reply.text,
+            tuple(conversation.turns_upto(seq)),
+            conversation.jurisdiction,
+            True,
+            guidance.disclosure.jurisdictions,
+        )
         return reply, self.review(draft, guidance, facts, [*retrieved, *self._texts(reply.citations)], None)
 
-    def review(self, draft: Draft, guidance: Guidance, facts: Facts, cited: Sequence[str],
-               find_in: tuple[str, ...] | None) -> Review:
+    def review(
+        self, draft: Draft, guidance: Guidance, facts: Facts, cited: Sequence[str], find_in: tuple[str, ...] | None
+    ) -> Review:
         """Flags and unsupported spans of rep text; with ``find_in`` (pack keys) it also consults the
         clauses each sentence is about, beyond those cited."""
         known = [t.text for t in draft.context] + facts.system_texts()
@@ -130,32 +155,60 @@ class Reasoner:
         unsupported = verify(draft.text, cited, known, draft.jurisdiction, finder)
         flags = evaluate(draft, pack_rules(guidance, "draft" if draft.ai_drafted else "rep"))
         if unsupported and not any(f.category == "unverified_claim" for f in flags):
-            flags.append(Flag("verify-figures", "unverified_claim", f"{unsupported[0].reason}: check it or take it out.",
-                              unsupported[0].text, "conduct.no-guarantees"))
+            flags.append(
+                Flag(
+                    "verify-figures",
+                    "unverified_claim",
+                    f"{unsupported[0].reason}: check it or take it out.",
+                    unsupported[0].text,
+                    "conduct.no-guarantees",
+                )
+            )
         return Review(tuple(flags), tuple(unsupported))
 
-    def review_text(self, conversation: Conversation, text: str, packs: tuple[str, ...], citations: Sequence[str],
-                    retrieved: Sequence[str] = ()) -> Review:
+    def review_text(
+        self,
+        conversation: Conversation,
+        text: str,
+        packs: tuple[str, ...],
+        citations: Sequence[str],
+        retrieved: Sequence[str] = (),
+    ) -> Review:
         """Review the text in the draft editor (a copilot draft, maybe edited) before it is inserted."""
         guidance = self.workspace.guidance(packs)
         draft = Draft(text, conversation.turns, conversation.jurisdiction, True, guidance.disclosure.jurisdictions)
         return self.review(draft, guidance, gather(conversation), [*retrieved, *self._texts(citations)], packs)
 
-    def escalations(self, conversation: Conversation, seq: int | None, packs: tuple[str, ...]) -> tuple[Escalation, ...]:
+    def escalations(
+        self, conversation: Conversation, seq: int | None, packs: tuple[str, ...]
+    ) -> tuple[Escalation, ...]:
         """Escalations up to ``seq`` (all turns when None), each with the pack's required handling."""
         guidance = self.workspace.guidance(packs)
         _, taxonomy = self._indexes(guidance)
         return tuple(self._handled(e, guidance) for e in detect(conversation, seq, taxonomy))
 
-    def turn_flags(self, conversation: Conversation, seq: int, packs: tuple[str, ...], *, ai_drafted: bool = False,
-                   retrieved: Sequence[str] = (), facts: Facts | None = None) -> tuple[Flag, ...]:
+    def turn_flags(
+        self,
+        conversation: Conversation,
+        seq: int,
+        packs: tuple[str, ...],
+        *,
+        ai_drafted: bool = False,
+        retrieved: Sequence[str] = (),
+        facts: Facts | None = None,
+    ) -> tuple[Flag, ...]:
         """Flags on turn ``seq``: the rep rules on a rep turn, the customer-scope rules on a customer turn."""
         turn = conversation.turn(seq)
         if turn is None:
             return ()
         guidance = self.workspace.guidance(packs)
-        draft = Draft(turn.text, tuple(t for t in conversation.turns if t.seq < seq), conversation.jurisdiction,
-                      ai_drafted, guidance.disclosure.jurisdictions)
+        draft = Draft(
+            turn.text,
+            tuple(t for t in conversation.turns if t.seq < seq),
+            conversation.jurisdiction,
+            ai_drafted,
+            guidance.disclosure.jurisdictions,
+        )
         if turn.role == "rep":
             return self.review(draft, guidance, facts or gather(conversation, seq - 1), retrieved, packs).flags
         found: dict[str, Flag] = {}
@@ -173,4 +226,3 @@ class Reasoner:
         if category is None:
             return escalation
         return replace(escalation, queue=category.queue, tone=category.tone, citations=guidance.cite(category.clauses))
-

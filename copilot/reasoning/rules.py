@@ -15,8 +15,14 @@ from copilot.conversation.state import Conversation, Turn
 from copilot.reasoning.signals import sentences
 from retrieval.jurisdiction import covers
 
-CATEGORIES = ("ai_disclosure_missing", "forbidden_commitment", "sensitive_data", "unverified_claim",
-              "regulated_action", "identity_not_verified")
+CATEGORIES = (
+    "ai_disclosure_missing",
+    "forbidden_commitment",
+    "sensitive_data",
+    "unverified_claim",
+    "regulated_action",
+    "identity_not_verified",
+)
 
 
 @dataclass(frozen=True)
@@ -50,8 +56,9 @@ class Draft:
         if not reps:
             return None
         last = reps[-1]
-        return cls(last.text, tuple(t for t in conversation.turns if t.seq < last.seq), conversation.jurisdiction,
-                   ai_drafted)
+        return cls(
+            last.text, tuple(t for t in conversation.turns if t.seq < last.seq), conversation.jurisdiction, ai_drafted
+        )
 
     def earlier(self, role: str) -> list[str]:
         return [t.text for t in self.context if t.role == role]
@@ -61,8 +68,13 @@ def _rx(*parts: str) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{p})" for p in parts), re.IGNORECASE)
 
 
-_DISCLOSED = _rx(r"\bAI\b.{0,40}\b(?:assist|draft|help|generat|tool|writ)", r"\b(?:assist|draft|help|generat)\w*\b.{0,30}\bAI\b",
-                 r"\bartificial intelligence\b", r"\bautomated (?:assistant|drafting)\b", r"\bAI[- ]assisted\b")
+_DISCLOSED = _rx(
+    r"\bAI\b.{0,40}\b(?:assist|draft|help|generat|tool|writ)",
+    r"\b(?:assist|draft|help|generat)\w*\b.{0,30}\bAI\b",
+    r"\bartificial intelligence\b",
+    r"\bautomated (?:assistant|drafting)\b",
+    r"\bAI[- ]assisted\b",
+)
 
 
 def disclosed(rep_texts: list[str]) -> bool:
@@ -75,61 +87,111 @@ def ai_disclosure(draft: Draft) -> list[Flag]:
         return []
     if disclosed([*draft.earlier("rep"), draft.text]):
         return []
-    return [Flag("ai-disclosure", "ai_disclosure_missing",
-                 "This reply was drafted with AI and the customer has not been told yet: add the disclosure line.",
-                 draft.jurisdiction, "ai.disclosure-required")]
+    return [
+        Flag(
+            "ai-disclosure",
+            "ai_disclosure_missing",
+            "This reply was drafted with AI and the customer has not been told yet: add the disclosure line.",
+            draft.jurisdiction,
+            "ai.disclosure-required",
+        )
+    ]
 
 
 _PROMISE = _rx(
-    r"\bI (?:can )?(?:personally )?(?:guarantee|promise)\b", r"(?<!legal )(?<!statutory )\bguaranteed?\b(?! (?:by|under) (?:law|the)| of conformity)",
-    r"\b100\s?%\s+(?:sure|certain|guaranteed)", r"\b(?:will|'ll) definitely\b", r"\bdefinitely (?:will|be|get|arrive|refund)\b",
-    r"\bwill never happen again\b", r"\bnever happen again\b", r"\bfor sure\b", r"\bno matter what\b",
-    r"\bwithout (?:any )?(?:doubt|fail)\b", r"\bI assure you\b.{0,60}\b(?:will|arrive|refund)\b",
+    r"\bI (?:can )?(?:personally )?(?:guarantee|promise)\b",
+    r"(?<!legal )(?<!statutory )\bguaranteed?\b(?! (?:by|under) (?:law|the)| of conformity)",
+    r"\b100\s?%\s+(?:sure|certain|guaranteed)",
+    r"\b(?:will|'ll) definitely\b",
+    r"\bdefinitely (?:will|be|get|arrive|refund)\b",
+    r"\bwill never happen again\b",
+    r"\bnever happen again\b",
+    r"\bfor sure\b",
+    r"\bno matter what\b",
+    r"\bwithout (?:any )?(?:doubt|fail)\b",
+    r"\bI assure you\b.{0,60}\b(?:will|arrive|refund)\b",
     r"\bwill (?:arrive|be delivered|be there) (?:by |on )?(?:tomorrow|today|tonight|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
-    r"\byou have my word\b", r"\bconsider it done\b", r"\bI'?m (?:certain|positive) (?:that )?\w+\b.{0,40}\b(?:will|won'?t)\b",
-    r"\byou won'?t have any (?:more )?(?:problems|issues)\b", r"\byou'?ll never have (?:this|that|any) (?:issue|problem)\b",
-    r"\bwill 100\s?%", r"\b(?:I can )?assure you\b.{0,60}\b(?:will|'ll|before|by)\b", r"\bI'?ll make (?:sure|certain) (?:that )?you (?:get|receive|are refunded)\b",
-    r"\bno matter (?:how long|when)\b", r"\byou (?:won'?t ever|will never|'ll never) (?:be charged|have to|see|get|need)\b",
-    r"\bas good as (?:approved|done|yours|guaranteed|sorted)\b", r"\bI'?ll make sure of it\b", r"\bfull stop\b",
-    r"\byou(?:'ll| will) never\b(?! (?:need to|have to) (?:share|send|give))", r"\bwill never be (?:exposed|restricted|hacked|charged|affected|lost|blocked)\b",
-    r"\bcan'?t be hacked\b", r"\bthat'?s a promise\b", r"\b(?:completely|totally|absolutely) sure\b", r"\bno questions asked\b",
-    r"\bregardless of (?:the )?(?:condition|outcome|what)\b")
-_PROMISE_GUARD = _rx(r"\b(?:can'?t|cannot|can not|unable to|not able to|won'?t|don'?t|do not)\s+(?:\w+\s+)?(?:guarantee|promise)",
-                     r"\bno guarantee\b", r"\bnot guaranteed\b")
+    r"\byou have my word\b",
+    r"\bconsider it done\b",
+    r"\bI'?m (?:certain|positive) (?:that )?\w+\b.{0,40}\b(?:will|won'?t)\b",
+    r"\byou won'?t have any (?:more )?(?:problems|issues)\b",
+    r"\byou'?ll never have (?:this|that|any) (?:issue|problem)\b",
+    r"\bwill 100\s?%",
+    r"\b(?:I can )?assure you\b.{0,60}\b(?:will|'ll|before|by)\b",
+    r"\bI'?ll make (?:sure|certain) (?:that )?you (?:get|receive|are refunded)\b",
+    r"\bno matter (?:how long|when)\b",
+    r"\byou (?:won'?t ever|will never|'ll never) (?:be charged|have to|see|get|need)\b",
+    r"\bas good as (?:approved|done|yours|guaranteed|sorted)\b",
+    r"\bI'?ll make sure of it\b",
+    r"\bfull stop\b",
+    r"\byou(?:'ll| will) never\b(?! (?:need to|have to) (?:share|send|give))",
+    r"\bwill never be (?:exposed|restricted|hacked|charged|affected|lost|blocked)\b",
+    r"\bcan'?t be hacked\b",
+    r"\bthat'?s a promise\b",
+    r"\b(?:completely|totally|absolutely) sure\b",
+    r"\bno questions asked\b",
+    r"\bregardless of (?:the )?(?:condition|outcome|what)\b",
+)
+_PROMISE_GUARD = _rx(
+    r"\b(?:can'?t|cannot|can not|unable to|not able to|won'?t|don'?t|do not)\s+(?:\w+\s+)?(?:guarantee|promise)",
+    r"\bno guarantee\b",
+    r"\bnot guaranteed\b",
+)
 _ADVICE = _rx(
     r"\byou should (?:sue|take (?:us|them|him|her|it) to court|file a (?:lawsuit|claim)|get a lawyer|invest|buy (?:stocks?|shares|crypto|bitcoin)|"
     r"take (?:a|an|this|these|the) (?:\w+ )?(?:pill|tablet|medication|medicine|painkiller|dose|supplement)|stop taking|increase your dose)\b",
-    r"\blegally,? you(?:'re| are) entitled\b", r"\bunder (?:the )?(?:law|consumer law),? you (?:can|could|should|are entitled)\b",
-    r"\b(?:my|as) legal advice\b", r"\byou have a (?:strong|good|solid) (?:legal )?case\b", r"\byou(?:'d| would) win\b",
+    r"\blegally,? you(?:'re| are) entitled\b",
+    r"\bunder (?:the )?(?:law|consumer law),? you (?:can|could|should|are entitled)\b",
+    r"\b(?:my|as) legal advice\b",
+    r"\byou have a (?:strong|good|solid) (?:legal )?case\b",
+    r"\byou(?:'d| would) win\b",
     r"\b(?:take|try) (?:an? |some )?(?:ibuprofen|paracetamol|aspirin|antihistamines?|tylenol|advil)\b",
-    r"\byou'?ll be (?:fine|ok|okay|alright)\b.{0,30}$", r"\bno need to (?:see|call|visit) (?:a|your|the) (?:doctor|gp|pharmacist|hospital)\b",
-    r"\b(?:usually|will) pass on (?:its|their) own\b", r"\byou have every right to (?!be\b|feel\b|ask\b|expect\b|know\b|complain\b)",
+    r"\byou'?ll be (?:fine|ok|okay|alright)\b.{0,30}$",
+    r"\bno need to (?:see|call|visit) (?:a|your|the) (?:doctor|gp|pharmacist|hospital)\b",
+    r"\b(?:usually|will) pass on (?:its|their) own\b",
+    r"\byou have every right to (?!be\b|feel\b|ask\b|expect\b|know\b|complain\b)",
     r"\bI'?d (?:recommend|advise|suggest) (?:you )?(?:sue|take (?:them|him|her) to (?:court|small claims)|do exactly that)\b",
     r"\b(?:index funds?|smarter money move|stocks? and shares|crypto(?:currency)?)\b",
-    r"\bdeduct\b.{0,40}\btax(?:es)?\b", r"\bpay the minimum\b", r"\bif I were you,? I'?d\b",
+    r"\bdeduct\b.{0,40}\btax(?:es)?\b",
+    r"\bpay the minimum\b",
+    r"\bif I were you,? I'?d\b",
     r"\bwill (?:fix|cure|heal|sort out) your (?:\w+ )?(?:pain|problems?|condition|back|insomnia)\b",
-    r"\bskip the (?:physical therapy|physio|doctor|treatment|appointment)\b", r"\blegally,? you (?:don'?t|do not|do|are|aren'?t|can)\b",
-    r"\b(?:put|invest) (?:it|the money|your refund|your savings) (?:in|into)\b", r"\btake out a (?:loan|payday loan)\b",
+    r"\bskip the (?:physical therapy|physio|doctor|treatment|appointment)\b",
+    r"\blegally,? you (?:don'?t|do not|do|are|aren'?t|can)\b",
+    r"\b(?:put|invest) (?:it|the money|your refund|your savings) (?:in|into)\b",
+    r"\btake out a (?:loan|payday loan)\b",
     r"\b(?:that|it|the) (?:rash|burn|reaction|symptom|smell|fumes?)s? (?:is|are|looks?) (?:completely |totally )?(?:fine|harmless|nothing|safe)\b",
     r"\b(?:completely|totally|perfectly) (?:harmless|safe) (?:for you|to (?:use|breathe|eat|drink))\b",
     r"\bwon'?t (?:trigger|cause|affect) (?:your |any )?(?:seizures?|allerg\w+|asthma|migraines?|symptoms?)\b",
     r"\b(?:cure|cures|heal|heals|treat|treats) (?:your |the )?(?:\w+ )?(?:pain|condition|illness|symptoms|anxiety|insomnia)\b",
-    r"\b(?:boost|improve|build) (?:your )?(?:credit score|wealth)\b", r"\b(?:legally|by law),? (?:they|you|we) (?:have to|must|can)\b",
-    r"\bnot legally binding\b", r"\b(?:perfectly|completely|totally|100\s?%) safe\b", r"\bsafe bet\b",
+    r"\b(?:boost|improve|build) (?:your )?(?:credit score|wealth)\b",
+    r"\b(?:legally|by law),? (?:they|you|we) (?:have to|must|can)\b",
+    r"\bnot legally binding\b",
+    r"\b(?:perfectly|completely|totally|100\s?%) safe\b",
+    r"\bsafe bet\b",
     r"\b(?:safe|fine|okay|ok) to (?:take|keep (?:using|taking|applying)|use (?:it )?(?:with|during|while|on))\b",
     r"\b(?:safe|fine|okay|ok) (?:during|while) (?:pregnancy|pregnant|breastfeeding)\b",
-    r"\b(?:clear|go away|settle|heal) (?:up )?on (?:its|their) own\b", r"\bonly (?:ever )?goes up\b",
+    r"\b(?:clear|go away|settle|heal) (?:up )?on (?:its|their) own\b",
+    r"\bonly (?:ever )?goes up\b",
     r"\b(?:painkillers?|antihistamines?|antiseptic|ointment|ibuprofen|paracetamol|aspirin|tylenol|advil|hot bath|ice pack)\b"
     r".{0,60}\b(?:should|will|'ll|sort|clear|fix|help)\b",
     r"\b(?:just|simply) (?:run|tape|put|apply|rub|take)\b.{0,40}\b(?:water|cream|bandage|plaster|tape|ice|tablets?|pills?)\b",
-    r"\bno need to see (?:anyone|anybody|someone|a doctor|a gp|a nurse)\b", r"\bwon'?t need (?:stitches|a doctor|to see)\b",
+    r"\bno need to see (?:anyone|anybody|someone|a doctor|a gp|a nurse)\b",
+    r"\bwon'?t need (?:stitches|a doctor|to see)\b",
     r"\bheal (?:up )?(?:fine|nicely|by itself|on its own)\b",
     r"\b(?:you should|I'?d|I would|you could|I'?d advise|I advise)\b.{0,50}\b(?:sue|take (?:them|him|her|it) to court|"
     r"withhold(?:ing)? (?:the )?(?:rent|payment)|stop paying|file a (?:lawsuit|claim)|take out a (?:\w+ )?loan)",
-    r"\b(?:breach|breaching|violat\w+) your (?:\w+ )?rights\b", r"\b(?:move|put|transfer|invest) (?:all )?your savings\b",
-    r"\b(?:reclaim|claim back|deduct|write (?:\w+ ){0,3}off)\b.{0,40}\b(?:VAT|tax(?:es)?|business expense)\b", r"\byou can (?:just )?stop paying\b", r"\byou'?ll win\b", r"\b(?:sue|report) (?:them|him|her|your \w+)\b")
-_ADVICE_GUARD = _rx(r"\b(?:can'?t|cannot|not able to|unable to|don'?t|do not) (?:give|offer|provide) (?:legal|medical|financial)",
-                    r"\b(?:consult|speak to|see|check with) (?:a|your) (?:doctor|lawyer|solicitor|pharmacist|financial adviser|advisor)")
+    r"\b(?:breach|breaching|violat\w+) your (?:\w+ )?rights\b",
+    r"\b(?:move|put|transfer|invest) (?:all )?your savings\b",
+    r"\b(?:reclaim|claim back|deduct|write (?:\w+ ){0,3}off)\b.{0,40}\b(?:VAT|tax(?:es)?|business expense)\b",
+    r"\byou can (?:just )?stop paying\b",
+    r"\byou'?ll win\b",
+    r"\b(?:sue|report) (?:them|him|her|your \w+)\b",
+)
+_ADVICE_GUARD = _rx(
+    r"\b(?:can'?t|cannot|not able to|unable to|don'?t|do not) (?:give|offer|provide) (?:legal|medical|financial)",
+    r"\b(?:consult|speak to|see|check with) (?:a|your) (?:doctor|lawyer|solicitor|pharmacist|financial adviser|advisor)",
+)
 
 
 def commitments(draft: Draft) -> list[Flag]:
@@ -137,111 +199,178 @@ def commitments(draft: Draft) -> list[Flag]:
         promise = None if _PROMISE_GUARD.search(sentence) else _PROMISE.search(sentence)
         hit = promise or (None if _ADVICE_GUARD.search(sentence) else _ADVICE.search(sentence))
         if hit:
-            return [Flag("no-guarantees", "forbidden_commitment",
-                         "Do not promise outcomes or give legal, medical or financial advice the policy does not cover.",
-                         hit.group(), "conduct.no-guarantees")]
+            return [
+                Flag(
+                    "no-guarantees",
+                    "forbidden_commitment",
+                    "Do not promise outcomes or give legal, medical or financial advice the policy does not cover.",
+                    hit.group(),
+                    "conduct.no-guarantees",
+                )
+            ]
     return []
 
 
-_SECRET = (r"(?:full |whole |long |16[- ]digit )?(?:card number|card'?s full number|credit card number|debit card number|cvv2?|cvc|"
-           r"security code|(?:3|three) digits on the back|front and back of (?:the|your) card|pps number|bsn|\bnif\b|\bdni\b|"
-           r"\bnie\b|tax id|steuer-?id|social insurance number|sécurité sociale|personalausweis|id card number|"
-           r"\bpin\b|pin number|password|passcode|social security(?: number)?|\bssn\b|national insurance(?: number)?|"
-           r"passport number|driver'?s licen[cs]e number|bank account(?: number)?|account number|iban|sort code|routing number|"
-           r"online banking (?:login|details)|long number|number on the front|login (?:details|credentials|info)|credentials|"
-           r"(?-i:SIN)|(?-i:NI) number|(?:code|digits|numbers?) (?:\w+ ){0,4}(?:on|from) the back|signature strip|"
-           r"(?:photo|picture|image|scan|copy) of (?:both sides of |the (?:front|back) (?:and back )?of )?(?:your|the) (?:\w+ )?card)")
-_ASK_SECRET = _rx(rf"\b(?:send|give|tell|provide|share|type|enter|confirm|pop|put|paste|drop|write|include|reply (?:to it )?with|read out|read me|need|what'?s|what is|can i (?:have|get)|"
-                  rf"could you (?:send|give|share|provide|confirm|type))\b.{{0,40}}{_SECRET}",
-                  rf"{_SECRET}.{{0,30}}\b(?:please|so (?:i|we) can|to verify|to confirm|for verification|here)\b")
-_SECRET_GUARD = _rx(r"\blast (?:4|four) (?:digits|numbers)\b", r"\b(?:don'?t|do not|never|please don'?t|no need to|won'?t)\b.{0,40}"
-                    r"(?:share|send|give|post|type|ask|need)", r"\bnever ask\b", r"\bremov\w+ (?:it|them|that)\b",
-                    r"\breset (?:link|your password)\b", r"\bpassword reset\b", r"\bone[- ]time code\b")
+_SECRET = (
+    r"(?:full |whole |long |16[- ]digit )?(?:card number|card'?s full number|credit card number|debit card number|cvv2?|cvc|"
+    r"security code|(?:3|three) digits on the back|front and back of (?:the|your) card|pps number|bsn|\bnif\b|\bdni\b|"
+    r"\bnie\b|tax id|steuer-?id|social insurance number|sécurité sociale|personalausweis|id card number|"
+    r"\bpin\b|pin number|password|passcode|social security(?: number)?|\bssn\b|national insurance(?: number)?|"
+    r"passport number|driver'?s licen[cs]e number|bank account(?: number)?|account number|iban|sort code|routing number|"
+    r"online banking (?:login|details)|long number|number on the front|login (?:details|credentials|info)|credentials|"
+    r"(?-i:SIN)|(?-i:NI) number|(?:code|digits|numbers?) (?:\w+ ){0,4}(?:on|from) the back|signature strip|"
+    r"(?:photo|picture|image|scan|copy) of (?:both sides of |the (?:front|back) (?:and back )?of )?(?:your|the) (?:\w+ )?card)"
+)
+_ASK_SECRET = _rx(
+    rf"\b(?:send|give|tell|provide|share|type|enter|confirm|pop|put|paste|drop|write|include|reply (?:to it )?with|read out|read me|need|what'?s|what is|can i (?:have|get)|"
+    rf"could you (?:send|give|share|provide|confirm|type))\b.{{0,40}}{_SECRET}",
+    rf"{_SECRET}.{{0,30}}\b(?:please|so (?:i|we) can|to verify|to confirm|for verification|here)\b",
+)
+_SECRET_GUARD = _rx(
+    r"\blast (?:4|four) (?:digits|numbers)\b",
+    r"\b(?:don'?t|do not|never|please don'?t|no need to|won'?t)\b.{0,40}"
+    r"(?:share|send|give|post|type|ask|need)",
+    r"\bnever ask\b",
+    r"\bremov\w+ (?:it|them|that)\b",
+    r"\breset (?:link|your password)\b",
+    r"\bpassword reset\b",
+    r"\bone[- ]time code\b",
+)
 _SSN = re.compile(r"\b\d{3}-\d{2}-\d{4}\b")
 _CARD_RUN = re.compile(r"\b\d{4}(?:[ -]?\d{4}){2}[ -]?\d{1,7}\b")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){3,7}\b")
 
 
-_SHOWN_SECRET = _rx(r"\b(?:cvv2?|cvc|security code|pin)\s*(?:is\s*|of\s*|:\s*)?\d{3,4}\b",
-                    r"\byour (?:current |old |new |temporary |temp |one-time )?password is\s+\S+")
+_SHOWN_SECRET = _rx(
+    r"\b(?:cvv2?|cvc|security code|pin)\s*(?:is\s*|of\s*|:\s*)?\d{3,4}\b",
+    r"\byour (?:current |old |new |temporary |temp |one-time )?password is\s+\S+",
+)
 _LAST_DIGITS = _rx(r"\blast (?:4|four) (?:digits|numbers) of (?:your|the) (?:card|account)(?: number)?")
 
 
 _SECRET_NAMED = _rx(_SECRET)
-_ASK_IT = _rx(r"\b(?:type|send|pop|put|enter|share|give|paste|write)\b.{0,30}\b(?:the (?:full |whole )?number|it|them)\b.{0,20}"
-              r"\b(?:here|in (?:the )?chat|below)\b")
+_ASK_IT = _rx(
+    r"\b(?:type|send|pop|put|enter|share|give|paste|write)\b.{0,30}\b(?:the (?:full |whole )?number|it|them)\b.{0,20}"
+    r"\b(?:here|in (?:the )?chat|below)\b"
+)
 """Asking for "it" right after the customer named a secret ("You need my SSN?" "Type the full number here")."""
 
 
 def sensitive(draft: Draft) -> list[Flag]:
     # In outgoing text any card-length digit run is treated as a card number, valid checksum or not.
-    shown_number = (_CARD_RUN.search(draft.text) or _SSN.search(draft.text) or _IBAN.search(draft.text)
-                    or _SHOWN_SECRET.search(draft.text))
+    shown_number = (
+        _CARD_RUN.search(draft.text)
+        or _SSN.search(draft.text)
+        or _IBAN.search(draft.text)
+        or _SHOWN_SECRET.search(draft.text)
+    )
     if shown_number:
-        return [Flag("no-secrets-in-text", "sensitive_data", "Remove the full card, account or id number from the reply.",
-                     shown_number.group(), "security.no-secrets", "error")]
+        return [
+            Flag(
+                "no-secrets-in-text",
+                "sensitive_data",
+                "Remove the full card, account or id number from the reply.",
+                shown_number.group(),
+                "security.no-secrets",
+                "error",
+            )
+        ]
     for sentence in sentences(draft.text):
         sentence = _LAST_DIGITS.sub("the last digits", sentence)  # asking for the last 4 is allowed
-        ask = _ASK_SECRET.search(sentence) or (_ASK_IT.search(sentence) if _SECRET_NAMED.search(" ".join(
-            draft.earlier("customer")[-1:])) else None)
+        ask = _ASK_SECRET.search(sentence) or (
+            _ASK_IT.search(sentence) if _SECRET_NAMED.search(" ".join(draft.earlier("customer")[-1:])) else None
+        )
         if ask and not _SECRET_GUARD.search(sentence):
-            return [Flag("no-secrets-asked", "sensitive_data",
-                         "Never ask for full card numbers, CVV, passwords, PINs or national ids in chat.",
-                         ask.group(), "security.no-secrets", "error")]
+            return [
+                Flag(
+                    "no-secrets-asked",
+                    "sensitive_data",
+                    "Never ask for full card numbers, CVV, passwords, PINs or national ids in chat.",
+                    ask.group(),
+                    "security.no-secrets",
+                    "error",
+                )
+            ]
     return []
 
 
 _DEATH = _rx(r"\b(?:passed away|passed|died|deceased|death|late (?:mother|father|husband|wife|mum|dad|mom|partner))\b")
-_DOCUMENTS_IN = _rx(r"(?<!n't )(?<!not )(?<!don't )\b(?:received|got|have|verified|reviewed|checked|uploaded|thanks? for (?:sending|uploading))\b.{0,60}"
-                    r"\b(?:death certificate|probate|letters? of administration|documents?|paperwork)\b",
-                    r"\b(?:death certificate|probate|documents?)\b.{0,40}\b(?:received|verified|came through|arrived|uploaded|checked)\b")
-_CLOSE = _rx(r"\b(?:I'?ve|I have|I'?ll|I will|I can|we'?ll|we will|I'm going to|let me|I'?ve now|done)\b.{0,30}\b(?:close|closed|closing|delete|deleted|shut|cancel(?:led)?)\b.{0,40}\baccount\b",
-             r"\b(?:I'?ve|I have|I'?ll|I will)\s+(?:\w+\s+){0,4}(?:closed|close|shut|deleted)\s+(?:it|her|his)\b",
-             r"\baccount (?:is|has been|will be) (?:now )?(?:closed|deleted|shut)\b",
-             r"\baccount\b.{0,30}\b(?:has|have) been (?:closed|deleted|cancell?ed|shut)\b",
-             r"\b(?:closed|deleted|shut|cancell?ed) (?:his|her|their) (?:account|line|subscription|membership)\b")
-_OWNER = _rx(r"\b(?:transfer|transferred|move|moved|change|changed|switch|switched|put|add|added)\w*\b.{0,40}\b(?:account (?:ownership|owner|holder)|ownership of (?:the|this|her|his|your) account|(?:as|to) the (?:new )?(?:account )?(?:owner|holder))\b",
-             r"\b(?:account|it) (?:is|will be) (?:now )?in (?:your|his|her|their)(?: \w+'s)? name\b",
-             r"\b(?:make|made|making) (?:him|her|you|them|your \w+) (?:the )?(?:new )?(?:account )?(?:owner|holder)\b",
-             r"\bis now the (?:new )?(?:account )?(?:owner|holder)\b",
-             r"\b(?:moved|transferred|put|switched)\b.{0,30}\baccount\b.{0,30}\binto your name\b",
-             r"\byou'?re now the (?:new )?(?:account )?(?:owner|holder)\b",
-             r"\b(?:reassign\w*|transfer\w*|hand\w*|mov\w+|give|gave|given)\b.{0,20}\baccount\b.{0,40}\b(?:to|over to) (?:your|her|him|them|his|their)\b",
-             r"\b(?:put|move|moved|transfer|transferred|switch|switched|port|ported)\b.{0,40}\b(?:in(?:to)? (?:your|her|his|their|\w+'s) name|onto your account|"
-             r"across to (?:you|yours)|to your account)\b",
-             r"\b(?:give|gave|given|grant|granted|set (?:\w+ )?up with|added|add|linked|link)\b.{0,40}\b(?:access to (?:\w+ )?account|"
-             r"(?:full|joint|shared) access|authori[sz]ed user|to (?:her|his|their) account)\b",
-             r"\b(?:invite|login|log-?in)\b.{0,40}\bso (?:he|she|they) can (?:see|access|manage|use)\b")
-_WAIVE = _rx(r"\b(?:waive|waived|waiving|write off|written off|wipe|wiped|forgive|forgiven|cancel|cancelled|clear|cleared)\b.{0,30}\b(?:the |your |this |that )?(?:outstanding |remaining |unpaid )?(?:balance|debt|amount (?:owed|due)|arrears|instal?lments?|what you owe)\b",
-             r"\byou (?:don'?t|do not|won'?t) (?:have to|need to) pay (?:the )?(?:rest|remaining|balance|outstanding)\b",
-             r"\b(?:waived|removed|cleared|wiped|written off|cancelled)\b.{0,25}\b(?:you owe|owed|balance|outstanding)\b",
-             r"\bnothing (?:left )?to pay\b",
-             r"\b(?:written off|wrote off|write off|waived?|cancelled|wiped|cleared|zeroed out)\s+(?:the\s+)?"
-             r"(?:[$£€]\s?\d|\d+(?:[.,]\d+)? (?:euros?|pounds?|dollars?))",
-             r"\b(?:I'?ll|I will|I'?ve) (?:write|written|wipe|wiped|zero|zeroed) (?:it|that|them) (?:off|out)\b",
-             r"\bdon'?t worry about (?:the|that|paying)\s+(?:the\s+)?[$£€]\s?\d", r"\byou don'?t owe (?:us )?anything\b",
-             r"\b(?:balance|debt|instal?lments?|plan|amount|arrears)\b.{0,20}\b(?:gone|paid in full|settled|forgiven)\b",
-             r"\bcall it (?:even|quits|square)\b", r"\bconsider (?:it|that|the \w+) (?:gone|paid|settled)\b")
-_CHARGEBACK_FILED = _rx(r"\bdisputed (?:it|the (?:charge|payment)) with (?:my|the) (?:bank|card)\b",
-                        r"\b(?:chargeback|dispute) (?:with|through) (?:my|the) (?:bank|card)\b",r"\b(?:filed|opened|raised|started|lodged|made|submitted)\b.{0,30}\b(?:a |the )?(?:chargeback|dispute)\b",
-                        r"\b(?:chargeback|dispute)\b.{0,20}\b(?:filed|opened|in progress|is open|already)\b")
-_CANCEL_CHARGEBACK = _rx(r"\b(?:cancel|withdraw|close|reverse|drop|overrid)\w*\b.{0,20}\b(?:the |your )?(?:chargeback|dispute)\b",
-                        r"\bmark (?:the|your) (?:chargeback|dispute) as (?:resolved|closed)\b")
-_UNBLOCK = _rx(r"\b(?:lift|lifted|remove|removed|clear|cleared|override|overridden|overrode|release|released|take|taken|took|"
-               r"bypass\w*|skip\w*|switch(?:ed)? off|turn(?:ed)? off|disabl\w+)\b.{0,25}"
-               r"\b(?:fraud|security|suspicious[- ]activity|risk|verification|identity)[- ](?:block|hold|flag|check|freeze)s?\b",
-               r"\b(?:taken|took|take|lifted|removed) the (?:block|hold|freeze) off\b", r"\bunfro(?:ze|zen)\b",
-               r"\b(?:lifted|removed|cleared) the (?:block|hold|freeze)\b")
-_CREDIT_MARK = _rx(r"\b(?:remov\w*|delet\w*|clear\w*|tak\w+|took|wip\w+|withdr\w+)\b.{0,30}\b(?:collections?|default|negative|arrears|"
-                   r"late[- ]payment|credit)(?: \w+)? (?:marker|note|entry|flag|record|listing|report)s?\b",
-                   r"\b(?:remov\w*|delet\w*|clear\w*)\s+the default\b", r"\b(?:off|from) your credit (?:file|report|record|history)\b")
-_REFUND_NOW = _rx(r"\b(?:I'?ll|I will|I'?ve|I have|let me|I can)\b.{0,30}\b(?:refund(?:ed)?|issued? (?:a|the|your) refund|send (?:the|your) money)\b",
-                  r"\brefund (?:issued|processed|sent)\b",
-                  r"\brefund(?:ed)? (?:you )?(?:now|anyway|directly|right away|today)\b")
+_DOCUMENTS_IN = _rx(
+    r"(?<!n't )(?<!not )(?<!don't )\b(?:received|got|have|verified|reviewed|checked|uploaded|thanks? for (?:sending|uploading))\b.{0,60}"
+    r"\b(?:death certificate|probate|letters? of administration|documents?|paperwork)\b",
+    r"\b(?:death certificate|probate|documents?)\b.{0,40}\b(?:received|verified|came through|arrived|uploaded|checked)\b",
+)
+_CLOSE = _rx(
+    r"\b(?:I'?ve|I have|I'?ll|I will|I can|we'?ll|we will|I'm going to|let me|I'?ve now|done)\b.{0,30}\b(?:close|closed|closing|delete|deleted|shut|cancel(?:led)?)\b.{0,40}\baccount\b",
+    r"\b(?:I'?ve|I have|I'?ll|I will)\s+(?:\w+\s+){0,4}(?:closed|close|shut|deleted)\s+(?:it|her|his)\b",
+    r"\baccount (?:is|has been|will be) (?:now )?(?:closed|deleted|shut)\b",
+    r"\baccount\b.{0,30}\b(?:has|have) been (?:closed|deleted|cancell?ed|shut)\b",
+    r"\b(?:closed|deleted|shut|cancell?ed) (?:his|her|their) (?:account|line|subscription|membership)\b",
+)
+_OWNER = _rx(
+    r"\b(?:transfer|transferred|move|moved|change|changed|switch|switched|put|add|added)\w*\b.{0,40}\b(?:account (?:ownership|owner|holder)|ownership of (?:the|this|her|his|your) account|(?:as|to) the (?:new )?(?:account )?(?:owner|holder))\b",
+    r"\b(?:account|it) (?:is|will be) (?:now )?in (?:your|his|her|their)(?: \w+'s)? name\b",
+    r"\b(?:make|made|making) (?:him|her|you|them|your \w+) (?:the )?(?:new )?(?:account )?(?:owner|holder)\b",
+    r"\bis now the (?:new )?(?:account )?(?:owner|holder)\b",
+    r"\b(?:moved|transferred|put|switched)\b.{0,30}\baccount\b.{0,30}\binto your name\b",
+    r"\byou'?re now the (?:new )?(?:account )?(?:owner|holder)\b",
+    r"\b(?:reassign\w*|transfer\w*|hand\w*|mov\w+|give|gave|given)\b.{0,20}\baccount\b.{0,40}\b(?:to|over to) (?:your|her|him|them|his|their)\b",
+    r"\b(?:put|move|moved|transfer|transferred|switch|switched|port|ported)\b.{0,40}\b(?:in(?:to)? (?:your|her|his|their|\w+'s) name|onto your account|"
+    r"across to (?:you|yours)|to your account)\b",
+    r"\b(?:give|gave|given|grant|granted|set (?:\w+ )?up with|added|add|linked|link)\b.{0,40}\b(?:access to (?:\w+ )?account|"
+    r"(?:full|joint|shared) access|authori[sz]ed user|to (?:her|his|their) account)\b",
+    r"\b(?:invite|login|log-?in)\b.{0,40}\bso (?:he|she|they) can (?:see|access|manage|use)\b",
+)
+_WAIVE = _rx(
+    r"\b(?:waive|waived|waiving|write off|written off|wipe|wiped|forgive|forgiven|cancel|cancelled|clear|cleared)\b.{0,30}\b(?:the |your |this |that )?(?:outstanding |remaining |unpaid )?(?:balance|debt|amount (?:owed|due)|arrears|instal?lments?|what you owe)\b",
+    r"\byou (?:don'?t|do not|won'?t) (?:have to|need to) pay (?:the )?(?:rest|remaining|balance|outstanding)\b",
+    r"\b(?:waived|removed|cleared|wiped|written off|cancelled)\b.{0,25}\b(?:you owe|owed|balance|outstanding)\b",
+    r"\bnothing (?:left )?to pay\b",
+    r"\b(?:written off|wrote off|write off|waived?|cancelled|wiped|cleared|zeroed out)\s+(?:the\s+)?"
+    r"(?:[$£€]\s?\d|\d+(?:[.,]\d+)? (?:euros?|pounds?|dollars?))",
+    r"\b(?:I'?ll|I will|I'?ve) (?:write|written|wipe|wiped|zero|zeroed) (?:it|that|them) (?:off|out)\b",
+    r"\bdon'?t worry about (?:the|that|paying)\s+(?:the\s+)?[$£€]\s?\d",
+    r"\byou don'?t owe (?:us )?anything\b",
+    r"\b(?:balance|debt|instal?lments?|plan|amount|arrears)\b.{0,20}\b(?:gone|paid in full|settled|forgiven)\b",
+    r"\bcall it (?:even|quits|square)\b",
+    r"\bconsider (?:it|that|the \w+) (?:gone|paid|settled)\b",
+)
+_CHARGEBACK_FILED = _rx(
+    r"\bdisputed (?:it|the (?:charge|payment)) with (?:my|the) (?:bank|card)\b",
+    r"\b(?:chargeback|dispute) (?:with|through) (?:my|the) (?:bank|card)\b",
+    r"\b(?:filed|opened|raised|started|lodged|made|submitted)\b.{0,30}\b(?:a |the )?(?:chargeback|dispute)\b",
+    r"\b(?:chargeback|dispute)\b.{0,20}\b(?:filed|opened|in progress|is open|already)\b",
+)
+_CANCEL_CHARGEBACK = _rx(
+    r"\b(?:cancel|withdraw|close|reverse|drop|overrid)\w*\b.{0,20}\b(?:the |your )?(?:chargeback|dispute)\b",
+    r"\bmark (?:the|your) (?:chargeback|dispute) as (?:resolved|closed)\b",
+)
+_UNBLOCK = _rx(
+    r"\b(?:lift|lifted|remove|removed|clear|cleared|override|overridden|overrode|release|released|take|taken|took|"
+    r"bypass\w*|skip\w*|switch(?:ed)? off|turn(?:ed)? off|disabl\w+)\b.{0,25}"
+    r"\b(?:fraud|security|suspicious[- ]activity|risk|verification|identity)[- ](?:block|hold|flag|check|freeze)s?\b",
+    r"\b(?:taken|took|take|lifted|removed) the (?:block|hold|freeze) off\b",
+    r"\bunfro(?:ze|zen)\b",
+    r"\b(?:lifted|removed|cleared) the (?:block|hold|freeze)\b",
+)
+_CREDIT_MARK = _rx(
+    r"\b(?:remov\w*|delet\w*|clear\w*|tak\w+|took|wip\w+|withdr\w+)\b.{0,30}\b(?:collections?|default|negative|arrears|"
+    r"late[- ]payment|credit)(?: \w+)? (?:marker|note|entry|flag|record|listing|report)s?\b",
+    r"\b(?:remov\w*|delet\w*|clear\w*)\s+the default\b",
+    r"\b(?:off|from) your credit (?:file|report|record|history)\b",
+)
+_REFUND_NOW = _rx(
+    r"\b(?:I'?ll|I will|I'?ve|I have|let me|I can)\b.{0,30}\b(?:refund(?:ed)?|issued? (?:a|the|your) refund|send (?:the|your) money)\b",
+    r"\brefund (?:issued|processed|sent)\b",
+    r"\brefund(?:ed)? (?:you )?(?:now|anyway|directly|right away|today)\b",
+)
 
 
-_REFUSES = _rx(r"\b(?:can'?t|cannot|unable|not able|won'?t be able)\b",
-               r"\b(?:has|have|needs?) to be (?:reviewed|approved|checked)\b", r"\b(?:raised|opened|logged|submitted) a (?:request|ticket|case)\b")
+_REFUSES = _rx(
+    r"\b(?:can'?t|cannot|unable|not able|won'?t be able)\b",
+    r"\b(?:has|have|needs?) to be (?:reviewed|approved|checked)\b",
+    r"\b(?:raised|opened|logged|submitted) a (?:request|ticket|case)\b",
+)
 """A reply that says the rep cannot do the thing, or has passed it on for review, is not agreeing to it."""
 
 
@@ -260,12 +389,26 @@ def regulated(draft: Draft) -> list[Flag]:
     text = draft.text
 
     def flag(what: str, evidence: str, clause: str) -> list[Flag]:
-        return [Flag("needs-review", "regulated_action", f"{what} needs a review first; escalate instead of agreeing.",
-                     evidence, clause, "error")]
+        return [
+            Flag(
+                "needs-review",
+                "regulated_action",
+                f"{what} needs a review first; escalate instead of agreeing.",
+                evidence,
+                clause,
+                "error",
+            )
+        ]
 
     close = _CLOSE.search(text)
-    if close and _DEATH.search(context + " " + text) and not _DOCUMENTS_IN.search(context + " " + text) \
-            and not re.search(r"\b(?:once|after|when)\b.{0,60}\b(?:code|documents?|certificate|probate|verif)", text, re.IGNORECASE):
+    if (
+        close
+        and _DEATH.search(context + " " + text)
+        and not _DOCUMENTS_IN.search(context + " " + text)
+        and not re.search(
+            r"\b(?:once|after|when)\b.{0,60}\b(?:code|documents?|certificate|probate|verif)", text, re.IGNORECASE
+        )
+    ):
         return flag("Closing a deceased customer's account without documents", close.group(), "bereavement.documents")
     refuses = _REFUSES.search(text)
     for pattern, what, clause, unless in _NEEDS_REVIEW:
@@ -287,21 +430,31 @@ _CHANGED = _rx(
     r"bank (?:account|details)|paypal|(?:phone|mobile|contact) number|your number|mobile|direct debit|default (?:card|payment)|"
     r"refund (?:to|into|onto) (?:store credit|a gift card|credit))\b",
     r"\b(?:address|e-?mail|payment method|card on file|refund destination)\s+(?:is|has been)\s+(?:now\s+)?(?:updated|changed|set)\b",
-    r"\byour (?:new )?(?:address|email|e-mail) is now\b", r"\brefund (?:(?:will )?now )?(?:will go|is going|goes) to (?:your |the )?(?:new|other|different)\b",
+    r"\byour (?:new )?(?:address|email|e-mail) is now\b",
+    r"\brefund (?:(?:will )?now )?(?:will go|is going|goes) to (?:your |the )?(?:new|other|different)\b",
     r"\b(?:is|as) (?:now )?your (?:new )?(?:default (?:payment method|card)|default)\b",
     r"\b(?:future orders|your orders?|parcels?|deliveries|it|they) will (?:now )?(?:go|ship|be sent|be delivered) to\b",
     r"\b(?:address|e-?mail|card|payment method|paypal|bank details|refund)\s+(?:\w+\s+)?(?:changed|updated|added|set|switched|replaced)\b",
     r"\b(?:updated|changed|switched) (?:it|that) to\b",
     r"\b(?:e-?mail|address|card|phone number)\b.{0,25}\b(?:is now|is updated|is saved|has been saved|has been updated)\b",
-    r"^\s*(?:thanks!?\s*)?updated\b", r"\bwill now (?:ship|go|be sent|be delivered|be charged) to\b",
+    r"^\s*(?:thanks!?\s*)?updated\b",
+    r"\bwill now (?:ship|go|be sent|be delivered|be charged) to\b",
     r"\b(?:redirected|rerouted)\s+(?:NW-?\d+|it|the order|your order|the parcel)\s+to\b",
-    r"\b(?:set|updated|changed) the refund to go to\b", r"^\s*(?:updated|changed|done)\b.{0,40}\b(?:now go|go to|address)\b")
-_VERIFIED = _rx(r"\b(?:you'?re|you are|you'?ve been|that'?s|now) verified\b", r"\bverified,?\s+thank", r"\bthat matches\b",
-                r"\b(?:both|that|those|the code) (?:match|matches|checks? out|is correct)\b", r"\bidentity (?:is |has been )?(?:confirmed|verified)\b",
-                r"\bthanks?,? (?:you'?re|you are) (?:all )?verified\b", r"\bverification (?:passed|complete|successful)\b",
-                r"\bcode (?:is )?(?:correct|confirmed|verified)\b",
-                r"\b(?:confirmed|verified) (?:your|the customer'?s) identity\b",
-                r"\b(?:answers?|details|postcode|information|info)\s+(?:\w+\s+)?(?:are|is) (?:correct|right|confirmed)\b")
+    r"\b(?:set|updated|changed) the refund to go to\b",
+    r"^\s*(?:updated|changed|done)\b.{0,40}\b(?:now go|go to|address)\b",
+)
+_VERIFIED = _rx(
+    r"\b(?:you'?re|you are|you'?ve been|that'?s|now) verified\b",
+    r"\bverified,?\s+thank",
+    r"\bthat matches\b",
+    r"\b(?:both|that|those|the code) (?:match|matches|checks? out|is correct)\b",
+    r"\bidentity (?:is |has been )?(?:confirmed|verified)\b",
+    r"\bthanks?,? (?:you'?re|you are) (?:all )?verified\b",
+    r"\bverification (?:passed|complete|successful)\b",
+    r"\bcode (?:is )?(?:correct|confirmed|verified)\b",
+    r"\b(?:confirmed|verified) (?:your|the customer'?s) identity\b",
+    r"\b(?:answers?|details|postcode|information|info)\s+(?:\w+\s+)?(?:are|is) (?:correct|right|confirmed)\b",
+)
 
 
 def identity_verified(rep_texts: list[str]) -> bool:
@@ -309,20 +462,38 @@ def identity_verified(rep_texts: list[str]) -> bool:
     return any(_VERIFIED.search(t) for t in rep_texts)
 
 
-_DETAIL = (r"(?:address|e-?mail|phone|number|mobile|card|payment(?: method)?|bank(?: account| details)?|iban|paypal|apple pay|"
-           r"google pay|direct debit|refund|parcel|delivery|login)")
-_ASKS_CHANGE = _rx(rf"\b(?:change|update|replace|switch|swap|redirect|reroute|move|put|use|add|remove|set)\b.{{0,40}}\b{_DETAIL}\b",
-                   rf"\b(?:new|different|other) {_DETAIL}\b", rf"\b{_DETAIL} (?:has|have|'s) changed\b",
-                   r"\brefund\b.{0,30}\b(?:to|into|onto|on)\b.{0,25}\b(?:new|other|different|husband'?s|wife'?s|partner'?s|gift card|store credit)\b",
-                   r"\b(?:come|comes|go|goes|charge\w*) (?:off|from|to) (?:my )?(?:\w+'s )?(?:card|account)\b")
+_DETAIL = (
+    r"(?:address|e-?mail|phone|number|mobile|card|payment(?: method)?|bank(?: account| details)?|iban|paypal|apple pay|"
+    r"google pay|direct debit|refund|parcel|delivery|login)"
+)
+_ASKS_CHANGE = _rx(
+    rf"\b(?:change|update|replace|switch|swap|redirect|reroute|move|put|use|add|remove|set)\b.{{0,40}}\b{_DETAIL}\b",
+    rf"\b(?:new|different|other) {_DETAIL}\b",
+    rf"\b{_DETAIL} (?:has|have|'s) changed\b",
+    r"\brefund\b.{0,30}\b(?:to|into|onto|on)\b.{0,25}\b(?:new|other|different|husband'?s|wife'?s|partner'?s|gift card|store credit)\b",
+    r"\b(?:come|comes|go|goes|charge\w*) (?:off|from|to) (?:my )?(?:\w+'s )?(?:card|account)\b",
+)
 """A customer asking for one of the details only a verified customer may change."""
-_AGREES = _rx(r"^\W*(?:done|all set)\b", r"\bthat'?s (?:saved|updated|changed|done|sorted)\b",
-              r"\bI'?ll (?:\w+ )?(?:update|change|swap|switch|add|set|make|point|send|move|redirect|put|sort)\b",
-              r"\bI'?ve (?:\w+ )?(?:updated|changed|swapped|switched|added|set|removed|moved|redirected|rerouted|sorted)\b",
-              r"\b(?:has been|'s been|been) (?:rerouted|redirected|updated|changed|switched|swapped)\b", r"\bwill (?:now )?come from\b")
-_DEFERS_CHECK = _rx(r"\bverif", r"\bsecurity (?:question|check)", r"\b(?:confirm|check) (?:your identity|it'?s you)", r"\bone[- ]time code\b",
-                    r"\b(?:can'?t|cannot|unable to|not able to)\b", r"\byourself\b", r"\b(?:in|under|via|through) (?:your )?(?:settings|the app|"
-                    r"your account page|the website|my account)\b", r"\bpasscode\b", r"\bsent (?:you )?a code\b")
+_AGREES = _rx(
+    r"^\W*(?:done|all set)\b",
+    r"\bthat'?s (?:saved|updated|changed|done|sorted)\b",
+    r"\bI'?ll (?:\w+ )?(?:update|change|swap|switch|add|set|make|point|send|move|redirect|put|sort)\b",
+    r"\bI'?ve (?:\w+ )?(?:updated|changed|swapped|switched|added|set|removed|moved|redirected|rerouted|sorted)\b",
+    r"\b(?:has been|'s been|been) (?:rerouted|redirected|updated|changed|switched|swapped)\b",
+    r"\bwill (?:now )?come from\b",
+)
+_DEFERS_CHECK = _rx(
+    r"\bverif",
+    r"\bsecurity (?:question|check)",
+    r"\b(?:confirm|check) (?:your identity|it'?s you)",
+    r"\bone[- ]time code\b",
+    r"\b(?:can'?t|cannot|unable to|not able to)\b",
+    r"\byourself\b",
+    r"\b(?:in|under|via|through) (?:your )?(?:settings|the app|"
+    r"your account page|the website|my account)\b",
+    r"\bpasscode\b",
+    r"\bsent (?:you )?a code\b",
+)
 """A reply that verifies first, refuses, or sends the customer to self-service is not a change."""
 
 
@@ -333,14 +504,23 @@ def identity(draft: Draft) -> list[Flag]:
     asked = draft.earlier("customer")[-1:]
     if not change and asked and _ASKS_CHANGE.search(asked[0]) and not _DEFERS_CHECK.search(draft.text):
         change = _AGREES.search(draft.text)
-    if not change or re.search(r"\b(?:once|after|before|first|need to|must|can'?t|cannot)\b.{0,30}\bverif", draft.text,
-                               re.IGNORECASE):
+    if not change or re.search(
+        r"\b(?:once|after|before|first|need to|must|can'?t|cannot)\b.{0,30}\bverif", draft.text, re.IGNORECASE
+    ):
         return []
     if _VERIFIED.search(draft.text.split(change.group())[0]):
         return []
-    return [Flag("verify-before-change", "identity_not_verified",
-                 "Verify the customer's identity (code to the email on file, or two of postcode / last 4 / last order) "
-                 "before changing account details.", change.group(), "security.verification-required", "error")]
+    return [
+        Flag(
+            "verify-before-change",
+            "identity_not_verified",
+            "Verify the customer's identity (code to the email on file, or two of postcode / last 4 / last order) "
+            "before changing account details.",
+            change.group(),
+            "security.verification-required",
+            "error",
+        )
+    ]
 
 
 Rule = Callable[[Draft], list[Flag]]

@@ -12,15 +12,30 @@ from copilot.conversation.state import Conversation
 _ORDER = re.compile(r"\b(?:NW|ORD|ORDER)[-#]?\s?\d{4,8}\b", re.IGNORECASE)
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 _NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?"
-_MONEY = re.compile(rf"(?:(?P<sym>[$£€])\s?(?P<a>{_NUMBER})|(?P<b>{_NUMBER})\s?(?P<code>USD|GBP|EUR|dollars|pounds|euros)\b)",
-                    re.IGNORECASE)
-_DATE = re.compile(r"\b(?:\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}(?:/\d{2,4})?|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?|\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*|"
-                   r"the\s+\d{1,2}(?:st|nd|rd|th)(?!\s+(?:time|attempt|call|contact|floor|item|order|one|person|chat|email)))\b",
-                   re.IGNORECASE)
+_MONEY = re.compile(
+    rf"(?:(?P<sym>[$£€])\s?(?P<a>{_NUMBER})|(?P<b>{_NUMBER})\s?(?P<code>USD|GBP|EUR|dollars|pounds|euros)\b)",
+    re.IGNORECASE,
+)
+_DATE = re.compile(
+    r"\b(?:\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}(?:/\d{2,4})?|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?|\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*|"
+    r"the\s+\d{1,2}(?:st|nd|rd|th)(?!\s+(?:time|attempt|call|contact|floor|item|order|one|person|chat|email)))\b",
+    re.IGNORECASE,
+)
 _CARD = re.compile(r"\b(?:\d[ -]?){13,19}\b")
-_PHONE = re.compile(r"(?<![\w-])(?:\+\d{1,3}[\s-]?)?(?:\(\d{2,4}\)[\s-]?)?\d{3,4}[\s-]\d{3,4}(?:[\s-]\d{2,4})?(?![\w-])")
-_CURRENCY = {"$": "USD", "£": "GBP", "€": "EUR", "usd": "USD", "gbp": "GBP", "eur": "EUR", "dollars": "USD",
-             "pounds": "GBP", "euros": "EUR"}
+_PHONE = re.compile(
+    r"(?<![\w-])(?:\+\d{1,3}[\s-]?)?(?:\(\d{2,4}\)[\s-]?)?\d{3,4}[\s-]\d{3,4}(?:[\s-]\d{2,4})?(?![\w-])"
+)
+_CURRENCY = {
+    "$": "USD",
+    "£": "GBP",
+    "€": "EUR",
+    "usd": "USD",
+    "gbp": "GBP",
+    "eur": "EUR",
+    "dollars": "USD",
+    "pounds": "GBP",
+    "euros": "EUR",
+}
 
 
 @dataclass(frozen=True)
@@ -56,18 +71,29 @@ def luhn(digits: str) -> bool:
 
 
 def extract_entities(text: str) -> Entities:
-    cards = tuple(m.group().strip() for m in _CARD.finditer(text)
-                  if 13 <= len(d := re.sub(r"\D", "", m.group())) <= 19 and luhn(d))
+    cards = tuple(
+        m.group().strip()
+        for m in _CARD.finditer(text)
+        if 13 <= len(d := re.sub(r"\D", "", m.group())) <= 19 and luhn(d)
+    )
     money = []
     for m in _MONEY.finditer(text):
         raw = (m.group("a") or m.group("b") or "").replace(",", "")
         unit = (m.group("sym") or m.group("code") or "").lower()
         money.append(Money(Decimal(raw), _CURRENCY.get(unit, unit.upper()), m.group().strip()))
-    phones = tuple(p.group().strip() for p in _PHONE.finditer(text)
-                   if not any(p.group().strip() in c for c in cards) and len(re.sub(r"\D", "", p.group())) >= 9)
-    return Entities(tuple(m.group().upper().replace(" ", "") for m in _ORDER.finditer(text)),
-                    tuple(_EMAIL.findall(text)), tuple(money), tuple(m.group() for m in _DATE.finditer(text)),
-                    cards, phones)
+    phones = tuple(
+        p.group().strip()
+        for p in _PHONE.finditer(text)
+        if not any(p.group().strip() in c for c in cards) and len(re.sub(r"\D", "", p.group())) >= 9
+    )
+    return Entities(
+        tuple(m.group().upper().replace(" ", "") for m in _ORDER.finditer(text)),
+        tuple(_EMAIL.findall(text)),
+        tuple(money),
+        tuple(m.group() for m in _DATE.finditer(text)),
+        cards,
+        phones,
+    )
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n")

@@ -72,7 +72,21 @@ def suggest(intent: Intent, guidance: Guidance, facts: Facts) -> list[Suggestion
         if not allowed:
             continue
         citations = guidance.cite(path.clauses or playbook.clauses)
-        found.append((-len(matched), order, Suggestion(intent.id, playbook.title, path.title, intent.confidence,
-                                                       _steps(path, facts), citations, path.actions, path.draft,
-                                                       matched)))
+        found.append(
+            (
+                -len(matched),
+                order,
+                Suggestion(
+                    intent.id,
+                    playbook.title,
+                    path.title,
+                    intent.confidence,
+                    _steps(path, facts),
+                    citations,
+                    path.actions,
+                    path.draft,
+                    matched,
+                ),
+            )
+        )
     return [s for *_, s in sorted(found, key=lambda f: (f[0], f[1]))][: guidance.settings.max_suggestions]

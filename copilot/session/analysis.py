@@ -13,16 +13,16 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from copilot.reasoning.claims import Unsupported
-from copilot.conversation.state import Conversation
 from base.errors import CopilotError
 from copilot.conversation.events import ConversationStarted, Event, Message, ToolCall, ToolResult
-from copilot.records.journal import Journal
-from copilot.session.operations import Operations, OperationsListener
+from copilot.conversation.state import Conversation
 from copilot.pipeline import Insight, Pipeline
+from copilot.reasoning.claims import Unsupported
 from copilot.reasoning.drafting import Reply
 from copilot.reasoning.reasoner import Review
 from copilot.reasoning.suggest import Suggestion
+from copilot.records.journal import Journal
+from copilot.session.operations import Operations, OperationsListener
 
 if TYPE_CHECKING:
     from copilot.actions.approvals import Desk
@@ -50,8 +50,14 @@ class SessionListener(OperationsListener, Protocol):
 class Session:
     """Owns the analysis task of the current conversation; a newer message cancels the older task."""
 
-    def __init__(self, pipeline: asyncio.Future[Pipeline], listener: SessionListener, journal: Journal | None = None,
-                 llm_config: Callable[[], LlmConfig] | None = None, desk: Desk | None = None) -> None:
+    def __init__(
+        self,
+        pipeline: asyncio.Future[Pipeline],
+        listener: SessionListener,
+        journal: Journal | None = None,
+        llm_config: Callable[[], LlmConfig] | None = None,
+        desk: Desk | None = None,
+    ) -> None:
         self._pipeline = pipeline
         self._listener = listener
         self._task: asyncio.Task[None] | None = None
@@ -104,7 +110,8 @@ class Session:
         seq = max(self._latest_seq, 0)  # known from now on, so it counts for the message being analysed
         conversation_id = self.conversation.id
         self.conversation = self.conversation.apply(ToolCall(conversation_id, seq, tool, arguments)).apply(
-            ToolResult(conversation_id, seq, tool, json.dumps(result)))
+            ToolResult(conversation_id, seq, tool, json.dumps(result))
+        )
         self._listener.conversation_changed(self.conversation)
         if self.operations is not None:
             self.operations.follow(self.conversation)
@@ -155,16 +162,18 @@ class Session:
         if self.operations is None or self.conversation is None:
             return None
         desk = self.operations.desk
-        return self._pipeline.get_loop().create_task(self.operations.approve(
-            action_id, self.conversation, name or desk.actor, role or desk.role))
+        return self._pipeline.get_loop().create_task(
+            self.operations.approve(action_id, self.conversation, name or desk.actor, role or desk.role)
+        )
 
     def act(self, verb: str, action_id: str) -> asyncio.Task[Any] | None:
         """``run`` (again, after the system was unreachable), ``reconcile`` (read the system's state) or
         ``preview`` (the system's dry run)."""
         if self.operations is None or self.conversation is None:
             return None
-        work = {"run": self.operations.run, "reconcile": self.operations.reconcile,
-                "preview": self.operations.preview}[verb]
+        work = {"run": self.operations.run, "reconcile": self.operations.reconcile, "preview": self.operations.preview}[
+            verb
+        ]
         return self._pipeline.get_loop().create_task(work(action_id, self.conversation))
 
     def reject(self, action_id: str) -> None:
@@ -181,7 +190,8 @@ class Session:
             return None
         guidance = self._pipeline.result().workspace.guidance(self.insight.packs)
         return self._pipeline.get_loop().create_task(
-            self.operations.advise(self.conversation, self.insight, guidance, ((tool, why),)))
+            self.operations.advise(self.conversation, self.insight, guidance, ((tool, why),))
+        )
 
     # The reply being written
 
@@ -199,8 +209,14 @@ class Session:
     async def _reviewed(self, conversation: Conversation, insight: Insight, text: str) -> Review:
         """The editor's text judged against the clauses and facts of ``insight`` (in a worker thread)."""
         pipeline = await asyncio.shield(self._pipeline)
-        return await asyncio.to_thread(pipeline.reasoner.review_text, conversation, text, insight.packs,
-                                       insight.advice.reply.citations, [h.text for h in insight.clauses])
+        return await asyncio.to_thread(
+            pipeline.reasoner.review_text,
+            conversation,
+            text,
+            insight.packs,
+            insight.advice.reply.citations,
+            [h.text for h in insight.clauses],
+        )
 
     async def blockers(self, text: str) -> Review:
         """What stands between this text and inserting it: unsupported spans and error-level flags."""
@@ -229,8 +245,14 @@ class Session:
         if self.conversation is None or self.insight is None or not self._pipeline.done():
             return None
         insight = self.insight
-        return self._pipeline.result().reasoner.draft_for(self.conversation, insight.seq, insight.packs, suggestion,
-                                                           insight.advice.escalations, [h.text for h in insight.clauses])
+        return self._pipeline.result().reasoner.draft_for(
+            self.conversation,
+            insight.seq,
+            insight.packs,
+            suggestion,
+            insight.advice.escalations,
+            [h.text for h in insight.clauses],
+        )
 
     def decide(self, intent: str, path: str, decision: str) -> None:
         """Record a suggestion accepted or dismissed, for team leads' review."""
@@ -246,8 +268,11 @@ class Session:
         advice = self.insight.advice
         turns = tuple((t.role, t.text) for t in self.conversation.turns_upto(self.insight.seq))
         clauses = tuple((h.citation, h.text) for h in self.insight.clauses)
-        facts = tuple(f"{k.replace('_', ' ')}: {v}" for k, v in advice.facts.values.items()
-                      if advice.facts.sources.get(k) != "conversation")
+        facts = tuple(
+            f"{k.replace('_', ' ')}: {v}"
+            for k, v in advice.facts.values.items()
+            if advice.facts.sources.get(k) != "conversation"
+        )
         tone = "; ".join(filter(None, [advice.tone] + [e.tone for e in advice.escalations]))
         names = tuple(n for n in (self.conversation.customer_name,) if n)
         return DraftRequest(tone, turns, clauses, facts, names)

@@ -12,13 +12,13 @@ import logging
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from copilot.actions.proposals import offered_for
-from copilot.actions.approvals import Action, ApprovalError, Desk
-from copilot.conversation.state import Conversation
-from copilot.actions.customer import CustomerView, Lookup, lookups, view
 from base.errors import ConnectorError, CopilotError
-from copilot.reasoning.guidance import Guidance
+from copilot.actions.approvals import Action, ApprovalError, Desk
+from copilot.actions.customer import CustomerView, Lookup, lookups, view
+from copilot.actions.proposals import offered_for
+from copilot.conversation.state import Conversation
 from copilot.pipeline import Insight
+from copilot.reasoning.guidance import Guidance
 
 log = logging.getLogger("copilot")
 AddResult = Callable[[str, dict[str, Any], dict[str, Any]], None]
@@ -97,8 +97,9 @@ class Operations:
         self.customer = view(conversation, stale, message)
         self._listener.customer_changed(self.customer)
 
-    async def advise(self, conversation: Conversation, insight: Insight, guidance: Guidance,
-                     extra: tuple[tuple[str, str], ...] = ()) -> list[Action]:
+    async def advise(
+        self, conversation: Conversation, insight: Insight, guidance: Guidance, extra: tuple[tuple[str, str], ...] = ()
+    ) -> list[Action]:
         """Offer the actions this analysis calls for; each is recorded (and audited) once."""
         try:
             tools = await self.desk.systems.tools()
@@ -119,6 +120,7 @@ class Operations:
 
     async def approve(self, action_id: str, conversation: Conversation, name: str, role: str) -> Action | None:
         """One person's approval; once complete, the action runs straight away."""
+
         async def approved() -> Action:
             action = self.desk.approve(action_id, name, role)
             return await self.desk.execute(action_id, conversation, self._add_result) if action.runnable else action

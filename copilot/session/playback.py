@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from base.errors import EventError
@@ -63,5 +63,4 @@ class DemoPlayer:
             self.session.start(ConversationStarted(id="typed", title="Typed conversation"))
         conversation = self.session.conversation
         assert conversation is not None
-        self.session.submit(Message(conversation.id, conversation.next_seq, role, text.strip(),
-                                    datetime.now(timezone.utc)))
+        self.session.submit(Message(conversation.id, conversation.next_seq, role, text.strip(), datetime.now(UTC)))

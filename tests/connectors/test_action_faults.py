@@ -21,11 +21,11 @@ from connectors.config import SystemConfig
 from connectors.demo_store.store import DemoStore
 from connectors.http import RestSystem
 from connectors.systems import Systems
-from copilot.actions.proposals import Proposal, proposal_id
 from copilot.actions.approvals import Desk
 from copilot.actions.audit import AuditLog
-from copilot.conversation.state import Conversation, ToolEvent, Turn
 from copilot.actions.guardrails import check
+from copilot.actions.proposals import Proposal, proposal_id
+from copilot.conversation.state import Conversation, ToolEvent, Turn
 from tests.fakes.faulty_store import FaultyStore
 
 ORDER = "NW-11730"  # processing in the demo store's seed (the cancellation demo)
@@ -34,8 +34,9 @@ TIMEOUT_S = 1.0
 
 @pytest.fixture(params=[True, False], ids=["keys", "no-keys"])
 def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[FaultyStore]:
-    faulty = FaultyStore(tmp_path / "store.sqlite3", honour_keys=request.param, stall_s=TIMEOUT_S * 2.5,
-                         slow_s=TIMEOUT_S / 3)
+    faulty = FaultyStore(
+        tmp_path / "store.sqlite3", honour_keys=request.param, stall_s=TIMEOUT_S * 2.5, slow_s=TIMEOUT_S / 3
+    )
     faulty.start()
     yield faulty
     faulty.stop()
@@ -45,8 +46,9 @@ class Rig:
     """A desk wired to the faulty server, and the conversation the rep is in."""
 
     def __init__(self, server: FaultyStore, folder: Path) -> None:
-        config = SystemConfig(name="store", transport="rest", url=server.url, timeout_s=TIMEOUT_S,
-                              idempotency=server.honour_keys)
+        config = SystemConfig(
+            name="store", transport="rest", url=server.url, timeout_s=TIMEOUT_S, idempotency=server.honour_keys
+        )
         self.server = server
         self.systems = Systems([RestSystem(config)])
         self.audit = AuditLog(folder / "audit.sqlite3")
@@ -59,17 +61,27 @@ class Rig:
     async def conversation(self) -> Conversation:
         record = await self.systems.call("get_order", {"order_id": ORDER})
         when = datetime(2026, 11, 20, 10, 5)
-        return Conversation("c1", jurisdiction="US-TX", turns=(Turn(1, "customer", f"Please cancel {ORDER}", when),),
-                            tools=(ToolEvent(1, "result", "get_order", json.dumps(record)),))
+        return Conversation(
+            "c1",
+            jurisdiction="US-TX",
+            turns=(Turn(1, "customer", f"Please cancel {ORDER}", when),),
+            tools=(ToolEvent(1, "result", "get_order", json.dumps(record)),),
+        )
 
     async def approved_cancel(self) -> tuple[Proposal, Conversation]:
         conversation = await self.conversation()
         arguments = {"order_id": ORDER, "reason": "Customer asked to cancel before shipping"}
         verdict = check("cancel_order", arguments, conversation=conversation)
         assert verdict.kind == "allowed"
-        proposal = Proposal(proposal_id("c1", "cancel_order", arguments), "c1", "cancel_order", arguments,
-                            "Cancel before it ships", ("northwind-retail@2025.3#cancellations.before-shipping",),
-                            verdict)
+        proposal = Proposal(
+            proposal_id("c1", "cancel_order", arguments),
+            "c1",
+            "cancel_order",
+            arguments,
+            "Cancel before it ships",
+            ("northwind-retail@2025.3#cancellations.before-shipping",),
+            verdict,
+        )
         self.desk.offer((proposal,))
         self.desk.approve(proposal.id, "ana", "rep")
         return proposal, conversation
@@ -106,8 +118,9 @@ def test_one_side_effect_whatever_the_fault(server: FaultyStore, tmp_path: Path,
     order = server.store.call("get_order", {"order_id": ORDER})
     assert order["status"] == "cancelled"
     assert rig.audit.verify() == []
-    kinds = rig.kinds(proposal_id("c1", "cancel_order", {"order_id": ORDER,
-                                                         "reason": "Customer asked to cancel before shipping"}))
+    kinds = rig.kinds(
+        proposal_id("c1", "cancel_order", {"order_id": ORDER, "reason": "Customer asked to cancel before shipping"})
+    )
     assert kinds[:3] == ["proposed", "approved", "executing"]
     if fault in ("slow",):
         assert first == "done" and kinds[-1] == "executed"
@@ -117,8 +130,9 @@ def test_one_side_effect_whatever_the_fault(server: FaultyStore, tmp_path: Path,
         assert server.writes == (2 if fault == "error_before" else 1)
 
 
-def test_an_action_left_running_by_a_crash_is_settled_by_reading_at_the_next_start(server: FaultyStore,
-                                                                                  tmp_path: Path) -> None:
+def test_an_action_left_running_by_a_crash_is_settled_by_reading_at_the_next_start(
+    server: FaultyStore, tmp_path: Path
+) -> None:
     rig = Rig(server, tmp_path)
     server.faults = ["drop_after"] * 3  # the app "dies": no reply ever comes back, but the store applied it
 
@@ -153,8 +167,10 @@ def test_a_double_click_runs_once(server: FaultyStore, tmp_path: Path) -> None:
 
     async def scenario() -> list[str]:
         proposal, conversation = await rig.approved_cancel()
-        results = await asyncio.gather(rig.desk.execute(proposal.id, conversation, rig.record),
-                                       rig.desk.execute(proposal.id, conversation, rig.record))
+        results = await asyncio.gather(
+            rig.desk.execute(proposal.id, conversation, rig.record),
+            rig.desk.execute(proposal.id, conversation, rig.record),
+        )
         again = await rig.desk.execute(proposal.id, conversation, rig.record)  # a retry after it finished
         await rig.close()
         return [r.state for r in results] + [again.state]

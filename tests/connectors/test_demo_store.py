@@ -12,7 +12,7 @@ import sys
 import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import closing
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +26,22 @@ from connectors.demo_store.seed import STORY_ORDERS
 
 REPO = Path(__file__).resolve().parents[2]
 CONVERSATIONS = sorted((REPO / "resources" / "conversations").glob("*.jsonl"))
-NOW = datetime(2026, 11, 20, 10, 7, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 20, 10, 7, tzinfo=UTC)
 SERVER = [sys.executable, "-m", "connectors.demo_store.server"]
 WRITE_TOOLS = {
-    "cancel_order", "reinstate_order", "refund_payment", "update_shipping_address", "create_ticket", "escalate_to_queue"
+    "cancel_order",
+    "reinstate_order",
+    "refund_payment",
+    "update_shipping_address",
+    "create_ticket",
+    "escalate_to_queue",
 }
 NEW_ADDRESS = {
-    "name": "Tom Becker", "line1": "Schönhauser Allee 12", "city": "Berlin", "postal_code": "10437", "country": "DE"
+    "name": "Tom Becker",
+    "line1": "Schönhauser Allee 12",
+    "city": "Berlin",
+    "postal_code": "10437",
+    "country": "DE",
 }
 STATUSES = {"pending", "processing", "shipped", "delivered", "cancelled", "returned"}
 
@@ -126,11 +135,13 @@ def _order_facts(order: dict[str, Any], tool: str) -> dict[str, Any]:
         "last_scan": shipment.get("last_scan"),
         "captured": [
             {"amount": c["amount"], "currency": order["currency"], "date": c["updated_at"][:10]}
-            for c in charges if c["status"] == "captured"
+            for c in charges
+            if c["status"] == "captured"
         ],
         "authorisations": [
             {"amount": c["amount"], "status": c["status"], "date": c["updated_at"][:10]}
-            for c in charges if c["status"] == "voided"
+            for c in charges
+            if c["status"] == "voided"
         ],
     }
 
@@ -236,10 +247,16 @@ def test_get_order_shows_only_method_brand_and_last4_of_a_payment(story_store: D
         ("get_order", {}, "order_id"),
         ("list_orders", {"customer_id": "C-1001", "limit": 0}, "limit"),
         ("refund_payment", {"order_id": "NW-19067", "amount": 1.234, "reason": "x", "idempotency_key": "k"}, "amount"),
-        ("update_shipping_address", {"order_id": "NW-18220", "address": {"name": "T"}, "idempotency_key": "k"},
-         "address"),
-        ("create_ticket", {"customer_id": "C-1001", "subject": " ", "body": "b", "priority": "low",
-                           "idempotency_key": "k"}, "subject"),
+        (
+            "update_shipping_address",
+            {"order_id": "NW-18220", "address": {"name": "T"}, "idempotency_key": "k"},
+            "address",
+        ),
+        (
+            "create_ticket",
+            {"customer_id": "C-1001", "subject": " ", "body": "b", "priority": "low", "idempotency_key": "k"},
+            "subject",
+        ),
     ],
 )
 def test_bad_arguments_raise_value_error_naming_the_argument(
@@ -255,7 +272,11 @@ def test_bad_arguments_raise_value_error_naming_the_argument(
 def test_cancel_voids_the_authorisation_and_reinstate_restores_it(store: DemoStore) -> None:
     result = store.call("cancel_order", _cancel("NW-11730"))
     assert (result["status"], result["previous_status"], result["voided_amount"], result["refund"]) == (
-        "cancelled", "processing", 86.5, None)
+        "cancelled",
+        "processing",
+        86.5,
+        None,
+    )
     assert "86.50 USD was voided" in result["message"]
     assert store.call("get_order", {"order_id": "NW-11730"})["cancelled_at"] == "2026-11-20T10:07:00Z"
 
@@ -282,8 +303,10 @@ def test_cancel_refunds_a_payment_taken_at_checkout_and_reinstate_reverses_it(st
 
 @pytest.mark.parametrize(
     ("order_id", "message"),
-    [("NW-13408", "Order NW-13408 has shipped; it can no longer be cancelled."),
-     ("NW-10482", "Order NW-10482 has been delivered; it can no longer be cancelled.")],
+    [
+        ("NW-13408", "Order NW-13408 has shipped; it can no longer be cancelled."),
+        ("NW-10482", "Order NW-10482 has been delivered; it can no longer be cancelled."),
+    ],
 )
 def test_cancel_after_shipping_is_refused_and_records_nothing(store: DemoStore, order_id: str, message: str) -> None:
     with pytest.raises(StoreError) as refusal:
@@ -322,12 +345,25 @@ def test_address_changes_before_shipping_only(store: DemoStore) -> None:
 
 
 def test_tickets_and_escalations_are_recorded(store: DemoStore) -> None:
-    ticket_args = {"customer_id": "C-1005", "order_id": "NW-15588", "subject": "Refund overdue",
-                   "body": "Third contact.", "priority": "urgent", "idempotency_key": "t1"}
+    ticket_args = {
+        "customer_id": "C-1005",
+        "order_id": "NW-15588",
+        "subject": "Refund overdue",
+        "body": "Third contact.",
+        "priority": "urgent",
+        "idempotency_key": "t1",
+    }
     ticket = store.call("create_ticket", ticket_args)
-    escalation = store.call("escalate_to_queue", {"customer_id": "CU-20731", "queue": "bereavement",
-                                                  "summary": "Her daughter reported her death; Plus paused.",
-                                                  "conversation_id": "bereavement", "idempotency_key": "e1"})
+    escalation = store.call(
+        "escalate_to_queue",
+        {
+            "customer_id": "CU-20731",
+            "queue": "bereavement",
+            "summary": "Her daughter reported her death; Plus paused.",
+            "conversation_id": "bereavement",
+            "idempotency_key": "e1",
+        },
+    )
     assert (ticket["status"], ticket["created_at"], escalation["position"]) == ("open", "2026-11-20T10:07:00Z", 1)
     assert store.call("list_tickets", {"customer_id": "C-1005"})["tickets"][0]["ticket_id"] == ticket["ticket_id"]
     assert store.call("list_tickets", {"customer_id": "CU-20731"})["escalations"][0]["queue"] == "bereavement"
@@ -342,10 +378,13 @@ def test_dry_run_lists_the_changes_and_writes_nothing(store: DemoStore, db_path:
     before = _dump(db_path)
     preview = store.call("cancel_order", _cancel("NW-11730", dry_run=True))
     payment_id = store.call("get_order", {"order_id": "NW-11730"})["charges"][0]["payment_id"]
-    assert preview == {"dry_run": True, "changes": [
-        {"entity": "order", "id": "NW-11730", "field": "status", "before": "processing", "after": "cancelled"},
-        {"entity": "payment", "id": payment_id, "field": "status", "before": "authorized", "after": "voided"},
-    ]}
+    assert preview == {
+        "dry_run": True,
+        "changes": [
+            {"entity": "order", "id": "NW-11730", "field": "status", "before": "processing", "after": "cancelled"},
+            {"entity": "payment", "id": payment_id, "field": "status", "before": "authorized", "after": "voided"},
+        ],
+    }
     assert _dump(db_path) == before
     with pytest.raises(StoreError, match="has shipped"):
         store.call("cancel_order", _cancel("NW-13408", dry_run=True))

@@ -11,23 +11,34 @@ from pathlib import Path
 
 import pytest
 
+from base.errors import SystemUnavailable, ToolRefused
 from connectors.config import SystemConfig
 from connectors.demo_store.store import DemoStore
 from connectors.mcp_client import McpSystem
 from connectors.systems import Systems
-from copilot.actions.proposals import Proposal, proposal_id
 from copilot.actions.approvals import Desk
 from copilot.actions.audit import AuditLog
-from copilot.conversation.state import Conversation, ToolEvent, Turn
-from base.errors import SystemUnavailable, ToolRefused
 from copilot.actions.guardrails import check
+from copilot.actions.proposals import Proposal, proposal_id
+from copilot.conversation.state import Conversation, ToolEvent, Turn
 
 ORDER = "NW-11730"
 
 
 def faulty(tmp_path: Path, fault: str) -> SystemConfig:
-    command = (sys.executable, "-m", "tests.fakes.faulty_mcp", "--db", str(tmp_path / "store.sqlite3"),
-               "--fault", fault, "--marker", str(tmp_path / "fired"), "--stall", "4")
+    command = (
+        sys.executable,
+        "-m",
+        "tests.fakes.faulty_mcp",
+        "--db",
+        str(tmp_path / "store.sqlite3"),
+        "--fault",
+        fault,
+        "--marker",
+        str(tmp_path / "fired"),
+        "--stall",
+        "4",
+    )
     return SystemConfig(name="store", transport="stdio", command=command, timeout_s=2.0)
 
 
@@ -37,12 +48,22 @@ async def cancel_once(config: SystemConfig, folder: Path) -> tuple[str, str, lis
     desk = Desk(folder / "actions.sqlite3", audit, systems, "ana")
     try:
         record = await systems.call("get_order", {"order_id": ORDER})
-        conversation = Conversation("c1", jurisdiction="US-TX", turns=(
-            Turn(1, "customer", f"cancel {ORDER} please", datetime(2026, 11, 20, 10)),),
-            tools=(ToolEvent(1, "result", "get_order", json.dumps(record)),))
+        conversation = Conversation(
+            "c1",
+            jurisdiction="US-TX",
+            turns=(Turn(1, "customer", f"cancel {ORDER} please", datetime(2026, 11, 20, 10)),),
+            tools=(ToolEvent(1, "result", "get_order", json.dumps(record)),),
+        )
         arguments = {"order_id": ORDER, "reason": "asked before shipping"}
-        proposal = Proposal(proposal_id("c1", "cancel_order", arguments), "c1", "cancel_order", arguments, "Cancel",
-                            (), check("cancel_order", arguments, conversation=conversation))
+        proposal = Proposal(
+            proposal_id("c1", "cancel_order", arguments),
+            "c1",
+            "cancel_order",
+            arguments,
+            "Cancel",
+            (),
+            check("cancel_order", arguments, conversation=conversation),
+        )
         desk.offer((proposal,))
         desk.approve(proposal.id, "ana", "rep")
         action = await desk.execute(proposal.id, conversation)
@@ -67,8 +88,14 @@ def test_a_lost_mcp_reply_is_retried_with_the_same_key(tmp_path: Path, fault: st
 
 def test_mcp_refusals_and_unreachable_servers_in_plain_words(tmp_path: Path) -> None:
     async def scenario() -> tuple[str, str]:
-        good = McpSystem(SystemConfig(name="store", transport="stdio", timeout_s=20, command=(
-            sys.executable, "-m", "connectors.demo_store.server", "--db", str(tmp_path / "store.sqlite3"))))
+        good = McpSystem(
+            SystemConfig(
+                name="store",
+                transport="stdio",
+                timeout_s=20,
+                command=(sys.executable, "-m", "connectors.demo_store.server", "--db", str(tmp_path / "store.sqlite3")),
+            )
+        )
         with pytest.raises(ToolRefused) as refused:
             await good.call("cancel_order", {"order_id": "NW-13408", "reason": "x", "idempotency_key": "k1"})
         await good.aclose()

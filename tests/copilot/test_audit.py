@@ -15,9 +15,16 @@ from copilot.actions.audit import AUDIT_FILE, AuditLog
 def _filled(path: Path, count: int = 4) -> AuditLog:
     log = AuditLog(path)
     for n in range(count):
-        log.append(actor="rep", conversation_id="c1", kind="proposed" if n % 2 == 0 else "approved",
-                   action_id=f"a{n}", tool="refund_payment", arguments={"order_id": "NW-1", "amount": 10 + n},
-                   result={"n": n}, citations=("northwind-retail@2025.3#refunds.original-method",))
+        log.append(
+            actor="rep",
+            conversation_id="c1",
+            kind="proposed" if n % 2 == 0 else "approved",
+            action_id=f"a{n}",
+            tool="refund_payment",
+            arguments={"order_id": "NW-1", "amount": 10 + n},
+            result={"n": n},
+            citations=("northwind-retail@2025.3#refunds.original-method",),
+        )
     return log
 
 
@@ -75,8 +82,9 @@ def test_cli_verify_and_export(tmp_path: Path) -> None:
     ok = subprocess.run([*run, "verify"], env=env, capture_output=True, text=True, timeout=60)
     assert ok.returncode == 0, ok.stderr
     assert "4 records, chain intact" in ok.stdout
-    exported = subprocess.run([*run, "export", "-o", str(tmp_path / "audit.jsonl")], env=env, capture_output=True,
-                              text=True, timeout=60)
+    exported = subprocess.run(
+        [*run, "export", "-o", str(tmp_path / "audit.jsonl")], env=env, capture_output=True, text=True, timeout=60
+    )
     assert exported.returncode == 0, exported.stderr
     assert len((tmp_path / "audit.jsonl").read_text().splitlines()) == 4
     with sqlite3.connect(tmp_path / AUDIT_FILE) as db:

@@ -13,28 +13,46 @@ import pytest
 from tests.conftest import BENCHDATA, demo_conversation
 
 
-def copilot(*args: str, home: Path, extra_env: dict[str, str] | None = None,
-            drop: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+def copilot(
+    *args: str, home: Path, extra_env: dict[str, str] | None = None, drop: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in drop}
     env.update({"COPILOT_HOME": str(home), **(extra_env or {})})
-    return subprocess.run([sys.executable, "-m", "cli.main", *args], capture_output=True, text=True, env=env,
-                          timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "cli.main", *args], capture_output=True, text=True, env=env, timeout=300, check=False
+    )
 
 
 def test_replay_json_prints_one_cited_line_per_message_without_qt(demo_home: Path, tmp_path: Path) -> None:
     probe = tmp_path / "probe.py"
-    probe.write_text("import sys, runpy\nsys.argv = ['copilot', *sys.argv[1:]]\n"
-                     "try:\n    runpy.run_module('cli.main', run_name='__main__')\n"
-                     "except SystemExit:\n    pass\n"
-                     "print('QT_LOADED' if any(m.startswith('PySide6') for m in sys.modules) else 'NO_QT', file=sys.stderr)\n")
+    probe.write_text(
+        "import sys, runpy\nsys.argv = ['copilot', *sys.argv[1:]]\n"
+        "try:\n    runpy.run_module('cli.main', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        "print('QT_LOADED' if any(m.startswith('PySide6') for m in sys.modules) else 'NO_QT', file=sys.stderr)\n"
+    )
     env = {**os.environ, "COPILOT_HOME": str(demo_home)}
-    done = subprocess.run([sys.executable, str(probe), "replay", str(demo_conversation("cancellation")), "--json"],
-                          capture_output=True, text=True, env=env, timeout=300, check=True)
+    done = subprocess.run(
+        [sys.executable, str(probe), "replay", str(demo_conversation("cancellation")), "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=True,
+    )
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert len(lines) == 14 and [line["seq"] for line in lines] == sorted(line["seq"] for line in lines)
     assert {"seq", "role", "clauses", "timings_ms"} <= set(lines[0])
-    assert set(lines[0]["timings_ms"]) == {"embed", "search", "signals", "escalation", "suggest", "draft", "flags",
-                                           "total"}
+    assert set(lines[0]["timings_ms"]) == {
+        "embed",
+        "search",
+        "signals",
+        "escalation",
+        "suggest",
+        "draft",
+        "flags",
+        "total",
+    }
     assert {"escalations", "flags", "intent", "suggestions", "draft", "grounded"} <= set(lines[0])
     cited = [c for line in lines for c in line["clauses"]]
     assert cited and all(c["citation"].startswith("northwind-retail@2025.3#") and c["title"] for c in cited)
@@ -46,8 +64,9 @@ def test_replay_runs_on_external_airline_conversations_with_tool_events(demo_hom
     files = sorted((BENCHDATA / "airline" / "conversations").glob("*.jsonl"))
     if not files:
         pytest.skip("../shared/benchdata is not beside this checkout")
-    done = copilot("replay", str(files[0]), "--json", "--pack", str(BENCHDATA / "airline" / "policy.md"),
-                   home=demo_home)
+    done = copilot(
+        "replay", str(files[0]), "--json", "--pack", str(BENCHDATA / "airline" / "policy.md"), home=demo_home
+    )
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     messages = sum('"type": "message"' in line for line in files[0].read_text().splitlines())
@@ -84,8 +103,16 @@ def test_run_without_a_display_names_the_headless_commands(tmp_path: Path) -> No
 
 def test_screenshot_renders_the_panel_from_an_empty_home(tmp_path: Path) -> None:
     out = tmp_path / "panel.png"
-    done = copilot("screenshot", str(out), "--conversation", str(demo_conversation("double-charge")), "--upto", "3",
-                   home=tmp_path / "empty-home", extra_env={"QT_QPA_PLATFORM": "offscreen"})
+    done = copilot(
+        "screenshot",
+        str(out),
+        "--conversation",
+        str(demo_conversation("double-charge")),
+        "--upto",
+        "3",
+        home=tmp_path / "empty-home",
+        extra_env={"QT_QPA_PLATFORM": "offscreen"},
+    )
     assert done.returncode == 0, done.stderr
     from PySide6.QtGui import QImage
 
@@ -100,8 +127,16 @@ def test_replay_with_the_demo_store_adds_proposals_and_audits_them(demo_home: Pa
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     first = lines[0]["proposals"]
-    assert first == [{"tool": "cancel_order", "arguments": {"order_id": "NW-11730", "reason": "Cancel before it ships"},
-                      "verdict": "allowed", "approver_role": "", "rule": "", "clause": ""}]
+    assert first == [
+        {
+            "tool": "cancel_order",
+            "arguments": {"order_id": "NW-11730", "reason": "Cancel before it ships"},
+            "verdict": "allowed",
+            "approver_role": "",
+            "rule": "",
+            "clause": "",
+        }
+    ]
     assert all("proposals" in line for line in lines)
     audit = AuditLog(demo_home / AUDIT_FILE)
     proposed = [r for r in audit.records() if r.kind == "proposed"]

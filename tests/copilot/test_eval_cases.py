@@ -8,14 +8,33 @@ from pathlib import Path
 from tests.copilot.test_cli import copilot
 
 CASES = [
-    {"id": "e1", "kind": "escalation", "turns": [{"role": "customer", "text": "My father passed away in May."}],
-     "jurisdiction": "UK", "expected": ["bereavement"]},
-    {"id": "e2", "kind": "escalation", "turns": [{"role": "customer", "text": "the wait is murder"}],
-     "jurisdiction": "UK", "expected": []},
-    {"id": "e3", "turns": [{"role": "customer", "text": "Get me a manager now!!"}], "jurisdiction": "US-NY",
-     "expected": ["human_request"]},
-    {"id": "f1", "kind": "flag", "turns": [{"role": "rep", "text": "Send me your CVV please."}],
-     "jurisdiction": "US-NY", "expected": ["sensitive_data"]},
+    {
+        "id": "e1",
+        "kind": "escalation",
+        "turns": [{"role": "customer", "text": "My father passed away in May."}],
+        "jurisdiction": "UK",
+        "expected": ["bereavement"],
+    },
+    {
+        "id": "e2",
+        "kind": "escalation",
+        "turns": [{"role": "customer", "text": "the wait is murder"}],
+        "jurisdiction": "UK",
+        "expected": [],
+    },
+    {
+        "id": "e3",
+        "turns": [{"role": "customer", "text": "Get me a manager now!!"}],
+        "jurisdiction": "US-NY",
+        "expected": ["human_request"],
+    },
+    {
+        "id": "f1",
+        "kind": "flag",
+        "turns": [{"role": "rep", "text": "Send me your CVV please."}],
+        "jurisdiction": "US-NY",
+        "expected": ["sensitive_data"],
+    },
 ]
 
 
@@ -43,6 +62,8 @@ def test_flags_eval_scores_flag_cases_only(tmp_path: Path, demo_home: Path) -> N
 
 def test_a_bad_case_line_is_named(tmp_path: Path, demo_home: Path) -> None:
     cases = tmp_path / "cases.jsonl"
-    cases.write_text(json.dumps(CASES[0]) + "\n" + '{"id": "x", "kind": "escalation", "turns": [], "expected": ["angry"]}')
+    cases.write_text(
+        json.dumps(CASES[0]) + "\n" + '{"id": "x", "kind": "escalation", "turns": [], "expected": ["angry"]}'
+    )
     done = copilot("eval", "escalation", "--cases", str(cases), home=demo_home)
     assert done.returncode == 2 and "cases.jsonl:2: unknown category 'angry'" in done.stderr

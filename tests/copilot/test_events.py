@@ -5,8 +5,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from copilot.conversation.events import (
+    ConversationStarted,
+    Message,
+    OtherEvent,
+    ToolCall,
+    ToolResult,
+    parse_lines,
+    read_events,
+)
 from copilot.conversation.state import Conversation
-from copilot.conversation.events import ConversationStarted, Message, OtherEvent, ToolCall, ToolResult, parse_lines, read_events
 
 SHAPE = [
     '{"type":"conversation","id":"c1","channel":"chat","customer":{"name":"Ana Ruiz"},"jurisdiction":"US-CA",'

@@ -22,7 +22,12 @@ def test_demo_guidance_is_stored_with_its_version(workspace: Workspace) -> None:
     assert guidance.rules and guidance.disclosure.jurisdictions == ("US-CA", "EU")
     assert guidance.citations["refunds.timing"] == "northwind-retail@2025.3#refunds.timing"
     rebuilt = workspace.catalog.pack("northwind-retail", "2025.3")
-    assert [f for f, _ in rebuilt.guidance] == ["escalation-examples.jsonl", "escalation.toml", "playbooks.toml", "rules.toml"]
+    assert [f for f, _ in rebuilt.guidance] == [
+        "escalation-examples.jsonl",
+        "escalation.toml",
+        "playbooks.toml",
+        "rules.toml",
+    ]
 
 
 def _broken(tmp_path: Path, file: str, old: str, new: str) -> Path:
@@ -34,18 +39,27 @@ def _broken(tmp_path: Path, file: str, old: str, new: str) -> Path:
     return folder
 
 
-@pytest.mark.parametrize(("file", "old", "new", "expected"), [
-    ("playbooks.toml", "max_suggestions = 4", 'max_suggestions = "many"', "playbooks.toml:"),
-    ("playbooks.toml", '"refunds.timing"', '"refunds.no-such-clause"', "unknown clause id 'refunds.no-such-clause'"),
-    ("rules.toml", 'category = "regulated_action"', 'category = "rudeness"', "field 'rule.0.category'"),
-    ("escalation.toml", "classifier_threshold = 0.65", "classifier_threshold = 6.5", "classifier_threshold"),
-    ("escalation-examples.jsonl", '{"text": ', '{"text" ', "escalation-examples.jsonl:1: not JSON"),
-    ("escalation-examples.jsonl", '"labels": []', '"labels": "none"', "field 'labels'"),
-    ("escalation-examples.jsonl", '"labels": ["bereavement"]', '"labels": ["grief"]', "the label 'grief'"),
-    ("rules.toml", "[disclosure]", "[disclosure", "invalid TOML"),
-])
-def test_bad_guidance_is_refused_naming_file_field_and_fix(tmp_path: Path, file: str, old: str, new: str,
-                                                          expected: str) -> None:
+@pytest.mark.parametrize(
+    ("file", "old", "new", "expected"),
+    [
+        ("playbooks.toml", "max_suggestions = 4", 'max_suggestions = "many"', "playbooks.toml:"),
+        (
+            "playbooks.toml",
+            '"refunds.timing"',
+            '"refunds.no-such-clause"',
+            "unknown clause id 'refunds.no-such-clause'",
+        ),
+        ("rules.toml", 'category = "regulated_action"', 'category = "rudeness"', "field 'rule.0.category'"),
+        ("escalation.toml", "classifier_threshold = 0.65", "classifier_threshold = 6.5", "classifier_threshold"),
+        ("escalation-examples.jsonl", '{"text": ', '{"text" ', "escalation-examples.jsonl:1: not JSON"),
+        ("escalation-examples.jsonl", '"labels": []', '"labels": "none"', "field 'labels'"),
+        ("escalation-examples.jsonl", '"labels": ["bereavement"]', '"labels": ["grief"]', "the label 'grief'"),
+        ("rules.toml", "[disclosure]", "[disclosure", "invalid TOML"),
+    ],
+)
+def test_bad_guidance_is_refused_naming_file_field_and_fix(
+    tmp_path: Path, file: str, old: str, new: str, expected: str
+) -> None:
     folder = _broken(tmp_path, file, old, new)
     with pytest.raises(PackError) as raised:
         check_pack(load_pack(folder), str(folder))

@@ -12,16 +12,25 @@ from tests.conftest import demo_conversation
 
 
 def handoff(demo_home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cli.main", "handoff", *args], capture_output=True, text=True,
-                          env={**os.environ, "COPILOT_HOME": str(demo_home)}, timeout=300, check=True)
+    return subprocess.run(
+        [sys.executable, "-m", "cli.main", "handoff", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COPILOT_HOME": str(demo_home)},
+        timeout=300,
+        check=True,
+    )
 
 
 def test_handoff_json_has_every_part(demo_home: Path) -> None:
     done = handoff(demo_home, str(demo_conversation("bereavement")), "--json")
     record = json.loads(done.stdout.strip().splitlines()[-1])
     assert set(record) >= {"summary", "sentiment", "escalations", "paths", "citations", "suggested_response"}
-    assert set(record["sentiment"]) == {"score", "trend"} and record["sentiment"]["trend"] in {"rising", "falling",
-                                                                                               "steady"}
+    assert set(record["sentiment"]) == {"score", "trend"} and record["sentiment"]["trend"] in {
+        "rising",
+        "falling",
+        "steady",
+    }
     assert "bereavement" in [e["category"] for e in record["escalations"]]
     assert record["summary"].startswith("Helen Carter") and "“" in record["summary"]
     assert record["citations"] and all(c.startswith("northwind-retail@") for c in record["citations"])

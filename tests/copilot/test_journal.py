@@ -16,8 +16,9 @@ def test_draft_survives_a_restart_and_an_override_is_kept(tmp_path: Path) -> Non
     reopened = Journal(tmp_path / "journal.sqlite3")
     assert reopened.draft("c1") == (4, "Hi Ana, your refund of $500 arrives tomorrow.")
     assert reopened.decisions("c1") == [(4, "refund_status", "Refund issued", "accepted")]
-    reopened.record_insert("c1", 4, "Hi Ana, your refund of $500 arrives tomorrow.",
-                           (Unsupported(23, 27, "$500", "not backed"),))
+    reopened.record_insert(
+        "c1", 4, "Hi Ana, your refund of $500 arrives tomorrow.", (Unsupported(23, 27, "$500", "not backed"),)
+    )
     assert reopened.draft("c1") is None
     [override] = reopened.overrides()
     assert override["unsupported"] == [{"text": "$500", "reason": "not backed", "start": 23, "end": 27}]

@@ -43,9 +43,14 @@ REAL_URL = os.environ.get("COPILOT_LLM_REAL_URL", "")
 
 REQUEST = DraftRequest(
     tone="warm and brief",
-    turns=(("customer", "Hi, I'm Jane Doe. My card 4111 1111 1111 1111 was charged twice for order NW-12345. "
-                        "Write to jane.doe@example.com or call +44 20 7946 0958."),
-           ("rep", "I'm sorry to hear that, Jane. Let me check.")),
+    turns=(
+        (
+            "customer",
+            "Hi, I'm Jane Doe. My card 4111 1111 1111 1111 was charged twice for order NW-12345. "
+            "Write to jane.doe@example.com or call +44 20 7946 0958.",
+        ),
+        ("rep", "I'm sorry to hear that, Jane. Let me check."),
+    ),
     clauses=(("northwind-retail/refunds.duplicate", "Duplicate charges are refunded in full within 5 business days."),),
     facts=("Order NW-12345 has two charges of $89.00 on 2026-11-02.",),
     names=("Jane Doe",),
@@ -53,13 +58,14 @@ REQUEST = DraftRequest(
 PII = ("Jane", "Doe", "4111 1111 1111 1111", "NW-12345", "jane.doe@example.com", "+44 20 7946 0958")
 SCHEMA = {
     "type": "object",
-    "properties": {"category": {"type": "string", "enum": ["refund", "delivery", "other"]},
-                   "note": {"type": "string"}},
+    "properties": {"category": {"type": "string", "enum": ["refund", "delivery", "other"]}, "note": {"type": "string"}},
     "required": ["category", "note"],
     "additionalProperties": False,
 }
-CLASSIFY = [{"role": "system", "content": "Classify the customer's message and add a short note for the rep."},
-            {"role": "user", "content": "From Jane Doe <jane.doe@example.com>: I was charged twice, refund me."}]
+CLASSIFY = [
+    {"role": "system", "content": "Classify the customer's message and add a short note for the rep."},
+    {"role": "user", "content": "From Jane Doe <jane.doe@example.com>: I was charged twice, refund me."},
+]
 
 
 def run(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -87,8 +93,17 @@ def fake() -> Iterator[FakeOpenAI]:
     server.stop()
 
 
-@pytest.fixture(params=["fake", pytest.param("real", marks=pytest.mark.skipif(
-    not REAL_URL, reason="set COPILOT_LLM_REAL_URL to a llama.cpp server to test against it"))])
+@pytest.fixture(
+    params=[
+        "fake",
+        pytest.param(
+            "real",
+            marks=pytest.mark.skipif(
+                not REAL_URL, reason="set COPILOT_LLM_REAL_URL to a llama.cpp server to test against it"
+            ),
+        ),
+    ]
+)
 def endpoint(request: pytest.FixtureRequest) -> Endpoint:
     if request.param == "real":
         return Endpoint(REAL_URL, os.environ.get("COPILOT_LLM_REAL_MODEL", ""), None)
@@ -102,6 +117,7 @@ async def draft(config: LlmConfig) -> list[str]:
 
 
 # --- protocol: fake and real ---------------------------------------------------------------------------
+
 
 def test_draft_streams_restored_text_and_no_personal_data_leaves(endpoint: Endpoint) -> None:
     chunks = run(draft(endpoint.config()))
@@ -164,6 +180,7 @@ def test_check_reports_model_url_and_time(endpoint: Endpoint) -> None:
 
 # --- faults: fake only ---------------------------------------------------------------------------------
 
+
 def test_json_falls_back_to_the_prompt_and_strips_fences(fake: FakeOpenAI) -> None:
     fake.mode = "refuse_structured"
 
@@ -184,8 +201,11 @@ def test_prose_instead_of_json_is_an_error_saying_so(fake: FakeOpenAI) -> None:
         async with LlmClient(LlmConfig(base_url=fake.base_url)) as llm:
             await llm.complete_json(CLASSIFY, SCHEMA, "triage")
 
-    with pytest.raises(LlmError, match=r"did not answer with valid JSON \(Expecting value at line 1 column 1\); "
-                                       r"it began: 'Sure! Here is the JSON"):
+    with pytest.raises(
+        LlmError,
+        match=r"did not answer with valid JSON \(Expecting value at line 1 column 1\); "
+        r"it began: 'Sure! Here is the JSON",
+    ):
         run(ask())
 
 
@@ -193,8 +213,9 @@ def test_server_error_in_plain_words(fake: FakeOpenAI) -> None:
     fake.mode = "error"
     with pytest.raises(LlmError) as raised:
         run(draft(LlmConfig(base_url=fake.base_url)))
-    assert str(raised.value) == (f"The LLM at {fake.base_url} answered HTTP 500 Internal Server Error: "
-                                 "model crashed: out of memory.")
+    assert str(raised.value) == (
+        f"The LLM at {fake.base_url} answered HTTP 500 Internal Server Error: model crashed: out of memory."
+    )
 
 
 def test_no_answer_times_out_in_time(fake: FakeOpenAI) -> None:
@@ -272,19 +293,23 @@ def test_connection_refused_in_plain_words() -> None:
 
 # --- where text may go, and the key ------------------------------------------------------------------
 
-@pytest.mark.parametrize(("url", "local"), [
-    ("http://127.0.0.1:8080/v1", True),
-    ("http://127.8.9.10/v1", True),
-    ("http://localhost:11434/v1", True),
-    ("http://llm.localhost/v1", True),
-    ("http://[::1]:8080/v1", True),
-    ("http://[::ffff:127.0.0.1]:8080/v1", True),
-    ("http://10.0.0.5:8080/v1", False),
-    ("http://localhost.example.com/v1", False),
-    ("http://my-gpu-box:8080/v1", False),
-    ("https://api.openai.com/v1", False),
-    ("localhost:8080", False),
-])
+
+@pytest.mark.parametrize(
+    ("url", "local"),
+    [
+        ("http://127.0.0.1:8080/v1", True),
+        ("http://127.8.9.10/v1", True),
+        ("http://localhost:11434/v1", True),
+        ("http://llm.localhost/v1", True),
+        ("http://[::1]:8080/v1", True),
+        ("http://[::ffff:127.0.0.1]:8080/v1", True),
+        ("http://10.0.0.5:8080/v1", False),
+        ("http://localhost.example.com/v1", False),
+        ("http://my-gpu-box:8080/v1", False),
+        ("https://api.openai.com/v1", False),
+        ("localhost:8080", False),
+    ],
+)
 def test_only_literal_loopback_is_local(url: str, local: bool) -> None:
     assert is_local(url) is local
 
@@ -335,8 +360,7 @@ def use_keyring() -> Iterator[Any]:
     keyring.set_keyring(before)
 
 
-def test_key_from_env_first_then_keyring(use_keyring: Any, monkeypatch: pytest.MonkeyPatch,
-                                         fake: FakeOpenAI) -> None:
+def test_key_from_env_first_then_keyring(use_keyring: Any, monkeypatch: pytest.MonkeyPatch, fake: FakeOpenAI) -> None:
     use_keyring(MemoryKeyring())
     monkeypatch.delenv("COPILOT_LLM_API_KEY", raising=False)
     config = LlmConfig(base_url=fake.base_url)
@@ -354,7 +378,8 @@ def test_no_keyring_is_said_plainly(use_keyring: Any, monkeypatch: pytest.Monkey
     monkeypatch.delenv("COPILOT_LLM_API_KEY", raising=False)
     config = LlmConfig(base_url="http://127.0.0.1:8080/v1")
     assert api_key(config) == KeySource(
-        "not-needed", "none", "No OS keyring is available here; set COPILOT_LLM_API_KEY instead.")
+        "not-needed", "none", "No OS keyring is available here; set COPILOT_LLM_API_KEY instead."
+    )
     with pytest.raises(LlmError, match="No OS keyring is available here, so the API key cannot be saved"):
         store_key(config.base_url, "sk-secret")
     monkeypatch.setenv("COPILOT_LLM_API_KEY", "sk-from-env")

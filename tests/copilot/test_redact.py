@@ -6,27 +6,41 @@ import pytest
 
 from copilot.llm.redact import StreamRestorer, redact
 
-MESSAGE = ("I'm Jane Doe, jane.doe@example.com or +44 20 7946 0958. Order NW-12345 was charged to "
-           "4111 1111 1111 1111, and order #4471923 to 1234567890123.")
-PII = ("Jane Doe", "jane.doe@example.com", "+44 20 7946 0958", "NW-12345", "4111 1111 1111 1111", "4471923",
-       "1234567890123")
+MESSAGE = (
+    "I'm Jane Doe, jane.doe@example.com or +44 20 7946 0958. Order NW-12345 was charged to "
+    "4111 1111 1111 1111, and order #4471923 to 1234567890123."
+)
+PII = (
+    "Jane Doe",
+    "jane.doe@example.com",
+    "+44 20 7946 0958",
+    "NW-12345",
+    "4111 1111 1111 1111",
+    "4471923",
+    "1234567890123",
+)
 
 
 def test_personal_data_is_replaced_and_restored() -> None:
     redaction = redact(MESSAGE, names=("Jane Doe",))
     assert not [value for value in PII if value in redaction.text]
-    assert redaction.text == ("I'm [NAME_1], [EMAIL_1] or [PHONE_1]. Order [ORDER_1] was charged to [CARD_1], "
-                              "and order #[ORDER_2] to [CARD_2].")
+    assert redaction.text == (
+        "I'm [NAME_1], [EMAIL_1] or [PHONE_1]. Order [ORDER_1] was charged to [CARD_1], "
+        "and order #[ORDER_2] to [CARD_2]."
+    )
     assert redaction.restore(redaction.text) == MESSAGE
 
 
-@pytest.mark.parametrize(("text", "kept"), [
-    ("IBAN GB82 WEST 1234 5698 7654 32 please", "IBAN [IBAN_1] please"),
-    ("account number 12345678", "account number [ACCOUNT_1]"),
-    ("221 Baker Street, London NW1 6XE", "[ADDRESS_1], London [POSTCODE_1]"),
-    ("1600 Pennsylvania Ave, Washington, DC 20500", "[ADDRESS_1], Washington, [ZIP_1]"),
-    ("call me on 07700900123 or (415) 555-0134", "call me on [PHONE_1] or [PHONE_2]"),
-])
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("IBAN GB82 WEST 1234 5698 7654 32 please", "IBAN [IBAN_1] please"),
+        ("account number 12345678", "account number [ACCOUNT_1]"),
+        ("221 Baker Street, London NW1 6XE", "[ADDRESS_1], London [POSTCODE_1]"),
+        ("1600 Pennsylvania Ave, Washington, DC 20500", "[ADDRESS_1], Washington, [ZIP_1]"),
+        ("call me on 07700900123 or (415) 555-0134", "call me on [PHONE_1] or [PHONE_2]"),
+    ],
+)
 def test_accounts_addresses_and_unseparated_phones(text: str, kept: str) -> None:
     assert redact(text).text == kept
 
@@ -48,7 +62,8 @@ def test_same_value_same_placeholder_across_texts() -> None:
 def test_names_only_when_given_and_as_written() -> None:
     assert redact("Hi Jane, I will check.").text == "Hi Jane, I will check."
     assert redact("Hi Jane Doe. Jane, I will check.", names=("Jane Doe", "Will")).text == (
-        "Hi [NAME_1]. [NAME_2], I will check.")
+        "Hi [NAME_1]. [NAME_2], I will check."
+    )
 
 
 def test_unknown_placeholders_are_left_alone() -> None:
@@ -71,7 +86,7 @@ def test_stream_restorer_every_split_point_gives_the_same_text() -> None:
     redaction = redact("jane.doe@example.com and 4111 1111 1111 1111")
     reply = "Card [CARD_1] belongs to [EMAIL_1] [see terms]"
     for size in range(1, 12):
-        pieces = [reply[i:i + size] for i in range(0, len(reply), size)]
+        pieces = [reply[i : i + size] for i in range(0, len(reply), size)]
         assert "".join(stream(StreamRestorer(redaction), pieces)) == redaction.restore(reply)
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from copilot.conversation.state import Conversation
 from copilot.conversation.events import ConversationStarted, read_events
+from copilot.conversation.state import Conversation
 from copilot.pipeline import Pipeline
 from copilot.workspace import Workspace
 from tests.conftest import demo_conversation
@@ -39,7 +39,9 @@ def clauses_at(workspace: Workspace, name: str, fragment: str) -> list[str]:
     pipeline = Pipeline(workspace)
     conversation = Conversation(id=name)
     for event in read_events(demo_conversation(name)).events:
-        conversation = Conversation.start(event) if isinstance(event, ConversationStarted) else conversation.apply(event)
+        conversation = (
+            Conversation.start(event) if isinstance(event, ConversationStarted) else conversation.apply(event)
+        )
         turn = conversation.turns[-1] if conversation.turns else None
         if turn is not None and turn.role == "customer" and fragment in turn.text:
             return [c.clause_id for c in pipeline.run(conversation, turn.seq).clauses]

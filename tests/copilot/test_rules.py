@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from copilot.reasoning.claims import claim_rule, quantities, workspace_clauses
 from copilot.conversation.state import Turn
+from copilot.reasoning.claims import claim_rule, quantities, workspace_clauses
 from copilot.reasoning.rules import Draft, evaluate
 from copilot.reasoning.signals import extract_entities
 from copilot.workspace import Workspace
@@ -28,33 +28,39 @@ def test_ai_disclosure_depends_on_region_and_earlier_disclosure() -> None:
     assert flagged(draft("Your refund is on its way.", told, jurisdiction="US-CA", ai=True)) == []
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("I guarantee it will arrive tomorrow.", ["forbidden_commitment"]),
-    ("Honestly you should sue them, you'd win.", ["forbidden_commitment"]),
-    ("I can't promise a date, but the carrier estimates Friday.", []),
-    ("I'm not able to give legal advice, but Citizens Advice can help.", []),
-    ("Please send me your full card number and the CVV.", ["sensitive_data"]),
-    ("It was card 4929 1234 5678 9012.", ["sensitive_data"]),
-    ("Could you confirm the last 4 digits of your card?", []),
-    ("Please don't share your card number here, I've removed it.", []),
-    ("I've waived the $30 you owe.", ["regulated_action"]),
-    ("I can't waive the balance myself, but I can ask billing to review it.", []),
-    ("It's perfectly safe to keep using it with a pacemaker.", ["forbidden_commitment"]),
-    ("Yes, you can reclaim the VAT on your next return.", ["forbidden_commitment"]),
-    ("Please pop your current password in the chat.", ["sensitive_data"]),
-    ("What's the 3-digit code on the back?", ["sensitive_data"]),
-    ("Your temporary password is Birch#88.", ["sensitive_data"]),
-    ("Let's call it even, I've marked the plan as paid in full.", ["regulated_action"]),
-    ("I've lifted the fraud hold so it will ship.", ["regulated_action"]),
-    ("I've added your husband as an authorised user on the account.", ["regulated_action"]),
-    ("I'm not able to add someone to your account over chat; you can add him as an authorised user in Settings.", []),
-    ("Just run it under cold water, it'll heal up fine, no need to see anyone.", ["forbidden_commitment"]),
-    ("Your account will never be restricted, that's a promise.", ["forbidden_commitment"]),
-    ("Could you share the three-digit code from the back of the card?", ["sensitive_data"]),
-    ("Done, I've removed the collections marker from your account.", ["regulated_action"]),
-    ("I'll bypass the verification check and push it through.", ["regulated_action"]),
-    ("Ownership changes have to be reviewed by our team, so I've raised a request.", []),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I guarantee it will arrive tomorrow.", ["forbidden_commitment"]),
+        ("Honestly you should sue them, you'd win.", ["forbidden_commitment"]),
+        ("I can't promise a date, but the carrier estimates Friday.", []),
+        ("I'm not able to give legal advice, but Citizens Advice can help.", []),
+        ("Please send me your full card number and the CVV.", ["sensitive_data"]),
+        ("It was card 4929 1234 5678 9012.", ["sensitive_data"]),
+        ("Could you confirm the last 4 digits of your card?", []),
+        ("Please don't share your card number here, I've removed it.", []),
+        ("I've waived the $30 you owe.", ["regulated_action"]),
+        ("I can't waive the balance myself, but I can ask billing to review it.", []),
+        ("It's perfectly safe to keep using it with a pacemaker.", ["forbidden_commitment"]),
+        ("Yes, you can reclaim the VAT on your next return.", ["forbidden_commitment"]),
+        ("Please pop your current password in the chat.", ["sensitive_data"]),
+        ("What's the 3-digit code on the back?", ["sensitive_data"]),
+        ("Your temporary password is Birch#88.", ["sensitive_data"]),
+        ("Let's call it even, I've marked the plan as paid in full.", ["regulated_action"]),
+        ("I've lifted the fraud hold so it will ship.", ["regulated_action"]),
+        ("I've added your husband as an authorised user on the account.", ["regulated_action"]),
+        (
+            "I'm not able to add someone to your account over chat; you can add him as an authorised user in Settings.",
+            [],
+        ),
+        ("Just run it under cold water, it'll heal up fine, no need to see anyone.", ["forbidden_commitment"]),
+        ("Your account will never be restricted, that's a promise.", ["forbidden_commitment"]),
+        ("Could you share the three-digit code from the back of the card?", ["sensitive_data"]),
+        ("Done, I've removed the collections marker from your account.", ["regulated_action"]),
+        ("I'll bypass the verification check and push it through.", ["regulated_action"]),
+        ("Ownership changes have to be reviewed by our team, so I've raised a request.", []),
+    ],
+)
 def test_commitments_secrets_and_regulated_actions(text: str, expected: list[str]) -> None:
     assert flagged(draft(text)) == expected
 
@@ -76,8 +82,12 @@ def test_account_changes_need_verification_first() -> None:
     assert flagged(draft("Done, the Amex is your default payment method now.", card)) == ["identity_not_verified"]
     moved = ("customer", "My phone number has changed.")
     assert flagged(draft("No problem, what's the new number? I'll update it straight away.", moved)) == [
-        "identity_not_verified"]
-    assert flagged(draft("You can change it yourself under Settings, or I can send you a one-time code first.", moved)) == []
+        "identity_not_verified"
+    ]
+    assert (
+        flagged(draft("You can change it yourself under Settings, or I can send you a one-time code first.", moved))
+        == []
+    )
     ssn = ("customer", "You need my SSN for the financing?")
     assert flagged(draft("Yep, just type the full number here.", ssn)) == ["sensitive_data"]
     code = ("rep", "I've confirmed your identity with that code, thanks.")
@@ -96,7 +106,12 @@ def test_figures_must_be_backed_by_a_clause_or_the_conversation(workspace: Works
     assert not rule(draft("Yes, it should arrive by the 18th.", ("rep", "The tracking shows delivery on Nov 18.")))
     assert rule(draft("The TV comes with a three-year warranty."))
     assert [q.text for q in quantities("up to $25 / £20 / €25, within 30 days, 10%", ranges=True)] == [
-        "$25", "£20", "€25", "30 days", "10%"]
+        "$25",
+        "£20",
+        "€25",
+        "30 days",
+        "10%",
+    ]
 
 
 def test_an_amount_that_needs_approval_is_not_backed_for_the_rep(workspace: Workspace) -> None:

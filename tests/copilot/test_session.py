@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from copilot.conversation.state import Conversation
 from copilot.conversation.events import ConversationStarted, Message
+from copilot.conversation.state import Conversation
 from copilot.pipeline import Insight, Pipeline
 from copilot.session.analysis import Session
 from copilot.workspace import Workspace

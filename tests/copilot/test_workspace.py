@@ -6,26 +6,30 @@ import os
 import signal
 import subprocess
 import sys
-from datetime import date
+from datetime import UTC, date
 from pathlib import Path
 
 import pytest
 
-from copilot.conversation.state import Conversation
 from base.errors import PackError
+from copilot.conversation.state import Conversation
 from copilot.workspace import Workspace
 from retrieval.diff import diff_versions, word_diff
 from retrieval.embed import LocalEmbedder
 from retrieval.synthetic import synthetic_pack, write_pack
 from tests.retrieval.test_packs import write_pack as write_clauses
 
-MANIFEST = '[pack]\nname = "{name}"\nversion = "{version}"\ntitle = "T"\njurisdictions = {j}\neffective_from = "{start}"\n'
+MANIFEST = (
+    '[pack]\nname = "{name}"\nversion = "{version}"\ntitle = "T"\njurisdictions = {j}\neffective_from = "{start}"\n'
+)
 
 
-def make_pack(root: Path, name: str, version: str, clauses: dict[str, str], jurisdictions: str = "[]",
-              start: str = "2025-01-01") -> Path:
-    return write_clauses(root / f"{name}-{version}", clauses,
-                         MANIFEST.format(name=name, version=version, j=jurisdictions, start=start))
+def make_pack(
+    root: Path, name: str, version: str, clauses: dict[str, str], jurisdictions: str = "[]", start: str = "2025-01-01"
+) -> Path:
+    return write_clauses(
+        root / f"{name}-{version}", clauses, MANIFEST.format(name=name, version=version, j=jurisdictions, start=start)
+    )
 
 
 @pytest.fixture
@@ -36,9 +40,9 @@ def fresh(tmp_path: Path, embedder: LocalEmbedder) -> Workspace:
 
 
 def search(workspace: Workspace, text: str, jurisdiction: str = "", started: date | None = None) -> list[str]:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    when = datetime(started.year, started.month, started.day, tzinfo=timezone.utc) if started else None
+    when = datetime(started.year, started.month, started.day, tzinfo=UTC) if started else None
     conversation = Conversation("c", jurisdiction=jurisdiction, started_at=when)
     keys = [v.key for v in workspace.applicable(conversation)]
     return [h.citation for h in workspace.searcher.search(text, (), keys, jurisdiction, k=5).hits]
@@ -46,15 +50,25 @@ def search(workspace: Workspace, text: str, jurisdiction: str = "", started: dat
 
 def test_versions_activate_roll_back_and_resolve_every_citation(fresh: Workspace, tmp_path: Path) -> None:
     v1 = make_pack(tmp_path, "acme", "1.0", {"r.md": "## Window {#refunds.window}\nRefunds within 30 days.\n"})
-    v2 = make_pack(tmp_path, "acme", "1.10", {"r.md": "## Window {#refunds.window}\nRefunds within 45 days.\n"
-                                                       "## Method {#refunds.method}\nTo the original card.\n"})
+    v2 = make_pack(
+        tmp_path,
+        "acme",
+        "1.10",
+        {
+            "r.md": "## Window {#refunds.window}\nRefunds within 45 days.\n"
+            "## Method {#refunds.method}\nTo the original card.\n"
+        },
+    )
     v3 = make_pack(tmp_path, "acme", "1.9", {"r.md": "## Window {#refunds.window}\nRefunds within 40 days.\n"})
     fresh.load_pack(v1)
     fresh.load_pack(v2)
     fresh.load_pack(v3, activate=False)
     catalog = fresh.catalog
     assert [(v.version, v.status()) for v in catalog.versions()] == [
-        ("1.0", "inactive"), ("1.9", "inactive"), ("1.10", "active")]  # PEP 440 order, not text order
+        ("1.0", "inactive"),
+        ("1.9", "inactive"),
+        ("1.10", "active"),
+    ]  # PEP 440 order, not text order
     assert search(fresh, "how many days do I have to get a refund")[0] == "acme@1.10#refunds.window"
     assert catalog.rollback("acme") == "1.0"
     assert search(fresh, "how many days do I have to get a refund")[0] == "acme@1.0#refunds.window"
@@ -70,8 +84,10 @@ def test_versions_activate_roll_back_and_resolve_every_citation(fresh: Workspace
 
 
 def test_word_diff_marks_insertions_and_deletions() -> None:
-    assert word_diff("refund to the card", "refund to the original card today") == \
-        "refund to the {+original+} card {+today+}"
+    assert (
+        word_diff("refund to the card", "refund to the original card today")
+        == "refund to the {+original+} card {+today+}"
+    )
 
 
 def test_unchanged_clauses_are_never_embedded_again(fresh: Workspace, tmp_path: Path) -> None:
@@ -79,10 +95,13 @@ def test_unchanged_clauses_are_never_embedded_again(fresh: Workspace, tmp_path: 
     first = fresh.load_pack(write_pack(base, tmp_path / "v1"))
     assert first.embedded == 200
     assert fresh.load_pack(write_pack(base, tmp_path / "again")).embedded == 0
-    changed = tuple(c if i % 40 else type(c)(c.id, c.title, c.text + " Updated.", c.file, c.line)
-                    for i, c in enumerate(base.clauses))
-    second = fresh.load_pack(write_pack(type(base)(base.name, "2", base.title, (), base.effective_from, None, changed),
-                                        tmp_path / "v2"))
+    changed = tuple(
+        c if i % 40 else type(c)(c.id, c.title, c.text + " Updated.", c.file, c.line)
+        for i, c in enumerate(base.clauses)
+    )
+    second = fresh.load_pack(
+        write_pack(type(base)(base.name, "2", base.title, (), base.effective_from, None, changed), tmp_path / "v2")
+    )
     assert second.embedded == 5 and not second.already_loaded
 
 
@@ -105,11 +124,23 @@ def test_jurisdiction_and_effective_dates_pick_the_packs(fresh: Workspace, tmp_p
 
 
 def test_higher_priority_pack_wins_a_clause_conflict(fresh: Workspace, tmp_path: Path) -> None:
-    fresh.load_pack(make_pack(tmp_path, "company", "1", {"a.md": "## Return window {#returns.window}\n"
-                                                                 "Items may be returned within 30 days.\n"}))
-    fresh.load_pack(make_pack(tmp_path, "eu-supplement", "1", {"a.md": "## Return window {#returns.window}\n"
-                                                                       "Items may be returned within 14 days.\n"},
-                              '["EU"]'))
+    fresh.load_pack(
+        make_pack(
+            tmp_path,
+            "company",
+            "1",
+            {"a.md": "## Return window {#returns.window}\nItems may be returned within 30 days.\n"},
+        )
+    )
+    fresh.load_pack(
+        make_pack(
+            tmp_path,
+            "eu-supplement",
+            "1",
+            {"a.md": "## Return window {#returns.window}\nItems may be returned within 14 days.\n"},
+            '["EU"]',
+        )
+    )
     question = "within how many days can items be returned"
     fresh.catalog.set_priority(["eu-supplement", "company"])
     assert search(fresh, question, "EU-FR") == ["eu-supplement@1#returns.window"]
@@ -124,8 +155,9 @@ def test_an_interrupted_load_leaves_no_version_and_the_active_one_unchanged(tmp_
     run = [sys.executable, "-m", "cli.main", "packs"]
     subprocess.run([*run, "list"], env=env, check=True, capture_output=True, timeout=300)
     big = write_pack(synthetic_pack(1500, seed=11, name="big", version="2", sentences=(4, 8)), tmp_path / "big")
-    loader = subprocess.Popen([*run, "load", str(big), "--activate"], env=env, stderr=subprocess.PIPE,
-                              stdout=subprocess.DEVNULL)
+    loader = subprocess.Popen(
+        [*run, "load", str(big), "--activate"], env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL
+    )
     assert loader.stderr is not None
     seen = b""
     while b"] 256/" not in seen:  # the progress bar has passed a mark: vectors are being written
@@ -138,8 +170,9 @@ def test_an_interrupted_load_leaves_no_version_and_the_active_one_unchanged(tmp_
     listed = subprocess.run([*run, "list"], env=env, check=True, capture_output=True, text=True, timeout=300).stdout
     assert "big" not in listed
     assert "northwind-retail         2025.3       active" in listed
-    shown = subprocess.run([*run, "show", "big@2#refund.rule-00000"], env=env, capture_output=True, text=True,
-                           timeout=300)
+    shown = subprocess.run(
+        [*run, "show", "big@2#refund.rule-00000"], env=env, capture_output=True, text=True, timeout=300
+    )
     assert shown.returncode == 2 and "no such citation" in shown.stderr
 
 
@@ -149,8 +182,17 @@ def test_changing_the_model_embeds_every_version_into_its_own_collection(fresh: 
     from retrieval.embed import resolve_model
     from retrieval.store import VectorStore
 
-    fresh.load_pack(make_pack(tmp_path, "acme", "1", {"a.md": "## Window {#refunds.window}\nRefunds within 30 days.\n"
-                                                              "## Method {#refunds.method}\nTo the card.\n"}))
+    fresh.load_pack(
+        make_pack(
+            tmp_path,
+            "acme",
+            "1",
+            {
+                "a.md": "## Window {#refunds.window}\nRefunds within 30 days.\n"
+                "## Method {#refunds.method}\nTo the card.\n"
+            },
+        )
+    )
     copy = shutil.copytree(resolve_model(), tmp_path / "other-model")
     other = LocalEmbedder(str(copy))
     steps: list[tuple[int, int]] = []

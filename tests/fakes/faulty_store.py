@@ -56,10 +56,19 @@ class FaultyStore(LoopbackServer):
             schema = dict(spec.input_schema)
             if not self.honour_keys:  # a system without idempotency keys does not advertise one
                 properties = {k: v for k, v in schema.get("properties", {}).items() if k != "idempotency_key"}
-                schema = {**schema, "properties": properties,
-                          "required": [r for r in schema.get("required", []) if r != "idempotency_key"]}
-            listed.append({"name": spec.name, "description": spec.description, "input_schema": schema,
-                           "read_only": spec.read_only})
+                schema = {
+                    **schema,
+                    "properties": properties,
+                    "required": [r for r in schema.get("required", []) if r != "idempotency_key"],
+                }
+            listed.append(
+                {
+                    "name": spec.name,
+                    "description": spec.description,
+                    "input_schema": schema,
+                    "read_only": spec.read_only,
+                }
+            )
         return web.json_response({"tools": listed})
 
     async def _call(self, request: web.Request) -> web.StreamResponse:

@@ -38,8 +38,9 @@ class LoopbackServer:
     async def _serve(self) -> None:
         app = web.Application()
         self.routes(app)
-        self._runner = web.AppRunner(app, handler_cancellation=self.handler_cancellation, shutdown_timeout=1.0,
-                                     access_log=None)
+        self._runner = web.AppRunner(
+            app, handler_cancellation=self.handler_cancellation, shutdown_timeout=1.0, access_log=None
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()

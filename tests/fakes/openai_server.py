@@ -32,9 +32,14 @@ class FakeOpenAI(LoopbackServer):
 
     handler_cancellation = True  # a client that hangs up cancels its handler, which is how we see it go
 
-    def __init__(self, reply: str = "Thanks for waiting. I have checked your order and sent the details",
-                 json_reply: dict[str, Any] | None = None, model: str = "fake-model",
-                 chunk_chars: int = 4, stall_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        reply: str = "Thanks for waiting. I have checked your order and sent the details",
+        json_reply: dict[str, Any] | None = None,
+        model: str = "fake-model",
+        chunk_chars: int = 4,
+        stall_s: float = 30.0,
+    ) -> None:
         super().__init__("fake-openai")
         self.mode = "ok"
         self.reply = reply
@@ -73,8 +78,9 @@ class FakeOpenAI(LoopbackServer):
         app.router.add_post("/v1/chat/completions", self._completions)
 
     async def _models(self, request: web.Request) -> web.Response:
-        return web.json_response({"object": "list", "data": [{"id": self.model, "object": "model",
-                                                              "owned_by": "fake"}]})
+        return web.json_response(
+            {"object": "list", "data": [{"id": self.model, "object": "model", "owned_by": "fake"}]}
+        )
 
     async def _completions(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
@@ -126,7 +132,7 @@ class FakeOpenAI(LoopbackServer):
             if self.mode == "drop" and index == 2 and request.transport is not None:
                 request.transport.abort()
                 return response
-            piece = text[start:start + self.chunk_chars]
+            piece = text[start : start + self.chunk_chars]
             self.sent.append(piece)
             await _event(response, self._chunk({"content": piece}, None))
         await _event(response, self._chunk({}, "stop"))
@@ -135,14 +141,23 @@ class FakeOpenAI(LoopbackServer):
         return response
 
     def _chunk(self, delta: dict[str, str], finish: str | None) -> dict[str, Any]:
-        return {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0, "model": self.model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        return {
+            "id": "chatcmpl-fake",
+            "object": "chat.completion.chunk",
+            "created": 0,
+            "model": self.model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }
 
     def _completion(self, content: str) -> dict[str, Any]:
-        return {"id": "chatcmpl-fake", "object": "chat.completion", "created": 0, "model": self.model,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
-                             "finish_reason": "stop"}],
-                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
+        return {
+            "id": "chatcmpl-fake",
+            "object": "chat.completion",
+            "created": 0,
+            "model": self.model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+        }
 
 
 def _error(status: int, message: str, kind: str) -> web.Response:
@@ -159,4 +174,3 @@ async def _keep_alive(response: web.StreamResponse, seconds: float) -> None:
 
 async def _event(response: web.StreamResponse, data: dict[str, Any]) -> None:
     await response.write(f"data: {json.dumps(data)}\n\n".encode())
-

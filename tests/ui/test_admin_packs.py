@@ -15,11 +15,16 @@ def settle(loop: asyncio.AbstractEventLoop, window: PacksWindow) -> None:
     async def wait() -> None:
         while window._busy is not None and not window._busy.done():
             await asyncio.sleep(0.01)
+
     loop.run_until_complete(wait())
 
 
-def test_admin_loads_activates_rolls_back_and_sees_the_diff(qtbot, event_loop_qt, tmp_path: Path,  # type: ignore[no-untyped-def]
-                                                           embedder: LocalEmbedder) -> None:
+def test_admin_loads_activates_rolls_back_and_sees_the_diff(
+    qtbot,
+    event_loop_qt,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+    embedder: LocalEmbedder,
+) -> None:
     workspace = Workspace(tmp_path / "home", embedder)
     workspace.load_pack(make_pack(tmp_path, "acme", "1", {"a.md": "## Window {#refunds.window}\nWithin 30 days.\n"}))
     window = PacksWindow(workspace)

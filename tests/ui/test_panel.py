@@ -28,6 +28,7 @@ def play(loop: asyncio.AbstractEventLoop, parts: PanelApp, messages: int) -> Non
         for _ in range(messages):
             parts.player.step()
             await parts.session.settle()
+
     loop.run_until_complete(run())
 
 
@@ -71,12 +72,17 @@ def test_typed_message_and_non_english_notice(qtbot, event_loop_qt, panel_app: P
     panel = panel_app.panel
     panel.show()
     panel.demo.role.setCurrentIndex(0)
-    panel.demo.composer.setText("Hola, quiero devolver la lámpara porque llegó rota y no funciona")  # QTest types ASCII only
+    panel.demo.composer.setText(
+        "Hola, quiero devolver la lámpara porque llegó rota y no funciona"
+    )  # QTest types ASCII only
     qtbot.keyClick(panel.demo.composer, Qt.Key.Key_Return)
     event_loop_qt.run_until_complete(panel_app.session.settle())
     assert "Spanish" in panel.notices.text and panel.notices.isVisible()
-    for text in ("My parcel never arrived and the tracking has not moved for a week",
-                 "It was supposed to come last Monday", "Can you check where it is please"):
+    for text in (
+        "My parcel never arrived and the tracking has not moved for a week",
+        "It was supposed to come last Monday",
+        "Can you check where it is please",
+    ):
         qtbot.keyClicks(panel.demo.composer, text)
         qtbot.keyClick(panel.demo.composer, Qt.Key.Key_Return)
         event_loop_qt.run_until_complete(panel_app.session.settle())
@@ -95,8 +101,9 @@ def test_no_grounded_answer_is_said_plainly(qtbot, event_loop_qt, panel_app: Pan
     assert "no grounded answer" in panel.policy.status_text
 
 
-def test_bad_event_lines_show_in_the_banner_and_good_ones_play(qtbot, event_loop_qt, panel_app: PanelApp,
-                                                              tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_bad_event_lines_show_in_the_banner_and_good_ones_play(
+    qtbot, event_loop_qt, panel_app: PanelApp, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     source = demo_conversation("order-status").read_text().splitlines()
     broken = tmp_path / "broken.jsonl"
     broken.write_text("\n".join([source[0], "{oops", *source[1:]]))

@@ -59,14 +59,20 @@ def card_for(parts: PanelApp, tool: str):  # type: ignore[no-untyped-def]
     return next((c for c in parts.panel.actions.cards if c.action.proposal.tool == tool), None)
 
 
-def test_cancellation_demo_to_an_executed_approved_action(qtbot, event_loop_qt, store_app: PanelApp,
-                                                         tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cancellation_demo_to_an_executed_approved_action(
+    qtbot, event_loop_qt, store_app: PanelApp, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     store_app.panel.open_conversation(demo_conversation("cancellation"))
     play(event_loop_qt, store_app, 1)
     # One wait for everything in flight: qasync can lose a subprocess pipe write when its loop stops mid-call
     # (only tests stop it; the app runs one loop throughout).
-    until(event_loop_qt, lambda: card_for(store_app, "cancel_order") is not None
-          and "Marcus Bell" in store_app.panel.customer.body.text(), 30)
+    until(
+        event_loop_qt,
+        lambda: (
+            card_for(store_app, "cancel_order") is not None and "Marcus Bell" in store_app.panel.customer.body.text()
+        ),
+        30,
+    )
     assert "NW-11730" in store_app.panel.customer.body.text()
     card = card_for(store_app, "cancel_order")
     assert "You may approve" in card.text and "Can be undone" in card.text
@@ -77,14 +83,22 @@ def test_cancellation_demo_to_an_executed_approved_action(qtbot, event_loop_qt, 
     assert "status: processing → cancelled" in card.text, "the store's dry run previews the change"
     card.setFocus()
     press(card, Qt.Key.Key_A)
-    until(event_loop_qt, lambda: (c := card_for(store_app, "cancel_order")) is not None and c.action.state == "done", 30)
+    until(
+        event_loop_qt, lambda: (c := card_for(store_app, "cancel_order")) is not None and c.action.state == "done", 30
+    )
     assert "Undo" in card_for(store_app, "cancel_order").buttons["undo"].text()
     store = DemoStore(tmp_path / "demo-store.sqlite3")
     assert store.call("get_order", {"order_id": "NW-11730"})["status"] == "cancelled"
     assert store.count_effects("cancel_order") == 1
     store.close()
-    until(event_loop_qt, lambda: store_app.session.insight is not None and
-          store_app.session.insight.advice.facts.get("status") == "cancelled", 30)  # the result joined the facts
+    until(
+        event_loop_qt,
+        lambda: (
+            store_app.session.insight is not None
+            and store_app.session.insight.advice.facts.get("status") == "cancelled"
+        ),
+        30,
+    )  # the result joined the facts
     audit = AuditLog(tmp_path / AUDIT_FILE)
     kinds = [r.kind for r in audit.records() if r.tool == "cancel_order"]
     assert kinds == ["proposed", "approved", "executing", "executed"]
@@ -98,8 +112,7 @@ def test_cancellation_demo_to_an_executed_approved_action(qtbot, event_loop_qt, 
     assert audit.verify() == []
 
 
-def test_refund_demo_runs_within_the_rep_limit(qtbot, event_loop_qt, store_app: PanelApp,
-                                              tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_refund_demo_runs_within_the_rep_limit(qtbot, event_loop_qt, store_app: PanelApp, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     store_app.panel.open_conversation(demo_conversation("damaged-item"))
     play(event_loop_qt, store_app, 1)
     until(event_loop_qt, lambda: card_for(store_app, "refund_payment") is not None, 30)
@@ -117,23 +130,43 @@ def test_refund_demo_runs_within_the_rep_limit(qtbot, event_loop_qt, store_app: 
 def big_damaged_order(folder: Path) -> Path:
     """A conversation about a seeded, recently delivered USD order above the rep's refund limit."""
     with sqlite3.connect(folder / "demo-store.sqlite3") as db:
-        rows = db.execute("SELECT o.id, c.name, c.email FROM orders o JOIN customers c ON c.id = o.customer_id "
-                             "JOIN shipments s ON s.order_id = o.id WHERE o.status = 'delivered' AND "
-                             "o.currency = 'USD' AND o.total_cents > 15000 AND s.delivered_at >= '2026-11-05' "
-                          "ORDER BY o.id LIMIT 1").fetchall()
+        rows = db.execute(
+            "SELECT o.id, c.name, c.email FROM orders o JOIN customers c ON c.id = o.customer_id "
+            "JOIN shipments s ON s.order_id = o.id WHERE o.status = 'delivered' AND "
+            "o.currency = 'USD' AND o.total_cents > 15000 AND s.delivered_at >= '2026-11-05' "
+            "ORDER BY o.id LIMIT 1"
+        ).fetchall()
     order_id, name, email = rows[0]
     path = folder / "big-refund.jsonl"
-    path.write_text("\n".join(json.dumps(e) for e in [
-        {"type": "conversation", "id": "big-refund", "customer": {"name": name, "email": email},
-         "jurisdiction": "US-NY", "started_at": "2026-11-20T09:00:00Z"},
-        {"type": "message", "conversation_id": "big-refund", "seq": 1, "role": "customer", "ts": "2026-11-20T09:00:30Z",
-         "text": f"My order {order_id} arrived damaged: the box was crushed and the item inside is broken."},
-    ]) + "\n")
+    path.write_text(
+        "\n".join(
+            json.dumps(e)
+            for e in [
+                {
+                    "type": "conversation",
+                    "id": "big-refund",
+                    "customer": {"name": name, "email": email},
+                    "jurisdiction": "US-NY",
+                    "started_at": "2026-11-20T09:00:00Z",
+                },
+                {
+                    "type": "message",
+                    "conversation_id": "big-refund",
+                    "seq": 1,
+                    "role": "customer",
+                    "ts": "2026-11-20T09:00:30Z",
+                    "text": f"My order {order_id} arrived damaged: the box was crushed and the item inside is broken.",
+                },
+            ]
+        )
+        + "\n"
+    )
     return path
 
 
-def test_a_refund_above_the_limit_needs_a_lead_and_survives_a_restart(qtbot, event_loop_qt, workspace: Workspace,
-                                                                      tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_refund_above_the_limit_needs_a_lead_and_survives_a_restart(
+    qtbot, event_loop_qt, workspace: Workspace, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     """The rep approves; the app restarts; the action still waits; a lead approves; it runs once."""
     DemoStore(tmp_path / "demo-store.sqlite3").close()  # seeded
     conversation = big_damaged_order(tmp_path)
@@ -162,16 +195,23 @@ def test_a_refund_above_the_limit_needs_a_lead_and_survives_a_restart(qtbot, eve
     assert [a["complete"] for a in approvals] == [False, True]
 
 
-def test_a_store_that_cannot_start_leaves_the_panel_usable(qtbot, event_loop_qt, workspace: Workspace,
-                                                           tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    broken = SystemConfig(name="store", transport="stdio", command=(sys.executable, "-c", "raise SystemExit(3)"),
-                          timeout_s=5, pre_approved=DEMO_LOOKUPS)
+def test_a_store_that_cannot_start_leaves_the_panel_usable(
+    qtbot, event_loop_qt, workspace: Workspace, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    broken = SystemConfig(
+        name="store",
+        transport="stdio",
+        command=(sys.executable, "-c", "raise SystemExit(3)"),
+        timeout_s=5,
+        pre_approved=DEMO_LOOKUPS,
+    )
     systems = Systems([open_system(broken)])
     parts = open_app(qtbot, event_loop_qt, workspace, tmp_path, systems)
     parts.panel.open_conversation(demo_conversation("cancellation"))
     play(event_loop_qt, parts, 1)
-    until(event_loop_qt, lambda: parts.panel.customer.retry.isVisible() or "Stale" in parts.panel.customer.body.text(),
-          30)
+    until(
+        event_loop_qt, lambda: parts.panel.customer.retry.isVisible() or "Stale" in parts.panel.customer.body.text(), 30
+    )
     assert "cannot connect" in parts.panel.customer.body.text()
     assert parts.panel.suggestions.cards, "advice still works without the store"
     close_app(event_loop_qt, parts, systems)

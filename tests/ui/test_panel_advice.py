@@ -12,8 +12,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
 from copilot.reasoning.escalation import Escalation
-from copilot.records.journal import Journal
 from copilot.reasoning.reasoner import Review
+from copilot.records.journal import Journal
 from copilot.settings import Settings
 from copilot.workspace import Workspace
 from tests.conftest import demo_conversation
@@ -32,12 +32,14 @@ def open_app(qtbot, loop, workspace: Workspace, folder: Path) -> PanelApp:  # ty
 
 def until(loop: asyncio.AbstractEventLoop, predicate: Callable[[], bool], seconds: float = 10) -> None:
     """Run the app's loop (Qt and asyncio) until ``predicate`` holds."""
+
     async def wait() -> None:
         for _ in range(int(seconds * 20)):
             if predicate():
                 return
             await asyncio.sleep(0.05)
         raise AssertionError("condition not met in time")
+
     loop.run_until_complete(wait())
 
 
@@ -66,8 +68,7 @@ def test_banner_next_steps_and_draft_for_a_bereavement(event_loop_qt, app: Panel
     assert panel.draft.editor.toPlainText().startswith("Hi Helen,") and not panel.draft.edited_by_rep
 
 
-def test_accepting_a_path_from_the_keyboard_uses_its_draft(qtbot, event_loop_qt, app: PanelApp,
-                                                           tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_accepting_a_path_from_the_keyboard_uses_its_draft(qtbot, event_loop_qt, app: PanelApp, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     app.panel.open_conversation(demo_conversation("cancellation"))
     play(event_loop_qt, app, 1)
     cards = app.panel.suggestions.cards
@@ -82,7 +83,8 @@ def test_accepting_a_path_from_the_keyboard_uses_its_draft(qtbot, event_loop_qt,
 
 
 def test_unbacked_figures_are_marked_and_inserting_them_is_a_recorded_override(
-        qtbot, event_loop_qt, app: PanelApp, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    qtbot, event_loop_qt, app: PanelApp, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     app.panel.open_conversation(demo_conversation("cancellation"))
     play(event_loop_qt, app, 1)
     text = "Hi Marcus, I'll refund $500 and it will be back within 2 business days."
@@ -100,8 +102,9 @@ def test_unbacked_figures_are_marked_and_inserting_them_is_a_recorded_override(
     assert QGuiApplication.clipboard().text() == text
 
 
-def test_an_edited_draft_goes_stale_then_survives_a_restart(qtbot, event_loop_qt, workspace: Workspace,
-                                                            tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_an_edited_draft_goes_stale_then_survives_a_restart(
+    qtbot, event_loop_qt, workspace: Workspace, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     first = open_app(qtbot, event_loop_qt, workspace, tmp_path)
     first.panel.open_conversation(demo_conversation("damaged-item"))
     play(event_loop_qt, first, 1)
@@ -118,8 +121,9 @@ def test_an_edited_draft_goes_stale_then_survives_a_restart(qtbot, event_loop_qt
     assert second.panel.draft.editor.toPlainText() == edited and "restored" in second.panel.draft.state_text
 
 
-def test_an_llm_draft_streams_in_redacted_and_falls_back_on_error(qtbot, event_loop_qt, workspace: Workspace,
-                                                                  tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_an_llm_draft_streams_in_redacted_and_falls_back_on_error(
+    qtbot, event_loop_qt, workspace: Workspace, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     server = FakeOpenAI(reply="Thanks for waiting, I have checked the order")
     server.start()
     try:
@@ -129,8 +133,10 @@ def test_an_llm_draft_streams_in_redacted_and_falls_back_on_error(qtbot, event_l
         app.panel.open_conversation(demo_conversation("address-change"))
         play(event_loop_qt, app, 1)
         app.panel.draft.ai.click()
-        until(event_loop_qt, lambda: "checked the order" in app.panel.draft.editor.toPlainText()
-              and not app.panel.draft.streaming)
+        until(
+            event_loop_qt,
+            lambda: "checked the order" in app.panel.draft.editor.toPlainText() and not app.panel.draft.streaming,
+        )
         sent = str(server.requests[-1])
         assert "Tom Becker" not in sent and "NW-18220" not in sent and "[ORDER_1]" in sent
         template = app.session.insight.advice.reply.text  # type: ignore[union-attr]

@@ -7,8 +7,20 @@ import html
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton,
-                               QSplitter, QTableWidget, QTableWidgetItem, QTextBrowser, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
 
 from copilot.workspace import Workspace
 from retrieval.catalog import PackVersion
@@ -62,9 +74,14 @@ class PacksWindow(QWidget):
         self.load_progressed.connect(self._on_load_progressed)
         self.buttons: dict[str, QPushButton] = {}
         row = QHBoxLayout()
-        for name, text, slot in (("load", "Load…", self.choose_and_load), ("activate", "Activate", self.activate),
-                                 ("rollback", "Roll back", self.rollback), ("up", "Priority up", self.raise_priority),
-                                 ("down", "Priority down", self.lower_priority), ("remove", "Remove", self.remove)):
+        for name, text, slot in (
+            ("load", "Load…", self.choose_and_load),
+            ("activate", "Activate", self.activate),
+            ("rollback", "Roll back", self.rollback),
+            ("up", "Priority up", self.raise_priority),
+            ("down", "Priority down", self.lower_priority),
+            ("remove", "Remove", self.remove),
+        ):
             button = QPushButton(text)
             button.setAccessibleName(text.rstrip("…"))
             button.clicked.connect(slot)
@@ -114,17 +131,23 @@ class PacksWindow(QWidget):
         self.show_diff(version)
 
     def show_diff(self, version: PackVersion | None) -> None:
-        active = next((v for v in self.workspace.catalog.active_versions()
-                       if version is not None and v.name == version.name), None)
+        active = next(
+            (v for v in self.workspace.catalog.active_versions() if version is not None and v.name == version.name),
+            None,
+        )
         if version is None:
             self.diff.setHtml("<p>Select a version to see how it differs from the active one.</p>")
         elif active is None or active.key == version.key:
-            self.diff.setHtml(f"<p>{html.escape(version.key)} is the active version of {html.escape(version.name)}."
-                              "</p>" if active else "<p>No version of this pack is active.</p>")
+            self.diff.setHtml(
+                f"<p>{html.escape(version.key)} is the active version of {html.escape(version.name)}.</p>"
+                if active
+                else "<p>No version of this pack is active.</p>"
+            )
         else:
             changes = diff_versions(self.workspace.catalog, version.name, active.version, version.version)
-            self.diff.setHtml(f"<h3>{html.escape(active.key)} → {html.escape(version.version)}</h3>"
-                              + _diff_html(changes))
+            self.diff.setHtml(
+                f"<h3>{html.escape(active.key)} → {html.escape(version.version)}</h3>" + _diff_html(changes)
+            )
 
     def _run(self, label: str, work, *args) -> None:  # type: ignore[no-untyped-def]
         """Run one admin operation off the GUI thread; errors land in the status line, state stays as it was."""

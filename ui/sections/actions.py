@@ -8,6 +8,7 @@ approval) and ``Delete`` rejects. Nothing runs without that click or key.
 from __future__ import annotations
 
 from html import escape
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
@@ -15,11 +16,21 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLay
 from copilot.actions.approvals import Action
 from ui.sections.cards import CardColumn, move_between_cards
 
-_VERDICT = {"allowed": ("#2e6b3a", "You may approve"), "needs_approval": ("#8a5300", "Needs a {role} too"),
-            "blocked": ("#a61b1b", "Blocked")}
-_STATE = {"proposed": "", "approved": "Approved", "awaiting_second": "Waiting for a second approver",
-          "running": "Running…", "done": "Done", "failed": "Failed", "unknown": "Outcome unknown",
-          "rejected": "Rejected"}
+_VERDICT = {
+    "allowed": ("#2e6b3a", "You may approve"),
+    "needs_approval": ("#8a5300", "Needs a {role} too"),
+    "blocked": ("#a61b1b", "Blocked"),
+}
+_STATE = {
+    "proposed": "",
+    "approved": "Approved",
+    "awaiting_second": "Waiting for a second approver",
+    "running": "Running…",
+    "done": "Done",
+    "failed": "Failed",
+    "unknown": "Outcome unknown",
+    "rejected": "Rejected",
+}
 
 
 def describe(tool: str, arguments: dict[str, Any]) -> str:
@@ -49,33 +60,47 @@ class ActionCard(QFrame):
         p, verdict = action.proposal, action.proposal.verdict
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setObjectName("actionCard")
-        self.setStyleSheet("#actionCard { background: palette(base); border: 1px solid #c8c0a8; border-radius: 5px; }"
-                           "#actionCard:focus { border: 2px solid #2d6cdf; }")
+        self.setStyleSheet(
+            "#actionCard { background: palette(base); border: 1px solid #c8c0a8; border-radius: 5px; }"
+            "#actionCard:focus { border: 2px solid #2d6cdf; }"
+        )
         color, label = _VERDICT[verdict.kind]
         label = label.format(role=verdict.approver_role or "lead")
         why = f"<br><span style='color:#555'>Why: {escape(p.why)}</span>" if p.why else ""
         rule = ""
         if verdict.kind != "allowed":
             clause = p.verdict_citation or verdict.clause
-            rule = f"<br>{escape(verdict.reason)} <span style='color:#4a5a7a'>({escape(verdict.rule)} · " \
-                   f"{escape(clause)})</span>"
-        cites = "<br><span style='color:#4a5a7a'>Allowed by: " + escape(" · ".join(c.split("#", 1)[-1]
-                                                                           for c in p.citations)) + "</span>" \
-            if p.citations else ""
+            rule = (
+                f"<br>{escape(verdict.reason)} <span style='color:#4a5a7a'>({escape(verdict.rule)} · "
+                f"{escape(clause)})</span>"
+            )
+        cites = (
+            "<br><span style='color:#4a5a7a'>Allowed by: "
+            + escape(" · ".join(c.split("#", 1)[-1] for c in p.citations))
+            + "</span>"
+            if p.citations
+            else ""
+        )
         undo = f"Can be undone ({p.undo.replace('_', ' ')})" if p.undo else "Cannot be undone here"
         state = _STATE[action.state]
         outcome = f"<br><b>{escape(state)}</b>" if state else ""
         if action.message:
             outcome += f"{': ' if state else '<br>'}{escape(action.message)}"
         if action.preview:
-            changes = "; ".join(f"{c.get('entity')} {c.get('field')}: {c.get('before')} → {c.get('after')}"
-                                for c in action.preview[:4])
-            outcome = f"<br><span style='color:#333'>Will change: {escape(changes)}</span>{outcome}" \
-                if action.state in ("proposed", "awaiting_second") else outcome
+            changes = "; ".join(
+                f"{c.get('entity')} {c.get('field')}: {c.get('before')} → {c.get('after')}" for c in action.preview[:4]
+            )
+            outcome = (
+                f"<br><span style='color:#333'>Will change: {escape(changes)}</span>{outcome}"
+                if action.state in ("proposed", "awaiting_second")
+                else outcome
+            )
         args = escape(", ".join(f"{k}: {v}" for k, v in p.arguments.items()))
-        self.text = (f"<b>{escape(describe(p.tool, p.arguments))}</b><br>"
-                     f"<span style='color:{color}'>● {escape(label)}</span>{rule}{why}{cites}"
-                     f"<br><span style='color:#666'>{args} · {undo}</span>{outcome}")
+        self.text = (
+            f"<b>{escape(describe(p.tool, p.arguments))}</b><br>"
+            f"<span style='color:{color}'>● {escape(label)}</span>{rule}{why}{cites}"
+            f"<br><span style='color:#666'>{args} · {undo}</span>{outcome}"
+        )
         body = QLabel(self.text)
         body.setWordWrap(True)
         body.setTextFormat(Qt.TextFormat.RichText)
@@ -100,7 +125,10 @@ class ActionCard(QFrame):
             preview = [] if a.preview is not None else [("preview", "Preview")]
             return [("approve", "Approve (A)"), *preview, ("reject", "Reject")]
         if a.state == "awaiting_second":
-            return [("second", f"{(p.verdict.approver_role or 'lead').capitalize()} approves… (A)"), ("reject", "Reject")]
+            return [
+                ("second", f"{(p.verdict.approver_role or 'lead').capitalize()} approves… (A)"),
+                ("reject", "Reject"),
+            ]
         if a.state == "approved":
             return [("run", "Run again")]
         if a.state == "unknown":
@@ -126,8 +154,11 @@ class ActionsSection(CardColumn):
     """(verb, action id) from any card; see ActionCard.requested."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("Actions", "Actions appear here when a path calls for one and the system confirms the "
-                         "order or customer.", parent)
+        super().__init__(
+            "Actions",
+            "Actions appear here when a path calls for one and the system confirms the order or customer.",
+            parent,
+        )
 
     @property
     def cards(self) -> list[ActionCard]:
@@ -146,9 +177,13 @@ class ActionsSection(CardColumn):
             self._cards.addWidget(card)
             if action.id == focused:
                 card.setFocus(Qt.FocusReason.OtherFocusReason)
-        waiting = sum(1 for a in shown if a.state in ("proposed", "awaiting_second") and
-                      a.proposal.verdict.kind != "blocked")
-        self._status.setText(f"{waiting} waiting for approval (Ctrl+Shift+A focuses the first)." if waiting else
-                             "Nothing waits for approval." if shown else
-                             "Actions appear here when a path calls for one and the system confirms the order or "
-                             "customer.")
+        waiting = sum(
+            1 for a in shown if a.state in ("proposed", "awaiting_second") and a.proposal.verdict.kind != "blocked"
+        )
+        self._status.setText(
+            f"{waiting} waiting for approval (Ctrl+Shift+A focuses the first)."
+            if waiting
+            else "Nothing waits for approval."
+            if shown
+            else "Actions appear here when a path calls for one and the system confirms the order or customer."
+        )

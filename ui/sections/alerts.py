@@ -40,8 +40,10 @@ class EscalationBanner(QWidget):
         layout.addWidget(self._text, 1)
         layout.addWidget(self.handoff, 0, Qt.AlignmentFlag.AlignTop)
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        self.setStyleSheet("EscalationBanner { background: #fde7e4; border: 1px solid #d9534f; border-radius: 4px; }"
-                           "QLabel { color: #5c1510; }")
+        self.setStyleSheet(
+            "EscalationBanner { background: #fde7e4; border: 1px solid #d9534f; border-radius: 4px; }"
+            "QLabel { color: #5c1510; }"
+        )
         self.escalations: tuple[Escalation, ...] = ()
         self.setVisible(False)
 
@@ -56,8 +58,10 @@ class EscalationBanner(QWidget):
             high = " <b>(high)</b>" if e.severity == "high" else ""
             queue = f" → {escape(e.queue)}" if e.queue else ""
             tone = f"<br><i>{escape(e.tone)}</i>" if e.tone and index == 0 else ""  # one tone line: no clutter
-            lines.append(f"<b>Escalate: {escape(_label(e.category))}</b>{high}{queue}: "
-                         f"“{escape(snippet(e.evidence, EVIDENCE_CHARS))}” (message #{e.seq}){tone}")
+            lines.append(
+                f"<b>Escalate: {escape(_label(e.category))}</b>{high}{queue}: "
+                f"“{escape(snippet(e.evidence, EVIDENCE_CHARS))}” (message #{e.seq}){tone}"
+            )
         self._text.setText("<br>".join(lines))
         self.setAccessibleDescription(" ".join(f"Escalate: {_label(e.category)}, message {e.seq}" for e in escalations))
         self.setVisible(bool(escalations))
@@ -88,9 +92,13 @@ class FlagList(QWidget):
 
     def show_flags(self, flags: Sequence[Flag]) -> None:
         self.flags = tuple(flags)
-        rows = [f"<span style='color:{_SEVERITY_COLOUR.get(f.severity, '#333')}'><b>⚑ {escape(_label(f.category))}</b></span>"
-                f" “{escape(f.evidence)}”: {escape(f.message)} <span style='color:#4a5a7a'>[{escape(f.rule)}"
-                + (f" · {escape(f.clause)}" if f.clause else "") + "]</span>" for f in flags]
+        rows = [
+            f"<span style='color:{_SEVERITY_COLOUR.get(f.severity, '#333')}'><b>⚑ {escape(_label(f.category))}</b></span>"
+            f" “{escape(f.evidence)}”: {escape(f.message)} <span style='color:#4a5a7a'>[{escape(f.rule)}"
+            + (f" · {escape(f.clause)}" if f.clause else "")
+            + "]</span>"
+            for f in flags
+        ]
         self._text.setText(f"<b>{escape(self._title)}</b><br>" + "<br>".join(rows))
         self.setAccessibleDescription("; ".join(f"{_label(f.category)}: {f.message}" for f in flags))
         self.setVisible(bool(flags))

@@ -17,8 +17,10 @@ MAX_ORDERS = 4
 def _order_line(order: dict[str, Any]) -> str:
     total = order.get("total")
     money = f" · {total:.2f} {escape(str(order.get('currency', '')))}" if isinstance(total, (int, float)) else ""
-    return (f"{escape(str(order.get('order_id', '?')))} · {escape(str(order.get('status', '')))}{money}"
-            f" <span style='color:#666'>{escape(str(order.get('placed_at', ''))[:10])}</span>")
+    return (
+        f"{escape(str(order.get('order_id', '?')))} · {escape(str(order.get('status', '')))}{money}"
+        f" <span style='color:#666'>{escape(str(order.get('placed_at', ''))[:10])}</span>"
+    )
 
 
 class CustomerSection(QWidget):
@@ -52,8 +54,10 @@ class CustomerSection(QWidget):
         lines: list[str] = []
         if view.customer:
             c = view.customer
-            lines.append(f"<b>{escape(str(c.get('name', '')))}</b> · {escape(str(c.get('customer_id', '')))}"
-                         f" · {escape(str(c.get('email', '')))}")
+            lines.append(
+                f"<b>{escape(str(c.get('name', '')))}</b> · {escape(str(c.get('customer_id', '')))}"
+                f" · {escape(str(c.get('email', '')))}"
+            )
             lines += [_order_line(o) for o in view.orders[:MAX_ORDERS]]
         if view.stale:
             lines.append(f"<span style='color:#8a5300'>Stale: {escape(view.message)}</span>")

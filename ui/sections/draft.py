@@ -119,15 +119,21 @@ class DraftSection(QWidget):
             selection.format = underline  # type: ignore[attr-defined]
             selections.append(selection)
         self.editor.setExtraSelections(selections)
-        self._reasons.setText("<br>".join(f"<span style='color:#b3261e'>✗</span> {escape(u.reason)}"
-                                          for u in review.unsupported))
+        self._reasons.setText(
+            "<br>".join(f"<span style='color:#b3261e'>✗</span> {escape(u.reason)}" for u in review.unsupported)
+        )
         self._reasons.setVisible(bool(review.unsupported))
         self.flags.show_flags([f for f in review.flags if f.category != "unverified_claim"])
 
     def stream(self, text: str, seq: int, done: bool) -> None:
         self.streaming = not done
-        self.set_text(text, seq, "AI draft: streaming… (Esc cancels)" if not done else
-                      f"AI draft for message #{seq}, grounded in the cited clauses. Check it before inserting.")
+        self.set_text(
+            text,
+            seq,
+            "AI draft: streaming… (Esc cancels)"
+            if not done
+            else f"AI draft for message #{seq}, grounded in the cited clauses. Check it before inserting.",
+        )
         self.ai.setText("Cancel (Esc)" if not done else "AI draft (Ctrl+G)")
 
     def stream_failed(self, message: str) -> None:

@@ -23,8 +23,10 @@ class NoticeBar(QWidget):
         layout.addWidget(self._label, 1)
         layout.addWidget(self._dismiss)
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        self.setStyleSheet("NoticeBar { background: #fff4ce; border: 1px solid #e0c060; border-radius: 4px; }"
-                           "QLabel { color: #3d3000; }")
+        self.setStyleSheet(
+            "NoticeBar { background: #fff4ce; border: 1px solid #e0c060; border-radius: 4px; }"
+            "QLabel { color: #3d3000; }"
+        )
         self._notices: list[str] = []
         self._errors: list[str] = []
         self._render()

@@ -6,10 +6,9 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication, QKeyEvent, QMouseEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from ui.sections.cards import CardColumn, move_between_cards
-
 from copilot.pipeline import Insight
 from retrieval.search import ClauseHit
+from ui.sections.cards import CardColumn, move_between_cards
 
 SNIPPET_CHARS = 170
 
@@ -33,8 +32,10 @@ class ClauseCard(QFrame):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setObjectName("clauseCard")
-        self.setStyleSheet("#clauseCard { background: palette(base); border: 1px solid #c8cfdc; border-radius: 5px; }"
-                           "#clauseCard:focus { border: 2px solid #2d6cdf; }")
+        self.setStyleSheet(
+            "#clauseCard { background: palette(base); border: 1px solid #c8cfdc; border-radius: 5px; }"
+            "#clauseCard:focus { border: 2px solid #2d6cdf; }"
+        )
         self.setAccessibleName(f"Policy clause: {hit.title}")
         self.setAccessibleDescription(f"{hit.citation}. Press Enter to expand, C to copy the citation.")
         self._title = QLabel(hit.title)

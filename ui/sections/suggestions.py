@@ -14,8 +14,10 @@ from copilot.pipeline import Insight
 from copilot.reasoning.suggest import Suggestion
 from ui.sections.cards import CardColumn, move_between_cards
 
-NO_GROUNDED_ANSWER = ("No grounded answer: no policy clause or playbook fits this message closely enough. "
-                      "Answer from what you know, or ask a lead.")
+NO_GROUNDED_ANSWER = (
+    "No grounded answer: no policy clause or playbook fits this message closely enough. "
+    "Answer from what you know, or ask a lead."
+)
 
 
 class PathCard(QFrame):
@@ -27,21 +29,37 @@ class PathCard(QFrame):
         self.suggestion = suggestion
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setObjectName("pathCard")
-        self.setStyleSheet("#pathCard { background: palette(base); border: 1px solid #b9d3c0; border-radius: 5px; }"
-                           "#pathCard:focus { border: 2px solid #2d6cdf; }")
+        self.setStyleSheet(
+            "#pathCard { background: palette(base); border: 1px solid #b9d3c0; border-radius: 5px; }"
+            "#pathCard:focus { border: 2px solid #2d6cdf; }"
+        )
         self.setAccessibleName(f"Suggested path: {suggestion.title}")
         self.setAccessibleDescription("Press Enter to use its draft, Delete to dismiss it.")
         steps = []
         for step in suggestion.steps:
             mark = "✓" if step.done else "▸" if step is suggestion.next_step else "·"
-            waiting = f" <span style='color:#8a5300'>(needs {escape(', '.join(step.missing))})</span>" if step.missing else ""
+            waiting = (
+                f" <span style='color:#8a5300'>(needs {escape(', '.join(step.missing))})</span>" if step.missing else ""
+            )
             text = f"<s>{escape(step.text)}</s>" if step.done else escape(step.text)
             steps.append(f"{mark} {text}{waiting}")
-        matched = f" <span style='color:#2e6b3a'>({escape(', '.join(suggestion.matched))})</span>" if suggestion.matched else ""
-        actions = f"<br><span style='color:#555'>Actions: {escape(', '.join(suggestion.actions))}</span>" \
-            if suggestion.actions else ""
-        cites = "<br><span style='color:#4a5a7a'>" + escape(" · ".join(c.split("#", 1)[-1] for c in suggestion.citations)) \
-            + "</span>" if suggestion.citations else ""
+        matched = (
+            f" <span style='color:#2e6b3a'>({escape(', '.join(suggestion.matched))})</span>"
+            if suggestion.matched
+            else ""
+        )
+        actions = (
+            f"<br><span style='color:#555'>Actions: {escape(', '.join(suggestion.actions))}</span>"
+            if suggestion.actions
+            else ""
+        )
+        cites = (
+            "<br><span style='color:#4a5a7a'>"
+            + escape(" · ".join(c.split("#", 1)[-1] for c in suggestion.citations))
+            + "</span>"
+            if suggestion.citations
+            else ""
+        )
         label = QLabel(f"<b>{escape(suggestion.title)}</b>{matched}<br>" + "<br>".join(steps) + actions + cites)
         label.setWordWrap(True)
         label.setTextFormat(Qt.TextFormat.RichText)

@@ -32,10 +32,17 @@ class TranscriptSection(QListWidget):
             self._shown.clear()
             self._conversation_id = conversation.id
         entries: list[tuple[int, str, str, str]] = [
-            (t.seq, "turn", t.role, f"{_ROLE_LABEL.get(t.role, t.role)}: {t.text}") for t in conversation.turns]
-        entries += [(e.seq, "tool", "system",
-                     f"⚙ {e.name}({_short(e.payload)})" if e.kind == "call" else f"⚙ {e.name} → {_short(e.payload)}")
-                    for e in conversation.tools]
+            (t.seq, "turn", t.role, f"{_ROLE_LABEL.get(t.role, t.role)}: {t.text}") for t in conversation.turns
+        ]
+        entries += [
+            (
+                e.seq,
+                "tool",
+                "system",
+                f"⚙ {e.name}({_short(e.payload)})" if e.kind == "call" else f"⚙ {e.name} → {_short(e.payload)}",
+            )
+            for e in conversation.tools
+        ]
         for seq, kind, role, text in sorted(entries):
             if (kind, seq) in self._shown:
                 continue
