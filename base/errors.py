@@ -1,12 +1,22 @@
 """The one error tree: every error a user can see names what is wrong, where, and what to do.
 
-CopilotError
-├── EventError        a conversation event line that cannot be read (file, line, field)
-├── PackError         a policy pack that cannot be loaded (file, line, problem, fix)
-├── StoreError        the clause store cannot be opened or written
-├── ModelError        the embedding model cannot be loaded
-├── LlmError          the optional language model failed (copilot/llm/client.py); drafts fall back to templates
-└── ConnectorError    a connected system failed: ConfigError, SystemUnavailable, ReplyLost (MalformedReply), ToolRefused
+    CopilotError
+    ├── LineError          a line of a JSONL file that cannot be read (file, line, field)
+    │   └── EventError     a conversation event line; the rest of the file still plays
+    ├── PackError          a policy pack that cannot be loaded (file, line, problem, fix)
+    ├── StoreError         the clause store cannot be opened or written
+    ├── ModelError         the embedding model cannot be loaded
+    ├── LlmError           the optional language model failed; drafts fall back to templates
+    ├── ApprovalError      an approval or run that is not allowed now
+    ├── BusinessRefusal    a back office (the demo store) refuses a request, in words a rep can read out
+    └── ConnectorError     a connected system failed; the subclass says what is known about a write
+        ├── ConfigError        connectors.toml cannot be read
+        ├── SystemUnavailable  never delivered: safe to retry
+        ├── ReplyLost          may have been applied: reconcile before retrying
+        │   └── MalformedReply the answer is not a result
+        └── ToolRefused        the system answered no
+
+It sits in ``base/``, below every other package, so each layer raises from the same tree.
 """
 
 from __future__ import annotations
@@ -19,20 +29,26 @@ class CopilotError(Exception):
 
 
 @dataclass
-class EventError(CopilotError):
-    """One unreadable line of a conversation event file; the rest of the file still plays."""
+class LineError(CopilotError):
+    """One unreadable line of a JSONL file (events, labelled cases, passages, examples)."""
 
     file: str
-    """Path (or a name such as ``<typed>``) of the event source."""
+    """Path (or a name such as ``<typed>``) of the source."""
     line: int
-    """1-based line number in that file."""
+    """1-based line number in that file (0: the file as a whole)."""
     field: str
-    """The field at fault, or ``"line"`` when the line is not JSON at all."""
+    """The field at fault, or ``"line"`` when the line is not a JSON object at all."""
     problem: str
     """What is wrong, in plain words."""
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: field '{self.field}': {self.problem}"
+        where = f"field '{self.field}': " if self.field not in ("line", "file") else ""
+        return f"{self.file}:{self.line}: {where}{self.problem}"
+
+
+@dataclass
+class EventError(LineError):
+    """One unreadable line of a conversation event file; the rest of the file still plays."""
 
 
 @dataclass
@@ -59,6 +75,21 @@ class StoreError(CopilotError):
 
 class ModelError(CopilotError):
     """The embedding model could not be loaded (missing package, bad folder)."""
+
+
+class LlmError(CopilotError):
+    """The LLM could not be used: not allowed, unreachable, too slow, refused, or its answer is unusable."""
+
+
+class ApprovalError(CopilotError):
+    """An approval or run that is not allowed now; the message says why and what to do."""
+
+
+class BusinessRefusal(CopilotError):
+    """A back office refuses a request for a business reason, with a plain sentence for the rep.
+
+    For example: 'Order NW-11730 has shipped; it can no longer be cancelled.'
+    """
 
 
 class ConnectorError(CopilotError):

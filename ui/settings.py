@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from base.errors import CopilotError
-from copilot.llm.client import LlmClient, LlmError, api_key, store_key
+from base.errors import CopilotError, LlmError
+from copilot.llm.client import LlmClient, api_key, store_key
 from copilot.settings import Settings
 from copilot.workspace import Workspace, switch_model
 

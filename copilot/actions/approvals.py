@@ -21,7 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from base.errors import ConnectorError, CopilotError, ReplyLost, SystemUnavailable, ToolRefused
+from base.errors import ApprovalError, ConnectorError, ReplyLost, SystemUnavailable, ToolRefused
 from base.sqlite import open_db
 from connectors.systems import Systems
 from copilot.actions.audit import AuditLog
@@ -52,10 +52,6 @@ CREATE TABLE IF NOT EXISTS actions (
     preview TEXT NOT NULL DEFAULT 'null'
 );
 """
-
-
-class ApprovalError(CopilotError):
-    """An approval or run that is not allowed now; the message says why and what to do."""
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ import keyring
 import openai
 from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionMessageParam
 
-from base.errors import CopilotError
+from base.errors import LlmError
 from connectors.secrets import KEYRING_FAILURES, KeySource, lookup
 from copilot.llm.redact import Redaction, StreamRestorer, redact
 
@@ -48,10 +48,6 @@ _SYSTEM = (
     "Tone: {tone}.\n"
     "Answer with the text of the reply only."
 )
-
-
-class LlmError(CopilotError):
-    """The LLM could not be used: not allowed, unreachable, too slow, refused, or its answer is unusable."""
 
 
 @dataclass(frozen=True)

@@ -1,1 +1,1 @@
-"""From a conversation and its clauses to advice: facts, signals, escalation, intent, paths, drafts, verification, flags."""
+"""From a conversation and its clauses to advice: facts, signals, escalation, paths, drafts, checks, flags."""

@@ -37,7 +37,10 @@ _KIN = (
     r"boyfriend|girlfriend|friend|parent|parents|stepmother|stepfather|stepdad|stepmom|stepmum|in-law|"
     r"father-in-law|mother-in-law|spouse|late \w+)"
 )
-_WHO = rf"(?:(?:my|our|his|her|their)\s+(?:(?:dear|beloved|elderly|late)\s+)?{_KIN}|\b(?:he|she)\b|\bmum\b|\bmom\b|\bdad\b)"
+_WHO = (
+    rf"(?:(?:my|our|his|her|their)\s+(?:(?:dear|beloved|elderly|late)\s+)?{_KIN}|"
+    r"\b(?:he|she)\b|\bmum\b|\bmom\b|\bdad\b)"
+)
 
 
 def _rx(*parts: str) -> re.Pattern[str]:
@@ -85,7 +88,8 @@ TRIGGERS: tuple[Trigger, ...] = (
             r"\bbigger (?:print|writing|text|font)\b",
             r"\bplain (?:words|language)\b",
             r"\b(?:visually|hearing) impaired\b",
-            r"\b(?:i'?m|i am|am|being|as a|i'?ve been|registered)\s+(?:\w+\s+)?(?:blind|deaf|partially sighted|visually impaired|hard of hearing|disabled|dyslexic|autistic)\b",
+            r"\b(?:i'?m|i am|am|being|as a|i'?ve been|registered)\s+(?:\w+\s+)?(?:blind|deaf|partially sighted|"
+            r"visually impaired|hard of hearing|disabled|dyslexic|autistic)\b",
             r"\bscreen[- ]?reader\b",
             r"\b(?:visual|hearing|sight)\s+impair\w*",
             r"\blow vision\b",
@@ -101,7 +105,8 @@ TRIGGERS: tuple[Trigger, ...] = (
             r"\baccessib\w+\s+(?:format|version|document|instructions)",
             r"\bassistive\b",
             r"\b(?:adhd|autism|ms|parkinson'?s|arthritis)\b.*\b(?:hard|difficult|struggle|can'?t|need)",
-            r"\b(?:i have|i've got|living with|diagnosed with)\s+(?:ms|multiple sclerosis|arthritis|parkinson'?s|cerebral palsy|"
+            r"\b(?:i have|i've got|living with|diagnosed with)\s+(?:ms|multiple sclerosis|arthritis|parkinson'?s|"
+            r"cerebral palsy|"
             r"a disability|chronic \w+|fibromyalgia|me/cfs|epilepsy|a (?:visual|hearing) impairment)\b",
             r"\b(?:amputee|paralys\w+|paraplegic|quadriplegic|crutches|walking frame|mobility scooter|housebound)\b",
             r"\b(?:can'?t|cannot|unable to)\s+(?:lift|carry|walk|stand|use a mouse|type|hold)\b",
@@ -139,7 +144,8 @@ TRIGGERS: tuple[Trigger, ...] = (
             r"\b(?:unemployed|laid off|made redundant|redundancy)\b",
             r"\boverdra(?:wn|ft)\b",
             r"\b(?:struggling|struggle)\s+(?:financially|with money|to pay|to make ends meet|with bills)\b",
-            r"\b(?:no money|every penny|every cent|rent money|food money|pay (?:my |the )?rent|on benefits|food bank)\b",
+            r"\b(?:no money|every penny|every cent|rent money|food money|pay (?:my |the )?rent|on benefits|"
+            r"food bank)\b",
             r"\b(?:suicid\w*|self[- ]harm|end it all|can'?t cope|can'?t go on|breaking down|panic attacks?|"
             r"depress(?:ed|ion)|anxiety|mental health|in tears|crying|desperate|at my wit'?s end|overwhelmed)\b",
             r"\b(?:domestic (?:abuse|violence)|abusive (?:partner|ex|husband|wife)|fled|refuge|restraining order)\b",
@@ -153,11 +159,13 @@ TRIGGERS: tuple[Trigger, ...] = (
             r"\b(?:i'?m|i am)\s+(?:7\d|8\d|9\d|1\d\d)\b",
             r"\b(?:he|she)(?:'s| has)\s+left\b",
             r"\b(?:left me|walked out|separated|going through a divorce|kicked (?:me )?out|homeless|evicted)\b",
-            r"\b(?:not coping|can'?t cope|no work|out of work|skint|broke|in debt|debt collect\w+|bailiffs?|payment plan|"
+            r"\b(?:not coping|can'?t cope|no work|out of work|skint|broke|in debt|debt collect\w+|bailiffs?|"
+            r"payment plan|"
             r"rough time|hard time|struggling)\b",
             r"\b(?:scared|frightened)\b",
             r"\bafraid (?:of|to|for|that)\b",
-            r"\b(?:my )?ex(?:-partner|-husband|-wife| partner| husband| wife)?\s+(?:still\s+)?(?:has|knows|uses|is using)\b",
+            r"\b(?:my )?ex(?:-partner|-husband|-wife| partner| husband| wife)?\s+(?:still\s+)?(?:has|knows|uses|"
+            r"is using)\b",
         ),
         guard=_rx(r"\boperation (?:of|manual|mode)\b", r"\bcrying (?:shame|out loud)\b"),
     ),
@@ -170,11 +178,15 @@ TRIGGERS: tuple[Trigger, ...] = (
             r"\bconsumer (?:office|centre|center)\b",
             r"\bdenounce\b",
             r"\bbefore we file\b",
-            r"\b(?:sue|suing|sued|lawsuit|legal action|legal proceedings|take (?:you|this|it|the matter) to court|small claims|court case|class action)\b",
-            r"\b(?:contact|call|get|instruct|speak (?:to|with)|talk (?:to|with)|hear from|consult|involve|ask)\s+(?:my|a|an|our)\s+(?:lawyer|attorney|solicitor|legal team)\b",
+            r"\b(?:sue|suing|sued|lawsuit|legal action|legal proceedings|take (?:you|this|it|the matter) to court|"
+            r"small claims|court case|class action)\b",
+            r"\b(?:contact|call|get|instruct|speak (?:to|with)|talk (?:to|with)|hear from|consult|involve|"
+            r"ask)\s+(?:my|a|an|our)\s+(?:lawyer|attorney|solicitor|legal team)\b",
             r"\bmy\s+(?:lawyer|attorney|solicitor)\s+(?:will|is going|says|said|is)",
-            r"\b(?:report|complain|complaint|escalate)\w*\s+(?:you\s+|this\s+|it\s+)?(?:to\s+)?(?:the\s+)?(?:trading standards|ombudsman|ftc|cma|"
-            r"attorney general|consumer (?:protection|rights|affairs)|regulator|better business bureau|bbb|citizens advice|ccpa|ico|data protection authority)\b",
+            r"\b(?:report|complain|complaint|escalate)\w*\s+(?:you\s+|this\s+|"
+            r"it\s+)?(?:to\s+)?(?:the\s+)?(?:trading standards|ombudsman|ftc|cma|"
+            r"attorney general|consumer (?:protection|rights|affairs)|regulator|better business bureau|bbb|"
+            r"citizens advice|ccpa|ico|data protection authority)\b",
             r"\b(?:trading standards|ombudsman|attorney general|consumer protection (?:agency|bureau|office))\b",
             r"\bsee you in court\b",
             r"\blegal (?:advice|rights)\b.*\b(?:will|going to)\b",
@@ -182,7 +194,8 @@ TRIGGERS: tuple[Trigger, ...] = (
             r"(?!you\b|your\b|northwind\b)\w+",
             r"\b(?:verbraucherzentrale|which\?|cnil|ico|dgccrf|ocu|ccpc|financial ombudsman|consumer council|"
             r"consumer rights (?:body|organisation|organization)|national consumer)\b",
-            r"\b(?:speak|speaking|talk|talking|go|going)\s+(?:to|with)\s+(?:a|my|our)\s+(?:lawyer|attorney|solicitor)\b",
+            r"\b(?:speak|speaking|talk|talking|go|going)\s+(?:to|with)\s+(?:a|my|our)\s+(?:lawyer|attorney|"
+            r"solicitor)\b",
             r"\bmy\s+(?:lawyer|attorney|solicitor)\s+(?:has\s+)?(?:advised|says|said|told|is|will)\b",
             r"\b(?:in touch|spoken|spoke|talked) with (?:my|a) (?:lawyer|attorney|solicitor)\b",
             r"\b(?:grounds for a claim|claim against you|formal notice|letter before action|legal notice)\b",
@@ -206,7 +219,8 @@ TRIGGERS: tuple[Trigger, ...] = (
             r"\bcharged (?:\w+ )?(?:3|three|4|four) times\b",
             r"\btaken (?:the )?payment\b.{0,40}\btwice\b",
             r"\bnever signed up\b",
-            r"\b(?:didn'?t|did not|never|don'?t)\s+(?:make|authori[sz]e|place|order|buy|purchase|sign up for|approve)\b.{0,40}\b(?:charge|payment|order|purchase|transaction|this|that|it)",
+            r"\b(?:didn'?t|did not|never|don'?t)\s+(?:make|authori[sz]e|place|order|buy|purchase|sign up for|"
+            r"approve)\b.{0,40}\b(?:charge|payment|order|purchase|transaction|this|that|it)",
             r"\b(?:don'?t|do not|didn'?t)\s+recogni[sz]e\b.{0,30}\b(?:charge|payment|transaction|order|purchase)",
             r"\bunrecogni[sz]ed\s+(?:charge|payment|transaction)",
             r"\bunauthori[sz]ed\b",
@@ -219,18 +233,21 @@ TRIGGERS: tuple[Trigger, ...] = (
             r"\b(?:not me|wasn'?t me)\b",
             r"\bscammed\b",
             r"\ba scam (?:order|charge|payment|transaction)\b",
-            r"\b(?:double[- ]charged|charged (?:me )?(?:twice|two times|double)|two (?:identical )?charges|duplicate (?:charge|payment)|"
+            r"\b(?:double[- ]charged|charged (?:me )?(?:twice|two times|double)|two (?:identical )?charges|"
+            r"duplicate (?:charge|payment)|"
             r"billed twice)\b",
             r"\bcharge\b.{0,60}\b(?:don'?t|do not|didn'?t)\s+recogni[sz]e\b",
             r"\b(?:what|why) is (?:this|that) (?:charge|payment)\b",
             r"\bonly (?:placed|made|ordered) one\b",
             r"\b(?:charged|billed) (?:me )?for (?:something|an order|things?) (?:i|we) (?:didn'?t|never)\b",
             r"(?=.*\b(?:charge|charged|payment|card|account|billed|statement|transaction|subscription|fee)\b)"
-            r".*\b(?:never|haven'?t|have not|didn'?t|did not|hasn'?t)\s+(?:\w+\s+)?(?:ordered|order|bought|buy|signed up|sign up|"
+            r".*\b(?:never|haven'?t|have not|didn'?t|did not|hasn'?t)\s+(?:\w+\s+)?(?:ordered|order|bought|buy|"
+            r"signed up|sign up|"
             r"made|placed|authori[sz]ed|authori[sz]e|purchased|used)\b",
             r"\b(?:isn'?t|aren'?t|wasn'?t|weren'?t|not) mine\b",
             r"\bwho authori[sz]ed\b",
-            r"\b(?:card|account|details|password|login)\s+(?:was|were|has been|had been|got|is)\s+(?:stolen|used|compromised|hacked|cloned)\b",
+            r"\b(?:card|account|details|password|login)\s+(?:was|were|has been|had been|got|is)\s+(?:stolen|used|"
+            r"compromised|hacked|cloned)\b",
             r"\b(?:someone|somebody)\s+(?:\w+\s+)?(?:logged|log) (?:in|into)\b",
             r"\b(?:still )?(?:has|knows) my (?:password|login)\b",
             r"\brecogni[sz]e\b.{0,40}\bbut not\b",
@@ -247,7 +264,8 @@ TRIGGERS: tuple[Trigger, ...] = (
         "repeat_contact",
         _rx(
             r"\b(?:two|three|four|five|several|\d+) (?:of your )?(?:colleagues|agents|different people|reps)\b",
-            r"\b(?:raised|asked|reported|mentioned|explained|chased)\b.{0,30}\b(?:two|three|four|five|several|\d+|multiple) (?:separate )?(?:occasions|times)\b",
+            r"\b(?:raised|asked|reported|mentioned|explained|chased)\b.{0,30}\b(?:two|three|four|five|several|\d+|"
+            r"multiple) (?:separate )?(?:occasions|times)\b",
             r"\bevery (?:day|single day) (?:this|last) (?:week|month)\b",
             r"\bback again\b",
             r"\bnot for the first time\b",
@@ -258,17 +276,25 @@ TRIGGERS: tuple[Trigger, ...] = (
             r"\bsame as the last (?:two|three|few|\d+) times\b",
             r"\brepeat (?:everything|myself|it all) again\b",
             r"\b(?:rang|called|phoned)\b.{0,25}\b(?:emailed|messaged|wrote)\b",
-            r"\b(?:third|3rd|fourth|4th|fifth|5th|sixth|umpteenth|tenth|nth)\s+(?:time|chat|call|email|attempt|contact)\b",
-            r"\b(?:called|contacted|chatted|emailed|written|messaged|rung|rang|phoned|spoken to you|been in touch|reached out)\s+"
-            r"(?:you\s+|your team\s+|support\s+|you guys\s+)?(?:\w+\s+)?(?:\d+|two|three|four|five|six|several|multiple|many|countless|so many|numerous)\s+times\b",
-            r"\b(?:\d+|two|three|four|five|several|multiple|many)\s+(?:previous |other |different )?(?:chats|calls|emails|times|agents|reps)\b.{0,40}\b(?:still|nobody|no one|nothing|again|already)\b",
-            r"\b(?:again and again|over and over|keep (?:having to )?(?:contact|call|chas|message|writ)\w*|every time i (?:call|contact|chat))\b",
+            r"\b(?:third|3rd|fourth|4th|fifth|5th|sixth|umpteenth|tenth|nth)\s+(?:time|chat|call|email|attempt|"
+            r"contact)\b",
+            r"\b(?:called|contacted|chatted|emailed|written|messaged|rung|rang|phoned|spoken to you|been in touch|"
+            r"reached out)\s+"
+            r"(?:you\s+|your team\s+|support\s+|you guys\s+)?(?:\w+\s+)?(?:\d+|two|three|four|five|six|several|"
+            r"multiple|many|countless|so many|numerous)\s+times\b",
+            r"\b(?:\d+|two|three|four|five|several|multiple|many)\s+(?:previous |other |different )?(?:chats|calls|"
+            r"emails|times|agents|reps)\b.{0,40}\b(?:still|nobody|no one|nothing|again|already)\b",
+            r"\b(?:again and again|over and over|keep (?:having to )?(?:contact|call|chas|message|writ)\w*|"
+            r"every time i (?:call|contact|chat))\b",
             r"\b(?:nobody|no one) (?:has )?(?:fixed|sorted|resolved|helped)\b.{0,30}\b(?:after|despite)\b",
             r"\bcontact(?:ed|ing)? (?:you )?(?:again|yet again)\b.{0,40}\b(?:still|same)\b",
             r"\byet again\b",
-            r"\b(?:twice|two times|three times|several times|multiple times|many times)\s+(?:before|already|now|previously)\b",
-            r"\b(?:my|the)\s+(?:last|previous|past)\s+(?:two|three|four|few|several|\d+)\s+(?:chats|calls|emails|messages|contacts|tickets)\b",
-            r"\balready (?:contacted|called|chatted|emailed|written|asked|told)\b.{0,40}\b(?:twice|times|before|already)\b",
+            r"\b(?:twice|two times|three times|several times|multiple times|many times)\s+(?:before|already|now|"
+            r"previously)\b",
+            r"\b(?:my|the)\s+(?:last|previous|past)\s+(?:two|three|four|few|several|\d+)\s+(?:chats|calls|emails|"
+            r"messages|contacts|tickets)\b",
+            r"\balready (?:contacted|called|chatted|emailed|written|asked|told)\b.{0,40}\b(?:twice|times|before|"
+            r"already)\b",
             r"\b(?:same (?:issue|problem|question) as (?:my )?(?:last|previous|before))\b",
             r"\b(?:nth|third|fourth) chat\b",
             r"\bstill (?:no|not)\b.{0,40}\b(?:after|despite)\s+(?:\w+\s+)?(?:chats|calls|emails|contacts)\b",
@@ -277,7 +303,8 @@ TRIGGERS: tuple[Trigger, ...] = (
             r"\b(?:back|here|writing|messaging) (?:again|once more)\b",
             r"\b(?:two|three|four|\d+)\s+(?:emails|chats|calls|messages)\s+(?:and|now|already|so far)\b",
             r"\b(?:messaged|contacted|called|emailed|wrote|chatted)\s+(?:\w+\s+){0,3}(?:and|then)\s+again\b",
-            r"\b(?:spoke|spoken|talked|chatted)\s+(?:with|to)\s+(?:your\s+)?(?:colleagues?|agents?|reps?|team|someone|people)\s+"
+            r"\b(?:spoke|spoken|talked|chatted)\s+(?:with|to)\s+(?:your\s+)?(?:colleagues?|agents?|reps?|team|someone|"
+            r"people)\s+"
             r"(?:\w+\s+)?(?:twice|three times|several times|\w+ times)\b",
             r"\bafter\s+(?:two|three|four|several|multiple|\d+)\s+(?:chats|calls|emails|contacts|attempts)\b",
         ),
@@ -294,19 +321,25 @@ TRIGGERS: tuple[Trigger, ...] = (
             r"\bcould a (?:person|human|real person) (?:ring|call|phone|contact)\b",
             r"\b(?:call|ring) from a (?:team lead|manager|supervisor|human|person)\b",
             r"\bare you an? (?:ai|bot|robot)\b",
-            r"\b(?:speak|talk|chat)\w*\s+(?:to|with)\s+(?:a|an|your|the|some)\s*(?:\w+\s+)?(?:manager|supervisor|human|person|real person|someone senior|team lead(?:er)?|boss|superior)\b",
-            r"\b(?:get|put|transfer|connect|escalate|pass)\s+me\s+(?:to|through to|on to|over to)\s+(?:a|an|your|the|someone)\b",
-            r"\b(?:want|need|demand|request)\w*\s+(?:a|an|your|the|to see a|to speak to a)?\s*(?:manager|supervisor|human|real person|someone senior|team lead)\b",
+            r"\b(?:speak|talk|chat)\w*\s+(?:to|with)\s+(?:a|an|your|the|some)\s*(?:\w+\s+)?(?:manager|supervisor|"
+            r"human|person|real person|someone senior|team lead(?:er)?|boss|superior)\b",
+            r"\b(?:get|put|transfer|connect|escalate|pass)\s+me\s+(?:to|through to|on to|over to)\s+(?:a|an|your|the|"
+            r"someone)\b",
+            r"\b(?:want|need|demand|request)\w*\s+(?:a|an|your|the|to see a|to speak to a)?\s*(?:manager|supervisor|"
+            r"human|real person|someone senior|team lead)\b",
             r"\b(?:is this|are you) (?:a )?(?:bot|robot|machine|ai|automated)\b",
             r"\breal (?:human|person)\b",
             r"\bhuman being\b",
             r"\bsomeone (?:more )?senior\b",
             r"\b(?:your|a) (?:manager|supervisor) (?:please|now|immediately)\b",
             r"^\s*(?:manager|supervisor|human|agent|representative)(?:\s+please)?\s*[.!]*\s*$",
-            r"\bescalate\s+(?:this|it|my (?:case|complaint))\s+to\s+(?:a|an|your|the)\s+(?:\w+\s+)?(?:supervisor|manager|team lead|senior)\b",
-            r"\b(?:can|could|may)\s+i\s+(?:have|get|speak to|talk to)\s+(?:a|an|your|the)\s+(?:supervisor|manager|human|team lead)\b",
+            r"\bescalate\s+(?:this|it|my (?:case|complaint))\s+to\s+(?:a|an|your|the)\s+(?:\w+\s+)?(?:supervisor|"
+            r"manager|team lead|senior)\b",
+            r"\b(?:can|could|may)\s+i\s+(?:have|get|speak to|talk to)\s+(?:a|an|your|the)\s+(?:supervisor|manager|"
+            r"human|team lead)\b",
             r"\blet me (?:speak|talk) to\b",
-            r"\b(?:someone|somebody|anyone|person)\s+(?:\w+\s+)?(?:higher up|more senior|with more (?:say|authority|power))\b",
+            r"\b(?:someone|somebody|anyone|person)\s+(?:\w+\s+)?(?:higher up|more senior|with more (?:say|authority|"
+            r"power))\b",
             r"\b(?:manager|supervisor|team lead(?:er)?)\s+(?:pls|plz|please|now|asap|available|maybe)\b",
             r"\bis there (?:a|an|any)\s+(?:manager|supervisor|team lead(?:er)?|human)\b",
             r"\b(?:put|get)\s+(?:me\s+)?through to\b",
@@ -316,15 +349,18 @@ TRIGGERS: tuple[Trigger, ...] = (
         guard=_rx(
             r"\b(?:check|ask|confirm)\w* with (?:your|the|a) (?:manager|supervisor|team lead)\b"
             r"(?!.*\b(?:speak|talk|transfer)\b)",
-            r"\b(?:don'?t|do not|no)\s+(?:need|want)\s+(?:a|an|to speak to a|to talk to a)?\s*(?:manager|supervisor|human)",
+            r"\b(?:don'?t|do not|no)\s+(?:need|want)\s+(?:a|an|to speak to a|to talk to a)?\s*(?:manager|supervisor|"
+            r"human)",
             r"\bi can see you'?re a (?:real )?(?:person|human)\b",
         ),
     ),
 )
 
 _INSULTS = _rx(
-    r"\b(?:pathetic|useless|incompetent|idiots?|morons?|clowns|(?:a|total|complete|absolute) joke|joke of a|scam(?:mers)?|"
-    r"thieves|crooks|rip[- ]?off|disgrace(?:ful)?|shambles|furious|livid|fuming|seething|outraged|wtf|screw (?:you|this)|"
+    r"\b(?:pathetic|useless|incompetent|idiots?|morons?|clowns|(?:a|total|complete|absolute) joke|joke of a|"
+    r"scam(?:mers)?|"
+    r"thieves|crooks|rip[- ]?off|disgrace(?:ful)?|shambles|furious|livid|fuming|seething|outraged|wtf|screw (?:you|"
+    r"this)|"
     r"sh\*t|f\*+|bloody useless|worst (?:company|service|experience|customer service)|muppets?|ffs|bullshit|bs|"
     r"taking the piss|pissed off|i'?m (?:so |really |very |absolutely )?(?:angry|mad|furious|livid))\b"
 )
@@ -338,7 +374,8 @@ _ANGER_WORDS = _rx(
 )
 """Words that show anger when the message is also negative or loud."""
 _ANGER_GUARD = _rx(
-    r"\b(?:a (?:little|bit) (?:annoyed|frustrated)|slightly (?:annoyed|frustrated)|but (?:it'?s|that'?s) (?:fine|ok|okay))\b",
+    r"\b(?:a (?:little|bit) (?:annoyed|frustrated)|slightly (?:annoyed|frustrated)|but (?:it'?s|that'?s) (?:fine|ok|"
+    r"okay))\b",
     r"\bnot (?:angry|upset|furious|mad)\b",
     r"\bno (?:worries|problem)\b",
     r"\bhell of a (?:deal|good)\b",

@@ -110,7 +110,8 @@ _PROMISE = _rx(
     r"\bno matter what\b",
     r"\bwithout (?:any )?(?:doubt|fail)\b",
     r"\bI assure you\b.{0,60}\b(?:will|arrive|refund)\b",
-    r"\bwill (?:arrive|be delivered|be there) (?:by |on )?(?:tomorrow|today|tonight|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
+    r"\bwill (?:arrive|be delivered|be there) (?:by |on )?(?:tomorrow|today|tonight|monday|tuesday|wednesday|thursday|"
+    r"friday|saturday|sunday)\b",
     r"\byou have my word\b",
     r"\bconsider it done\b",
     r"\bI'?m (?:certain|positive) (?:that )?\w+\b.{0,40}\b(?:will|won'?t)\b",
@@ -138,8 +139,10 @@ _PROMISE_GUARD = _rx(
     r"\bnot guaranteed\b",
 )
 _ADVICE = _rx(
-    r"\byou should (?:sue|take (?:us|them|him|her|it) to court|file a (?:lawsuit|claim)|get a lawyer|invest|buy (?:stocks?|shares|crypto|bitcoin)|"
-    r"take (?:a|an|this|these|the) (?:\w+ )?(?:pill|tablet|medication|medicine|painkiller|dose|supplement)|stop taking|increase your dose)\b",
+    r"\byou should (?:sue|take (?:us|them|him|her|it) to court|file a (?:lawsuit|claim)|get a lawyer|invest|"
+    r"buy (?:stocks?|shares|crypto|bitcoin)|"
+    r"take (?:a|an|this|these|the) (?:\w+ )?(?:pill|tablet|medication|medicine|painkiller|dose|supplement)|"
+    r"stop taking|increase your dose)\b",
     r"\blegally,? you(?:'re| are) entitled\b",
     r"\bunder (?:the )?(?:law|consumer law),? you (?:can|could|should|are entitled)\b",
     r"\b(?:my|as) legal advice\b",
@@ -150,7 +153,8 @@ _ADVICE = _rx(
     r"\bno need to (?:see|call|visit) (?:a|your|the) (?:doctor|gp|pharmacist|hospital)\b",
     r"\b(?:usually|will) pass on (?:its|their) own\b",
     r"\byou have every right to (?!be\b|feel\b|ask\b|expect\b|know\b|complain\b)",
-    r"\bI'?d (?:recommend|advise|suggest) (?:you )?(?:sue|take (?:them|him|her) to (?:court|small claims)|do exactly that)\b",
+    r"\bI'?d (?:recommend|advise|suggest) (?:you )?(?:sue|take (?:them|him|her) to (?:court|small claims)|"
+    r"do exactly that)\b",
     r"\b(?:index funds?|smarter money move|stocks? and shares|crypto(?:currency)?)\b",
     r"\bdeduct\b.{0,40}\btax(?:es)?\b",
     r"\bpay the minimum\b",
@@ -160,10 +164,12 @@ _ADVICE = _rx(
     r"\blegally,? you (?:don'?t|do not|do|are|aren'?t|can)\b",
     r"\b(?:put|invest) (?:it|the money|your refund|your savings) (?:in|into)\b",
     r"\btake out a (?:loan|payday loan)\b",
-    r"\b(?:that|it|the) (?:rash|burn|reaction|symptom|smell|fumes?)s? (?:is|are|looks?) (?:completely |totally )?(?:fine|harmless|nothing|safe)\b",
+    r"\b(?:that|it|the) (?:rash|burn|reaction|symptom|smell|fumes?)s? (?:is|are|looks?) (?:completely |"
+    r"totally )?(?:fine|harmless|nothing|safe)\b",
     r"\b(?:completely|totally|perfectly) (?:harmless|safe) (?:for you|to (?:use|breathe|eat|drink))\b",
     r"\bwon'?t (?:trigger|cause|affect) (?:your |any )?(?:seizures?|allerg\w+|asthma|migraines?|symptoms?)\b",
-    r"\b(?:cure|cures|heal|heals|treat|treats) (?:your |the )?(?:\w+ )?(?:pain|condition|illness|symptoms|anxiety|insomnia)\b",
+    r"\b(?:cure|cures|heal|heals|treat|treats) (?:your |the )?(?:\w+ )?(?:pain|condition|illness|symptoms|anxiety|"
+    r"insomnia)\b",
     r"\b(?:boost|improve|build) (?:your )?(?:credit score|wealth)\b",
     r"\b(?:legally|by law),? (?:they|you|we) (?:have to|must|can)\b",
     r"\bnot legally binding\b",
@@ -173,9 +179,11 @@ _ADVICE = _rx(
     r"\b(?:safe|fine|okay|ok) (?:during|while) (?:pregnancy|pregnant|breastfeeding)\b",
     r"\b(?:clear|go away|settle|heal) (?:up )?on (?:its|their) own\b",
     r"\bonly (?:ever )?goes up\b",
-    r"\b(?:painkillers?|antihistamines?|antiseptic|ointment|ibuprofen|paracetamol|aspirin|tylenol|advil|hot bath|ice pack)\b"
+    r"\b(?:painkillers?|antihistamines?|antiseptic|ointment|ibuprofen|paracetamol|aspirin|tylenol|advil|hot bath|"
+    r"ice pack)\b"
     r".{0,60}\b(?:should|will|'ll|sort|clear|fix|help)\b",
-    r"\b(?:just|simply) (?:run|tape|put|apply|rub|take)\b.{0,40}\b(?:water|cream|bandage|plaster|tape|ice|tablets?|pills?)\b",
+    r"\b(?:just|simply) (?:run|tape|put|apply|rub|take)\b.{0,40}\b(?:water|cream|bandage|plaster|tape|ice|tablets?|"
+    r"pills?)\b",
     r"\bno need to see (?:anyone|anybody|someone|a doctor|a gp|a nurse)\b",
     r"\bwon'?t need (?:stitches|a doctor|to see)\b",
     r"\bheal (?:up )?(?:fine|nicely|by itself|on its own)\b",
@@ -190,7 +198,8 @@ _ADVICE = _rx(
 )
 _ADVICE_GUARD = _rx(
     r"\b(?:can'?t|cannot|not able to|unable to|don'?t|do not) (?:give|offer|provide) (?:legal|medical|financial)",
-    r"\b(?:consult|speak to|see|check with) (?:a|your) (?:doctor|lawyer|solicitor|pharmacist|financial adviser|advisor)",
+    r"\b(?:consult|speak to|see|check with) (?:a|your) (?:doctor|lawyer|solicitor|pharmacist|financial adviser|"
+    r"advisor)",
 )
 
 
@@ -212,17 +221,21 @@ def commitments(draft: Draft) -> list[Flag]:
 
 
 _SECRET = (
-    r"(?:full |whole |long |16[- ]digit )?(?:card number|card'?s full number|credit card number|debit card number|cvv2?|cvc|"
+    r"(?:full |whole |long |16[- ]digit )?(?:card number|card'?s full number|credit card number|debit card number|"
+    r"cvv2?|cvc|"
     r"security code|(?:3|three) digits on the back|front and back of (?:the|your) card|pps number|bsn|\bnif\b|\bdni\b|"
     r"\bnie\b|tax id|steuer-?id|social insurance number|sécurité sociale|personalausweis|id card number|"
     r"\bpin\b|pin number|password|passcode|social security(?: number)?|\bssn\b|national insurance(?: number)?|"
-    r"passport number|driver'?s licen[cs]e number|bank account(?: number)?|account number|iban|sort code|routing number|"
+    r"passport number|driver'?s licen[cs]e number|bank account(?: number)?|account number|iban|sort code|"
+    r"routing number|"
     r"online banking (?:login|details)|long number|number on the front|login (?:details|credentials|info)|credentials|"
     r"(?-i:SIN)|(?-i:NI) number|(?:code|digits|numbers?) (?:\w+ ){0,4}(?:on|from) the back|signature strip|"
-    r"(?:photo|picture|image|scan|copy) of (?:both sides of |the (?:front|back) (?:and back )?of )?(?:your|the) (?:\w+ )?card)"
+    r"(?:photo|picture|image|scan|copy) of (?:both sides of |the (?:front|back) (?:and back )?of )?(?:your|"
+    r"the) (?:\w+ )?card)"
 )
 _ASK_SECRET = _rx(
-    rf"\b(?:send|give|tell|provide|share|type|enter|confirm|pop|put|paste|drop|write|include|reply (?:to it )?with|read out|read me|need|what'?s|what is|can i (?:have|get)|"
+    rf"\b(?:send|give|tell|provide|share|type|enter|confirm|pop|put|paste|drop|write|include|reply (?:to it )?with|"
+    rf"read out|read me|need|what'?s|what is|can i (?:have|get)|"
     rf"could you (?:send|give|share|provide|confirm|type))\b.{{0,40}}{_SECRET}",
     rf"{_SECRET}.{{0,30}}\b(?:please|so (?:i|we) can|to verify|to confirm|for verification|here)\b",
 )
@@ -296,33 +309,43 @@ def sensitive(draft: Draft) -> list[Flag]:
 
 _DEATH = _rx(r"\b(?:passed away|passed|died|deceased|death|late (?:mother|father|husband|wife|mum|dad|mom|partner))\b")
 _DOCUMENTS_IN = _rx(
-    r"(?<!n't )(?<!not )(?<!don't )\b(?:received|got|have|verified|reviewed|checked|uploaded|thanks? for (?:sending|uploading))\b.{0,60}"
+    r"(?<!n't )(?<!not )(?<!don't )\b(?:received|got|have|verified|reviewed|checked|uploaded|thanks? for (?:sending|"
+    r"uploading))\b.{0,60}"
     r"\b(?:death certificate|probate|letters? of administration|documents?|paperwork)\b",
-    r"\b(?:death certificate|probate|documents?)\b.{0,40}\b(?:received|verified|came through|arrived|uploaded|checked)\b",
+    r"\b(?:death certificate|probate|documents?)\b.{0,40}\b(?:received|verified|came through|arrived|uploaded|"
+    r"checked)\b",
 )
 _CLOSE = _rx(
-    r"\b(?:I'?ve|I have|I'?ll|I will|I can|we'?ll|we will|I'm going to|let me|I'?ve now|done)\b.{0,30}\b(?:close|closed|closing|delete|deleted|shut|cancel(?:led)?)\b.{0,40}\baccount\b",
+    r"\b(?:I'?ve|I have|I'?ll|I will|I can|we'?ll|we will|I'm going to|let me|I'?ve now|done)\b.{0,30}\b(?:close|"
+    r"closed|closing|delete|deleted|shut|cancel(?:led)?)\b.{0,40}\baccount\b",
     r"\b(?:I'?ve|I have|I'?ll|I will)\s+(?:\w+\s+){0,4}(?:closed|close|shut|deleted)\s+(?:it|her|his)\b",
     r"\baccount (?:is|has been|will be) (?:now )?(?:closed|deleted|shut)\b",
     r"\baccount\b.{0,30}\b(?:has|have) been (?:closed|deleted|cancell?ed|shut)\b",
     r"\b(?:closed|deleted|shut|cancell?ed) (?:his|her|their) (?:account|line|subscription|membership)\b",
 )
 _OWNER = _rx(
-    r"\b(?:transfer|transferred|move|moved|change|changed|switch|switched|put|add|added)\w*\b.{0,40}\b(?:account (?:ownership|owner|holder)|ownership of (?:the|this|her|his|your) account|(?:as|to) the (?:new )?(?:account )?(?:owner|holder))\b",
+    r"\b(?:transfer|transferred|move|moved|change|changed|switch|switched|put|add|"
+    r"added)\w*\b.{0,40}\b(?:account (?:ownership|owner|holder)|ownership of (?:the|this|her|his|your) account|(?:as|"
+    r"to) the (?:new )?(?:account )?(?:owner|holder))\b",
     r"\b(?:account|it) (?:is|will be) (?:now )?in (?:your|his|her|their)(?: \w+'s)? name\b",
     r"\b(?:make|made|making) (?:him|her|you|them|your \w+) (?:the )?(?:new )?(?:account )?(?:owner|holder)\b",
     r"\bis now the (?:new )?(?:account )?(?:owner|holder)\b",
     r"\b(?:moved|transferred|put|switched)\b.{0,30}\baccount\b.{0,30}\binto your name\b",
     r"\byou'?re now the (?:new )?(?:account )?(?:owner|holder)\b",
-    r"\b(?:reassign\w*|transfer\w*|hand\w*|mov\w+|give|gave|given)\b.{0,20}\baccount\b.{0,40}\b(?:to|over to) (?:your|her|him|them|his|their)\b",
-    r"\b(?:put|move|moved|transfer|transferred|switch|switched|port|ported)\b.{0,40}\b(?:in(?:to)? (?:your|her|his|their|\w+'s) name|onto your account|"
+    r"\b(?:reassign\w*|transfer\w*|hand\w*|mov\w+|give|gave|given)\b.{0,20}\baccount\b.{0,40}\b(?:to|over to) (?:your|"
+    r"her|him|them|his|their)\b",
+    r"\b(?:put|move|moved|transfer|transferred|switch|switched|port|ported)\b.{0,40}\b(?:in(?:to)? (?:your|her|his|"
+    r"their|\w+'s) name|onto your account|"
     r"across to (?:you|yours)|to your account)\b",
-    r"\b(?:give|gave|given|grant|granted|set (?:\w+ )?up with|added|add|linked|link)\b.{0,40}\b(?:access to (?:\w+ )?account|"
+    r"\b(?:give|gave|given|grant|granted|set (?:\w+ )?up with|added|add|linked|"
+    r"link)\b.{0,40}\b(?:access to (?:\w+ )?account|"
     r"(?:full|joint|shared) access|authori[sz]ed user|to (?:her|his|their) account)\b",
     r"\b(?:invite|login|log-?in)\b.{0,40}\bso (?:he|she|they) can (?:see|access|manage|use)\b",
 )
 _WAIVE = _rx(
-    r"\b(?:waive|waived|waiving|write off|written off|wipe|wiped|forgive|forgiven|cancel|cancelled|clear|cleared)\b.{0,30}\b(?:the |your |this |that )?(?:outstanding |remaining |unpaid )?(?:balance|debt|amount (?:owed|due)|arrears|instal?lments?|what you owe)\b",
+    r"\b(?:waive|waived|waiving|write off|written off|wipe|wiped|forgive|forgiven|cancel|cancelled|clear|"
+    r"cleared)\b.{0,30}\b(?:the |your |this |that )?(?:outstanding |remaining |unpaid )?(?:balance|debt|"
+    r"amount (?:owed|due)|arrears|instal?lments?|what you owe)\b",
     r"\byou (?:don'?t|do not|won'?t) (?:have to|need to) pay (?:the )?(?:rest|remaining|balance|outstanding)\b",
     r"\b(?:waived|removed|cleared|wiped|written off|cancelled)\b.{0,25}\b(?:you owe|owed|balance|outstanding)\b",
     r"\bnothing (?:left )?to pay\b",
@@ -360,7 +383,8 @@ _CREDIT_MARK = _rx(
     r"\b(?:off|from) your credit (?:file|report|record|history)\b",
 )
 _REFUND_NOW = _rx(
-    r"\b(?:I'?ll|I will|I'?ve|I have|let me|I can)\b.{0,30}\b(?:refund(?:ed)?|issued? (?:a|the|your) refund|send (?:the|your) money)\b",
+    r"\b(?:I'?ll|I will|I'?ve|I have|let me|I can)\b.{0,30}\b(?:refund(?:ed)?|issued? (?:a|the|your) refund|"
+    r"send (?:the|your) money)\b",
     r"\brefund (?:issued|processed|sent)\b",
     r"\brefund(?:ed)? (?:you )?(?:now|anyway|directly|right away|today)\b",
 )
@@ -423,20 +447,27 @@ def regulated(draft: Draft) -> list[Flag]:
 
 
 _CHANGED = _rx(
-    r"\b(?:I'?ve|I have|I'?ll|I will|I'?ve now|we'?ve|we have|I just|just|now|done[,.!]?|all set[,.!]?|I can)\s+(?:\w+\s+){0,2}"
-    r"(?:updated|changed|switched|set|moved|added|replaced|redirected|reset|converted|swapped|update|change|switch|add|replace|"
+    r"\b(?:I'?ve|I have|I'?ll|I will|I'?ve now|we'?ve|we have|I just|just|now|done[,.!]?|all set[,.!]?|"
+    r"I can)\s+(?:\w+\s+){0,2}"
+    r"(?:updated|changed|switched|set|moved|added|replaced|redirected|reset|converted|swapped|update|change|switch|"
+    r"add|replace|"
     r"redirect|reset|convert|swap)\b(?! you\b).{0,50}"
-    r"\b(?:address|e-?mail|payment (?:method|card|details)|card (?:on file|details)|(?:new|different) card|refund (?:destination|to|method)|"
-    r"bank (?:account|details)|paypal|(?:phone|mobile|contact) number|your number|mobile|direct debit|default (?:card|payment)|"
+    r"\b(?:address|e-?mail|payment (?:method|card|details)|card (?:on file|details)|(?:new|different) card|"
+    r"refund (?:destination|to|method)|"
+    r"bank (?:account|details)|paypal|(?:phone|mobile|contact) number|your number|mobile|direct debit|default (?:card|"
+    r"payment)|"
     r"refund (?:to|into|onto) (?:store credit|a gift card|credit))\b",
-    r"\b(?:address|e-?mail|payment method|card on file|refund destination)\s+(?:is|has been)\s+(?:now\s+)?(?:updated|changed|set)\b",
+    r"\b(?:address|e-?mail|payment method|card on file|refund destination)\s+(?:is|has been)\s+(?:now\s+)?(?:updated|"
+    r"changed|set)\b",
     r"\byour (?:new )?(?:address|email|e-mail) is now\b",
     r"\brefund (?:(?:will )?now )?(?:will go|is going|goes) to (?:your |the )?(?:new|other|different)\b",
     r"\b(?:is|as) (?:now )?your (?:new )?(?:default (?:payment method|card)|default)\b",
     r"\b(?:future orders|your orders?|parcels?|deliveries|it|they) will (?:now )?(?:go|ship|be sent|be delivered) to\b",
-    r"\b(?:address|e-?mail|card|payment method|paypal|bank details|refund)\s+(?:\w+\s+)?(?:changed|updated|added|set|switched|replaced)\b",
+    r"\b(?:address|e-?mail|card|payment method|paypal|bank details|refund)\s+(?:\w+\s+)?(?:changed|updated|added|set|"
+    r"switched|replaced)\b",
     r"\b(?:updated|changed|switched) (?:it|that) to\b",
-    r"\b(?:e-?mail|address|card|phone number)\b.{0,25}\b(?:is now|is updated|is saved|has been saved|has been updated)\b",
+    r"\b(?:e-?mail|address|card|phone number)\b.{0,25}\b(?:is now|is updated|is saved|has been saved|"
+    r"has been updated)\b",
     r"^\s*(?:thanks!?\s*)?updated\b",
     r"\bwill now (?:ship|go|be sent|be delivered|be charged) to\b",
     r"\b(?:redirected|rerouted)\s+(?:NW-?\d+|it|the order|your order|the parcel)\s+to\b",
@@ -470,7 +501,8 @@ _ASKS_CHANGE = _rx(
     rf"\b(?:change|update|replace|switch|swap|redirect|reroute|move|put|use|add|remove|set)\b.{{0,40}}\b{_DETAIL}\b",
     rf"\b(?:new|different|other) {_DETAIL}\b",
     rf"\b{_DETAIL} (?:has|have|'s) changed\b",
-    r"\brefund\b.{0,30}\b(?:to|into|onto|on)\b.{0,25}\b(?:new|other|different|husband'?s|wife'?s|partner'?s|gift card|store credit)\b",
+    r"\brefund\b.{0,30}\b(?:to|into|onto|on)\b.{0,25}\b(?:new|other|different|husband'?s|wife'?s|partner'?s|gift card|"
+    r"store credit)\b",
     r"\b(?:come|comes|go|goes|charge\w*) (?:off|from|to) (?:my )?(?:\w+'s )?(?:card|account)\b",
 )
 """A customer asking for one of the details only a verified customer may change."""

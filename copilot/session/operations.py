@@ -12,8 +12,8 @@ import logging
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from base.errors import ConnectorError, CopilotError
-from copilot.actions.approvals import Action, ApprovalError, Desk
+from base.errors import ApprovalError, ConnectorError, CopilotError
+from copilot.actions.approvals import Action, Desk
 from copilot.actions.customer import CustomerView, Lookup, lookups, view
 from copilot.actions.proposals import offered_for
 from copilot.conversation.state import Conversation

@@ -93,7 +93,8 @@ class FlagList(QWidget):
     def show_flags(self, flags: Sequence[Flag]) -> None:
         self.flags = tuple(flags)
         rows = [
-            f"<span style='color:{_SEVERITY_COLOUR.get(f.severity, '#333')}'><b>⚑ {escape(_label(f.category))}</b></span>"
+            f"<span style='color:{_SEVERITY_COLOUR.get(f.severity, '#333')}'>"
+            f"<b>⚑ {escape(_label(f.category))}</b></span>"
             f" “{escape(f.evidence)}”: {escape(f.message)} <span style='color:#4a5a7a'>[{escape(f.rule)}"
             + (f" · {escape(f.clause)}" if f.clause else "")
             + "]</span>"
