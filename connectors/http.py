@@ -12,7 +12,7 @@ import httpx
 
 from base.errors import MalformedReply, ReplyLost, SystemUnavailable, ToolRefused
 from connectors.config import SystemConfig
-from connectors.systems import ToolInfo, json_object
+from connectors.contract import ToolInfo, json_object
 
 
 class RestSystem:

@@ -3,6 +3,9 @@
 The SDK's client lives in anyio task groups that must be entered and left by the same task, so one
 worker task owns the connection and serves calls from a queue. A connection that fails is closed and
 opened again on the next call; a call in flight when it failed is reported as ``ReplyLost``.
+
+Each request has the system's ``timeout_s``; connecting has at least ``START_S``, because connecting
+to a stdio system starts a program, and its imports alone can take seconds on a busy machine.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx2
 from mcp import Client
@@ -22,23 +25,29 @@ from mcp_types import CallToolResult, TextContent
 
 from base.errors import ConnectorError, ReplyLost, SystemUnavailable, ToolRefused
 from connectors.config import SystemConfig
-from connectors.systems import ToolInfo, json_object
+from connectors.contract import ToolInfo, json_object
 
 log = logging.getLogger("copilot.connectors")
+START_S = 30.0
+"""Least time allowed for connecting: starting a stdio server, and the protocol handshake."""
+_T = TypeVar("_T")
 _Op = Callable[[Client], Awaitable[Any]]
+_Queue = asyncio.Queue[tuple[_Op, "asyncio.Future[Any]"] | None]
 
 
 class McpSystem:
     def __init__(self, config: SystemConfig, token: str = "") -> None:
         self.config = config
         self._token = token
-        self._queue: asyncio.Queue[tuple[_Op, asyncio.Future[Any]] | None] | None = None
+        self._queue: _Queue | None = None
         self._worker: asyncio.Task[None] | None = None
         self._closed = False
 
     async def tools(self) -> tuple[ToolInfo, ...]:
         async def listed(client: Client) -> tuple[ToolInfo, ...]:
-            result = await client.list_tools()
+            # The SDK takes a timeout per call_tool but not per list_tools; the session has none (see _client).
+            async with asyncio.timeout(self.config.timeout_s):
+                result = await client.list_tools()
             return tuple(
                 ToolInfo(
                     t.name,
@@ -76,34 +85,35 @@ class McpSystem:
             return dict(result.structured_content)
         return json_object(text, self.config.name, tool)
 
-    async def _submit(self, op: _Op, what: str) -> Any:
+    async def _submit(self, op: Callable[[Client], Awaitable[_T]], what: str) -> _T:
         if self._closed:
             raise SystemUnavailable(f"{self.config.name}: the connection was closed; {what} was not sent")
         if self._worker is None or self._worker.done() or self._queue is None:
             self._queue = asyncio.Queue()  # bound to this loop, like the worker that serves it
             self._worker = asyncio.get_running_loop().create_task(self._serve(self._queue))
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[_T] = asyncio.get_running_loop().create_future()
         await self._queue.put((op, future))
-        # The worker enforces the system's timeout; this outer bound only guards against a stuck connect.
-        return await asyncio.wait_for(future, self.config.timeout_s * 3 + 10)
+        # The worker enforces the connect and call timeouts; this outer bound only guards against a stuck worker.
+        try:
+            return await asyncio.wait_for(future, self._connect_s + self.config.timeout_s * 2 + 10)
+        except TimeoutError:
+            raise ReplyLost(f"{self.config.name}: {what} got no reply in time; the outcome is unknown") from None
+
+    @property
+    def _connect_s(self) -> float:
+        return max(self.config.timeout_s, START_S)
 
     def _client(self) -> Client:
         if self.config.transport == "stdio":
             command, *args = self.config.command
-            return Client(
-                StdioServerParameters(command=command, args=args),
-                cache=None,
-                read_timeout_seconds=self.config.timeout_s,
-            )
+            # No session-wide read timeout: it would also bound the handshake, which waits for the
+            # program to start; _connect bounds that, and each request has its own timeout.
+            return Client(StdioServerParameters(command=command, args=args), cache=None)
         headers = {"Authorization": f"Bearer {self._token}"} if self._token else None
         http = create_mcp_http_client(headers=headers, timeout=httpx2.Timeout(self.config.timeout_s))
-        return Client(
-            streamable_http_client(self.config.url, http_client=http),
-            cache=None,
-            read_timeout_seconds=self.config.timeout_s,
-        )
+        return Client(streamable_http_client(self.config.url, http_client=http), cache=None)
 
-    async def _serve(self, queue: asyncio.Queue[tuple[_Op, asyncio.Future[Any]] | None]) -> None:
+    async def _serve(self, queue: _Queue) -> None:
         stack: contextlib.AsyncExitStack | None = None
         client: Client | None = None
         try:
@@ -120,11 +130,13 @@ class McpSystem:
                     future.set_exception(exc)
                     continue
                 except SystemUnavailable as exc:
-                    stack, client = await self._drop(stack), None
+                    await self._drop(stack)
+                    stack = client = None
                     future.set_exception(exc)
                     continue
-                except Exception as exc:  # anything else mid-call: the request may have been applied
-                    stack, client = await self._drop(stack), None
+                except Exception as exc:  # noqa: BLE001 - any failure mid-call means the request may have been applied
+                    await self._drop(stack)
+                    stack = client = None
                     error = (
                         exc
                         if isinstance(exc, ConnectorError)
@@ -142,8 +154,11 @@ class McpSystem:
 
     async def _connect(self, stack: contextlib.AsyncExitStack) -> Client:
         try:
-            return await asyncio.wait_for(stack.enter_async_context(self._client()), self.config.timeout_s)
-        except Exception as exc:
+            # asyncio.timeout, not wait_for: wait_for would enter the client in another task, and the
+            # SDK's task groups must be left by the task that entered them.
+            async with asyncio.timeout(self._connect_s):
+                return await stack.enter_async_context(self._client())
+        except Exception as exc:  # noqa: BLE001 - whatever stops a connection, the request was never sent
             await self._drop(stack)
             where = " ".join(self.config.command) if self.config.transport == "stdio" else self.config.url
             raise SystemUnavailable(
@@ -156,9 +171,8 @@ class McpSystem:
         if stack is not None:
             try:
                 await stack.aclose()
-            except Exception as exc:  # closing a broken connection often fails again; nothing to save
+            except Exception as exc:  # noqa: BLE001 - closing a broken connection often fails again; nothing to save
                 log.debug("closing an MCP connection failed: %s", _describe(exc))
-        return
 
 
 def _describe(exc: BaseException) -> str:

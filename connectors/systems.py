@@ -1,69 +1,28 @@
-"""What every connected system offers the copilot, whatever protocol it speaks: its tools, and calls.
+"""Every connected system behind one object: which system answers each tool, and opening a client per system.
 
-A call returns the system's JSON object or raises one of the ConnectorError kinds, which say what is
-known about a write (never delivered, maybe applied, refused) so the caller can decide to retry,
-reconcile or report.
+The shapes the clients share (``ToolInfo``, the ``System`` protocol, reply parsing) live in
+``contract.py``, so the clients never import this module back.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-from base.errors import MalformedReply, ToolRefused
+from base.errors import ToolRefused
 from connectors.config import SystemConfig
+from connectors.contract import System, ToolInfo
+from connectors.http import RestSystem
 
-
-@dataclass(frozen=True)
-class ToolInfo:
-    name: str
-    description: str = ""
-    schema: dict[str, Any] = field(default_factory=dict)
-    read_only: bool = False
-
-    @property
-    def takes_idempotency_key(self) -> bool:
-        return "idempotency_key" in self.schema.get("properties", {})
-
-    @property
-    def dry_run(self) -> bool:
-        return "dry_run" in self.schema.get("properties", {})
-
-
-class System(Protocol):
-    config: SystemConfig
-
-    async def tools(self) -> tuple[ToolInfo, ...]: ...
-
-    async def call(self, tool: str, arguments: dict[str, Any]) -> dict[str, Any]: ...
-
-    async def aclose(self) -> None: ...
-
-
-def json_object(text: str, system: str, tool: str) -> dict[str, Any]:
-    """A reply body as a JSON object, or MalformedReply naming the system and tool."""
-    try:
-        value = json.loads(text)
-    except ValueError:
-        raise MalformedReply(
-            f"{system}: {tool} answered with something that is not JSON "
-            f"({text[:60]!r}); ask the system's owner to check it"
-        ) from None
-    if not isinstance(value, dict):
-        raise MalformedReply(
-            f"{system}: {tool} answered with a JSON {type(value).__name__}, not an object; "
-            "ask the system's owner to check it"
-        )
-    return value
+__all__ = ["System", "Systems", "ToolInfo", "open_system"]
+"""``System`` and ``ToolInfo`` are re-exported: copilot/ and ui/ import them from here."""
 
 
 def open_system(config: SystemConfig, token: str = "") -> System:
     """A client for ``config``; nothing connects until the first call."""
     if config.transport == "rest":
-        from connectors.http import RestSystem
-
         return RestSystem(config, token)
+    # Imported here, not at the top: the MCP SDK takes about a second to import, which importing
+    # Systems (the panel's start-up, proposals) should not pay.
     from connectors.mcp_client import McpSystem
 
     return McpSystem(config, token)
@@ -77,7 +36,8 @@ class Systems:
         self._tools: dict[str, tuple[System, ToolInfo]] | None = None
 
     async def tools(self) -> dict[str, tuple[System, ToolInfo]]:
-        """Tool name → (system, info); a system that cannot list its tools is skipped until the next call."""
+        """Tool name → (system, info); if a system cannot list its tools this raises its error, and the
+        next call asks every system again."""
         if self._tools is None:
             found: dict[str, tuple[System, ToolInfo]] = {}
             for system in self.systems:
