@@ -13,7 +13,7 @@ import json
 import random
 import sqlite3
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -62,24 +62,46 @@ class StoryCustomer:
     store_credit: str = "0.00"
 
 
-@dataclass(frozen=True)
-class StoryOrder:
-    conversation: str
+@dataclass
+class Order:
+    """One order's whole life, from which all its rows are written: the story orders and the random ones alike.
+
+    Story orders are written out in STORY_ORDERS; random ones are built up by ``_random_order`` and ``_ship``.
+    """
+
     order_id: str
     customer_id: str
     status: str
-    placed_at: str
+    placed_at: datetime
     items: tuple[Item, ...]
     payment: Payment
     service: str = "standard"
     carrier: str | None = None
-    shipped_at: str | None = None
-    estimated_delivery: str | None = None
-    delivered_at: str | None = None
+    tracking: str | None = None
+    """Drawn from the seed's random stream when the order is seeded (story orders leave it None)."""
+    shipped_at: datetime | None = None
+    estimated_delivery: date | None = None
+    delivered_at: datetime | None = None
     last_scan: str | None = None
-    returned_at: str | None = None
-    reauthorised_at: str | None = None
+    returned_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    reauthorised_at: datetime | None = None
     """When the order was edited: the first authorisation is voided and a new one taken."""
+    refund: tuple[int, str, datetime] | None = None
+    """(amount in cents, reason, when) of the refund that followed a return."""
+
+    @property
+    def subtotal_cents(self) -> int:
+        return sum(item.unit_price_cents * item.quantity for item in self.items)
+
+    def shipping_cents(self, currency: str) -> int:
+        """The fee in the customer's currency: express always, standard below the free-shipping amount."""
+        if self.service == "express":
+            return EXPRESS_FEE[currency]
+        return 0 if self.subtotal_cents >= FREE_SHIPPING_FROM[currency] else STANDARD_FEE[currency]
+
+    def total_cents(self, currency: str) -> int:
+        return self.subtotal_cents + self.shipping_cents(currency)
 
 
 @dataclass(frozen=True)
@@ -95,6 +117,11 @@ class StoryTicket:
 
 def _item(sku: str, name: str, category: str, price: str, quantity: int = 1) -> Item:
     return Item(sku, name, category, int(Decimal(price) * 100), quantity)
+
+
+def _at(text: str) -> datetime:
+    """A UTC moment written as in the conversations: 2026-11-20T08:14:00Z."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 VISA, MASTERCARD, AMEX = "Visa", "Mastercard", "American Express"
@@ -134,73 +161,74 @@ STORY_CUSTOMERS: tuple[StoryCustomer, ...] = (
                   "2150 Sunset Blvd", "Los Angeles", "90026", plus_renewed_at="2026-11-18T06:00:00Z"),
 )
 
-STORY_ORDERS: tuple[StoryOrder, ...] = (
-    # Placed this morning and not shipped: cancel_order must succeed and void the card authorisation.
-    StoryOrder("cancellation", "NW-11730", "C-1001", "processing", "2026-11-20T08:14:00Z",
-               (_item("KT-SKL-10", "Cast iron skillet, 10 in", "kitchen", "42.00"),
-                _item("HM-TWL-3", "Linen tea towels, set of 3", "home", "18.50"),
-                _item("KT-BCB-L", "Bamboo cutting board, large", "kitchen", "26.00")),
-               Payment("card", VISA, "4417")),
-    # Delivered three days ago: inside the 14-day EU withdrawal period.
-    StoryOrder("accessibility", "NW-14021", "C-1002", "delivered", "2026-11-10T19:22:00Z",
-               (_item("HM-ASH-BK", "Ashby oak bookshelf", "home", "189.00"),),
-               Payment("card", MASTERCARD, "8830"), carrier="DHL", shipped_at="2026-11-12T14:00:00Z",
-               estimated_delivery="2026-11-18", delivered_at="2026-11-17T11:40:00Z"),
-    # Still processing, so the address can change; the card ends 5521 and the billing postcode is 10115.
-    StoryOrder("address-change", "NW-18220", "C-1003", "processing", "2026-11-19T18:40:00Z",
-               (_item("HM-MWT-GRY", "Merino wool throw, grey", "home", "64.90"),
-                _item("KT-MUG-2", "Stoneware mugs, set of 2", "kitchen", "10.00")),
-               Payment("card", MASTERCARD, "5521")),
-    # The "refund pending from a return" her daughter mentions: received, not yet refunded.
-    StoryOrder("bereavement", "NW-13977", "CU-20731", "returned", "2026-10-02T16:05:00Z",
-               (_item("AP-WCD-NVY-M", "Wool-blend cardigan, navy, M", "apparel", "68.00"),),
-               Payment("card", VISA, "2290"), carrier="UPS", shipped_at="2026-10-03T18:00:00Z",
-               estimated_delivery="2026-10-08", delivered_at="2026-10-08T15:30:00Z",
-               returned_at="2026-10-24T10:00:00Z"),
-    # Headphones returned inside the 15-day electronics window, received on Oct 28, never refunded.
-    StoryOrder("chargeback-threat", "NW-15588", "C-1005", "returned", "2026-10-10T15:05:00Z",
-               (_item("EL-STH-BLK", "Northwind Studio wireless headphones, black", "electronics", "149.00"),),
-               Payment("card", AMEX, "1009"), carrier="FedEx", shipped_at="2026-10-12T17:00:00Z",
-               estimated_delivery="2026-10-15", delivered_at="2026-10-15T13:10:00Z",
-               returned_at="2026-10-28T11:00:00Z"),
-    # Delivered yesterday with a cracked base: inside the 7-day damage report window.
-    StoryOrder("damaged-item", "NW-12257", "C-1006", "delivered", "2026-11-16T20:10:00Z",
-               (_item("HM-LMP-CER", "Ceramic table lamp, sand", "home", "64.00"),),
-               Payment("card", VISA, "6634"), carrier="Royal Mail", shipped_at="2026-11-17T15:00:00Z",
-               estimated_delivery="2026-11-19", delivered_at="2026-11-19T13:25:00Z"),
-    # Edited after checkout: one authorisation voided, one charge captured, both on Nov 17.
-    StoryOrder("double-charge", "NW-13408", "C-1008", "shipped", "2026-11-17T08:05:00Z",
-               (_item("KT-CWS-8", "Nonstick cookware set, 8 pieces", "kitchen", "189.90"),
-                _item("KT-UTN-6", "Silicone utensil set, 6 pieces", "kitchen", "22.50")),
-               Payment("card", VISA, "1111"), carrier="UPS", shipped_at="2026-11-17T21:30:00Z",
-               estimated_delivery="2026-11-23", last_scan="2026-11-19 Secaucus NJ hub",
-               reauthorised_at="2026-11-17T09:12:00Z"),
-    # Delivered Nov 2: inside the 30-day exchange window (until Dec 2).
-    StoryOrder("exchange-size", "NW-24490", "C-1009", "delivered", "2026-10-27T12:30:00Z",
-               (_item("AP-FRJ-OLV-M", "Fairview rain jacket, olive, M", "apparel", "98.00"),),
-               Payment("card", VISA, "7781"), carrier="USPS", shipped_at="2026-10-28T18:00:00Z",
-               estimated_delivery="2026-11-02", delivered_at="2026-11-02T16:45:00Z"),
-    # Express promised for Nov 16, delivered Nov 19: the £9.99 express fee is refundable.
-    StoryOrder("late-delivery-uk", "NW-19067", "C-1010", "delivered", "2026-11-13T07:45:00Z",
-               (_item("HM-CND-GS", "Scented candle gift set", "home", "32.00"),),
-               Payment("card", MASTERCARD, "3158"), service="express", carrier="DPD",
-               shipped_at="2026-11-13T16:00:00Z", estimated_delivery="2026-11-16",
-               delivered_at="2026-11-19T12:10:00Z"),
-    # In transit, last scanned Nov 10, estimate Nov 12: more than 5 business days late, so a trace.
-    StoryOrder("order-status", "NW-16102", "C-1011", "shipped", "2026-11-05T10:20:00Z",
-               (_item("HM-RUG-BRB", "Berber wool rug, 160 x 230 cm", "home", "229.00"),),
-               Payment("card", VISA, "4026"), carrier="EuroPost", shipped_at="2026-11-06T09:00:00Z",
-               estimated_delivery="2026-11-12", last_scan="2026-11-10 Lyon hub"),
-    # Delivered Oct 10, 41 days before the chat: outside the 30-day window, inside the 60-day exception.
-    StoryOrder("refund-outside-window", "NW-10482", "C-1012", "delivered", "2026-10-05T18:00:00Z",
-               (_item("BL-200", "PowerBlend 200 blender", "kitchen", "129.00"),),
-               Payment("card", VISA, "9012"), carrier="UPS", shipped_at="2026-10-06T20:00:00Z",
-               estimated_delivery="2026-10-09", delivered_at="2026-10-10T15:20:00Z"),
-    # Delivered two months ago: covered by the 2-year EU legal guarantee.
-    StoryOrder("spanish-speaker", "NW-17345", "C-1013", "delivered", "2026-09-13T11:00:00Z",
-               (_item("KT-KTL-GL", "Glass electric kettle, 1.7 L", "kitchen", "59.90"),),
-               Payment("card", VISA, "5127"), carrier="GLS", shipped_at="2026-09-14T15:00:00Z",
-               estimated_delivery="2026-09-18", delivered_at="2026-09-18T10:30:00Z"),
+STORY_ORDERS: tuple[Order, ...] = (
+    # cancellation: placed this morning and not shipped: cancel_order must succeed and void the card authorisation.
+    Order("NW-11730", "C-1001", "processing", _at("2026-11-20T08:14:00Z"),
+          (_item("KT-SKL-10", "Cast iron skillet, 10 in", "kitchen", "42.00"),
+           _item("HM-TWL-3", "Linen tea towels, set of 3", "home", "18.50"),
+           _item("KT-BCB-L", "Bamboo cutting board, large", "kitchen", "26.00")),
+          Payment("card", VISA, "4417")),
+    # accessibility: delivered three days ago: inside the 14-day EU withdrawal period.
+    Order("NW-14021", "C-1002", "delivered", _at("2026-11-10T19:22:00Z"),
+          (_item("HM-ASH-BK", "Ashby oak bookshelf", "home", "189.00"),),
+          Payment("card", MASTERCARD, "8830"), carrier="DHL", shipped_at=_at("2026-11-12T14:00:00Z"),
+          estimated_delivery=date(2026, 11, 18), delivered_at=_at("2026-11-17T11:40:00Z")),
+    # address-change: still processing, so the address can change; the card ends 5521 and the billing postcode is 10115.
+    Order("NW-18220", "C-1003", "processing", _at("2026-11-19T18:40:00Z"),
+          (_item("HM-MWT-GRY", "Merino wool throw, grey", "home", "64.90"),
+           _item("KT-MUG-2", "Stoneware mugs, set of 2", "kitchen", "10.00")),
+          Payment("card", MASTERCARD, "5521")),
+    # bereavement: the "refund pending from a return" her daughter mentions: received, not yet refunded.
+    Order("NW-13977", "CU-20731", "returned", _at("2026-10-02T16:05:00Z"),
+          (_item("AP-WCD-NVY-M", "Wool-blend cardigan, navy, M", "apparel", "68.00"),),
+          Payment("card", VISA, "2290"), carrier="UPS", shipped_at=_at("2026-10-03T18:00:00Z"),
+          estimated_delivery=date(2026, 10, 8), delivered_at=_at("2026-10-08T15:30:00Z"),
+          returned_at=_at("2026-10-24T10:00:00Z")),
+    # chargeback-threat: headphones returned inside the 15-day electronics window, received on Oct 28, never refunded.
+    Order("NW-15588", "C-1005", "returned", _at("2026-10-10T15:05:00Z"),
+          (_item("EL-STH-BLK", "Northwind Studio wireless headphones, black", "electronics", "149.00"),),
+          Payment("card", AMEX, "1009"), carrier="FedEx", shipped_at=_at("2026-10-12T17:00:00Z"),
+          estimated_delivery=date(2026, 10, 15), delivered_at=_at("2026-10-15T13:10:00Z"),
+          returned_at=_at("2026-10-28T11:00:00Z")),
+    # damaged-item: delivered yesterday with a cracked base: inside the 7-day damage report window.
+    Order("NW-12257", "C-1006", "delivered", _at("2026-11-16T20:10:00Z"),
+          (_item("HM-LMP-CER", "Ceramic table lamp, sand", "home", "64.00"),),
+          Payment("card", VISA, "6634"), carrier="Royal Mail", shipped_at=_at("2026-11-17T15:00:00Z"),
+          estimated_delivery=date(2026, 11, 19), delivered_at=_at("2026-11-19T13:25:00Z")),
+    # double-charge: edited after checkout: one authorisation voided, one charge captured, both on Nov 17.
+    Order("NW-13408", "C-1008", "shipped", _at("2026-11-17T08:05:00Z"),
+          (_item("KT-CWS-8", "Nonstick cookware set, 8 pieces", "kitchen", "189.90"),
+           _item("KT-UTN-6", "Silicone utensil set, 6 pieces", "kitchen", "22.50")),
+          Payment("card", VISA, "1111"), carrier="UPS", shipped_at=_at("2026-11-17T21:30:00Z"),
+          estimated_delivery=date(2026, 11, 23), last_scan="2026-11-19 Secaucus NJ hub",
+          reauthorised_at=_at("2026-11-17T09:12:00Z")),
+    # exchange-size: delivered Nov 2: inside the 30-day exchange window (until Dec 2).
+    Order("NW-24490", "C-1009", "delivered", _at("2026-10-27T12:30:00Z"),
+          (_item("AP-FRJ-OLV-M", "Fairview rain jacket, olive, M", "apparel", "98.00"),),
+          Payment("card", VISA, "7781"), carrier="USPS", shipped_at=_at("2026-10-28T18:00:00Z"),
+          estimated_delivery=date(2026, 11, 2), delivered_at=_at("2026-11-02T16:45:00Z")),
+    # late-delivery-uk: express promised for Nov 16, delivered Nov 19: the £9.99 express fee is refundable.
+    Order("NW-19067", "C-1010", "delivered", _at("2026-11-13T07:45:00Z"),
+          (_item("HM-CND-GS", "Scented candle gift set", "home", "32.00"),),
+          Payment("card", MASTERCARD, "3158"), service="express", carrier="DPD",
+          shipped_at=_at("2026-11-13T16:00:00Z"), estimated_delivery=date(2026, 11, 16),
+          delivered_at=_at("2026-11-19T12:10:00Z")),
+    # order-status: in transit, last scanned Nov 10, estimate Nov 12: more than 5 business days late, so a trace.
+    Order("NW-16102", "C-1011", "shipped", _at("2026-11-05T10:20:00Z"),
+          (_item("HM-RUG-BRB", "Berber wool rug, 160 x 230 cm", "home", "229.00"),),
+          Payment("card", VISA, "4026"), carrier="EuroPost", shipped_at=_at("2026-11-06T09:00:00Z"),
+          estimated_delivery=date(2026, 11, 12), last_scan="2026-11-10 Lyon hub"),
+    # refund-outside-window: delivered Oct 10, 41 days before the chat: outside the 30-day window,
+    # inside the 60-day exception.
+    Order("NW-10482", "C-1012", "delivered", _at("2026-10-05T18:00:00Z"),
+          (_item("BL-200", "PowerBlend 200 blender", "kitchen", "129.00"),),
+          Payment("card", VISA, "9012"), carrier="UPS", shipped_at=_at("2026-10-06T20:00:00Z"),
+          estimated_delivery=date(2026, 10, 9), delivered_at=_at("2026-10-10T15:20:00Z")),
+    # spanish-speaker: delivered two months ago: covered by the 2-year EU legal guarantee.
+    Order("NW-17345", "C-1013", "delivered", _at("2026-09-13T11:00:00Z"),
+          (_item("KT-KTL-GL", "Glass electric kettle, 1.7 L", "kitchen", "59.90"),),
+          Payment("card", VISA, "5127"), carrier="GLS", shipped_at=_at("2026-09-14T15:00:00Z"),
+          estimated_delivery=date(2026, 9, 18), delivered_at=_at("2026-09-18T10:30:00Z")),
 )
 
 STORY_TICKETS: tuple[StoryTicket, ...] = (
@@ -406,55 +434,16 @@ class _Customer:
         return self.country if self.country in ("US", "UK") else "EU"
 
 
-@dataclass
-class _Order:
-    """One order's whole life, from which all its rows are written (story and random alike)."""
-
-    order_id: str
-    customer: _Customer
-    status: str
-    placed_at: datetime
-    items: tuple[Item, ...]
-    payment: Payment
-    service: str = "standard"
-    carrier: str | None = None
-    tracking: str | None = None
-    shipped_at: datetime | None = None
-    estimated_delivery: date | None = None
-    delivered_at: datetime | None = None
-    last_scan: str | None = None
-    returned_at: datetime | None = None
-    cancelled_at: datetime | None = None
-    reauthorised_at: datetime | None = None
-    refund: tuple[int, str, datetime] | None = None
-    """(amount in cents, reason, when) of the refund that followed a return."""
-
-    @property
-    def subtotal_cents(self) -> int:
-        return sum(item.unit_price_cents * item.quantity for item in self.items)
-
-    @property
-    def shipping_cents(self) -> int:
-        currency = self.customer.currency
-        if self.service == "express":
-            return EXPRESS_FEE[currency]
-        return 0 if self.subtotal_cents >= FREE_SHIPPING_FROM[currency] else STANDARD_FEE[currency]
-
-    @property
-    def total_cents(self) -> int:
-        return self.subtotal_cents + self.shipping_cents
-
-
 def seed(conn: sqlite3.Connection) -> None:
     """Insert the whole demo world into an empty schema (the caller owns the transaction)."""
     rng = random.Random(SEED)
     story_customers = {c.customer_id: _story_customer(c) for c in STORY_CUSTOMERS}
     customers = [*story_customers.values(), *_random_customers(rng, {c.email for c in STORY_CUSTOMERS})]
-    orders = [_story_order(o, story_customers[o.customer_id], rng) for o in STORY_ORDERS]
+    orders = [replace(o, tracking=_tracking(rng) if o.carrier else None) for o in STORY_ORDERS]
     orders += _random_orders(rng, customers[len(story_customers) :], taken={o.order_id for o in STORY_ORDERS})
     orders.sort(key=lambda order: order.order_id)
     _write_customers(conn, customers, rng)
-    _write_orders(conn, orders)
+    _write_orders(conn, orders, {c.customer_id: c for c in customers})
     _write_tickets(conn, rng, orders)
 
 
@@ -464,26 +453,6 @@ def seed(conn: sqlite3.Connection) -> None:
 def _story_customer(story: StoryCustomer) -> _Customer:
     address = _address(story.name, story.line1, story.city, story.region, story.postal_code, story.country)
     return _Customer(story.customer_id, story.name, story.email, story.country, story.region, address)
-
-
-def _story_order(story: StoryOrder, customer: _Customer, rng: random.Random) -> _Order:
-    return _Order(
-        order_id=story.order_id,
-        customer=customer,
-        status=story.status,
-        placed_at=_at(story.placed_at),
-        items=story.items,
-        payment=story.payment,
-        service=story.service,
-        carrier=story.carrier,
-        tracking=_tracking(rng) if story.carrier else None,
-        shipped_at=_at(story.shipped_at),
-        estimated_delivery=date.fromisoformat(story.estimated_delivery) if story.estimated_delivery else None,
-        delivered_at=_at(story.delivered_at),
-        last_scan=story.last_scan,
-        returned_at=_at(story.returned_at),
-        reauthorised_at=_at(story.reauthorised_at),
-    )
 
 
 # --- Random customers and orders --------------------------------------------------------------
@@ -510,13 +479,13 @@ def _random_customers(rng: random.Random, used_emails: set[str]) -> list[_Custom
     return customers
 
 
-def _random_orders(rng: random.Random, customers: list[_Customer], taken: set[str]) -> list[_Order]:
+def _random_orders(rng: random.Random, customers: list[_Customer], taken: set[str]) -> list[Order]:
     """Orders skewed towards recent weeks, so that every status is represented; ids follow placement time."""
     placed = sorted(
         (REFERENCE_NOW - timedelta(minutes=int(min(rng.expovariate(1 / 40), 180) * 1440) + 1), index)
         for index in range(RANDOM_ORDER_COUNT)
     )
-    orders: list[_Order] = []
+    orders: list[Order] = []
     number = 10000
     for placed_at, _ in placed:
         while f"NW-{number}" in taken:
@@ -526,10 +495,10 @@ def _random_orders(rng: random.Random, customers: list[_Customer], taken: set[st
     return orders
 
 
-def _random_order(rng: random.Random, order_id: str, customer: _Customer, placed_at: datetime) -> _Order:
-    order = _Order(
+def _random_order(rng: random.Random, order_id: str, customer: _Customer, placed_at: datetime) -> Order:
+    order = Order(
         order_id=order_id,
-        customer=customer,
+        customer_id=customer.customer_id,
         status="processing",
         placed_at=placed_at,
         items=tuple(_random_item(rng, customer.currency) for _ in range(rng.choices((1, 2, 3, 4), (50, 30, 15, 5))[0])),
@@ -545,12 +514,12 @@ def _random_order(rng: random.Random, order_id: str, customer: _Customer, placed
     if shipped_at > REFERENCE_NOW:
         order.status = "pending" if age < timedelta(hours=6) and rng.random() < 0.5 else "processing"
         return order
-    _ship(rng, order, shipped_at)
+    _ship(rng, order, customer, shipped_at)
     return order
 
 
-def _ship(rng: random.Random, order: _Order, shipped_at: datetime) -> None:
-    zone = order.customer.zone
+def _ship(rng: random.Random, order: Order, customer: _Customer, shipped_at: datetime) -> None:
+    zone = customer.zone
     low, high = (1, 2) if order.service == "express" else _TRANSIT_DAYS[zone]
     order.carrier = rng.choice(_CARRIERS[zone])
     order.tracking = _tracking(rng)
@@ -575,9 +544,9 @@ def _ship(rng: random.Random, order: _Order, shipped_at: datetime) -> None:
         refunded_at = returned_at + timedelta(days=rng.randint(1, 4))
         if refunded_at < REFERENCE_NOW:
             faulty = rng.random() < 0.3
-            fee = 0 if faulty else RETURN_FEE[order.customer.currency]
+            fee = 0 if faulty else RETURN_FEE[customer.currency]
             reason = "Return received: faulty item" if faulty else "Return received, return shipping fee deducted"
-            order.refund = (order.total_cents - fee, reason, refunded_at)
+            order.refund = (order.total_cents(customer.currency) - fee, reason, refunded_at)
 
 
 def _random_item(rng: random.Random, currency: str) -> Item:
@@ -632,26 +601,28 @@ def _write_customers(conn: sqlite3.Connection, customers: list[_Customer], rng: 
     conn.executemany("INSERT INTO customers VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
 
 
-def _write_orders(conn: sqlite3.Connection, orders: list[_Order]) -> None:
+def _write_orders(conn: sqlite3.Connection, orders: list[Order], customers: dict[str, _Customer]) -> None:
     payment_ids = iter(range(20001, 10**6))
     refund_ids = iter(range(7001, 10**6))
     for order in orders:
-        currency = order.customer.currency
+        customer = customers[order.customer_id]
+        currency = customer.currency
+        total = order.total_cents(currency)
         conn.execute(
             "INSERT INTO orders VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 order.order_id,
-                order.customer.customer_id,
+                order.customer_id,
                 order.status,
                 currency,
                 _iso(order.placed_at),
                 order.subtotal_cents,
-                order.shipping_cents,
-                order.total_cents,
+                order.shipping_cents(currency),
+                total,
                 order.service,
-                json.dumps(order.customer.address, ensure_ascii=False),
-                _iso(order.cancelled_at),
-                _iso(order.returned_at),
+                json.dumps(customer.address, ensure_ascii=False),
+                _iso(order.cancelled_at) if order.cancelled_at else None,
+                _iso(order.returned_at) if order.returned_at else None,
             ),
         )
         conn.executemany(
@@ -672,13 +643,13 @@ def _write_orders(conn: sqlite3.Connection, orders: list[_Order]) -> None:
                     order.payment.brand,
                     order.payment.last4,
                     status,
-                    order.total_cents,
+                    total,
                     currency,
                     _iso(created),
                     _iso(updated),
                 ),
             )
-        refund = _refund(order)
+        refund = _refund(order, total)
         if refund:
             amount, reason, source, at = refund
             conn.execute(
@@ -696,13 +667,13 @@ def _write_orders(conn: sqlite3.Connection, orders: list[_Order]) -> None:
                     "delivered" if order.delivered_at else "in_transit",
                     _iso(order.shipped_at),
                     order.estimated_delivery.isoformat() if order.estimated_delivery else None,
-                    _iso(order.delivered_at),
+                    _iso(order.delivered_at) if order.delivered_at else None,
                     order.last_scan,
                 ),
             )
 
 
-def _payment_history(order: _Order) -> list[tuple[str, datetime, datetime]]:
+def _payment_history(order: Order) -> list[tuple[str, datetime, datetime]]:
     """(status, created, updated) per payment row: cards are captured when they ship, others at checkout."""
     history: list[tuple[str, datetime, datetime]] = []
     authorised_at = order.placed_at
@@ -720,19 +691,19 @@ def _payment_history(order: _Order) -> list[tuple[str, datetime, datetime]]:
     return history
 
 
-def _refund(order: _Order) -> tuple[int, str, str, datetime] | None:
+def _refund(order: Order, total_cents: int) -> tuple[int, str, str, datetime] | None:
     """A cancelled order paid at checkout was refunded in full; a received return as _ship decided."""
     if order.cancelled_at and order.payment.method != "card":
-        return order.total_cents, "Order cancelled at the customer's request", "cancel_order", order.cancelled_at
+        return total_cents, "Order cancelled at the customer's request", "cancel_order", order.cancelled_at
     if order.refund:
         amount, reason, at = order.refund
         return amount, reason, "return", at
     return None
 
 
-def _write_tickets(conn: sqlite3.Connection, rng: random.Random, orders: list[_Order]) -> None:
+def _write_tickets(conn: sqlite3.Connection, rng: random.Random, orders: list[Order]) -> None:
     story_ids = {c.customer_id for c in STORY_CUSTOMERS}
-    random_orders = [o for o in orders if o.customer.customer_id not in story_ids]
+    random_orders = [o for o in orders if o.customer_id not in story_ids]
     rows = [(t.customer_id, t.order_id, t.subject, t.body, t.priority, t.status, t.created_at) for t in STORY_TICKETS]
     for order in rng.sample(random_orders, RANDOM_TICKET_COUNT):
         subject, body, priority = rng.choice(_TICKET_TEMPLATES[order.status])
@@ -742,7 +713,7 @@ def _write_tickets(conn: sqlite3.Connection, rng: random.Random, orders: list[_O
         status = "solved" if age > timedelta(days=7) else rng.choice(("open", "pending"))
         rows.append(
             (
-                order.customer.customer_id,
+                order.customer_id,
                 order.order_id,
                 subject.format(order=order.order_id, item=item),
                 body.format(item=item),
@@ -761,12 +732,8 @@ def _write_tickets(conn: sqlite3.Connection, rng: random.Random, orders: list[_O
 # --- Small helpers ----------------------------------------------------------------------------
 
 
-def _at(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _ascii(text: str) -> str:
