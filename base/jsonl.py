@@ -44,12 +44,12 @@ def parse_jsonl(
         try:
             value = json.loads(raw)
         except json.JSONDecodeError as exc:
-            problem = f"is not valid JSON ({exc.msg} at column {exc.colno})"
+            problem = f"not JSON ({exc.msg} at column {exc.colno})"
         else:
             if isinstance(value, dict):
                 yield JsonLine(origin, number, value)
                 continue
-            problem = f"is a JSON {type(value).__name__}, not an object"
+            problem = f"a JSON {type(value).__name__}, not an object"
         error = LineError(origin, number, "line", problem)
         if on_error is None:
             raise error

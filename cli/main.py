@@ -12,15 +12,22 @@ import logging
 import statistics
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from base.errors import CopilotError
+
+if TYPE_CHECKING:
+    from base.errors import EventError
+    from copilot.actions.proposals import Proposal
+    from copilot.pipeline import Insight, Pipeline
+    from copilot.workspace import Workspace
 
 log = logging.getLogger("copilot")
 
 
-def _progress(label: str):  # type: ignore[no-untyped-def]
+def _progress(label: str) -> Callable[[int, int], None]:
     def report(done: int, total: int) -> None:
         width = 30
         filled = width * done // max(total, 1)
@@ -32,7 +39,7 @@ def _progress(label: str):  # type: ignore[no-untyped-def]
     return report
 
 
-def _open_workspace():  # type: ignore[no-untyped-def]
+def _open_workspace() -> Workspace:
     from copilot.settings import Settings, home
     from copilot.workspace import Workspace
     from retrieval.embed import LocalEmbedder
@@ -57,6 +64,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     log.info("model ready in %.1f s", time.perf_counter() - started)
     pipeline = Pipeline(workspace, pinned)
     proposals: dict[int, list[dict[str, object]]] = {}
+    insights: Iterable[Insight]
     if args.store:
         insights, errors, proposals = _replay_with_store(args, pipeline)
     else:
@@ -93,7 +101,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 1 if errors and not totals else 0
 
 
-def _replay_with_store(args: argparse.Namespace, pipeline):  # type: ignore[no-untyped-def]
+def _replay_with_store(
+    args: argparse.Namespace, pipeline: Pipeline
+) -> tuple[Iterable[Insight], list[EventError], dict[int, list[dict[str, object]]]]:
     """Replay with the bundled store (or the connected systems): lookups, and proposals per message."""
     import asyncio
 
@@ -107,7 +117,7 @@ def _replay_with_store(args: argparse.Namespace, pipeline):  # type: ignore[no-u
     folder = home()
     configs = (demo_store(folder, timeout_s=60.0),) if args.store == "demo" else configured(folder)
 
-    async def run():  # type: ignore[no-untyped-def]
+    async def run() -> tuple[list[tuple[Insight, tuple[Proposal, ...]]], list[EventError]]:
         systems = connect(configs)
         desk = Desk(folder / ACTIONS_FILE, AuditLog(folder / AUDIT_FILE), systems)
         try:
@@ -248,7 +258,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_eval_cases(args: argparse.Namespace) -> int:
     """`copilot eval escalation|flags --cases F`: precision and recall per category and micro."""
     from copilot.labelled import LabelledCase, read_cases, score
+    from copilot.reasoning.escalation import ESCALATION_CATEGORIES
     from copilot.reasoning.reasoner import Reasoner
+    from copilot.reasoning.rules import FLAG_CATEGORIES
 
     workspace = _open_workspace()
     reasoner = Reasoner(workspace)
@@ -257,14 +269,13 @@ def cmd_eval_cases(args: argparse.Namespace) -> int:
         pack = workspace.load_pack(Path(args.pack), activate=False, progress=_progress(f"loading {args.pack}")).pack
         packs = (f"{pack.name}@{pack.version}",)
     if args.kind == "escalation":
-        from copilot.reasoning.escalation import CATEGORIES
-
-        cases = read_cases(Path(args.cases), "escalation", CATEGORIES)
+        cases = read_cases(Path(args.cases), "escalation", ESCALATION_CATEGORIES)
         result, mistakes = score(
-            cases, lambda case: {e.category for e in reasoner.escalations(case.conversation, None, packs)}, CATEGORIES
+            cases,
+            lambda case: {e.category for e in reasoner.escalations(case.conversation, None, packs)},
+            ESCALATION_CATEGORIES,
         )
     else:
-        from copilot.reasoning.rules import CATEGORIES
 
         def flags(case: LabelledCase) -> set[str]:
             reps = [t for t in case.conversation.turns if t.role == "rep"]
@@ -275,13 +286,13 @@ def cmd_eval_cases(args: argparse.Namespace) -> int:
                 for f in reasoner.turn_flags(case.conversation, reps[-1].seq, packs, ai_drafted=case.ai_drafted)
             }
 
-        cases = read_cases(Path(args.cases), "flag", CATEGORIES)
-        result, mistakes = score(cases, flags, CATEGORIES)
+        cases = read_cases(Path(args.cases), "flag", FLAG_CATEGORIES)
+        result, mistakes = score(cases, flags, FLAG_CATEGORIES)
     print(f"{'category':22}{'precision':>10}{'recall':>8}{'support':>9}")
-    for name, values in result["per_category"].items():  # type: ignore[attr-defined]
+    for name, values in result["per_category"].items():
         print(f"{name:22}{values['precision']:>10.3f}{values['recall']:>8.3f}{values['support']:>9}")
     micro = result["micro"]
-    print(f"{'micro':22}{micro['precision']:>10.3f}{micro['recall']:>8.3f}   f1 {micro['f1']:.3f}")  # type: ignore[index]
+    print(f"{'micro':22}{micro['precision']:>10.3f}{micro['recall']:>8.3f}   f1 {micro['f1']:.3f}")
     if args.verbose_cases:
         for line in mistakes:
             print(f"  {line}", file=sys.stderr)

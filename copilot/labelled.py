@@ -1,14 +1,15 @@
-"""Scoring detectors on labelled cases (format in ../shared/benchdata/README.md): precision and recall
+"""Scoring detectors on labelled cases (format in docs/eval.md): precision and recall
 per category and micro-averaged, for `copilot eval flags` and `copilot eval escalation`."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 from base.errors import CopilotError
+from base.jsonl import read_jsonl
 from copilot.conversation.state import Conversation, Turn
 
 
@@ -25,17 +26,10 @@ class LabelledCase:
 
 def read_cases(path: Path, kind: str, categories: tuple[str, ...]) -> list[LabelledCase]:
     """Cases of ``kind`` (cases of another kind are skipped); a bad line is an error naming file and line."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CopilotError(f"{path}: cannot be read ({exc})") from None
     cases = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{number}"
+    for line in read_jsonl(path):
+        row = line.value
         try:
-            row = json.loads(line)
             labels = set(map(str, row.get("expected", [])))
             # No kind given: the case belongs here unless its labels are another family's.
             if row.get("kind", kind) != kind or ("kind" not in row and not labels <= set(categories)):
@@ -43,22 +37,28 @@ def read_cases(path: Path, kind: str, categories: tuple[str, ...]) -> list[Label
             turns = tuple(Turn(i + 1, str(t["role"]), str(t["text"])) for i, t in enumerate(row["turns"]))
             expected = frozenset(map(str, row["expected"]))
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise CopilotError(f"{where}: not a labelled case ({exc}); see ../shared/benchdata/README.md") from None
+            raise line.error(f"not a labelled case ({exc}); see docs/eval.md for the format") from None
         unknown = expected - set(categories)
         if unknown:
-            raise CopilotError(f"{where}: unknown category {sorted(unknown)[0]!r}; known: {', '.join(categories)}")
-        conversation = Conversation(
-            str(row.get("id", number)), jurisdiction=str(row.get("jurisdiction", "")), turns=turns
-        )
-        cases.append(LabelledCase(str(row.get("id", number)), conversation, expected, bool(row.get("ai_drafted"))))
+            raise line.error(f"unknown category {sorted(unknown)[0]!r}; known: {', '.join(categories)}")
+        case_id = str(row.get("id", line.number))
+        conversation = Conversation(case_id, jurisdiction=str(row.get("jurisdiction", "")), turns=turns)
+        cases.append(LabelledCase(case_id, conversation, expected, bool(row.get("ai_drafted"))))
     if not cases:
         raise CopilotError(f"{path}: no cases of kind '{kind}'")
     return cases
 
 
+class Scores(TypedDict):
+    """Precision, recall and support per category, and the micro averages (``--json`` prints this)."""
+
+    per_category: dict[str, dict[str, float]]
+    micro: dict[str, float]
+
+
 def score(
     cases: list[LabelledCase], detect: Callable[[LabelledCase], set[str]], categories: tuple[str, ...]
-) -> tuple[dict[str, object], list[str]]:
+) -> tuple[Scores, list[str]]:
     """The JSON summary and one line per wrong case (for reading, not for tuning to single cases)."""
     tp = dict.fromkeys(categories, 0)
     fp = dict(tp)
@@ -83,4 +83,4 @@ def score(
     t, p, n = sum(tp.values()), sum(fp.values()), sum(fn.values())
     precision, recall = ratio(t, t + p), ratio(t, t + n)
     f1 = round(2 * precision * recall / (precision + recall), 4) if precision + recall else 0.0
-    return {"per_category": per, "micro": {"precision": precision, "recall": recall, "f1": f1}}, mistakes
+    return Scores(per_category=per, micro={"precision": precision, "recall": recall, "f1": f1}), mistakes

@@ -32,6 +32,9 @@ from copilot.conversation.state import Conversation
 from copilot.reasoning.facts import gather
 
 log = logging.getLogger("copilot")
+
+RecordResult = Callable[[str, dict[str, Any], dict[str, Any]], None]
+"""Receives (tool, arguments, result) of a call that ran, so the result joins the conversation's facts."""
 ACTIONS_FILE = "actions.sqlite3"
 State = Literal["proposed", "approved", "awaiting_second", "running", "done", "failed", "unknown", "rejected"]
 OPEN_STATES = ("proposed", "approved", "awaiting_second", "unknown")
@@ -248,7 +251,7 @@ class Desk:
         self,
         action_id: str,
         conversation: Conversation,
-        record: Callable[[str, dict[str, Any], dict[str, Any]], None] = lambda *_: None,
+        record: RecordResult = lambda *_: None,
     ) -> Action:
         """Run an approved action once. ``record`` receives each system lookup and the result, so the
         conversation's facts follow what the system now says. A second call while it runs does nothing."""
@@ -263,9 +266,7 @@ class Desk:
         finally:
             self._running.discard(action_id)
 
-    async def _run(
-        self, action: Action, conversation: Conversation, record: Callable[[str, dict[str, Any], dict[str, Any]], None]
-    ) -> Action:
+    async def _run(self, action: Action, conversation: Conversation, record: RecordResult) -> Action:
         p = action.proposal
         before = await self._fresh_order(p, record)
         if before is not None:
@@ -318,9 +319,7 @@ class Desk:
         self._log(action, "executed" if state == "done" else "failed", "copilot", result or {"error": message})
         return action
 
-    async def _fresh_order(
-        self, proposal: Proposal, record: Callable[[str, dict[str, Any], dict[str, Any]], None]
-    ) -> dict[str, Any] | None:
+    async def _fresh_order(self, proposal: Proposal, record: RecordResult) -> dict[str, Any] | None:
         order_id = proposal.arguments.get("order_id")
         if not order_id or await self.systems.info("get_order") is None:
             return None
@@ -331,9 +330,7 @@ class Desk:
         record("get_order", {"order_id": order_id}, fresh)
         return fresh
 
-    async def reconcile(
-        self, action_id: str, record: Callable[[str, dict[str, Any], dict[str, Any]], None] = lambda *_: None
-    ) -> Action:
+    async def reconcile(self, action_id: str, record: RecordResult = lambda *_: None) -> Action:
         """Settle an ``unknown`` outcome by reading the system's state; never by running the action again."""
         action = self._required(action_id)
         if action.state not in ("unknown", "running"):
@@ -343,7 +340,7 @@ class Desk:
         try:
             applied = await self._applied(action, record)
         except ConnectorError as exc:
-            action = self._save(
+            return self._save(
                 replace(
                     action,
                     state="unknown",
@@ -351,7 +348,6 @@ class Desk:
                     "Check it there before doing anything again.",
                 )
             )
-            return action
         if applied is None:
             action = self._save(
                 replace(
@@ -376,9 +372,7 @@ class Desk:
         self._log(action, "reconciled", "copilot", {"applied": applied})
         return action
 
-    async def _applied(
-        self, action: Action, record: Callable[[str, dict[str, Any], dict[str, Any]], None]
-    ) -> bool | None:
+    async def _applied(self, action: Action, record: RecordResult) -> bool | None:
         p = action.proposal
         order_id = p.arguments.get("order_id")
         if p.tool in ORDER_TOOLS and order_id:
@@ -399,7 +393,7 @@ class Desk:
             return any(isinstance(t, dict) and t.get("subject") == p.arguments.get("subject") for t in tickets)
         return None
 
-    async def resume(self, record: Callable[[str, dict[str, Any], dict[str, Any]], None] = lambda *_: None) -> None:
+    async def resume(self, record: RecordResult = lambda *_: None) -> None:
         """After a restart: an action left ``running`` lost its reply with the app; settle it by reading."""
         with self._lock:
             ids = [r[0] for r in self._db.execute("SELECT id FROM actions WHERE state = 'running'").fetchall()]

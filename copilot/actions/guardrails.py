@@ -97,8 +97,10 @@ def _day(value: object) -> date | None:
 
 
 def order_from(record: Mapping[str, Any]) -> Order:
-    shipment = record.get("shipment") if isinstance(record.get("shipment"), dict) else {}
-    refunds = record.get("refunds") if isinstance(record.get("refunds"), list) else []
+    shipment = record.get("shipment")
+    shipment = shipment if isinstance(shipment, dict) else {}
+    refunds = record.get("refunds")
+    refunds = refunds if isinstance(refunds, list) else []
     refunded = (
         _decimal(record["refunded"])
         if "refunded" in record

@@ -156,16 +156,12 @@ def propose(
     conversation: Conversation, context: ActionContext, guidance: Guidance, max_proposals: int = 3
 ) -> tuple[Proposal, ...]:
     """Proposals for the paths shown (best first) and any explicit requests, each with its verdict."""
-    wanted: list[tuple[str, str, str, tuple[str, ...]]] = []
-    for tool, why in context.extra:
-        wanted.append((tool, why, "", ()))
-    for suggestion in context.suggestions:
-        for tool in suggestion.actions:
-            wanted.append((tool, suggestion.title, suggestion.intent, suggestion.citations))
-    for escalation in context.escalations:
-        wanted.append(
-            ("escalate_to_queue", f"Escalation: {escalation.category.replace('_', ' ')}", "", escalation.citations)
-        )
+    wanted: list[tuple[str, str, str, tuple[str, ...]]] = [(tool, why, "", ()) for tool, why in context.extra]
+    wanted += [(tool, s.title, s.intent, s.citations) for s in context.suggestions for tool in s.actions]
+    wanted += [
+        ("escalate_to_queue", f"Escalation: {e.category.replace('_', ' ')}", "", e.citations)
+        for e in context.escalations
+    ]
     proposals: dict[str, Proposal] = {}
     verified = context.facts.get("identity_verified") == "yes"
     for tool, why, intent, citations in wanted:

@@ -10,16 +10,17 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
-from base.errors import EventError
+from base.errors import EventError, LineError
+from base.jsonl import parse_jsonl
 
 ROLES = ("customer", "rep", "system")
 
 
 @dataclass(frozen=True)
-class ConversationStarted:
-    """Opens a conversation: who, where and when."""
+class Header:
+    """Who, where and when: what opens a conversation, and what its state keeps of that."""
 
     id: str
     channel: str = "chat"
@@ -30,6 +31,12 @@ class ConversationStarted:
     started_at: datetime | None = None
     title: str = ""
     """Short human description of the scenario (demo files carry one)."""
+
+
+@dataclass(frozen=True)
+class ConversationStarted(Header):
+    """Opens a conversation: who, where and when."""
+
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -75,7 +82,7 @@ class OtherEvent:
     data: dict[str, Any]
 
 
-Event = Union[ConversationStarted, Message, ToolCall, ToolResult, OtherEvent]
+Event = ConversationStarted | Message | ToolCall | ToolResult | OtherEvent
 
 
 @dataclass(frozen=True)
@@ -184,16 +191,13 @@ def parse_lines(lines: list[str], source: str) -> EventLog:
     events: list[Event] = []
     errors: list[EventError] = []
     last_seq: dict[str, int] = {}
-    for number, raw in enumerate(lines, start=1):
-        if not raw.strip():
-            continue
+
+    def skipped(error: LineError) -> None:
+        errors.append(EventError(error.file, error.line, error.field, error.problem))
+
+    for line in parse_jsonl(lines, source, skipped):
         try:
-            data = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            errors.append(EventError(source, number, "line", f"is not valid JSON ({exc.msg} at column {exc.colno})"))
-            continue
-        try:
-            event = parse_event(data, source, number)
+            event = parse_event(line.value, source, line.number)
         except EventError as exc:
             errors.append(exc)
             continue
@@ -203,7 +207,7 @@ def parse_lines(lines: list[str], source: str) -> EventLog:
                 errors.append(
                     EventError(
                         source,
-                        number,
+                        line.number,
                         "seq",
                         f"{event.seq} does not come after {previous}; events must be in seq order",
                     )

@@ -121,7 +121,7 @@ def detect_non_english(text: str) -> str | None:
             return None
     if best.lang == "en" or best.prob < 0.8:
         return None
-    return NAMES.get(best.lang, best.lang)
+    return NAMES.get(best.lang, str(best.lang))
 
 
 RECENT_CUSTOMER_TURNS = 3

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any
 
-from copilot.conversation.events import ConversationStarted, Event, Message, ToolCall, ToolResult
+from copilot.conversation.events import ConversationStarted, Event, Header, Message, ToolCall, ToolResult
 
 
 @dataclass(frozen=True)
@@ -40,21 +40,15 @@ class ToolEvent:
 
 
 @dataclass(frozen=True)
-class Conversation:
+class Conversation(Header):
     """Everything known about one conversation up to its newest event."""
 
-    id: str
-    channel: str = "chat"
-    customer_name: str = ""
-    jurisdiction: str = ""
-    started_at: datetime | None = None
-    title: str = ""
     turns: tuple[Turn, ...] = ()
     tools: tuple[ToolEvent, ...] = ()
 
     @classmethod
     def start(cls, event: ConversationStarted) -> Conversation:
-        return cls(event.id, event.channel, event.customer_name, event.jurisdiction, event.started_at, event.title)
+        return cls(**{f.name: getattr(event, f.name) for f in fields(Header)})
 
     def apply(self, event: Event) -> Conversation:
         """Return the conversation with ``event`` added; events of other conversations are ignored."""

@@ -12,9 +12,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 from copilot.reasoning.rules import Draft, Flag
-from copilot.reasoning.signals import extract_entities, sentences
+from copilot.reasoning.signals import TEXTS_REMEMBERED, extract_entities, sentences
 from copilot.workspace import Workspace
 
 _DURATION = re.compile(
@@ -67,8 +68,11 @@ def _numbers_as_digits(text: str) -> str:
     )
 
 
-def quantities(text: str, *, ranges: bool) -> list[Quantity]:
-    """Amounts, durations and percentages; with ``ranges``, "up to X" reads as 0..X (how policy states limits)."""
+@lru_cache(maxsize=TEXTS_REMEMBERED)
+def quantities(text: str, *, ranges: bool) -> tuple[Quantity, ...]:
+    """Amounts, durations and percentages; with ``ranges``, "up to X" reads as 0..X (how policy states limits).
+
+    Remembered per text: clause texts and earlier turns are read on every message."""
     text = _numbers_as_digits(text)
     found: list[Quantity] = []
 
@@ -86,7 +90,7 @@ def quantities(text: str, *, ranges: bool) -> list[Quantity]:
         add(match, low, high, match.group(3).lower())
     for match in _PERCENT.finditer(text):
         add(match, Decimal(match.group(1)), Decimal(match.group(1)), "%")
-    return found
+    return tuple(found)
 
 
 def backed(claim: Quantity, support: Sequence[Quantity]) -> bool:
@@ -135,8 +139,10 @@ def _day(text: str) -> tuple[int, int] | None:
     return (month, int(day.group())) if month and day else None
 
 
-def dates(text: str) -> list[tuple[str, tuple[int, int]]]:
-    return [(d, when) for d in extract_entities(text).dates if (when := _day(d))]
+@lru_cache(maxsize=TEXTS_REMEMBERED)
+def dates(text: str) -> tuple[tuple[str, tuple[int, int]], ...]:
+    """Written dates of ``text`` with their (month, day)."""
+    return tuple((d, when) for d in extract_entities(text).dates if (when := _day(d)))
 
 
 @dataclass(frozen=True)

@@ -79,4 +79,4 @@ class Classifier:
     def scores(self, vector: np.ndarray) -> dict[str, float]:
         """Category → probability that a message with this embedding shows it."""
         logits = self._weights @ np.append(np.asarray(vector, dtype=np.float64), 1.0)
-        return {c: float(p) for c, p in zip(self.categories, 1.0 / (1.0 + np.exp(-logits)))}
+        return {c: float(p) for c, p in zip(self.categories, 1.0 / (1.0 + np.exp(-logits)), strict=True)}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -18,9 +19,9 @@ from copilot.conversation.state import Conversation, Turn
 from copilot.reasoning.classifier import Classifier, Utterance
 from copilot.reasoning.examples import ExampleIndex
 from copilot.reasoning.guidance import Guidance
-from copilot.reasoning.signals import extract_entities, sentences, sentiment
+from copilot.reasoning.signals import TEXTS_REMEMBERED, extract_entities, rx, sentences, sentiment
 
-CATEGORIES = (
+ESCALATION_CATEGORIES = (
     "bereavement",
     "accessibility",
     "vulnerability",
@@ -43,10 +44,6 @@ _WHO = (
 )
 
 
-def _rx(*parts: str) -> re.Pattern[str]:
-    return re.compile("|".join(f"(?:{p})" for p in parts), re.IGNORECASE)
-
-
 @dataclass(frozen=True)
 class Trigger:
     """One way a category shows itself in a customer message; ``guard`` vetoes a look-alike."""
@@ -59,7 +56,7 @@ class Trigger:
 TRIGGERS: tuple[Trigger, ...] = (
     Trigger(
         "bereavement",
-        _rx(
+        rx(
             rf"{_WHO}(?:'s| is| has)?\s+(?:sadly\s+)?(?:no longer with us|not with us any ?more)",
             r"\b(?:was|got) killed\b",
             r"\bdidn'?t make it (?:out of|through)\b",
@@ -81,7 +78,7 @@ TRIGGERS: tuple[Trigger, ...] = (
     ),
     Trigger(
         "accessibility",
-        _rx(
+        rx(
             r"\bbecause of my (?:eyesight|hearing|sight|condition|disability|arthritis)\b",
             r"\bmy (?:eyesight|eyes|hearing)(?:'s| is| are)? (?:going|shot|bad|poor|failing|not great)\b",
             r"\b(?:arthritis|learning disabilit\w+)\b",
@@ -114,7 +111,7 @@ TRIGGERS: tuple[Trigger, ...] = (
             r"\b(?:autistic|autism|brain injury|head injury|tremor|adhd|learning disabilit\w+|cognitive impairment|"
             r"easy[- ]read|short and simple)\b",
         ),
-        guard=_rx(
+        guard=rx(
             r"\b(?:blind|deaf)\s+to\b",
             r"\bblind(?:ing|ly)?\s+(?:obvious|spot|date|fold)",
             r"\bturn(?:ing|ed)? a deaf ear\b",
@@ -124,7 +121,7 @@ TRIGGERS: tuple[Trigger, ...] = (
     ),
     Trigger(
         "vulnerability",
-        _rx(
+        rx(
             r"\b(?:barely|hardly) (?:holding|coping|managing|keeping)\b",
             r"\bterrified\b",
             r"\b(?:nervous )?breakdown\b",
@@ -167,11 +164,11 @@ TRIGGERS: tuple[Trigger, ...] = (
             r"\b(?:my )?ex(?:-partner|-husband|-wife| partner| husband| wife)?\s+(?:still\s+)?(?:has|knows|uses|"
             r"is using)\b",
         ),
-        guard=_rx(r"\boperation (?:of|manual|mode)\b", r"\bcrying (?:shame|out loud)\b"),
+        guard=rx(r"\boperation (?:of|manual|mode)\b", r"\bcrying (?:shame|out loud)\b"),
     ),
     Trigger(
         "legal_threat",
-        _rx(
+        rx(
             r"\b(?:my|our) (?:lawyer|attorney|solicitor|avocat|abogado|rechtsanwalt)\b",
             r"\bgo(?:ing)? to court\b",
             r"\btake (?:legal )?action\b",
@@ -203,7 +200,7 @@ TRIGGERS: tuple[Trigger, ...] = (
             r"\breport(?:ing)? you to\b",
             r"\bconsumer (?:affairs|arbitration|protection|ombudsman)\b",
         ),
-        guard=_rx(
+        guard=rx(
             r"\b(?:lawyer|attorney|solicitor) (?:friend|colleague) (?:recommended|told|suggested)\b",
             r"\bof (?:my|our|the) (?:household|house|family)\b",
             r"\b(?:getting|got|being|was|were) sued\b",
@@ -211,7 +208,7 @@ TRIGGERS: tuple[Trigger, ...] = (
     ),
     Trigger(
         "fraud_dispute",
-        _rx(
+        rx(
             r"\b(?:i|we) (?:didn'?t|did not|never) (?:buy|order|make|place|do) (?:it|that|this|them)\b",
             r"\ba \w+ (?:i|we) (?:didn'?t|did not|never) (?:buy|order|make|place)\b",
             r"\b(?:somebody|someone)\s+(?:\w+\s+){0,2}(?:made|placed|ordered|bought)\b",
@@ -252,7 +249,7 @@ TRIGGERS: tuple[Trigger, ...] = (
             r"\b(?:still )?(?:has|knows) my (?:password|login)\b",
             r"\brecogni[sz]e\b.{0,40}\bbut not\b",
         ),
-        guard=_rx(
+        guard=rx(
             r"\brecogni[sz]e (?:it|this|that|the charge) now\b",
             r"\bnow i (?:recogni[sz]e|remember)\b",
             r"\bnot (?:a |an )?(?:fraud|scam)\b",
@@ -262,7 +259,7 @@ TRIGGERS: tuple[Trigger, ...] = (
     ),
     Trigger(
         "repeat_contact",
-        _rx(
+        rx(
             r"\b(?:two|three|four|five|several|\d+) (?:of your )?(?:colleagues|agents|different people|reps)\b",
             r"\b(?:raised|asked|reported|mentioned|explained|chased)\b.{0,30}\b(?:two|three|four|five|several|\d+|"
             r"multiple) (?:separate )?(?:occasions|times)\b",
@@ -308,14 +305,14 @@ TRIGGERS: tuple[Trigger, ...] = (
             r"(?:\w+\s+)?(?:twice|three times|several times|\w+ times)\b",
             r"\bafter\s+(?:two|three|four|several|multiple|\d+)\s+(?:chats|calls|emails|contacts|attempts)\b",
         ),
-        guard=_rx(
+        guard=rx(
             r"\b(?:second|third|fourth) time (?:i'?ve |i )?(?:ordered|order|buying|bought|shopping|using)\b",
             r"\btimes? (?:i'?ve|i have) (?:ordered|bought)\b",
         ),
     ),
     Trigger(
         "human_request",
-        _rx(
+        rx(
             r"\bescalated? to (?:a|the|your) (?:manager|supervisor|team lead)\b",
             r"\b(?:talk|speak) to (?:ur|your) (?:boss|manager)\b",
             r"\bcould a (?:person|human|real person) (?:ring|call|phone|contact)\b",
@@ -346,7 +343,7 @@ TRIGGERS: tuple[Trigger, ...] = (
             r"\bspeak (?:to|with) whoever\b",
             r"\b(?:speak|talk)\s+(?:to|with)\s+(?:a|an|your|the)\s+team leader\b",
         ),
-        guard=_rx(
+        guard=rx(
             r"\b(?:check|ask|confirm)\w* with (?:your|the|a) (?:manager|supervisor|team lead)\b"
             r"(?!.*\b(?:speak|talk|transfer)\b)",
             r"\b(?:don'?t|do not|no)\s+(?:need|want)\s+(?:a|an|to speak to a|to talk to a)?\s*(?:manager|supervisor|"
@@ -356,7 +353,7 @@ TRIGGERS: tuple[Trigger, ...] = (
     ),
 )
 
-_INSULTS = _rx(
+_INSULTS = rx(
     r"\b(?:pathetic|useless|incompetent|idiots?|morons?|clowns|(?:a|total|complete|absolute) joke|joke of a|"
     r"scam(?:mers)?|"
     r"thieves|crooks|rip[- ]?off|disgrace(?:ful)?|shambles|furious|livid|fuming|seething|outraged|wtf|screw (?:you|"
@@ -365,7 +362,7 @@ _INSULTS = _rx(
     r"taking the piss|pissed off|i'?m (?:so |really |very |absolutely )?(?:angry|mad|furious|livid))\b"
 )
 """Words that show strong anger by themselves."""
-_ANGER_WORDS = _rx(
+_ANGER_WORDS = rx(
     r"\b(?:disgusted|disgusting|appalling|appalled|ridiculous|unacceptable|fed up|"
     r"sick (?:and tired )?of (?:this|you|waiting|being|your|the (?:wait|excuses|delays))|had enough|"
     r"never (?:again|shop(?:ping)? (?:here|with you))|damn|hell|bloody|crap|angry|mad at|annoyed|frustrated|"
@@ -373,7 +370,7 @@ _ANGER_WORDS = _rx(
     r"(?:are you|is anyone|is anybody) (?:even )?(?:reading|listening)|i (?:just|already) (?:said|told you))\b"
 )
 """Words that show anger when the message is also negative or loud."""
-_ANGER_GUARD = _rx(
+_ANGER_GUARD = rx(
     r"\b(?:a (?:little|bit) (?:annoyed|frustrated)|slightly (?:annoyed|frustrated)|but (?:it'?s|that'?s) (?:fine|ok|"
     r"okay))\b",
     r"\bnot (?:angry|upset|furious|mad)\b",
@@ -402,7 +399,7 @@ HIGH_AMOUNT = 500
 
 
 def _caps_shouting(text: str) -> bool:
-    words = [w for w in re.findall(r"[A-Za-z]{3,}", text)]
+    words = re.findall(r"[A-Za-z]{3,}", text)
     shouted = [
         w
         for w in words
@@ -444,13 +441,15 @@ class Taxonomy:
     vector: Callable[[str], np.ndarray] | None = None
     thresholds: dict[str, float] = field(default_factory=dict)
     """Category → the probability the classifier needs."""
+    _read: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict, compare=False, repr=False)
+    """Text → what the classifier read in it: each turn is scored once, not on every later message."""
 
     @classmethod
     def of(
         cls, guidance: Guidance, vectors: Callable[[list[str]], np.ndarray], vector: Callable[[str], np.ndarray]
     ) -> Taxonomy:
         phrases = tuple(
-            Trigger(c.id, _rx(*(rf"\b{re.escape(p)}\b" for p in c.phrases)), _GUARDS.get(c.id))
+            Trigger(c.id, rx(*(rf"\b{re.escape(p)}\b" for p in c.phrases)), _GUARDS.get(c.id))
             for c in guidance.categories
             if c.phrases
         )
@@ -462,7 +461,7 @@ class Taxonomy:
             c.id: c.threshold if c.threshold is not None else guidance.classifier_threshold for c in guidance.categories
         }
         texts = list(dict.fromkeys(u.text for u in labelled))
-        embedded = dict(zip(texts, vectors(texts))) if texts else {}
+        embedded = dict(zip(texts, vectors(texts), strict=True)) if texts else {}
 
         def once(batch: Sequence[str]) -> np.ndarray:  # the index and the classifier share one embedding pass
             return np.stack([embedded[t] for t in batch])
@@ -471,19 +470,38 @@ class Taxonomy:
             phrases, ExampleIndex(pairs, once) if pairs else None, Classifier.train(labelled, once), vector, thresholds
         )
 
-    def closest(self, turn: Turn) -> list[tuple[str, str]]:
+    def closest(self, turn: Turn) -> tuple[tuple[str, str], ...]:
         """(category, evidence) for every category the classifier reads in the turn."""
         if self.classifier is None or self.vector is None:
-            return []
-        vector = self.vector(turn.text)
-        scores = self.classifier.scores(vector)
-        nearest = {m.label: m.example for m in self.examples.best(vector)} if self.examples else {}
-        return [
-            (category, f"reads like {category.replace('_', ' ')} ({p:.2f}), as in “{nearest.get(category, '')}”")
-            for category, p in scores.items()
-            if p >= self.thresholds.get(category, 1.0)
-            and not ((guard := _GUARDS.get(category)) and guard.search(turn.text))
-        ]
+            return ()
+        read = self._read.get(turn.text)
+        if read is None:
+            if len(self._read) >= TEXTS_REMEMBERED:
+                self._read.clear()
+            vector = self.vector(turn.text)
+            scores = self.classifier.scores(vector)
+            nearest = {m.label: m.example for m in self.examples.best(vector)} if self.examples else {}
+            read = self._read[turn.text] = tuple(
+                (category, f"reads like {category.replace('_', ' ')} ({p:.2f}), as in “{nearest.get(category, '')}”")
+                for category, p in scores.items()
+                if p >= self.thresholds.get(category, 1.0)
+                and not ((guard := _GUARDS.get(category)) and guard.search(turn.text))
+            )
+        return read
+
+
+@lru_cache(maxsize=TEXTS_REMEMBERED)
+def _trigger_hits(text: str, triggers: tuple[Trigger, ...]) -> tuple[tuple[str, str], ...]:
+    """(category, matched text) for each trigger that fires on a sentence of ``text``, in trigger order;
+    remembered, since every message reads the customer's earlier turns again."""
+    hits = []
+    for trigger in triggers:
+        for sentence in sentences(text):
+            match = trigger.pattern.search(sentence)
+            if match and not (trigger.guard and trigger.guard.search(sentence)):
+                hits.append((trigger.category, match.group()))
+                break
+    return tuple(hits)
 
 
 def detect(conversation: Conversation, seq: int | None = None, taxonomy: Taxonomy | None = None) -> list[Escalation]:
@@ -495,29 +513,17 @@ def detect(conversation: Conversation, seq: int | None = None, taxonomy: Taxonom
     for turn in turns:
         if turn.role != "customer":
             continue
-        for trigger in triggers:
-            if trigger.category in found:
-                continue
-            for sentence in sentences(turn.text):
-                match = trigger.pattern.search(sentence)
-                if match and not (trigger.guard and trigger.guard.search(sentence)):
-                    found[trigger.category] = Escalation(
-                        trigger.category,
-                        turn.seq,
-                        match.group().strip(),
-                        _severity(trigger.category, turn, match.group()),
-                    )
-                    break
+        for category, matched in _trigger_hits(turn.text, triggers):
+            if category not in found:
+                found[category] = Escalation(category, turn.seq, matched.strip(), _severity(category, turn, matched))
         for category, evidence in taxonomy.closest(turn) if taxonomy else ():
             if category not in found and category != "anger":  # anger is read from tone, below
                 found[category] = Escalation(category, turn.seq, evidence, _severity(category, turn, evidence))
         score = sentiment(turn.text)
-        if "anger" not in found:
-            evidence = _anger(turn, score, scores)
-            if evidence:
-                found["anger"] = Escalation("anger", turn.seq, evidence)
+        if "anger" not in found and (angry := _anger(turn, score, scores)):
+            found["anger"] = Escalation("anger", turn.seq, angry)
         scores.append(score)
-    order = {c: i for i, c in enumerate(CATEGORIES)}
+    order = {c: i for i, c in enumerate(ESCALATION_CATEGORIES)}
     return sorted(found.values(), key=lambda e: order.get(e.category, len(order)))
 
 

@@ -10,7 +10,6 @@ See docs/policy-packs.md for the format.
 
 from __future__ import annotations
 
-import json
 import re
 import tomllib
 from collections.abc import Sequence
@@ -19,19 +18,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from base.errors import PackError
+from base.errors import LineError, PackError
+from base.jsonl import parse_jsonl
 from copilot.reasoning.classifier import Utterance
+from copilot.reasoning.rules import FLAG_CATEGORIES
 from retrieval.packs import Pack, citation
 
 Severity = Literal["info", "warning", "error"]
-RULE_CATEGORIES = (
-    "ai_disclosure_missing",
-    "forbidden_commitment",
-    "sensitive_data",
-    "unverified_claim",
-    "regulated_action",
-    "identity_not_verified",
-)
 CONDITIONS = ("identity_verified", "ai_disclosed")
 """What a pack rule may wait for: it does not fire once the condition holds in the conversation."""
 
@@ -137,8 +130,8 @@ class PackRule(_Strict):
     @field_validator("category")
     @classmethod
     def _known_category(cls, value: str) -> str:
-        if value not in RULE_CATEGORIES:
-            raise ValueError(f"must be one of {', '.join(RULE_CATEGORIES)}")
+        if value not in FLAG_CATEGORIES:
+            raise ValueError(f"must be one of {', '.join(FLAG_CATEGORIES)}")
         return value
 
     @field_validator("patterns")
@@ -236,21 +229,18 @@ def parse_file(file: str, text: str, clause_ids: set[str], origin: str = "") -> 
 
 
 def _parse_examples(where: str, text: str) -> ExamplesFile:
+    fix = 'write one {"text": "...", "labels": ["category id", ...]} object a line'
     messages = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            messages.append(LabelledMessage.model_validate(json.loads(line)))
-        except ValueError as exc:  # JSONDecodeError and ValidationError both are
-            reason = (
-                f"field '{'.'.join(map(str, exc.errors()[0]['loc']))}': {exc.errors()[0]['msg']}"
-                if isinstance(exc, ValidationError)
-                else f"not JSON ({exc.msg})"
-            )  # type: ignore[attr-defined]
-            raise PackError(
-                where, number, reason, 'write one {"text": "...", "labels": ["category id", ...]} object a line'
-            ) from None
+    try:
+        for line in parse_jsonl(text.splitlines(), where):
+            try:
+                messages.append(LabelledMessage.model_validate(line.value))
+            except ValidationError as exc:
+                error = exc.errors()[0]
+                field = ".".join(map(str, error["loc"]))
+                raise PackError(where, line.number, f"field '{field}': {error['msg']}", fix) from None
+    except LineError as exc:
+        raise PackError(where, exc.line, exc.problem, fix) from None
     return ExamplesFile(message=tuple(messages))
 
 

@@ -14,11 +14,12 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from copilot.conversation.state import Conversation
+from copilot.reasoning.case import Case
 from copilot.reasoning.claims import Unsupported, verify, workspace_clauses
 from copilot.reasoning.drafting import Reply, compose
 from copilot.reasoning.escalation import Escalation, Taxonomy, detect
 from copilot.reasoning.examples import ExampleIndex
-from copilot.reasoning.facts import Facts, gather
+from copilot.reasoning.facts import Facts
 from copilot.reasoning.guidance import Guidance
 from copilot.reasoning.intent import Intent, classify
 from copilot.reasoning.pack_rules import pack_rules
@@ -90,6 +91,12 @@ class Reasoner:
                 self._built = (guidance, intents, Taxonomy.of(guidance, cached.encode, self._vector))
             return self._built[1], self._built[2]
 
+    def case(
+        self, conversation: Conversation, seq: int | None, packs: tuple[str, ...], retrieved: Sequence[str] = ()
+    ) -> Case:
+        """The case every stage of one analysis reads: the guidance of ``packs`` is looked up once here."""
+        return Case(conversation, seq, packs, self.workspace.guidance(packs), tuple(retrieved))
+
     def clause_text(self, citation: str) -> str | None:
         stored = self.workspace.catalog.clause(citation) if citation else None
         return stored.text if stored else None
@@ -99,25 +106,24 @@ class Reasoner:
     ) -> tuple[Advice, dict[str, float]]:
         """Advice for the state after ``seq``; ``retrieved`` are the texts of the clauses retrieval showed."""
         timings: dict[str, float] = {}
-        guidance = self.workspace.guidance(packs)
-        intents, _ = self._indexes(guidance)
+        case = self.case(conversation, seq, packs, retrieved)
+        intents, taxonomy = self._indexes(case.guidance)
         with stage(timings, "signals"):
-            facts = gather(conversation, seq)
+            facts = case.facts
             mood = customer_sentiment(conversation, seq)
         with stage(timings, "escalation"):
-            escalations = self.escalations(conversation, seq, packs)
+            escalations = self._escalations(case, taxonomy)
         with stage(timings, "suggest"):
-            intent = classify(conversation, seq, intents, self._vector, guidance.settings.intent_floor)
-            suggestions = tuple(suggest(intent, guidance, facts))
+            intent = classify(conversation, seq, intents, self._vector, case.guidance.settings.intent_floor)
+            suggestions = tuple(suggest(intent, case.guidance, facts))
         with stage(timings, "draft"):
-            reply, reply_review = self.draft_for(
-                conversation, seq, packs, suggestions[0] if suggestions else None, escalations, retrieved, facts
-            )
+            reply, reply_review = self._draft(case, suggestions[0] if suggestions else None, escalations)
         with stage(timings, "flags"):
-            flags = self.turn_flags(conversation, seq, packs, retrieved=retrieved, facts=facts)
-        return Advice(
-            facts, mood, escalations, intent, suggestions, reply, reply_review, flags, guidance.settings.tone
-        ), timings
+            flags = self._turn_flags(case, ai_drafted=False)
+        advice = Advice(
+            facts, mood, escalations, intent, suggestions, reply, reply_review, flags, case.guidance.settings.tone
+        )
+        return advice, timings
 
     def draft_for(
         self,
@@ -127,33 +133,27 @@ class Reasoner:
         suggestion: Suggestion | None,
         escalations: Sequence[Escalation],
         retrieved: Sequence[str] = (),
-        facts: Facts | None = None,
     ) -> tuple[Reply, Review]:
         """The template draft for one path (or a handoff/generic reply without one), already verified."""
-        guidance = self.workspace.guidance(packs)
-        facts = facts or gather(conversation, seq)
-        rep_texts = [t.text for t in conversation.turns_upto(seq) if t.role == "rep"]
-        reply = compose(
-            suggestion, escalations, guidance, facts, conversation.jurisdiction, rep_texts, self.clause_text
-        )
-        draft = Draft(
-            reply.text,
-            tuple(conversation.turns_upto(seq)),
-            conversation.jurisdiction,
-            True,
-            guidance.disclosure.jurisdictions,
-        )
-        return reply, self.review(draft, guidance, facts, [*retrieved, *self._texts(reply.citations)], None)
+        return self._draft(self.case(conversation, seq, packs, retrieved), suggestion, escalations)
 
-    def review(
-        self, draft: Draft, guidance: Guidance, facts: Facts, cited: Sequence[str], find_in: tuple[str, ...] | None
-    ) -> Review:
-        """Flags and unsupported spans of rep text; with ``find_in`` (pack keys) it also consults the
-        clauses each sentence is about, beyond those cited."""
-        known = [t.text for t in draft.context] + facts.system_texts()
-        finder = workspace_clauses(self.workspace, find_in) if find_in is not None else None
+    def _draft(
+        self, case: Case, suggestion: Suggestion | None, escalations: Sequence[Escalation]
+    ) -> tuple[Reply, Review]:
+        rep_texts = [t.text for t in case.turns if t.role == "rep"]
+        reply = compose(
+            suggestion, escalations, case.guidance, case.facts, case.jurisdiction, rep_texts, self.clause_text
+        )
+        draft = Draft(reply.text, case.turns, case.jurisdiction, True, case.guidance.disclosure.jurisdictions)
+        return reply, self._review(case, draft, [*case.retrieved, *self._texts(reply.citations)], find_in=False)
+
+    def _review(self, case: Case, draft: Draft, cited: Sequence[str], *, find_in: bool) -> Review:
+        """Flags and unsupported spans of rep text; with ``find_in`` it also consults the clauses each
+        sentence is about (in the case's packs), beyond those cited."""
+        known = [t.text for t in draft.context] + case.facts.system_texts()
+        finder = workspace_clauses(self.workspace, case.packs) if find_in else None
         unsupported = verify(draft.text, cited, known, draft.jurisdiction, finder)
-        flags = evaluate(draft, pack_rules(guidance, "draft" if draft.ai_drafted else "rep"))
+        flags = evaluate(draft, pack_rules(case.guidance, "draft" if draft.ai_drafted else "rep"))
         if unsupported and not any(f.category == "unverified_claim" for f in flags):
             flags.append(
                 Flag(
@@ -175,44 +175,36 @@ class Reasoner:
         retrieved: Sequence[str] = (),
     ) -> Review:
         """Review the text in the draft editor (a copilot draft, maybe edited) before it is inserted."""
-        guidance = self.workspace.guidance(packs)
-        draft = Draft(text, conversation.turns, conversation.jurisdiction, True, guidance.disclosure.jurisdictions)
-        return self.review(draft, guidance, gather(conversation), [*retrieved, *self._texts(citations)], packs)
+        case = self.case(conversation, None, packs, retrieved)
+        draft = Draft(text, case.turns, case.jurisdiction, True, case.guidance.disclosure.jurisdictions)
+        return self._review(case, draft, [*case.retrieved, *self._texts(citations)], find_in=True)
 
     def escalations(
         self, conversation: Conversation, seq: int | None, packs: tuple[str, ...]
     ) -> tuple[Escalation, ...]:
         """Escalations up to ``seq`` (all turns when None), each with the pack's required handling."""
-        guidance = self.workspace.guidance(packs)
-        _, taxonomy = self._indexes(guidance)
-        return tuple(self._handled(e, guidance) for e in detect(conversation, seq, taxonomy))
+        case = self.case(conversation, seq, packs)
+        return self._escalations(case, self._indexes(case.guidance)[1])
+
+    def _escalations(self, case: Case, taxonomy: Taxonomy) -> tuple[Escalation, ...]:
+        return tuple(self._handled(e, case.guidance) for e in detect(case.conversation, case.seq, taxonomy))
 
     def turn_flags(
-        self,
-        conversation: Conversation,
-        seq: int,
-        packs: tuple[str, ...],
-        *,
-        ai_drafted: bool = False,
-        retrieved: Sequence[str] = (),
-        facts: Facts | None = None,
+        self, conversation: Conversation, seq: int, packs: tuple[str, ...], *, ai_drafted: bool = False
     ) -> tuple[Flag, ...]:
         """Flags on turn ``seq``: the rep rules on a rep turn, the customer-scope rules on a customer turn."""
-        turn = conversation.turn(seq)
+        return self._turn_flags(self.case(conversation, seq, packs), ai_drafted=ai_drafted)
+
+    def _turn_flags(self, case: Case, *, ai_drafted: bool) -> tuple[Flag, ...]:
+        turn = case.conversation.turn(case.seq) if case.seq is not None else None
         if turn is None:
             return ()
-        guidance = self.workspace.guidance(packs)
-        draft = Draft(
-            turn.text,
-            tuple(t for t in conversation.turns if t.seq < seq),
-            conversation.jurisdiction,
-            ai_drafted,
-            guidance.disclosure.jurisdictions,
-        )
+        context = tuple(t for t in case.turns if t.seq < turn.seq)
+        draft = Draft(turn.text, context, case.jurisdiction, ai_drafted, case.guidance.disclosure.jurisdictions)
         if turn.role == "rep":
-            return self.review(draft, guidance, facts or gather(conversation, seq - 1), retrieved, packs).flags
+            return self._review(case, draft, case.retrieved, find_in=True).flags
         found: dict[str, Flag] = {}
-        for rule in (_customer_secrets, *pack_rules(guidance, "customer")):
+        for rule in (_customer_secrets, *pack_rules(case.guidance, "customer")):
             for flag in rule(draft):
                 found.setdefault(flag.category, flag)
         return tuple(found.values())

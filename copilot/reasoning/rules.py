@@ -12,10 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from copilot.conversation.state import Conversation, Turn
-from copilot.reasoning.signals import sentences
+from copilot.reasoning.signals import rx, sentences
 from retrieval.jurisdiction import covers
 
-CATEGORIES = (
+FLAG_CATEGORIES = (
     "ai_disclosure_missing",
     "forbidden_commitment",
     "sensitive_data",
@@ -64,11 +64,7 @@ class Draft:
         return [t.text for t in self.context if t.role == role]
 
 
-def _rx(*parts: str) -> re.Pattern[str]:
-    return re.compile("|".join(f"(?:{p})" for p in parts), re.IGNORECASE)
-
-
-_DISCLOSED = _rx(
+_DISCLOSED = rx(
     r"\bAI\b.{0,40}\b(?:assist|draft|help|generat|tool|writ)",
     r"\b(?:assist|draft|help|generat)\w*\b.{0,30}\bAI\b",
     r"\bartificial intelligence\b",
@@ -98,7 +94,7 @@ def ai_disclosure(draft: Draft) -> list[Flag]:
     ]
 
 
-_PROMISE = _rx(
+_PROMISE = rx(
     r"\bI (?:can )?(?:personally )?(?:guarantee|promise)\b",
     r"(?<!legal )(?<!statutory )\bguaranteed?\b(?! (?:by|under) (?:law|the)| of conformity)",
     r"\b100\s?%\s+(?:sure|certain|guaranteed)",
@@ -133,12 +129,12 @@ _PROMISE = _rx(
     r"\bno questions asked\b",
     r"\bregardless of (?:the )?(?:condition|outcome|what)\b",
 )
-_PROMISE_GUARD = _rx(
+_PROMISE_GUARD = rx(
     r"\b(?:can'?t|cannot|can not|unable to|not able to|won'?t|don'?t|do not)\s+(?:\w+\s+)?(?:guarantee|promise)",
     r"\bno guarantee\b",
     r"\bnot guaranteed\b",
 )
-_ADVICE = _rx(
+_ADVICE = rx(
     r"\byou should (?:sue|take (?:us|them|him|her|it) to court|file a (?:lawsuit|claim)|get a lawyer|invest|"
     r"buy (?:stocks?|shares|crypto|bitcoin)|"
     r"take (?:a|an|this|these|the) (?:\w+ )?(?:pill|tablet|medication|medicine|painkiller|dose|supplement)|"
@@ -196,7 +192,7 @@ _ADVICE = _rx(
     r"\byou'?ll win\b",
     r"\b(?:sue|report) (?:them|him|her|your \w+)\b",
 )
-_ADVICE_GUARD = _rx(
+_ADVICE_GUARD = rx(
     r"\b(?:can'?t|cannot|not able to|unable to|don'?t|do not) (?:give|offer|provide) (?:legal|medical|financial)",
     r"\b(?:consult|speak to|see|check with) (?:a|your) (?:doctor|lawyer|solicitor|pharmacist|financial adviser|"
     r"advisor)",
@@ -233,13 +229,13 @@ _SECRET = (
     r"(?:photo|picture|image|scan|copy) of (?:both sides of |the (?:front|back) (?:and back )?of )?(?:your|"
     r"the) (?:\w+ )?card)"
 )
-_ASK_SECRET = _rx(
+_ASK_SECRET = rx(
     rf"\b(?:send|give|tell|provide|share|type|enter|confirm|pop|put|paste|drop|write|include|reply (?:to it )?with|"
     rf"read out|read me|need|what'?s|what is|can i (?:have|get)|"
     rf"could you (?:send|give|share|provide|confirm|type))\b.{{0,40}}{_SECRET}",
     rf"{_SECRET}.{{0,30}}\b(?:please|so (?:i|we) can|to verify|to confirm|for verification|here)\b",
 )
-_SECRET_GUARD = _rx(
+_SECRET_GUARD = rx(
     r"\blast (?:4|four) (?:digits|numbers)\b",
     r"\b(?:don'?t|do not|never|please don'?t|no need to|won'?t)\b.{0,40}"
     r"(?:share|send|give|post|type|ask|need)",
@@ -254,15 +250,15 @@ _CARD_RUN = re.compile(r"\b\d{4}(?:[ -]?\d{4}){2}[ -]?\d{1,7}\b")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){3,7}\b")
 
 
-_SHOWN_SECRET = _rx(
+_SHOWN_SECRET = rx(
     r"\b(?:cvv2?|cvc|security code|pin)\s*(?:is\s*|of\s*|:\s*)?\d{3,4}\b",
     r"\byour (?:current |old |new |temporary |temp |one-time )?password is\s+\S+",
 )
-_LAST_DIGITS = _rx(r"\blast (?:4|four) (?:digits|numbers) of (?:your|the) (?:card|account)(?: number)?")
+_LAST_DIGITS = rx(r"\blast (?:4|four) (?:digits|numbers) of (?:your|the) (?:card|account)(?: number)?")
 
 
-_SECRET_NAMED = _rx(_SECRET)
-_ASK_IT = _rx(
+_SECRET_NAMED = rx(_SECRET)
+_ASK_IT = rx(
     r"\b(?:type|send|pop|put|enter|share|give|paste|write)\b.{0,30}\b(?:the (?:full |whole )?number|it|them)\b.{0,20}"
     r"\b(?:here|in (?:the )?chat|below)\b"
 )
@@ -307,15 +303,15 @@ def sensitive(draft: Draft) -> list[Flag]:
     return []
 
 
-_DEATH = _rx(r"\b(?:passed away|passed|died|deceased|death|late (?:mother|father|husband|wife|mum|dad|mom|partner))\b")
-_DOCUMENTS_IN = _rx(
+_DEATH = rx(r"\b(?:passed away|passed|died|deceased|death|late (?:mother|father|husband|wife|mum|dad|mom|partner))\b")
+_DOCUMENTS_IN = rx(
     r"(?<!n't )(?<!not )(?<!don't )\b(?:received|got|have|verified|reviewed|checked|uploaded|thanks? for (?:sending|"
     r"uploading))\b.{0,60}"
     r"\b(?:death certificate|probate|letters? of administration|documents?|paperwork)\b",
     r"\b(?:death certificate|probate|documents?)\b.{0,40}\b(?:received|verified|came through|arrived|uploaded|"
     r"checked)\b",
 )
-_CLOSE = _rx(
+_CLOSE = rx(
     r"\b(?:I'?ve|I have|I'?ll|I will|I can|we'?ll|we will|I'm going to|let me|I'?ve now|done)\b.{0,30}\b(?:close|"
     r"closed|closing|delete|deleted|shut|cancel(?:led)?)\b.{0,40}\baccount\b",
     r"\b(?:I'?ve|I have|I'?ll|I will)\s+(?:\w+\s+){0,4}(?:closed|close|shut|deleted)\s+(?:it|her|his)\b",
@@ -323,7 +319,7 @@ _CLOSE = _rx(
     r"\baccount\b.{0,30}\b(?:has|have) been (?:closed|deleted|cancell?ed|shut)\b",
     r"\b(?:closed|deleted|shut|cancell?ed) (?:his|her|their) (?:account|line|subscription|membership)\b",
 )
-_OWNER = _rx(
+_OWNER = rx(
     r"\b(?:transfer|transferred|move|moved|change|changed|switch|switched|put|add|"
     r"added)\w*\b.{0,40}\b(?:account (?:ownership|owner|holder)|ownership of (?:the|this|her|his|your) account|(?:as|"
     r"to) the (?:new )?(?:account )?(?:owner|holder))\b",
@@ -342,7 +338,7 @@ _OWNER = _rx(
     r"(?:full|joint|shared) access|authori[sz]ed user|to (?:her|his|their) account)\b",
     r"\b(?:invite|login|log-?in)\b.{0,40}\bso (?:he|she|they) can (?:see|access|manage|use)\b",
 )
-_WAIVE = _rx(
+_WAIVE = rx(
     r"\b(?:waive|waived|waiving|write off|written off|wipe|wiped|forgive|forgiven|cancel|cancelled|clear|"
     r"cleared)\b.{0,30}\b(?:the |your |this |that )?(?:outstanding |remaining |unpaid )?(?:balance|debt|"
     r"amount (?:owed|due)|arrears|instal?lments?|what you owe)\b",
@@ -358,17 +354,17 @@ _WAIVE = _rx(
     r"\bcall it (?:even|quits|square)\b",
     r"\bconsider (?:it|that|the \w+) (?:gone|paid|settled)\b",
 )
-_CHARGEBACK_FILED = _rx(
+_CHARGEBACK_FILED = rx(
     r"\bdisputed (?:it|the (?:charge|payment)) with (?:my|the) (?:bank|card)\b",
     r"\b(?:chargeback|dispute) (?:with|through) (?:my|the) (?:bank|card)\b",
     r"\b(?:filed|opened|raised|started|lodged|made|submitted)\b.{0,30}\b(?:a |the )?(?:chargeback|dispute)\b",
     r"\b(?:chargeback|dispute)\b.{0,20}\b(?:filed|opened|in progress|is open|already)\b",
 )
-_CANCEL_CHARGEBACK = _rx(
+_CANCEL_CHARGEBACK = rx(
     r"\b(?:cancel|withdraw|close|reverse|drop|overrid)\w*\b.{0,20}\b(?:the |your )?(?:chargeback|dispute)\b",
     r"\bmark (?:the|your) (?:chargeback|dispute) as (?:resolved|closed)\b",
 )
-_UNBLOCK = _rx(
+_UNBLOCK = rx(
     r"\b(?:lift|lifted|remove|removed|clear|cleared|override|overridden|overrode|release|released|take|taken|took|"
     r"bypass\w*|skip\w*|switch(?:ed)? off|turn(?:ed)? off|disabl\w+)\b.{0,25}"
     r"\b(?:fraud|security|suspicious[- ]activity|risk|verification|identity)[- ](?:block|hold|flag|check|freeze)s?\b",
@@ -376,13 +372,13 @@ _UNBLOCK = _rx(
     r"\bunfro(?:ze|zen)\b",
     r"\b(?:lifted|removed|cleared) the (?:block|hold|freeze)\b",
 )
-_CREDIT_MARK = _rx(
+_CREDIT_MARK = rx(
     r"\b(?:remov\w*|delet\w*|clear\w*|tak\w+|took|wip\w+|withdr\w+)\b.{0,30}\b(?:collections?|default|negative|arrears|"
     r"late[- ]payment|credit)(?: \w+)? (?:marker|note|entry|flag|record|listing|report)s?\b",
     r"\b(?:remov\w*|delet\w*|clear\w*)\s+the default\b",
     r"\b(?:off|from) your credit (?:file|report|record|history)\b",
 )
-_REFUND_NOW = _rx(
+_REFUND_NOW = rx(
     r"\b(?:I'?ll|I will|I'?ve|I have|let me|I can)\b.{0,30}\b(?:refund(?:ed)?|issued? (?:a|the|your) refund|"
     r"send (?:the|your) money)\b",
     r"\brefund (?:issued|processed|sent)\b",
@@ -390,7 +386,7 @@ _REFUND_NOW = _rx(
 )
 
 
-_REFUSES = _rx(
+_REFUSES = rx(
     r"\b(?:can'?t|cannot|unable|not able|won'?t be able)\b",
     r"\b(?:has|have|needs?) to be (?:reviewed|approved|checked)\b",
     r"\b(?:raised|opened|logged|submitted) a (?:request|ticket|case)\b",
@@ -401,7 +397,7 @@ _REFUSES = _rx(
 _NEEDS_REVIEW: tuple[tuple[re.Pattern[str], str, str, re.Pattern[str] | None], ...] = (
     (_OWNER, "Changing the account owner", "security.verification-required", None),
     (_WAIVE, "Waiving a balance", "escalation.when", None),
-    (_CANCEL_CHARGEBACK, "Overriding a chargeback", "billing.chargeback-filed", _rx(r"\b(?:only you|your bank)\b")),
+    (_CANCEL_CHARGEBACK, "Overriding a chargeback", "billing.chargeback-filed", rx(r"\b(?:only you|your bank)\b")),
     (_UNBLOCK, "Overriding a fraud or security block", "security.verification-required", None),
     (_CREDIT_MARK, "Removing a credit or collections marker", "escalation.when", None),
 )
@@ -446,7 +442,7 @@ def regulated(draft: Draft) -> list[Flag]:
     return []
 
 
-_CHANGED = _rx(
+_CHANGED = rx(
     r"\b(?:I'?ve|I have|I'?ll|I will|I'?ve now|we'?ve|we have|I just|just|now|done[,.!]?|all set[,.!]?|"
     r"I can)\s+(?:\w+\s+){0,2}"
     r"(?:updated|changed|switched|set|moved|added|replaced|redirected|reset|converted|swapped|update|change|switch|"
@@ -474,7 +470,7 @@ _CHANGED = _rx(
     r"\b(?:set|updated|changed) the refund to go to\b",
     r"^\s*(?:updated|changed|done)\b.{0,40}\b(?:now go|go to|address)\b",
 )
-_VERIFIED = _rx(
+_VERIFIED = rx(
     r"\b(?:you'?re|you are|you'?ve been|that'?s|now) verified\b",
     r"\bverified,?\s+thank",
     r"\bthat matches\b",
@@ -497,7 +493,7 @@ _DETAIL = (
     r"(?:address|e-?mail|phone|number|mobile|card|payment(?: method)?|bank(?: account| details)?|iban|paypal|apple pay|"
     r"google pay|direct debit|refund|parcel|delivery|login)"
 )
-_ASKS_CHANGE = _rx(
+_ASKS_CHANGE = rx(
     rf"\b(?:change|update|replace|switch|swap|redirect|reroute|move|put|use|add|remove|set)\b.{{0,40}}\b{_DETAIL}\b",
     rf"\b(?:new|different|other) {_DETAIL}\b",
     rf"\b{_DETAIL} (?:has|have|'s) changed\b",
@@ -506,7 +502,7 @@ _ASKS_CHANGE = _rx(
     r"\b(?:come|comes|go|goes|charge\w*) (?:off|from|to) (?:my )?(?:\w+'s )?(?:card|account)\b",
 )
 """A customer asking for one of the details only a verified customer may change."""
-_AGREES = _rx(
+_AGREES = rx(
     r"^\W*(?:done|all set)\b",
     r"\bthat'?s (?:saved|updated|changed|done|sorted)\b",
     r"\bI'?ll (?:\w+ )?(?:update|change|swap|switch|add|set|make|point|send|move|redirect|put|sort)\b",
@@ -514,7 +510,7 @@ _AGREES = _rx(
     r"\b(?:has been|'s been|been) (?:rerouted|redirected|updated|changed|switched|swapped)\b",
     r"\bwill (?:now )?come from\b",
 )
-_DEFERS_CHECK = _rx(
+_DEFERS_CHECK = rx(
     r"\bverif",
     r"\bsecurity (?:question|check)",
     r"\b(?:confirm|check) (?:your identity|it'?s you)",

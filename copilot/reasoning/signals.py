@@ -1,4 +1,8 @@
-"""Per-message signals: entities (order ids, emails, money, dates, card-like numbers, phones) and sentiment."""
+"""Per-message signals: entities (order ids, emails, money, dates, card-like numbers, phones) and sentiment.
+
+Each is a pure function of one text, remembered (``functools.lru_cache``): a turn is read once when it
+arrives, however many stages and later messages look at it again.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import re
 import threading
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 from copilot.conversation.state import Conversation
 
@@ -70,6 +75,16 @@ def luhn(digits: str) -> bool:
     return total % 10 == 0
 
 
+TEXTS_REMEMBERED = 4096
+"""Texts whose analysis is kept: many conversations' worth of turns, clause sentences and drafts."""
+
+
+def rx(*alternatives: str) -> re.Pattern[str]:
+    """One case-insensitive pattern that matches any of ``alternatives`` (the detectors' phrase lists)."""
+    return re.compile("|".join(f"(?:{p})" for p in alternatives), re.IGNORECASE)
+
+
+@lru_cache(maxsize=TEXTS_REMEMBERED)
 def extract_entities(text: str) -> Entities:
     cards = tuple(
         m.group().strip()
@@ -99,15 +114,17 @@ def extract_entities(text: str) -> Entities:
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n")
 
 
-def sentences(text: str) -> list[str]:
+@lru_cache(maxsize=TEXTS_REMEMBERED)
+def sentences(text: str) -> tuple[str, ...]:
     """The non-empty sentences (and lines) of a message, as written: rules and triggers judge one at a time."""
-    return [s for s in _SENTENCE_END.split(text) if s.strip()]
+    return tuple(s for s in _SENTENCE_END.split(text) if s.strip())
 
 
 _analyzer_lock = threading.Lock()
 _analyzer = None
 
 
+@lru_cache(maxsize=TEXTS_REMEMBERED)
 def sentiment(text: str) -> float:
     """VADER compound score in [-1, 1]: below about -0.5 reads as clearly negative."""
     global _analyzer

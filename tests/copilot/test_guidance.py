@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from base.errors import PackError
-from copilot.reasoning.escalation import CATEGORIES
+from copilot.reasoning.escalation import ESCALATION_CATEGORIES
 from copilot.reasoning.guidance import check_pack
 from copilot.settings import DEMO_PACK
 from copilot.workspace import Workspace
@@ -18,7 +18,7 @@ from retrieval.packs import load_pack
 def test_demo_guidance_is_stored_with_its_version(workspace: Workspace) -> None:
     keys = tuple(v.key for v in workspace.catalog.active_versions())
     guidance = workspace.guidance(keys)
-    assert len(guidance.playbooks) >= 15 and {c.id for c in guidance.categories} == set(CATEGORIES)
+    assert len(guidance.playbooks) >= 15 and {c.id for c in guidance.categories} == set(ESCALATION_CATEGORIES)
     assert guidance.rules and guidance.disclosure.jurisdictions == ("US-CA", "EU")
     assert guidance.citations["refunds.timing"] == "northwind-retail@2025.3#refunds.timing"
     rebuilt = workspace.catalog.pack("northwind-retail", "2025.3")
