@@ -3,6 +3,6 @@
 Run the MCP server with ``python -m connectors.demo_store.server --db PATH [--http --port N]``.
 """
 
-from connectors.demo_store.store import DemoStore, StoreError, ToolSpec, open_store
+from connectors.demo_store.store import DemoStore, ToolSpec, open_store
 
-__all__ = ["DemoStore", "StoreError", "ToolSpec", "open_store"]
+__all__ = ["DemoStore", "ToolSpec", "open_store"]

@@ -25,7 +25,8 @@ from mcp.server import Server, ServerRequestContext
 from mcp.server.stdio import stdio_server
 from starlette.applications import Starlette
 
-from connectors.demo_store.store import DemoStore, StoreError, ToolSpec
+from base.errors import BusinessRefusal
+from connectors.demo_store.store import DemoStore, ToolSpec
 
 SERVER_NAME = "northwind-demo-store"
 MCP_PATH = "/mcp"
@@ -46,7 +47,7 @@ def build_server(store: DemoStore) -> Server[Any]:
             return _error(f"Unknown tool: {params.name}")
         try:
             result = await anyio.to_thread.run_sync(store.call, params.name, params.arguments or {})
-        except StoreError as refusal:
+        except BusinessRefusal as refusal:
             return _error(str(refusal))
         except ValueError as problem:
             return _error(f"Invalid arguments: {problem}")

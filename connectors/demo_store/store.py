@@ -4,7 +4,7 @@ Every write takes an idempotency key and runs in one ``BEGIN IMMEDIATE`` transac
 the key, applies the change, logs the effect and records the result, so a retried call (same key,
 same arguments) returns the first result and changes nothing twice, across threads and processes.
 A dry run executes the very same code and rolls it back, so it refuses exactly what the real call
-would refuse. Refusals are ``StoreError`` with a sentence a rep can read to the customer; malformed
+would refuse. Refusals are ``BusinessRefusal`` with a sentence a rep can read to the customer; malformed
 arguments are ``ValueError`` naming the argument.
 """
 
@@ -24,18 +24,12 @@ from typing import Any
 
 import jsonschema
 
+from base.errors import BusinessRefusal
 from connectors.demo_store.schema import DDL, SCHEMA_VERSION
 from connectors.demo_store.seed import seed
 
 Clock = Callable[[], datetime]
 Change = dict[str, Any]
-
-
-class StoreError(Exception):
-    """A business refusal with a plain message for the rep.
-
-    For example: 'Order NW-11730 has shipped; it can no longer be cancelled.'
-    """
 
 
 @dataclass(frozen=True)
@@ -237,20 +231,25 @@ class DemoStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._ensure_seeded()
-        self._handlers: dict[str, Callable[..., Any]] = {spec.name: getattr(self, f"_{spec.name}") for spec in SPECS}
+        self._read_handlers: dict[str, Callable[..., dict[str, Any]]] = {
+            s.name: getattr(self, f"_{s.name}") for s in SPECS if s.read_only
+        }
+        self._write_handlers: dict[str, Callable[..., _Applied]] = {
+            s.name: getattr(self, f"_{s.name}") for s in SPECS if not s.read_only
+        }
 
     def tools(self) -> list[ToolSpec]:
         return list(SPECS)
 
     def call(self, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
-        """Run one tool. Raises StoreError for a refusal, ValueError for arguments it cannot accept."""
+        """Run one tool. Raises BusinessRefusal for a refusal, ValueError for arguments it cannot accept."""
         spec = _SPEC_BY_NAME.get(tool)
         if spec is None:
             raise ValueError(f"tool: there is no tool named {tool!r}")
         args = _validated(tool, arguments)
         with self._lock:
             if spec.read_only:
-                return self._handlers[tool](**args)
+                return self._read_handlers[tool](**args)
             return self._run_write(tool, args)
 
     def count_effects(self, tool: str | None = None) -> int:
@@ -293,7 +292,7 @@ class DemoStore:
                 self._db.execute("ROLLBACK")
                 return {"dry_run": True, "changes": [], "replayed": True} if dry_run else replayed
             changes: list[Change] = []
-            applied: _Applied = self._handlers[tool](changes=changes, **args)
+            applied = self._write_handlers[tool](changes=changes, **args)
             if dry_run:
                 self._db.execute("ROLLBACK")
                 return {"dry_run": True, "changes": changes}
@@ -346,13 +345,13 @@ class DemoStore:
     def _customer_row(self, customer_id: str) -> sqlite3.Row:
         row = self._one("SELECT * FROM customers WHERE id = ?", customer_id.upper())
         if row is None:
-            raise StoreError(f"There is no customer {customer_id}.")
+            raise BusinessRefusal(f"There is no customer {customer_id}.")
         return row
 
     def _order_row(self, order_id: str) -> sqlite3.Row:
         row = self._one("SELECT * FROM orders WHERE id = ?", order_id.upper())
         if row is None:
-            raise StoreError(f"There is no order {order_id}.")
+            raise BusinessRefusal(f"There is no order {order_id}.")
         return row
 
     def _next_id(self, table: str, prefix: str, first: int) -> str:
@@ -571,9 +570,9 @@ class DemoStore:
         order = self._order_row(order_id)
         oid, status = order["id"], order["status"]
         if status == "cancelled":
-            raise StoreError(f"Order {oid} is already cancelled.")
+            raise BusinessRefusal(f"Order {oid} is already cancelled.")
         if status not in _CANCELLABLE:
-            raise StoreError(f"Order {oid} {_STATUS_PHRASE[status]}; it can no longer be cancelled.")
+            raise BusinessRefusal(f"Order {oid} {_STATUS_PHRASE[status]}; it can no longer be cancelled.")
         now = self._stamp()
         self._set(changes, "order", "orders", oid, status="cancelled", cancelled_at=now)
         voided = [p for p in self._payments(oid) if p["status"] == "authorized"]
@@ -621,10 +620,10 @@ class DemoStore:
         oid = order["id"]
         if order["status"] != "cancelled":
             phrase = _STATUS_PHRASE[order["status"]]
-            raise StoreError(f"Order {oid} {phrase}, not cancelled; there is nothing to reinstate.")
+            raise BusinessRefusal(f"Order {oid} {phrase}, not cancelled; there is nothing to reinstate.")
         cancellation = self._one("SELECT * FROM cancellations WHERE order_id = ?", oid)
         if cancellation is None:
-            raise StoreError(
+            raise BusinessRefusal(
                 f"Order {oid} was not cancelled through cancel_order, so it cannot be reinstated; "
                 "the customer can place a new order."
             )
@@ -657,19 +656,19 @@ class DemoStore:
         order = self._order_row(order_id)
         oid, currency = order["id"], order["currency"]
         if order["status"] == "cancelled":
-            raise StoreError(f"Order {oid} is cancelled; its payment was already voided or refunded in full.")
+            raise BusinessRefusal(f"Order {oid} is cancelled; its payment was already voided or refunded in full.")
         amount_cents = int(Decimal(str(amount)) * 100)
         captured, refunded = self._money_state(oid)
         if captured == 0:
-            raise StoreError(
+            raise BusinessRefusal(
                 f"Nothing has been charged on order {oid} yet (the payment is only authorised); "
                 "cancel the order instead of refunding it."
             )
         remaining = captured - refunded
         if remaining == 0:
-            raise StoreError(f"Order {oid} has already been refunded in full ({_format(refunded, currency)}).")
+            raise BusinessRefusal(f"Order {oid} has already been refunded in full ({_format(refunded, currency)}).")
         if amount_cents > remaining:
-            raise StoreError(
+            raise BusinessRefusal(
                 f"A refund of {_format(amount_cents, currency)} is more than can still be refunded on order {oid}: "
                 f"{_format(remaining, currency)} (charged {_format(captured, currency)}, "
                 f"already refunded {_format(refunded, currency)})."
@@ -691,14 +690,14 @@ class DemoStore:
         oid, status = order["id"], order["status"]
         if status not in _CANCELLABLE:
             redirect = " The carrier can be asked to redirect the parcel, without a guarantee."
-            raise StoreError(
+            raise BusinessRefusal(
                 f"Order {oid} {_STATUS_PHRASE[status]}; its delivery address can no longer be changed."
                 + (redirect if status == "shipped" else "")
             )
         new = {k: v for k, v in address.items() if v}
         old = json.loads(order["shipping_address"])
         if new == old:
-            raise StoreError(f"Order {oid} already ships to that address.")
+            raise BusinessRefusal(f"Order {oid} already ships to that address.")
         self._set(changes, "order", "orders", oid, shipping_address=json.dumps(new, ensure_ascii=False))
         return _Applied(
             oid,
@@ -724,7 +723,7 @@ class DemoStore:
         if order_id is not None:
             order = self._order_row(order_id)
             if order["customer_id"] != cid:
-                raise StoreError(f"Order {order['id']} does not belong to customer {cid}.")
+                raise BusinessRefusal(f"Order {order['id']} does not belong to customer {cid}.")
             oid = order["id"]
         ticket_id = self._next_id("tickets", "TK-", 5001)
         now = self._stamp()
@@ -791,7 +790,7 @@ def _validated(tool: str, arguments: object) -> dict[str, Any]:
     """Strip every string, then check the schema; the first problem becomes a ValueError naming the argument."""
     if not isinstance(arguments, dict):
         raise ValueError("arguments: must be a JSON object")
-    args = _stripped(arguments)
+    args: dict[str, Any] = _stripped(arguments)
     error = jsonschema.exceptions.best_match(_VALIDATORS[tool].iter_errors(args))
     if error is not None:
         where = ".".join(str(part) for part in error.absolute_path)

@@ -21,7 +21,8 @@ from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CallToolResult, TextContent
 
-from connectors.demo_store import DemoStore, StoreError
+from base.errors import BusinessRefusal
+from connectors.demo_store import DemoStore
 from connectors.demo_store.seed import STORY_ORDERS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -285,7 +286,7 @@ def test_cancel_voids_the_authorisation_and_reinstate_restores_it(store: DemoSto
     assert (reinstated["status"], order["status"]) == ("processing", "processing")
     assert order["charges"][0]["status"] == "authorized"
     assert store.count_effects() == 2
-    with pytest.raises(StoreError, match="not cancelled"):
+    with pytest.raises(BusinessRefusal, match="not cancelled"):
         store.call("reinstate_order", {"order_id": "NW-11730", "idempotency_key": "reinstate-2"})
 
 
@@ -309,7 +310,7 @@ def test_cancel_refunds_a_payment_taken_at_checkout_and_reinstate_reverses_it(st
     ],
 )
 def test_cancel_after_shipping_is_refused_and_records_nothing(store: DemoStore, order_id: str, message: str) -> None:
-    with pytest.raises(StoreError) as refusal:
+    with pytest.raises(BusinessRefusal) as refusal:
         store.call("cancel_order", _cancel(order_id))
     assert str(refusal.value) == message
     assert store.count_effects() == 0
@@ -319,7 +320,7 @@ def test_cancel_after_shipping_is_refused_and_records_nothing(store: DemoStore, 
 
 def test_seeded_cancellations_cannot_be_reinstated(store: DemoStore, db_path: Path) -> None:
     order_id = _first_order_id(db_path, "o.status = 'cancelled'")
-    with pytest.raises(StoreError, match="not cancelled through cancel_order"):
+    with pytest.raises(BusinessRefusal, match="not cancelled through cancel_order"):
         store.call("reinstate_order", {"order_id": order_id, "idempotency_key": "k"})
 
 
@@ -328,9 +329,9 @@ def test_refund_goes_to_the_original_method_and_never_above_what_remains(store: 
     refund = store.call("refund_payment", args | {"amount": 9.99})
     assert (refund["amount"], refund["currency"], refund["refundable_after"]) == (9.99, "GBP", 32.0)
     assert refund["to"] == {"method": "card", "brand": "Mastercard", "last4": "3158"}
-    with pytest.raises(StoreError, match=r"more than can still be refunded on order NW-19067: 32\.00 GBP"):
+    with pytest.raises(BusinessRefusal, match=r"more than can still be refunded on order NW-19067: 32\.00 GBP"):
         store.call("refund_payment", args | {"amount": 32.01, "idempotency_key": "refund-2"})
-    with pytest.raises(StoreError, match="only authorised"):
+    with pytest.raises(BusinessRefusal, match="only authorised"):
         store.call("refund_payment", args | {"order_id": "NW-18220", "amount": 5, "idempotency_key": "refund-3"})
     assert store.count_effects("refund_payment") == 1
 
@@ -340,7 +341,7 @@ def test_address_changes_before_shipping_only(store: DemoStore) -> None:
     result = store.call("update_shipping_address", change)
     assert result["previous_address"]["postal_code"] == "10115"
     assert store.call("get_order", {"order_id": "NW-18220"})["shipping_address"] == NEW_ADDRESS
-    with pytest.raises(StoreError, match="NW-16102 has shipped; its delivery address can no longer be changed"):
+    with pytest.raises(BusinessRefusal, match="NW-16102 has shipped; its delivery address can no longer be changed"):
         store.call("update_shipping_address", change | {"order_id": "NW-16102", "idempotency_key": "a2"})
 
 
@@ -367,7 +368,7 @@ def test_tickets_and_escalations_are_recorded(store: DemoStore) -> None:
     assert (ticket["status"], ticket["created_at"], escalation["position"]) == ("open", "2026-11-20T10:07:00Z", 1)
     assert store.call("list_tickets", {"customer_id": "C-1005"})["tickets"][0]["ticket_id"] == ticket["ticket_id"]
     assert store.call("list_tickets", {"customer_id": "CU-20731"})["escalations"][0]["queue"] == "bereavement"
-    with pytest.raises(StoreError, match="does not belong to customer C-1005"):
+    with pytest.raises(BusinessRefusal, match="does not belong to customer C-1005"):
         store.call("create_ticket", ticket_args | {"order_id": "NW-11730", "idempotency_key": "t2"})
 
 
@@ -386,7 +387,7 @@ def test_dry_run_lists_the_changes_and_writes_nothing(store: DemoStore, db_path:
         ],
     }
     assert _dump(db_path) == before
-    with pytest.raises(StoreError, match="has shipped"):
+    with pytest.raises(BusinessRefusal, match="has shipped"):
         store.call("cancel_order", _cancel("NW-13408", dry_run=True))
     real = store.call("cancel_order", _cancel("NW-11730"))  # the key was not recorded by the dry run
     assert "replayed" not in real and real["changes"] == preview["changes"]

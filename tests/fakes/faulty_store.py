@@ -15,7 +15,8 @@ from typing import Any
 
 from aiohttp import web
 
-from connectors.demo_store.store import DemoStore, StoreError
+from base.errors import BusinessRefusal
+from connectors.demo_store.store import DemoStore
 from tests.fakes.loopback import LoopbackServer
 
 FAULTS = ("ok", "timeout", "error_before", "error_after", "drop_after", "slow", "malformed")
@@ -102,7 +103,7 @@ class FaultyStore(LoopbackServer):
     async def _apply(self, name: str, arguments: dict[str, Any]) -> web.Response:
         try:
             result = await asyncio.to_thread(self.store.call, name, arguments)
-        except StoreError as exc:
+        except BusinessRefusal as exc:
             return web.json_response({"error": str(exc)}, status=409)
         except ValueError as exc:
             return web.json_response({"error": f"Invalid arguments: {exc}"}, status=400)
