@@ -30,6 +30,11 @@ class ExampleIndex:
         matrix = vectors(self.examples) if pairs else np.zeros((0, 1), dtype=np.float32)
         norms = np.linalg.norm(matrix, axis=1, keepdims=True) if len(matrix) else 1
         self._matrix = matrix / np.maximum(norms, 1e-9)
+        # Each label with the rows of its examples: a label's best match is one argmax over them.
+        rows: dict[str, list[int]] = {}
+        for row, label in enumerate(self.labels):
+            rows.setdefault(label, []).append(row)
+        self._rows = [(label, np.array(found)) for label, found in rows.items()]
 
     def __bool__(self) -> bool:
         return bool(self.labels)
@@ -39,9 +44,6 @@ class ExampleIndex:
         if not self.labels:
             return []
         scores = self._matrix @ (vector / max(float(np.linalg.norm(vector)), 1e-9))
-        found: dict[str, Match] = {}
-        for i in np.argsort(-scores):
-            label = self.labels[int(i)]
-            if label not in found:
-                found[label] = Match(label, round(float(scores[i]), 4), self.examples[int(i)])
-        return list(found.values())
+        best = [(label, int(rows[np.argmax(scores[rows])])) for label, rows in self._rows]
+        best.sort(key=lambda pair: -scores[pair[1]])
+        return [Match(label, round(float(scores[row]), 4), self.examples[row]) for label, row in best]
