@@ -12,7 +12,7 @@ import hashlib
 import json
 import threading
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -133,20 +133,7 @@ class AuditLog:
                     digest,
                 ),
             )
-        return AuditRecord(
-            int(cursor.lastrowid or 0),
-            at,
-            actor,
-            conversation_id,
-            kind,
-            action_id,
-            tool,
-            arguments,
-            result or {},
-            tuple(citations),
-            prev,
-            digest,
-        )
+        return replace(draft, seq=int(cursor.lastrowid or 0), hash=digest)
 
     def records(self, action_id: str | None = None) -> Iterator[AuditRecord]:
         query = "SELECT * FROM records" + (" WHERE action_id = ?" if action_id else "") + " ORDER BY seq"
