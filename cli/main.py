@@ -429,7 +429,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     for kind, text in (("escalation", "escalation detection"), ("flags", "compliance flags")):
         cases = kinds.add_parser(kind, help=f"precision and recall of {text} on labelled cases")
-        cases.add_argument("--cases", required=True, help="labelled cases JSONL (../shared/benchdata/README.md)")
+        cases.add_argument("--cases", required=True, help="labelled cases JSONL (docs/eval.md)")
         cases.add_argument("--json", action="store_true", help="also print one compact JSON line, last on stdout")
         cases.add_argument("--pack", help="judge with this pack (folder or .zip) instead of the active ones")
         cases.add_argument(
