@@ -108,3 +108,26 @@ def test_mcp_refusals_and_unreachable_servers_in_plain_words(tmp_path: Path) -> 
     refused, unavailable = asyncio.run(scenario())
     assert refused.startswith("store: ") and "shipped" in refused
     assert unavailable.startswith("elsewhere: cannot connect to http://127.0.0.1:9/mcp")
+
+
+def test_a_stdio_server_slower_to_start_than_a_call_may_take_still_connects(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Starting the server is not a call: a program that needs longer than timeout_s to start is waited for,
+    and closing the connection afterwards goes cleanly (the SDK's task groups are left by the task that
+    entered them)."""
+    db = str(tmp_path / "store.sqlite3")
+    start_slowly = f"import time; time.sleep(2); from connectors.demo_store.server import main; main(['--db', {db!r}])"
+    config = SystemConfig(name="store", transport="stdio", timeout_s=1.0, command=(sys.executable, "-c", start_slowly))
+
+    async def scenario() -> str:
+        system = McpSystem(config)
+        try:
+            return str((await system.call("get_order", {"order_id": ORDER}))["status"])
+        finally:
+            await system.aclose()
+
+    with caplog.at_level("DEBUG", logger="copilot.connectors"):
+        status = asyncio.run(scenario())
+    assert status == "processing"
+    assert not [r.getMessage() for r in caplog.records if "closing an MCP connection failed" in r.getMessage()]
