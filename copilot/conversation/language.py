@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+from functools import lru_cache
 
 from copilot.conversation.state import Conversation
 
@@ -103,8 +104,12 @@ NAMES = {
 }
 
 
+@lru_cache(maxsize=4096)
 def detect_non_english(text: str) -> str | None:
-    """The language name when ``text`` is confidently not English; None when English or too short to tell."""
+    """The language name when ``text`` is confidently not English; None when English or too short to tell.
+
+    Remembered per text (the seeded detector answers the same every time): each message reads the
+    customer's last few turns again."""
     words = _WORD.findall(text.lower())
     if len(words) < _MIN_WORDS:
         return None
