@@ -45,6 +45,8 @@ class SystemConfig(BaseModel):
 
 
 class ConnectorsFile(BaseModel):
+    """The whole file: its ``[[system]]`` entries."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     system: tuple[SystemConfig, ...] = ()

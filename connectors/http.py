@@ -16,6 +16,8 @@ from connectors.contract import ToolInfo, json_object
 
 
 class RestSystem:
+    """A plain HTTP system (``transport = "rest"``), through one ``httpx.AsyncClient``."""
+
     def __init__(self, config: SystemConfig, token: str = "") -> None:
         self.config = config
         headers = {"Authorization": f"Bearer {token}"} if token else {}

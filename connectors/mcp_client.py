@@ -32,10 +32,12 @@ START_S = 30.0
 """Least time allowed for connecting: starting a stdio server, and the protocol handshake."""
 _T = TypeVar("_T")
 _Op = Callable[[Client], Awaitable[Any]]
-_Queue = asyncio.Queue[tuple[_Op, "asyncio.Future[Any]"] | None]
+_Queue = asyncio.Queue[tuple[_Op, asyncio.Future[Any]] | None]
 
 
 class McpSystem:
+    """An MCP system over stdio or streamable HTTP; one worker task owns its connection."""
+
     def __init__(self, config: SystemConfig, token: str = "") -> None:
         self.config = config
         self._token = token

@@ -33,6 +33,8 @@ RETURN_FEE = {"USD": 595, "GBP": 495, "EUR": 595}
 
 @dataclass(frozen=True)
 class Item:
+    """One line of an order."""
+
     sku: str
     name: str
     category: str
@@ -42,6 +44,8 @@ class Item:
 
 @dataclass(frozen=True)
 class Payment:
+    """How an order was paid: method, brand, and the last 4 digits where there are any."""
+
     method: str
     brand: str
     last4: str | None
@@ -49,6 +53,8 @@ class Payment:
 
 @dataclass(frozen=True)
 class StoryCustomer:
+    """A customer a bundled conversation talks about, written out by hand."""
+
     conversation: str
     customer_id: str
     name: str
@@ -106,6 +112,8 @@ class Order:
 
 @dataclass(frozen=True)
 class StoryTicket:
+    """A support ticket a bundled conversation refers to."""
+
     customer_id: str
     order_id: str | None
     subject: str
