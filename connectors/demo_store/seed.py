@@ -447,6 +447,8 @@ def seed(conn: sqlite3.Connection) -> None:
     rng = random.Random(SEED)
     story_customers = {c.customer_id: _story_customer(c) for c in STORY_CUSTOMERS}
     customers = [*story_customers.values(), *_random_customers(rng, {c.email for c in STORY_CUSTOMERS})]
+    # Copies, so the table itself never changes; tracking numbers are drawn here, between the random
+    # customers and the random orders, which keeps every later draw (and so every row) where it was.
     orders = [replace(o, tracking=_tracking(rng) if o.carrier else None) for o in STORY_ORDERS]
     orders += _random_orders(rng, customers[len(story_customers) :], taken={o.order_id for o in STORY_ORDERS})
     orders.sort(key=lambda order: order.order_id)
