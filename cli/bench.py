@@ -1,25 +1,31 @@
 """`copilot bench`: speed and memory of the copilot on this machine, on synthetic packs made from a seed.
 
-Numbers, not verdicts: the targets live in the issue tracker and the closing notes. Timed parts:
-raw embedding throughput, pack ingest throughput (and its ratio to raw embedding), per-message
-retrieval, the whole per-message pipeline (retrieval plus escalation, intent, paths, draft, verification
-and flags, with the demo pack's guidance on), and the floor beside them (one query embedding plus one
-vector search); cold start to first paint and the longest UI stall are measured in child processes.
-"""
+Numbers, not verdicts: the targets live in the issue tracker and the closing notes. Timed parts, per
+pack size: raw embedding throughput, pack ingest throughput (and its ratio to raw embedding),
+per-message retrieval, the whole per-message pipeline (retrieval plus escalation, intent, paths,
+draft, verification and flags, with the demo pack's guidance on) with each of its stages, and the
+physical floor beside them, on the same messages: one query embedding, one unfiltered top-10 vector
+search and one BM25 top-10, the least any retrieval must do. The filtered query of the old
+one-collection layout is timed too. Cold start to first paint, the time the app takes to exit, and
+the longest UI stall are measured in child processes."""
 
 from __future__ import annotations
 
 import json
 import os
+import queue
 import re
 import resource
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 from copilot.conversation.events import ConversationStarted, Message, read_events
 from copilot.conversation.query import build_query
@@ -27,12 +33,44 @@ from copilot.conversation.state import Conversation
 from copilot.pipeline import Pipeline
 from copilot.settings import DEMO_CONVERSATIONS, DEMO_PACK
 from copilot.workspace import Workspace
+from retrieval.cache import CachedEmbedder
 from retrieval.embed import LocalEmbedder
 from retrieval.ingest import clause_chunks
+from retrieval.lexical import BM25, top
+from retrieval.packs import Pack
+from retrieval.search import Searcher
+from retrieval.store import VectorStore
 from retrieval.synthetic import synthetic_pack, write_pack
+
+if TYPE_CHECKING:
+    from chromadb.api.models.Collection import Collection
+    from chromadb.api.types import Where
 
 RAW_SAMPLE = 1000
 """Texts embedded to measure raw throughput (the same for every pack size)."""
+
+FLOOR_K = 10
+"""Hits of the floor's vector search and BM25 search."""
+
+PAINT_TIMEOUT_S = 300.0
+"""How long a cold start may take to paint before it is given up."""
+
+EXIT_GRACE_S = 10.0
+"""How long the app is given to exit after SIGTERM before it is killed."""
+
+PER_SIZE = (
+    "embed_per_s",
+    "ingest_per_s",
+    "ingest_ratio",
+    "retrieval_ms",
+    "pipeline_ms",
+    "floor_ms",
+    "retrieval_floor_ratio",
+    "pipeline_floor_ratio",
+    "filtered_query_ms",
+    "stage_ms",
+)
+"""Measurements taken at every pack size, keyed by size in the output."""
 
 
 def _quantiles(samples: list[float]) -> dict[str, float]:
@@ -59,6 +97,29 @@ def _timed(run: Callable[[], object]) -> float:
     return (time.perf_counter() - started) * 1000
 
 
+def _legacy_collection(folder: Path, workspace: Workspace, packs: list[Pack]) -> Collection:
+    """The layout retrieval used before per-version collections: every version in one collection, tagged
+    with its key; kept to show what a filtered query costs beside the physical floor."""
+    import chromadb
+    from chromadb.config import Settings
+
+    client = chromadb.PersistentClient(path=str(folder / "legacy"), settings=Settings(anonymized_telemetry=False))
+    collection = client.create_collection(
+        "legacy", embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+    )
+    cached = CachedEmbedder(workspace.embedder, workspace.cache)
+    for pack in packs:
+        pieces = [(pack.citation(c), n, text) for c in pack.clauses for n, text in enumerate(clause_chunks(c))]
+        for start in range(0, len(pieces), 1000):
+            batch = pieces[start : start + 1000]
+            collection.add(
+                ids=[f"{cite}::{n}" for cite, n, _ in batch],
+                embeddings=cached.encode([text for _, _, text in batch]),
+                metadatas=[{"key": pack.key, "citation": cite} for cite, _, _ in batch],
+            )
+    return collection
+
+
 def _size(clauses: int, seed: int, embedder: LocalEmbedder, say: Callable[[str], None]) -> dict[str, object]:
     pack = synthetic_pack(clauses, seed)
     texts = [text for clause in pack.clauses for text in clause_chunks(clause)]
@@ -71,25 +132,38 @@ def _size(clauses: int, seed: int, embedder: LocalEmbedder, say: Callable[[str],
         ingest_s = _timed(lambda: workspace.load_pack(source)) / 1000
         # The demo pack rides along so its playbooks, escalation taxonomy and rules are on, as in the panel.
         demo = workspace.load_pack(DEMO_PACK, activate=False).pack
-        keys = (f"{pack.name}@{pack.version}", f"{demo.name}@{demo.version}")
+        keys = (pack.key, demo.key)
+        say(f"{clauses} clauses: the one-collection layout, for the filtered query")
+        legacy = _legacy_collection(Path(folder), workspace, [pack, demo])
+        lexical = BM25([f"{c.title}\n{c.text}" for c in pack.clauses])
         states = _states()
         pipeline = Pipeline(workspace, keys)
-        searcher = workspace.searcher
-        pipeline.run(*states[0])  # builds the lexical index once, as the panel's first message does
-        retrieval, whole, floor = [], [], []
+        # Its own searcher (and so its own memory of embedded turns): it meets every message for the first
+        # time, as the pipeline does, instead of finding the pipeline's vectors.
+        searcher = Searcher(embedder, workspace.store, workspace.catalog)
+        pipeline.run(*states[0])  # builds the clause index once, as the panel's first message does
+        searcher.search("warm-up", (), keys)
+        say(f"{clauses} clauses: {len(states)} messages")
+        retrieval, whole, floor, filtered = [], [], [], []
+        stages: dict[str, list[float]] = {}
         for conversation, seq in states:
             query = build_query(conversation, seq)
             if query is None:
                 continue
-            # The pipeline first: like the panel, it meets this message's text for the first time.
-            whole.append(_timed(lambda: pipeline.run(conversation, seq)))
+            started = time.perf_counter()
+            insight = pipeline.run(conversation, seq)
+            whole.append((time.perf_counter() - started) * 1000)
+            for stage, ms in insight.timings_ms.items():
+                stages.setdefault(stage, []).append(ms)
             retrieval.append(
-                _timed(lambda: searcher.search(query.focus, query.context, keys, conversation.jurisdiction))
+                _timed(partial(searcher.search, query.focus, query.context, keys, conversation.jurisdiction))
             )
-            floor.append(_timed(lambda: workspace.store.query(embedder.encode([query.focus])[0], 3, list(keys))))
+            floor.append(_timed(partial(_floor, embedder, workspace.store, pack.key, lexical, query.focus)))
+            filtered.append(_timed(partial(_filtered_query, embedder, legacy, keys, query.focus)))
         workspace.close()
     embed_per_s = len(sample) / raw_s
     ingest_per_s = len(texts) / ingest_s
+    floor_p95 = _quantiles(floor)["p95"]
     return {
         "embed_per_s": round(embed_per_s, 1),
         "ingest_per_s": round(ingest_per_s, 1),
@@ -97,12 +171,37 @@ def _size(clauses: int, seed: int, embedder: LocalEmbedder, say: Callable[[str],
         "retrieval_ms": _quantiles(retrieval),
         "pipeline_ms": _quantiles(whole),
         "floor_ms": _quantiles(floor),
+        "retrieval_floor_ratio": round(_quantiles(retrieval)["p95"] / floor_p95, 2),
+        "pipeline_floor_ratio": round(_quantiles(whole)["p95"] / floor_p95, 2),
+        "filtered_query_ms": _quantiles(filtered),
+        "stage_ms": {stage: _quantiles(values) for stage, values in stages.items()},
     }
 
 
-def _cold_start(runs: int = 3) -> float:
-    """Seconds from a fresh `copilot run` process to its first panel paint, offscreen (median of runs)."""
-    times = []
+def _floor(embedder: LocalEmbedder, store: VectorStore, key: str, lexical: BM25, focus: str) -> None:
+    """The least any retrieval must do: embed the message, one unfiltered ANN top-10, one BM25 top-10."""
+    store.query(embedder.encode([focus])[0], FLOOR_K, [key])
+    top(lexical.scores([(focus, 1.0)]), FLOOR_K)
+
+
+def _filtered_query(embedder: LocalEmbedder, legacy: Collection, keys: tuple[str, ...], focus: str) -> None:
+    """What the floor was before per-version collections: embed, then a search filtered to the keys."""
+    members: dict[Literal["$in", "$nin"], list[str | int | float | bool]] = {"$in": list(keys)}
+    where: Where = {"key": members}
+    legacy.query(
+        query_embeddings=embedder.encode([focus]),
+        n_results=3,
+        where=where,
+        include=["distances", "metadatas"],
+    )
+
+
+def _cold_start(runs: int = 3) -> dict[str, object]:
+    """Seconds from a fresh `copilot run` process to its first panel paint, offscreen (median of runs), and
+    how long it took to exit once asked (SIGTERM; killed after EXIT_GRACE_S)."""
+    painted: list[float] = []
+    exits: list[float] = []
+    killed = 0
     for _ in range(runs):
         with tempfile.TemporaryDirectory(prefix="copilot-bench-home-") as home:
             env = {**os.environ, "COPILOT_HOME": home, "QT_QPA_PLATFORM": "offscreen"}
@@ -113,31 +212,64 @@ def _cold_start(runs: int = 3) -> float:
                 stdout=subprocess.DEVNULL,
                 text=True,
             )
-            assert process.stderr is not None
-            for line in process.stderr:
-                found = re.search(r"panel painted ([\d.]+) s", line)
-                if found:
-                    times.append(float(found.group(1)))
+            lines: queue.Queue[str | None] = queue.Queue()
+            reader = threading.Thread(target=_read_lines, args=(process, lines), daemon=True)
+            reader.start()
+            deadline = time.monotonic() + PAINT_TIMEOUT_S
+            while (left := deadline - time.monotonic()) > 0:
+                try:
+                    line = lines.get(timeout=left)
+                except queue.Empty:
                     break
+                found = re.search(r"panel painted ([\d.]+) s", line or "")
+                if line is None or found:
+                    if found:
+                        painted.append(float(found.group(1)))
+                    break
+            asked = time.perf_counter()
             process.terminate()
-            process.wait(timeout=30)
-            process.stderr.close()
-    return round(statistics.median(times), 2)
+            try:
+                process.wait(timeout=EXIT_GRACE_S)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+                killed += 1
+            exits.append(time.perf_counter() - asked)
+            reader.join()
+    return {
+        "cold_start_s": round(statistics.median(painted), 2) if painted else None,
+        "cold_start_painted": f"{len(painted)}/{runs}",
+        "exit_after_sigterm_s": round(max(exits), 2),
+        "exit_killed": killed,
+    }
 
 
-def _ui_stall() -> dict[str, float]:
+def _read_lines(process: subprocess.Popen[str], lines: queue.Queue[str | None]) -> None:
+    """Pass a child's stderr lines on until it closes (read to the end, so the child never blocks writing)."""
+    assert process.stderr is not None
+    with process.stderr:
+        for line in process.stderr:
+            lines.put(line)
+    lines.put(None)
+
+
+def _ui_stall() -> dict[str, object]:
     conversation = DEMO_CONVERSATIONS / "refund-outside-window.jsonl"
     with tempfile.TemporaryDirectory(prefix="copilot-bench-home-") as home:
         env = {**os.environ, "COPILOT_HOME": home, "QT_QPA_PLATFORM": "offscreen"}
-        done = subprocess.run(
-            [sys.executable, "-m", "ui.bench", str(conversation)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=True,
-        )
-    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "ui.bench", str(conversation)],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=600,
+                check=True,
+            )
+            measured: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+        except (subprocess.SubprocessError, ValueError, IndexError) as exc:
+            return {"max_ui_stall_ms": None, "ui_stall_error": str(exc)[-300:]}
+    return measured
 
 
 def run_bench(
@@ -149,14 +281,13 @@ def run_bench(
     per_size = {}
     for clauses in sizes:
         per_size[str(clauses)] = _size(clauses, seed, embedder, say)
-    result: dict[str, object] = {
-        name: {size: values[name] for size, values in per_size.items()}
-        for name in ("embed_per_s", "ingest_per_s", "ingest_ratio", "retrieval_ms", "pipeline_ms", "floor_ms")
-    }
+    result: dict[str, object] = {name: {size: values[name] for size, values in per_size.items()} for name in PER_SIZE}
     say("cold start")
-    result["cold_start_s"] = _cold_start()
+    result.update(_cold_start())
     say("UI stall while playing a demo conversation")
     stall = _ui_stall()
     result["max_ui_stall_ms"] = stall["max_ui_stall_ms"]
+    if "ui_stall_error" in stall:
+        result["ui_stall_error"] = stall["ui_stall_error"]
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return result

@@ -17,7 +17,7 @@ from retrieval.cache import CachedEmbedder, EmbeddingCache
 from retrieval.catalog import Catalog, PackVersion, fingerprint
 from retrieval.documents import DOCUMENT_SUFFIXES, import_document
 from retrieval.embed import DEFAULT_MODEL, Embedder, LocalEmbedder
-from retrieval.ingest import Progress, ingest, write_vectors
+from retrieval.ingest import Progress, ingest, restore, write_vectors
 from retrieval.packs import Pack, load_pack
 from retrieval.search import Searcher
 from retrieval.store import VectorStore
@@ -44,6 +44,7 @@ class Workspace:
         self.catalog = Catalog(home / "catalog.sqlite3")
         self.store = VectorStore(home / "chroma", embedder.model_id)
         self.cache = EmbeddingCache(home / "embeddings.sqlite3")
+        restore(self.catalog, self.store, CachedEmbedder(embedder, self.cache))  # a folder from an older release
         self.searcher = Searcher(embedder, self.store, self.catalog)
         self._guidance: tuple[tuple[int, tuple[str, ...]], Guidance] | None = None
 
@@ -62,7 +63,6 @@ class Workspace:
         known = self.catalog.fingerprint_of(pack.name, pack.version)
         embedder = CachedEmbedder(self.embedder, self.cache)
         if known is None:
-            self.store.delete_key(f"{pack.name}@{pack.version}")  # leftovers of an interrupted load
             ingest(pack, self.catalog, self.store, embedder, progress)
         elif known != fingerprint(pack):
             raise PackError(
@@ -95,7 +95,6 @@ class Workspace:
         done = 0
         for version in versions:
             pack = self.catalog.pack(version.name, version.version)
-            store.delete_key(version.key)
 
             def step(part: int, _: int, offset: int = done) -> None:
                 if progress:
@@ -107,7 +106,7 @@ class Workspace:
     def remove_pack(self, name: str, version: str) -> None:
         """Remove an inactive version from search; its clause texts stay for citation lookups."""
         self.catalog.remove(name, version)
-        self.store.delete_key(f"{name}@{version}")
+        self.store.drop(f"{name}@{version}")
 
     def ensure_demo_pack(self, progress: Progress | None = None) -> None:
         """First use of an empty home: load and activate the bundled demo pack. A home still on an older

@@ -67,10 +67,10 @@ class CachedEmbedder:
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         hashes = [text_hash(t) for t in texts]
         found = self.cache.get(self.model_id, hashes)
-        missing = sorted({h: t for h, t in zip(hashes, texts) if h not in found}.items())
+        missing = sorted({h: t for h, t in zip(hashes, texts, strict=True) if h not in found}.items())
         if missing:
             vectors = self.embedder.encode([t for _, t in missing])
-            fresh = {h: v for (h, _), v in zip(missing, vectors)}
+            fresh = {h: v for (h, _), v in zip(missing, vectors, strict=True)}
             self.cache.put(self.model_id, fresh)
             found.update(fresh)
             self.embedded += len(missing)

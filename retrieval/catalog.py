@@ -22,7 +22,7 @@ from packaging.version import Version
 from base.errors import PackError
 from base.sqlite import open_db
 from retrieval.jurisdiction import covers
-from retrieval.packs import Clause, Pack
+from retrieval.packs import Clause, Manifest, Pack
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS pack_versions (
@@ -77,23 +77,12 @@ def fingerprint(pack: Pack) -> str:
 
 
 @dataclass(frozen=True)
-class PackVersion:
-    """One loaded version of a pack, as the catalog knows it."""
+class PackVersion(Manifest):
+    """One loaded version of a pack, as the catalog knows it: its manifest and its state."""
 
-    name: str
-    version: str
-    title: str
-    jurisdictions: tuple[str, ...]
-    effective_from: date
-    effective_until: date | None
     active: bool
     loaded_at: str
     clause_count: int
-
-    @property
-    def key(self) -> str:
-        """``name@version``: how vectors of this version are tagged in the store."""
-        return f"{self.name}@{self.version}"
 
     def status(self, today: date | None = None) -> str:
         """``active``, ``scheduled`` (activated, but its effective date is still to come) or ``inactive``."""
@@ -128,6 +117,11 @@ class StoredClause:
     jurisdictions: tuple[str, ...] = ()
     """Regions the clause alone applies to; empty: wherever its pack applies."""
 
+    @property
+    def key(self) -> str:
+        """``name@version`` of the pack version the clause belongs to."""
+        return f"{self.name}@{self.version}"
+
 
 _CLAUSE_COLUMNS = "citation, name, version, clause_id, title, text, jurisdictions"
 _VERSION_COLUMNS = (
@@ -143,22 +137,22 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _clause(row: tuple[str, ...]) -> StoredClause:
-    return StoredClause(*row[:6], tuple(j for j in row[6].split(",") if j))
+def _clause(row: tuple[str, str, str, str, str, str, str]) -> StoredClause:
+    return StoredClause(row[0], row[1], row[2], row[3], row[4], row[5], tuple(j for j in row[6].split(",") if j))
 
 
-def _version(r: tuple[object, ...]) -> PackVersion:
+def _version(r: tuple[str, str, str, str, str, str | None, int, str, int]) -> PackVersion:
     return PackVersion(
-        str(r[0]),
-        str(r[1]),
-        str(r[2]),
-        tuple(json.loads(str(r[3]))),
-        date.fromisoformat(str(r[4])),
-        date.fromisoformat(str(r[5])) if r[5] else None,
+        r[0],
+        r[1],
+        r[2],
+        tuple(json.loads(r[3])),
+        date.fromisoformat(r[4]),
+        date.fromisoformat(r[5]) if r[5] else None,
         bool(r[6]),
-        str(r[7]),
+        r[7],
         int(r[8]),
-    )  # type: ignore[call-overload]
+    )
 
 
 class Catalog:
@@ -250,7 +244,7 @@ class Catalog:
         """Re-activate the version that was active before the current one; returns it."""
         with self._lock:
             history = [
-                r[0]
+                str(r[0])
                 for r in self._db.execute(
                     "SELECT version FROM activations WHERE name = ? ORDER BY rowid", (name,)
                 ).fetchall()
@@ -335,16 +329,7 @@ class Catalog:
         clauses = tuple(
             Clause(c.clause_id, c.title, c.text, "catalog", 0, c.jurisdictions) for c in self.clauses_of([meta.key])
         )
-        return Pack(
-            name,
-            version,
-            meta.title,
-            meta.jurisdictions,
-            meta.effective_from,
-            meta.effective_until,
-            clauses,
-            self.guidance_of(meta.key),
-        )
+        return Pack.of(meta, clauses, self.guidance_of(meta.key))
 
     def guidance_of(self, key: str) -> tuple[tuple[str, str], ...]:
         """The (file, text) guidance files stored with the pack version ``name@version``."""

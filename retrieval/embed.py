@@ -7,6 +7,7 @@ in a child process they can never stall the Qt event loop.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -92,10 +93,9 @@ class LocalEmbedder:
                     return
                 except ModelError as exc:
                     log.warning("%s; using sentence-transformers instead", exc)
+            # transformers reads HF_HUB_DISABLE_PROGRESS_BARS (set above) when imported: no progress bars.
             from sentence_transformers import SentenceTransformer
-            from transformers.utils import logging as hf_logging
 
-            hf_logging.disable_progress_bar()
             try:
                 self._model = SentenceTransformer(str(path), device="cpu")
             except Exception as exc:  # any loader failure is a model problem for the user
@@ -132,7 +132,7 @@ def _serve(conn: Connection, model: str) -> None:
             return
         try:
             conn.send(("ok", embedder.encode(texts)))
-        except Exception as exc:  # report to the parent instead of dying silently
+        except Exception as exc:  # noqa: BLE001 - whatever fails, report it to the parent instead of dying silently
             conn.send(("error", str(exc)))
 
 
@@ -181,11 +181,8 @@ class ProcessEmbedder:
         return payload  # type: ignore[no-any-return]
 
     def close(self) -> None:
-        with self._lock:
-            try:
-                self._conn.send(None)
-            except OSError:
-                pass
+        with self._lock, contextlib.suppress(OSError):
+            self._conn.send(None)
         self._process.join(timeout=3)
         if self._process.is_alive():
             self._process.kill()

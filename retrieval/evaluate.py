@@ -7,23 +7,24 @@ numbers describe what the panel does; BM25 is the reference Okapi of ../shared/b
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from pathlib import Path
 
-from base.errors import CopilotError
+from base.errors import LineError
+from base.jsonl import JsonLine, read_jsonl
 from retrieval.cache import CachedEmbedder, EmbeddingCache
 from retrieval.catalog import Catalog
 from retrieval.embed import Embedder
-from retrieval.ingest import Progress, ingest
+from retrieval.ingest import Progress, ingest, restore
 from retrieval.lexical import BM25, plain_tokens, top
 from retrieval.packs import Clause, Pack
-from retrieval.search import Searcher
+from retrieval.search import Mode, Searcher
 from retrieval.store import VectorStore
 
 DEPTH = 100
@@ -41,39 +42,35 @@ class LabelledQuery:
     relevant: frozenset[str]
 
 
-def _read_jsonl(path: Path, fields: tuple[str, ...]) -> list[dict[str, object]]:
-    rows: list[dict[str, object]] = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CopilotError(f"{path}: cannot be read ({exc})") from None
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise CopilotError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
-        missing = [f for f in fields if not isinstance(row, dict) or f not in row]
-        if missing:
-            raise CopilotError(f"{path}:{number}: missing field '{missing[0]}'")
-        rows.append(row)
+def _rows(path: Path, fields: tuple[str, ...]) -> list[JsonLine]:
+    """The objects of a JSONL file, each holding ``fields``; an error names file:line and the problem."""
+    rows = list(read_jsonl(path))
+    for row in rows:
+        missing = next((f for f in fields if f not in row.value), None)
+        if missing is not None:
+            raise row.error("is missing", missing)
     if not rows:
-        raise CopilotError(f"{path}: no rows")
+        raise LineError(str(path), 0, "file", "holds no rows")
     return rows
 
 
 def read_passages(path: Path) -> list[Clause]:
     """Passages as clauses (id, title, text), in file order."""
     return [
-        Clause(str(r["id"]), str(r.get("title", "")), str(r["text"]), str(path), n)
-        for n, r in enumerate(_read_jsonl(path, ("id", "text")), start=1)
+        Clause(str(r.value["id"]), str(r.value.get("title", "")), str(r.value["text"]), r.origin, r.number)
+        for r in _rows(path, ("id", "text"))
     ]
 
 
 def read_queries(path: Path) -> list[LabelledQuery]:
-    rows = _read_jsonl(path, ("id", "text", "relevant"))
-    return [LabelledQuery(str(r["id"]), str(r["text"]), frozenset(map(str, r["relevant"]))) for r in rows]  # type: ignore[call-overload]
+    """Queries with the ids of their relevant passages."""
+    queries = []
+    for row in _rows(path, ("id", "text", "relevant")):
+        relevant = row.value["relevant"]
+        if not isinstance(relevant, list) or not relevant:
+            raise row.error("must be a non-empty list of passage ids", "relevant")
+        queries.append(LabelledQuery(str(row.value["id"]), str(row.value["text"]), frozenset(map(str, relevant))))
+    return queries
 
 
 def query_parts(text: str) -> tuple[str, tuple[str, ...]]:
@@ -92,11 +89,14 @@ def _metrics(
     result: dict[str, float] = {}
     for k in ks:
         result[f"recall@{k}"] = statistics.mean(
-            len(q.relevant & set(r[:k])) / len(q.relevant) for r, q in zip(rankings, queries)
+            len(q.relevant & set(r[:k])) / len(q.relevant) for r, q in zip(rankings, queries, strict=True)
         )
-    result["success@5"] = statistics.mean(float(bool(q.relevant & set(r[:5]))) for r, q in zip(rankings, queries))
+    result["success@5"] = statistics.mean(
+        float(bool(q.relevant & set(r[:5]))) for r, q in zip(rankings, queries, strict=True)
+    )
     result["mrr"] = statistics.mean(
-        next((1 / (i + 1) for i, doc in enumerate(r) if doc in q.relevant), 0.0) for r, q in zip(rankings, queries)
+        next((1 / (i + 1) for i, doc in enumerate(r) if doc in q.relevant), 0.0)
+        for r, q in zip(rankings, queries, strict=True)
     )
     result["p50_ms"] = statistics.median(latencies)
     result["p95_ms"] = statistics.quantiles(latencies, n=20)[-1] if len(latencies) > 1 else latencies[0]
@@ -112,6 +112,11 @@ def _timed(
         rankings.append(run(query))
         latencies.append((time.perf_counter() - started) * 1000)
     return rankings, latencies
+
+
+def _ranked(searcher: Searcher, keys: list[str], depth: int, query: LabelledQuery) -> list[str]:
+    focus, context = query_parts(query.text)
+    return [hit.clause_id for hit in searcher.search(focus, context, keys, k=depth).hits]
 
 
 def evaluate_retrieval(
@@ -130,7 +135,7 @@ def evaluate_retrieval(
     reference = BM25([f"{c.title}\n{c.text}" for c in clauses], analyzer=plain_tokens)
 
     def bm25(query: LabelledQuery) -> list[str]:
-        return [clauses[i].id for i in top(reference.scores(reference.query_weights([(query.text, 1.0)])), depth)]
+        return [clauses[i].id for i in top(reference.scores([(query.text, 1.0)]), depth)]
 
     digest = hashlib.sha256(passages_path.read_bytes()).hexdigest()[:12]
     pack = Pack(f"eval-{digest}", "1", passages_path.name, (), date(2000, 1, 1), None, tuple(clauses))
@@ -138,19 +143,17 @@ def evaluate_retrieval(
     store = VectorStore(home / "eval" / "chroma", embedder.model_id)
     cache = EmbeddingCache(home / "embeddings.sqlite3")
     try:
+        cached = CachedEmbedder(embedder, cache)
         if not catalog.has(pack.name, pack.version):
-            ingest(pack, catalog, store, CachedEmbedder(embedder, cache), progress)
+            ingest(pack, catalog, store, cached, progress)
+        restore(catalog, store, cached)  # an eval folder from before per-version collections
         results: dict[str, dict[str, float]] = {}
         rankings, latencies = _timed(bm25, queries)
         results["bm25"] = _metrics(rankings, queries, ks, latencies)
-        for mode in ("dense", "hybrid"):
-            searcher = Searcher(embedder, store, catalog, floor=float("-inf"), mode=mode)  # type: ignore[arg-type]
-
-            def run(query: LabelledQuery) -> list[str]:
-                focus, context = query_parts(query.text)
-                return [hit.clause_id for hit in searcher.search(focus, context, [f"{pack.name}@1"], k=depth).hits]
-
-            rankings, latencies = _timed(run, queries)
+        modes: tuple[Mode, ...] = ("dense", "hybrid")
+        for mode in modes:
+            searcher = Searcher(embedder, store, catalog, floor=float("-inf"), mode=mode)
+            rankings, latencies = _timed(partial(_ranked, searcher, [pack.key], depth), queries)
             results[mode] = _metrics(rankings, queries, ks, latencies)
     finally:
         catalog.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from retrieval.catalog import Catalog
@@ -9,6 +10,8 @@ from retrieval.chunks import chunk_text
 from retrieval.embed import Embedder
 from retrieval.packs import Clause, Pack
 from retrieval.store import VectorStore
+
+log = logging.getLogger("copilot.retrieval")
 
 Progress = Callable[[int, int], None]
 """Called with (clauses done, clauses in all) as an ingest advances."""
@@ -23,28 +26,14 @@ def clause_chunks(clause: Clause) -> list[str]:
 
 
 def write_vectors(pack: Pack, store: VectorStore, embedder: Embedder, progress: Progress | None = None) -> None:
-    """Embed every clause chunk of ``pack`` and upsert the vectors, tagged with the version key."""
-    key = f"{pack.name}@{pack.version}"
+    """Embed every clause chunk of ``pack`` into the version's own collection, replacing any vectors it had."""
+    store.drop(pack.key)  # leftovers of an interrupted load, or of another embedding of this version
     pieces = [(clause, number, text) for clause in pack.clauses for number, text in enumerate(clause_chunks(clause))]
     total = len(pieces)
     for start in range(0, total, BATCH):
         batch = pieces[start : start + BATCH]
         store.upsert(
-            ids=[f"{pack.citation(c)}::{n}" for c, n, _ in batch],
-            vectors=embedder.encode([text for _, _, text in batch]),
-            documents=[c.text for c, _, _ in batch],
-            metadatas=[
-                {
-                    "key": key,
-                    "pack": pack.name,
-                    "version": pack.version,
-                    "clause_id": c.id,
-                    "title": c.title,
-                    "citation": pack.citation(c),
-                    "jurisdictions": ",".join(c.jurisdictions),
-                }
-                for c, _, _ in batch
-            ],
+            pack.key, [f"{pack.citation(c)}::{n}" for c, n, _ in batch], embedder.encode([t for _, _, t in batch])
         )
         if progress:
             progress(min(start + BATCH, total), total)
@@ -55,8 +44,23 @@ def ingest(
 ) -> None:
     """Embed and store every clause, then record the version (inactive) in the catalog.
 
-    Vectors are tagged with the version key and are filtered out of every search until the catalog
-    row exists, so an interruption before the last step leaves nothing visible.
+    Search reads only the collections of versions the catalog holds, so an interruption before the
+    last step leaves nothing visible; the next load of the version drops what was written.
     """
     write_vectors(pack, store, embedder, progress)
     catalog.record(pack)
+
+
+def restore(catalog: Catalog, store: VectorStore, embedder: Embedder) -> int:
+    """Write the vectors of every catalogued version that has none in ``store`` (a data folder from before
+    per-version collections, or a lost collection); returns how many versions were written.
+
+    ``embedder`` should be a CachedEmbedder: texts loaded before come from the embedding cache.
+    """
+    stored = store.keys()
+    missing = [v for v in catalog.versions() if v.key not in stored]
+    for version in missing:
+        log.info("writing the vectors of %s for model %s", version.key, store.model_id)
+        write_vectors(catalog.pack(version.name, version.version), store, embedder)
+    store.drop_legacy()
+    return len(missing)

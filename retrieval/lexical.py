@@ -1,16 +1,21 @@
-"""Okapi BM25 over clause texts: catches exact words (product names, "chargeback", "CVV") that embeddings blur."""
+"""Okapi BM25 over clause texts, with bm25s: catches exact words ("chargeback", "CVV") that embeddings blur."""
 
 from __future__ import annotations
 
+import logging
 import re
-from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
+import bm25s
 import numpy as np
-from scipy import sparse
+import Stemmer
 
 _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 _WORD = re.compile(r"\w+")
+_STEMMER = Stemmer.Stemmer("english")
+
+# bm25s sets its own logger to DEBUG when imported, which prints a line for every index built.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 STOP_WORDS = frozenset(
     [
@@ -158,22 +163,14 @@ STOP_WORDS = frozenset(
 )
 
 
-def stem(word: str) -> str:
-    """A deliberately light English suffix stripper: "refunds", "refunded", "refunding" all give "refund"."""
-    for suffix, keep in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 4 and not word.endswith("ss"):
-            word = word[: -len(suffix)] + keep
-            break
-    return word[:-1] if word.endswith("e") and len(word) > 4 else word  # "charge" and "charged" meet
-
-
 def tokenize(text: str) -> list[str]:
-    """The app's analyzer: lowercase, stemmed words; stop words, contractions and single letters dropped."""
-    return [
-        stem(t)
+    """The app's analyzer: lowercase Snowball-stemmed words; stop words, contractions and single letters dropped."""
+    words = [
+        t
         for t in _TOKEN.findall(text.lower().replace("\u2019", "'"))
         if "'" not in t and len(t) > 1 and t not in STOP_WORDS
     ]
+    return list(_STEMMER.stemWords(words))
 
 
 def plain_tokens(text: str) -> list[str]:
@@ -185,52 +182,34 @@ Analyzer = Callable[[str], list[str]]
 
 
 class BM25:
-    """Okapi BM25 over a fixed list of documents, as one sparse matrix: a query is one product with it."""
+    """Okapi BM25 over a fixed list of documents (k1 = 1.2, b = 0.75, Lucene's IDF, which is never negative).
+
+    bm25s precomputes every (term, document) score; a query sums the columns of its terms. bm25s's
+    "atire" term frequency keeps Okapi's ``(k1 + 1)`` factor, so scores stay on the scale that
+    search.LEXICAL_HALF was tuned on.
+    """
 
     def __init__(
         self, documents: Sequence[str], *, k1: float = 1.2, b: float = 0.75, analyzer: Analyzer = tokenize
     ) -> None:
         self.analyzer = analyzer
-        self._vocabulary: dict[str, int] = {}
-        rows: list[int] = []
-        columns: list[int] = []
-        counts: list[int] = []
-        lengths = np.zeros(len(documents))
-        for index, document in enumerate(documents):
-            terms = Counter(analyzer(document))
-            lengths[index] = sum(terms.values())
-            for term, count in terms.items():
-                rows.append(index)
-                columns.append(self._vocabulary.setdefault(term, len(self._vocabulary)))
-                counts.append(count)
-        tf = np.asarray(counts, dtype=np.float64)
-        row = np.asarray(rows, dtype=np.int64)
-        column = np.asarray(columns, dtype=np.int64)
-        average = lengths.mean() if len(documents) else 1.0
-        frequency = np.bincount(column, minlength=len(self._vocabulary))
-        idf = np.log(1 + (len(documents) - frequency + 0.5) / (frequency + 0.5))
-        weight = idf[column] * tf * (k1 + 1) / (tf + k1 * (1 - b + b * lengths[row] / max(average, 1e-9)))
-        self._matrix = sparse.csr_matrix((weight, (row, column)), shape=(len(documents), len(self._vocabulary)))
+        self._size = len(documents)
+        self._model = bm25s.BM25(k1=k1, b=b, method="atire", idf_method="lucene", dtype="float64")
+        if documents:
+            self._model.index([analyzer(d) for d in documents], show_progress=False)
 
     def __len__(self) -> int:
-        return int(self._matrix.shape[0])
+        return self._size
 
-    def query_weights(self, texts: Iterable[tuple[str, float]]) -> dict[str, float]:
-        """Term weights from (text, weight) parts; a term repeated in the query counts again."""
-        weights: dict[str, float] = {}
+    def scores(self, texts: Iterable[tuple[str, float]]) -> np.ndarray:
+        """The BM25 score of every document for a query made of (text, weight) parts (zero where no
+        query term occurs); a term repeated in the query counts again."""
+        total = np.zeros(self._size)
         for text, weight in texts:
-            for term in self.analyzer(text):
-                weights[term] = weights.get(term, 0.0) + weight
-        return weights
-
-    def scores(self, weights: Mapping[str, float]) -> np.ndarray:
-        """The BM25 score of every document (zero where no query term occurs)."""
-        query = np.zeros(len(self._vocabulary))
-        for term, weight in weights.items():
-            column = self._vocabulary.get(term)
-            if column is not None:
-                query[column] += weight
-        return np.asarray(self._matrix @ query)
+            terms = self._model.get_tokens_ids(self.analyzer(text)) if self._size else []
+            if terms and weight:
+                total += weight * self._model.get_scores_from_ids(terms)
+        return total
 
 
 def top(scores: np.ndarray, n: int) -> list[int]:

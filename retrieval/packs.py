@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import tomllib
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from pathlib import Path, PurePosixPath
 
@@ -48,8 +48,8 @@ class Clause:
 
 
 @dataclass(frozen=True)
-class Pack:
-    """A validated pack version, ready to ingest."""
+class Manifest:
+    """What ``pack.toml`` says about one pack version; shared by a pack being loaded and a catalogued version."""
 
     name: str
     version: str
@@ -58,12 +58,28 @@ class Pack:
     """Regions covered (``US`` covers ``US-CA``); empty covers every region."""
     effective_from: date
     effective_until: date | None
+
+    @property
+    def key(self) -> str:
+        """``name@version``: how the store and the catalog name this version."""
+        return f"{self.name}@{self.version}"
+
+    def citation(self, clause: Clause) -> str:
+        return citation(self.name, self.version, clause.id)
+
+
+@dataclass(frozen=True)
+class Pack(Manifest):
+    """A validated pack version, ready to ingest."""
+
     clauses: tuple[Clause, ...]
     guidance: tuple[tuple[str, str], ...] = ()
     """(file name, TOML text) of the pack's reasoning data (GUIDANCE_FILES); parsed and checked in copilot/."""
 
-    def citation(self, clause: Clause) -> str:
-        return citation(self.name, self.version, clause.id)
+    @classmethod
+    def of(cls, manifest: Manifest, clauses: tuple[Clause, ...], guidance: tuple[tuple[str, str], ...] = ()) -> Pack:
+        """A pack of ``manifest``'s version with these clauses and guidance files."""
+        return cls(**{f.name: getattr(manifest, f.name) for f in fields(Manifest)}, clauses=clauses, guidance=guidance)
 
 
 def load_pack(path: Path) -> Pack:
@@ -126,7 +142,7 @@ def parse_pack_files(files: dict[str, bytes], origin: str) -> Pack:
             seen[clause.id] = clause
             clauses.append(clause)
     guidance = tuple((name, _decode(files[name], f"{origin}/{name}")) for name in GUIDANCE_FILES if name in files)
-    return Pack(clauses=tuple(clauses), guidance=guidance, **meta)
+    return Pack.of(meta, tuple(clauses), guidance)
 
 
 def _decode(data: bytes, where: str) -> str:
@@ -136,7 +152,7 @@ def _decode(data: bytes, where: str) -> str:
         raise PackError(where, None, "not UTF-8 text", "save the file as UTF-8") from None
 
 
-def _parse_manifest(text: str, where: str) -> dict[str, object]:
+def _parse_manifest(text: str, where: str) -> Manifest:
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -182,21 +198,24 @@ def _parse_manifest(text: str, where: str) -> dict[str, object]:
             "jurisdictions must be a list of region codes",
             'write e.g. jurisdictions = ["US", "UK", "EU"]',
         )
-    return {
-        "name": name,
-        "version": version,
-        "title": field("title"),
-        "jurisdictions": tuple(jurisdictions),
-        "effective_from": _date(table, "effective_from", text, where, required=True),
-        "effective_until": _date(table, "effective_until", text, where, required=False),
-    }
+    start = _date(table, "effective_from", text, where)
+    if start is None:
+        raise PackError(
+            where, None, "missing manifest field 'effective_from'", 'add effective_from = "2025-01-01" under [pack]'
+        )
+    return Manifest(
+        name,
+        version,
+        field("title"),
+        tuple(jurisdictions),
+        start,
+        _date(table, "effective_until", text, where),
+    )
 
 
-def _date(table: dict[str, object], name: str, text: str, where: str, *, required: bool) -> date | None:
+def _date(table: dict[str, object], name: str, text: str, where: str) -> date | None:
     value = table.get(name)
     if value is None:
-        if required:
-            raise PackError(where, None, f"missing manifest field '{name}'", f'add {name} = "2025-01-01" under [pack]')
         return None
     if isinstance(value, date):
         return value

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -63,8 +63,8 @@ class SearchResult:
     search_ms: float
 
 
-class _LexicalIndex:
-    """BM25 over the clauses of pack versions in priority order, rebuilt when they or the catalog change."""
+class _Index:
+    """The clauses of pack versions in priority order, with their BM25 index; rebuilt when the catalog changes."""
 
     def __init__(self, catalog: Catalog, keys: tuple[str, ...]) -> None:
         self.keys, self.generation = keys, catalog.generation
@@ -72,17 +72,24 @@ class _LexicalIndex:
         self.bm25 = BM25([f"{c.title}\n{c.text}" for c in self.clauses])
         self.position = {c.citation: i for i, c in enumerate(self.clauses)}
         rank = {key: i for i, key in enumerate(keys)}
-        owner: dict[str, StoredClause] = {}
-        for clause in sorted(self.clauses, key=lambda c: rank[f"{c.name}@{c.version}"]):
-            owner.setdefault(clause.clause_id, clause)
-        self.shadowed = {c.citation for c in self.clauses if owner[c.clause_id] is not c}
-        """Citations overridden by a higher-priority pack that defines the same clause id."""
+        owner: dict[str, int] = {}
+        for i in sorted(range(len(self.clauses)), key=lambda i: rank[self.clauses[i].key]):
+            owner.setdefault(self.clauses[i].clause_id, i)
+        self.shadowed = {i for i, c in enumerate(self.clauses) if owner[c.clause_id] != i}
+        """Clauses overridden by a higher-priority pack that defines the same clause id."""
+
+    def admits(self, i: int, jurisdiction: str) -> bool:
+        """Whether clause ``i`` may be shown: not shadowed, and not scoped to other regions."""
+        return i not in self.shadowed and covers(self.clauses[i].jurisdictions, jurisdiction)
 
 
 Mode = Literal["hybrid", "dense"]
 
 MEMO_SIZE = 4096
 """Texts whose vectors are remembered (oldest forgotten first)."""
+
+INDEXES = 4
+"""Sets of pack versions whose clause index is kept."""
 
 QUERY_CHUNK_WORDS = 100
 """A long focus (a long message, a case description) is embedded in pieces of this size and averaged."""
@@ -107,15 +114,19 @@ class Searcher:
         self.floor = floor
         self.k = k
         self.mode = mode
-        self._lexical: _LexicalIndex | None = None
+        self._indexes: dict[tuple[str, ...], _Index] = {}
         self._memo: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
 
-    def _index(self, keys: tuple[str, ...]) -> _LexicalIndex:
+    def _index(self, keys: tuple[str, ...]) -> _Index:
+        """The index of these versions, built once per catalog change (a few sets of keys are kept: the
+        pipeline and claim checks may search different ones)."""
         with self._lock:
-            index = self._lexical
-            if index is None or index.keys != keys or index.generation != self.catalog.generation:
-                index = self._lexical = _LexicalIndex(self.catalog, keys)
+            index = self._indexes.get(keys)
+            if index is None or index.generation != self.catalog.generation:
+                index = self._indexes[keys] = _Index(self.catalog, keys)
+                while len(self._indexes) > INDEXES:
+                    self._indexes.pop(next(iter(self._indexes)))
             return index
 
     def vectors(self, texts: Sequence[str]) -> list[np.ndarray]:
@@ -124,7 +135,7 @@ class Searcher:
             known = {t: self._memo[t] for t in texts if t in self._memo}
         missing = list(dict.fromkeys(t for t in texts if t not in known))
         if missing:
-            known.update(zip(missing, self.embedder.encode(missing)))
+            known.update(zip(missing, self.embedder.encode(missing), strict=True))
             with self._lock:
                 self._memo.update((t, known[t]) for t in missing)
                 while len(self._memo) > MEMO_SIZE:
@@ -168,68 +179,46 @@ class Searcher:
             return SearchResult((), (embedded - started) * 1000, 0.0)
 
         index = self._index(tuple(keys))
-        candidates: dict[str, ClauseHit] = {}
+        scores: dict[int, float] = {}  # clause position -> score
         for h in self.store.query(query, max(DENSE_CANDIDATES, k * 8), keys):
-            cite = str(h.metadata["citation"])
-            scopes = [s for s in str(h.metadata.get("jurisdictions", "")).split(",") if s]
-            # A clause scores by its best chunk (the first one seen); shadowed and out-of-region ones are skipped.
-            if cite in index.shadowed or cite in candidates or not covers(scopes, jurisdiction):
-                continue
-            candidates[cite] = ClauseHit(
-                cite,
-                str(h.metadata["pack"]),
-                str(h.metadata["version"]),
-                str(h.metadata["clause_id"]),
-                str(h.metadata["title"]),
-                h.document,
-                h.score,
-            )
+            i = index.position.get(h.citation)
+            # A clause scores by its best chunk, the first one seen.
+            if i is not None and i not in scores and index.admits(i, jurisdiction):
+                scores[i] = h.score
         if self.mode == "hybrid":
-            candidates = self._add_lexical(index, candidates, focus, context, weight, jurisdiction, k)
-        ranked = sorted(candidates.values(), key=lambda hit: -hit.score)
+            scores = self._add_lexical(index, scores, focus, context, weight, jurisdiction, k)
         floor = self.floor if floor is None else floor
-        hits = tuple(replace(h, score=round(h.score, 4)) for h in ranked[:k] if h.score >= floor)
+        ranked = sorted(scores.items(), key=lambda item: -item[1])[:k]
+        hits = tuple(_hit(index.clauses[i], round(score, 4)) for i, score in ranked if score >= floor)
         done = time.perf_counter()
         return SearchResult(hits, (embedded - started) * 1000, (done - embedded) * 1000)
 
     def _add_lexical(
         self,
-        index: _LexicalIndex,
-        dense: dict[str, ClauseHit],
+        index: _Index,
+        dense: dict[int, float],
         focus: str,
         context: Sequence[str],
         weight: float,
         jurisdiction: str,
         k: int,
-    ) -> dict[str, ClauseHit]:
+    ) -> dict[int, float]:
         """Boost dense candidates by their BM25 score and bring in strong lexical matches the vectors missed."""
-        lexical = index.bm25.scores(index.bm25.query_weights([(focus, weight), (" ".join(context), 1 - weight)]))
+        lexical = index.bm25.scores([(focus, weight), (" ".join(context), 1 - weight)])
         # Relative to the best lexical match, damped when even that one is weak: long queries share many
         # words with everything, short ones with little, and neither should swamp the dense score.
         scale = LEXICAL_WEIGHT / (float(lexical.max(initial=0.0)) + LEXICAL_HALF)
-        weakest = min((hit.score for hit in dense.values()), default=0.0)
-        fused = {
-            cite: replace(hit, score=hit.score + scale * float(lexical[index.position[cite]]))
-            for cite, hit in dense.items()
-        }
+        weakest = min(dense.values(), default=0.0)
+        fused = {i: score + scale * float(lexical[i]) for i, score in dense.items()}
         for i in top(lexical, max(LEXICAL_CANDIDATES, 2 * k)):
-            clause = index.clauses[i]
-            if (
-                clause.citation not in fused
-                and clause.citation not in index.shadowed
-                and covers(clause.jurisdictions, jurisdiction)
-            ):
+            if i not in fused and index.admits(i, jurisdiction):
                 # Not among the nearest chunks: its cosine is at most the weakest one fetched.
-                fused[clause.citation] = ClauseHit(
-                    clause.citation,
-                    clause.name,
-                    clause.version,
-                    clause.clause_id,
-                    clause.title,
-                    clause.text,
-                    weakest + scale * float(lexical[i]),
-                )
+                fused[i] = weakest + scale * float(lexical[i])
         return fused
+
+
+def _hit(clause: StoredClause, score: float) -> ClauseHit:
+    return ClauseHit(clause.citation, clause.name, clause.version, clause.clause_id, clause.title, clause.text, score)
 
 
 def _unit(vector: np.ndarray) -> np.ndarray:

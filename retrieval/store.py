@@ -1,21 +1,28 @@
-"""Clause vectors in a chromadb persistent store, one collection per embedding model.
+"""Clause vectors in a chromadb persistent store: one collection per (embedding model, pack version).
 
+A search queries only the collections of the versions in force, so it never pays for a metadata
+filter, and removing a version drops its collection whole. Vector ids are ``citation::chunk``; the
+clause itself (text, title, regions) is read from the catalog, so nothing else is stored with them.
 We always pass our own vectors: chromadb's default embedding function would download a model.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from base.errors import StoreError
+
+if TYPE_CHECKING:
+    from chromadb.api.models.Collection import Collection
 
 log = logging.getLogger("copilot.retrieval")
 
@@ -31,68 +38,123 @@ class VectorHit:
     """``citation::chunk``."""
     score: float
     """Cosine similarity in [-1, 1]."""
-    metadata: dict[str, Any]
-    document: str
+
+    @property
+    def citation(self) -> str:
+        return self.id.rsplit("::", 1)[0]
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
 class VectorStore:
-    """A chromadb collection for one embedding model; vectors are tagged with their pack version key."""
+    """The collections of one embedding model, one per pack version (``name@version``)."""
 
     def __init__(self, path: Path, model_id: str) -> None:
         import chromadb
         from chromadb.config import Settings
+        from chromadb.errors import NotFoundError
 
         try:
             self._client = chromadb.PersistentClient(path=str(path), settings=Settings(anonymized_telemetry=False))
-            name = "clauses-" + hashlib.sha1(model_id.encode()).hexdigest()[:16]
-            self._collection = self._client.get_or_create_collection(
-                name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
-            )
         except Exception as exc:  # chromadb raises many types; all mean the same to the user
             raise StoreError(
                 f"cannot open the clause store at {path}: {exc}. "
                 "Check the folder is writable, or set COPILOT_HOME to another folder"
             ) from exc
+        self._missing = NotFoundError
+        self.model_id = model_id
+        self._prefix = f"v-{_digest(model_id)}-"
+        self._open: dict[str, Collection] = {}
         self._lock = threading.Lock()
 
-    def upsert(
-        self, ids: Sequence[str], vectors: np.ndarray, documents: Sequence[str], metadatas: Sequence[dict[str, Any]]
-    ) -> None:
+    def _name(self, key: str) -> str:
+        return self._prefix + _digest(key)
+
+    def _collection(self, key: str, *, create: bool = False) -> Collection | None:
+        """The collection of one version (None if it has none); handles are kept, lookups cost a round trip."""
+        found = self._open.get(key)
+        if found is None:
+            if create:
+                found = self._client.get_or_create_collection(
+                    self._name(key),
+                    metadata={"key": key, "model": self.model_id},
+                    embedding_function=None,
+                    configuration={"hnsw": {"space": "cosine"}},
+                )
+            else:
+                try:
+                    found = self._client.get_collection(self._name(key), embedding_function=None)
+                except self._missing:
+                    return None
+            self._open[key] = found
+        return found
+
+    def upsert(self, key: str, ids: Sequence[str], vectors: np.ndarray) -> None:
+        """Write vectors of version ``key``; invisible to search until its catalog row exists."""
+        with self._lock:
+            collection = self._collection(key, create=True)
+        assert collection is not None
         # chromadb holds the GIL for a whole call: small slices keep the GUI thread's pauses short.
         for start in range(0, len(ids), UPSERT_SLICE):
-            end = start + UPSERT_SLICE
             with self._lock:
-                self._collection.upsert(
-                    ids=list(ids[start:end]),
-                    embeddings=vectors[start:end],
-                    documents=list(documents[start:end]),
-                    metadatas=list(metadatas[start:end]),
-                )  # type: ignore[arg-type]
+                collection.upsert(
+                    ids=list(ids[start : start + UPSERT_SLICE]), embeddings=vectors[start : start + UPSERT_SLICE]
+                )
 
     def query(self, vector: np.ndarray, k: int, keys: Sequence[str]) -> list[VectorHit]:
-        """Nearest ``k`` vectors among those tagged with one of ``keys`` (active pack versions)."""
-        if not keys or k <= 0:
+        """The ``k`` vectors nearest to ``vector`` among the versions ``keys``, nearest first."""
+        if k <= 0:
             return []
+        hits: list[VectorHit] = []
         with self._lock:
-            result = self._collection.query(
-                query_embeddings=vector.reshape(1, -1),
-                n_results=k,
-                where={"key": {"$in": list(keys)}},
-                include=["distances", "metadatas", "documents"],
-            )
-        ids = result["ids"][0]
-        distances = (result["distances"] or [[]])[0]
-        metadatas = (result["metadatas"] or [[]])[0]
-        documents = (result["documents"] or [[]])[0]
-        return [
-            VectorHit(i, 1.0 - float(d), dict(m), doc) for i, d, m, doc in zip(ids, distances, metadatas, documents)
-        ]
+            for key in keys:
+                found = self._query(key, vector, k)
+                hits.extend(VectorHit(i, 1.0 - float(d)) for i, d in zip(*found, strict=True))
+        hits.sort(key=lambda hit: -hit.score)
+        return hits[:k]
 
-    def delete_key(self, key: str) -> None:
+    def _query(self, key: str, vector: np.ndarray, k: int) -> tuple[list[str], list[float]]:
+        for attempt in range(2):
+            collection = self._collection(key)
+            if collection is None:
+                log.warning("pack version %s has no vectors for model %s; load it again", key, self.model_id)
+                return [], []
+            try:
+                result = collection.query(query_embeddings=vector.reshape(1, -1), n_results=k, include=["distances"])
+            except self._missing:
+                # Another process dropped (and maybe re-created) this collection: look it up again, once.
+                self._open.pop(key, None)
+                if attempt:
+                    raise
+                continue
+            return result["ids"][0], (result["distances"] or [[]])[0]
+        return [], []
+
+    def drop(self, key: str) -> None:
         """Drop every vector of one pack version (leftovers of an interrupted load, or a removed version)."""
         with self._lock:
-            self._collection.delete(where={"key": key})
+            self._open.pop(key, None)
+            with contextlib.suppress(self._missing):
+                self._client.delete_collection(self._name(key))
+
+    def drop_legacy(self) -> None:
+        """Drop this model's one collection of every version, from before per-version collections."""
+        with self._lock, contextlib.suppress(self._missing):
+            self._client.delete_collection("clauses-" + _digest(self.model_id))
+
+    def keys(self) -> set[str]:
+        """Versions that have a collection for this model."""
+        with self._lock:
+            collections = self._client.list_collections()
+        return {
+            str((c.metadata or {}).get("key"))
+            for c in collections
+            if c.name.startswith(self._prefix) and (c.metadata or {}).get("key")
+        }
 
     def count(self) -> int:
+        """Vectors of this model, over every version."""
         with self._lock:
-            return self._collection.count()
+            return sum(c.count() for c in self._client.list_collections() if c.name.startswith(self._prefix))
