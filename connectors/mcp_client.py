@@ -4,8 +4,9 @@ The SDK's client lives in anyio task groups that must be entered and left by the
 worker task owns the connection and serves calls from a queue. A connection that fails is closed and
 opened again on the next call; a call in flight when it failed is reported as ``ReplyLost``.
 
-Each request has the system's ``timeout_s``; connecting has at least ``START_S``, because connecting
-to a stdio system starts a program, and its imports alone can take seconds on a busy machine.
+Each request has the system's ``timeout_s``, and so has connecting over HTTP; connecting to a stdio
+system has at least ``START_S``, because it starts a program, whose imports alone can take seconds
+on a busy machine (a program that exits is noticed at once).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from connectors.contract import ToolInfo, json_object
 
 log = logging.getLogger("copilot.connectors")
 START_S = 30.0
-"""Least time allowed for connecting: starting a stdio server, and the protocol handshake."""
+"""Least time a stdio system has to start and answer the protocol handshake."""
 _T = TypeVar("_T")
 _Op = Callable[[Client], Awaitable[Any]]
 _Queue = asyncio.Queue[tuple[_Op, asyncio.Future[Any]] | None]
@@ -103,7 +104,7 @@ class McpSystem:
 
     @property
     def _connect_s(self) -> float:
-        return max(self.config.timeout_s, START_S)
+        return max(self.config.timeout_s, START_S) if self.config.transport == "stdio" else self.config.timeout_s
 
     def _client(self) -> Client:
         if self.config.transport == "stdio":
