@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from copilot.conversation.language import customer_language
 from copilot.conversation.query import build_query
 from copilot.conversation.state import Conversation
-from copilot.reasoning.reasoner import Advice, Reasoner
+from copilot.reasoner import Advice, Reasoner
 from copilot.timing import ms_since
 from copilot.workspace import Workspace
 from retrieval.search import ClauseHit

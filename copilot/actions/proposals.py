@@ -20,7 +20,7 @@ from copilot.conversation.state import Conversation
 from copilot.reasoning.escalation import Escalation
 from copilot.reasoning.facts import Facts
 from copilot.reasoning.guidance import Guidance
-from copilot.reasoning.reasoner import Advice
+from copilot.reasoner import Advice
 from copilot.reasoning.suggest import Suggestion
 
 COMPENSATIONS = {"cancel_order": "reinstate_order"}

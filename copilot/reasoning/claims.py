@@ -16,7 +16,6 @@ from functools import lru_cache
 
 from copilot.reasoning.rules import Draft, Flag
 from copilot.reasoning.signals import TEXTS_REMEMBERED, extract_entities, sentences
-from copilot.workspace import Workspace
 
 _DURATION = re.compile(
     r"\b(\d+(?:\.\d+)?)(?:\s*(?:-|–|to|or)\s*(\d+(?:\.\d+)?))?\s*(?:business |working |calendar )?"
@@ -103,19 +102,6 @@ ClauseFinder = Callable[[str, str], Sequence[str]]
 
 FINDER_CLAUSES = 6
 """Clauses consulted per sentence: the governing clause is usually, not always, the nearest one."""
-
-
-def workspace_clauses(workspace: Workspace, keys: Sequence[str] | None = None) -> ClauseFinder:
-    """A ClauseFinder over pack versions ``keys`` (the active ones when None), ranked without a floor."""
-
-    def find(sentence: str, jurisdiction: str) -> list[str]:
-        searched = list(keys) if keys is not None else [v.key for v in workspace.catalog.active_versions()]
-        return [
-            h.text
-            for h in workspace.searcher.search(sentence, (), searched, jurisdiction, k=FINDER_CLAUSES, floor=0.0).hits
-        ]
-
-    return find
 
 
 _MONTHS = {

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from copilot.conversation.state import Turn
-from copilot.reasoning.claims import claim_rule, quantities, workspace_clauses
+from copilot.reasoner import workspace_clauses
+from copilot.reasoning.claims import claim_rule, quantities
 from copilot.reasoning.rules import Draft, evaluate
 from copilot.reasoning.signals import extract_entities
 from copilot.workspace import Workspace

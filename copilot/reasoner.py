@@ -15,7 +15,7 @@ import numpy as np
 
 from copilot.conversation.state import Conversation
 from copilot.reasoning.case import Case
-from copilot.reasoning.claims import Unsupported, verify, workspace_clauses
+from copilot.reasoning.claims import FINDER_CLAUSES, ClauseFinder, Unsupported, verify
 from copilot.reasoning.drafting import Reply, compose
 from copilot.reasoning.escalation import Escalation, Taxonomy, detect
 from copilot.reasoning.examples import ExampleIndex
@@ -29,6 +29,19 @@ from copilot.reasoning.suggest import Suggestion, suggest
 from copilot.timing import stage
 from copilot.workspace import Workspace
 from retrieval.cache import CachedEmbedder
+
+
+def workspace_clauses(workspace: Workspace, keys: Sequence[str] | None = None) -> ClauseFinder:
+    """A ClauseFinder over pack versions ``keys`` (the active ones when None), ranked without a floor."""
+
+    def find(sentence: str, jurisdiction: str) -> list[str]:
+        searched = list(keys) if keys is not None else [v.key for v in workspace.catalog.active_versions()]
+        return [
+            h.text
+            for h in workspace.searcher.search(sentence, (), searched, jurisdiction, k=FINDER_CLAUSES, floor=0.0).hits
+        ]
+
+    return find
 
 
 @dataclass(frozen=True)
