@@ -23,6 +23,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -39,7 +40,6 @@ from retrieval.ingest import clause_chunks
 from retrieval.lexical import BM25, top
 from retrieval.packs import Pack
 from retrieval.search import Searcher
-from retrieval.store import VectorStore
 from retrieval.synthetic import synthetic_pack, write_pack
 
 if TYPE_CHECKING:
@@ -97,16 +97,14 @@ def _timed(run: Callable[[], object]) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def _legacy_collection(folder: Path, workspace: Workspace, packs: list[Pack]) -> Collection:
-    """The layout retrieval used before per-version collections: every version in one collection, tagged
-    with its key; kept to show what a filtered query costs beside the physical floor."""
+def _one_collection(folder: Path, workspace: Workspace, packs: list[Pack]) -> Collection:
+    """Every version's vectors in one plain chromadb collection, tagged with their version key: searched
+    unfiltered for the physical floor, and filtered as retrieval did before per-version collections."""
     import chromadb
     from chromadb.config import Settings
 
-    client = chromadb.PersistentClient(path=str(folder / "legacy"), settings=Settings(anonymized_telemetry=False))
-    collection = client.create_collection(
-        "legacy", embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
-    )
+    client = chromadb.PersistentClient(path=str(folder / "plain"), settings=Settings(anonymized_telemetry=False))
+    collection = client.create_collection("plain", embedding_function=None, configuration={"hnsw": {"space": "cosine"}})
     cached = CachedEmbedder(workspace.embedder, workspace.cache)
     for pack in packs:
         pieces = [(pack.citation(c), n, text) for c in pack.clauses for n, text in enumerate(clause_chunks(c))]
@@ -133,9 +131,9 @@ def _size(clauses: int, seed: int, embedder: LocalEmbedder, say: Callable[[str],
         # The demo pack rides along so its playbooks, escalation taxonomy and rules are on, as in the panel.
         demo = workspace.load_pack(DEMO_PACK, activate=False).pack
         keys = (pack.key, demo.key)
-        say(f"{clauses} clauses: the one-collection layout, for the filtered query")
-        legacy = _legacy_collection(Path(folder), workspace, [pack, demo])
-        lexical = BM25([f"{c.title}\n{c.text}" for c in pack.clauses])
+        say(f"{clauses} clauses: one plain collection, for the floor and the filtered query")
+        plain = _one_collection(Path(folder), workspace, [pack, demo])
+        lexical = BM25([f"{c.title}\n{c.text}" for version in (pack, demo) for c in version.clauses])
         states = _states()
         pipeline = Pipeline(workspace, keys)
         # Its own searcher (and so its own memory of embedded turns): it meets every message for the first
@@ -158,8 +156,8 @@ def _size(clauses: int, seed: int, embedder: LocalEmbedder, say: Callable[[str],
             retrieval.append(
                 _timed(partial(searcher.search, query.focus, query.context, keys, conversation.jurisdiction))
             )
-            floor.append(_timed(partial(_floor, embedder, workspace.store, pack.key, lexical, query.focus)))
-            filtered.append(_timed(partial(_filtered_query, embedder, legacy, keys, query.focus)))
+            floor.append(_timed(partial(_floor, embedder, plain, lexical, query.focus)))
+            filtered.append(_timed(partial(_filtered_query, embedder, plain, keys, query.focus)))
         workspace.close()
     embed_per_s = len(sample) / raw_s
     ingest_per_s = len(texts) / ingest_s
@@ -178,17 +176,17 @@ def _size(clauses: int, seed: int, embedder: LocalEmbedder, say: Callable[[str],
     }
 
 
-def _floor(embedder: LocalEmbedder, store: VectorStore, key: str, lexical: BM25, focus: str) -> None:
+def _floor(embedder: LocalEmbedder, plain: Collection, lexical: BM25, focus: str) -> None:
     """The least any retrieval must do: embed the message, one unfiltered ANN top-10, one BM25 top-10."""
-    store.query(embedder.encode([focus])[0], FLOOR_K, [key])
+    plain.query(query_embeddings=embedder.encode([focus]), n_results=FLOOR_K, include=["distances"])
     top(lexical.scores([(focus, 1.0)]), FLOOR_K)
 
 
-def _filtered_query(embedder: LocalEmbedder, legacy: Collection, keys: tuple[str, ...], focus: str) -> None:
+def _filtered_query(embedder: LocalEmbedder, plain: Collection, keys: tuple[str, ...], focus: str) -> None:
     """What the floor was before per-version collections: embed, then a search filtered to the keys."""
     members: dict[Literal["$in", "$nin"], list[str | int | float | bool]] = {"$in": list(keys)}
     where: Where = {"key": members}
-    legacy.query(
+    plain.query(
         query_embeddings=embedder.encode([focus]),
         n_results=3,
         where=where,
@@ -196,52 +194,76 @@ def _filtered_query(embedder: LocalEmbedder, legacy: Collection, keys: tuple[str
     )
 
 
+@dataclass(frozen=True)
+class _Launch:
+    """One `copilot run` started, waited for until its first paint, then asked to exit."""
+
+    painted_s: float | None
+    """Seconds to the first panel paint, as the app logs it; None if it never painted."""
+    exit_s: float
+    """Seconds from SIGTERM until the process was gone (killed after EXIT_GRACE_S)."""
+    killed: bool
+    last_line: str
+    """The last line it wrote before the paint (or before giving up): why it did not paint."""
+
+
 def _cold_start(runs: int = 3) -> dict[str, object]:
     """Seconds from a fresh `copilot run` process to its first panel paint, offscreen (median of runs), and
-    how long it took to exit once asked (SIGTERM; killed after EXIT_GRACE_S)."""
-    painted: list[float] = []
-    exits: list[float] = []
-    killed = 0
-    for _ in range(runs):
-        with tempfile.TemporaryDirectory(prefix="copilot-bench-home-") as home:
-            env = {**os.environ, "COPILOT_HOME": home, "QT_QPA_PLATFORM": "offscreen"}
-            process = subprocess.Popen(
-                [sys.executable, "-m", "cli.main", "-v", "run"],
-                env=env,
-                stderr=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
-                text=True,
-            )
-            lines: queue.Queue[str | None] = queue.Queue()
-            reader = threading.Thread(target=_read_lines, args=(process, lines), daemon=True)
-            reader.start()
-            deadline = time.monotonic() + PAINT_TIMEOUT_S
-            while (left := deadline - time.monotonic()) > 0:
-                try:
-                    line = lines.get(timeout=left)
-                except queue.Empty:
-                    break
-                found = re.search(r"panel painted ([\d.]+) s", line or "")
-                if line is None or found:
-                    if found:
-                        painted.append(float(found.group(1)))
-                    break
-            asked = time.perf_counter()
-            process.terminate()
-            try:
-                process.wait(timeout=EXIT_GRACE_S)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-                killed += 1
-            exits.append(time.perf_counter() - asked)
-            reader.join()
-    return {
+    how long it took to exit once asked."""
+    launches = [_launch() for _ in range(runs)]
+    painted = [launch.painted_s for launch in launches if launch.painted_s is not None]
+    result: dict[str, object] = {
         "cold_start_s": round(statistics.median(painted), 2) if painted else None,
         "cold_start_painted": f"{len(painted)}/{runs}",
-        "exit_after_sigterm_s": round(max(exits), 2),
-        "exit_killed": killed,
+        "exit_after_sigterm_s": round(max(launch.exit_s for launch in launches), 2),
+        "exit_killed": sum(launch.killed for launch in launches),
     }
+    failures = [launch.last_line for launch in launches if launch.painted_s is None]
+    if failures:
+        result["cold_start_failures"] = failures
+    return result
+
+
+def _launch() -> _Launch:
+    with tempfile.TemporaryDirectory(prefix="copilot-bench-home-") as home:
+        env = {**os.environ, "COPILOT_HOME": home, "QT_QPA_PLATFORM": "offscreen"}
+        process = subprocess.Popen(
+            [sys.executable, "-m", "cli.main", "-v", "run"],
+            env=env,
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+        )
+        lines: queue.Queue[str | None] = queue.Queue()
+        reader = threading.Thread(target=_read_lines, args=(process, lines), daemon=True)
+        reader.start()
+        painted, last = None, "no paint within PAINT_TIMEOUT_S"
+        deadline = time.monotonic() + PAINT_TIMEOUT_S
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = lines.get(timeout=left)
+            except queue.Empty:
+                break
+            if line is None:
+                last = f"exited with {process.wait()} before painting: {last}"
+                break
+            found = re.search(r"panel painted ([\d.]+) s", line)
+            if found:
+                painted = float(found.group(1))
+                break
+            last = line.strip()[-200:]
+        asked = time.perf_counter()
+        process.terminate()
+        try:
+            process.wait(timeout=EXIT_GRACE_S)
+            killed = False
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            killed = True
+        exit_s = time.perf_counter() - asked
+        reader.join()
+    return _Launch(painted, exit_s, killed, last)
 
 
 def _read_lines(process: subprocess.Popen[str], lines: queue.Queue[str | None]) -> None:

@@ -29,6 +29,10 @@ log = logging.getLogger("copilot.retrieval")
 UPSERT_SLICE = 16
 """Vectors per chromadb call."""
 
+EXACT_LIMIT = 5000
+"""Versions with at most this many vectors are searched exactly, in memory (a few MB; well under a
+millisecond): a chromadb query costs about a millisecond however small its collection."""
+
 
 @dataclass(frozen=True)
 class VectorHit:
@@ -42,6 +46,15 @@ class VectorHit:
     @property
     def citation(self) -> str:
         return self.id.rsplit("::", 1)[0]
+
+
+def _in_memory(collection: Collection) -> tuple[list[str], np.ndarray] | None:
+    """The ids and unit vectors of a collection small enough to search exactly in memory, else None."""
+    if collection.count() > EXACT_LIMIT:
+        return None
+    stored = collection.get(include=["embeddings"])
+    matrix = np.asarray(stored["embeddings"], dtype=np.float32).reshape(len(stored["ids"]), -1)
+    return stored["ids"], matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-9)
 
 
 def _digest(text: str) -> str:
@@ -67,6 +80,8 @@ class VectorStore:
         self.model_id = model_id
         self._prefix = f"v-{_digest(model_id)}-"
         self._open: dict[str, Collection] = {}
+        self._memory: dict[str, tuple[list[str], np.ndarray] | None] = {}
+        """Vectors of the small versions searched in memory, by key; None: a large one, searched by chromadb."""
         self._lock = threading.Lock()
 
     def _name(self, key: str) -> str:
@@ -95,6 +110,7 @@ class VectorStore:
         """Write vectors of version ``key``; invisible to search until its catalog row exists."""
         with self._lock:
             collection = self._collection(key, create=True)
+            self._memory.pop(key, None)
         assert collection is not None
         # chromadb holds the GIL for a whole call: small slices keep the GUI thread's pauses short.
         for start in range(0, len(ids), UPSERT_SLICE):
@@ -104,38 +120,48 @@ class VectorStore:
                 )
 
     def query(self, vector: np.ndarray, k: int, keys: Sequence[str]) -> list[VectorHit]:
-        """The ``k`` vectors nearest to ``vector`` among the versions ``keys``, nearest first."""
+        """The ``k`` vectors nearest to ``vector`` (a unit vector) among the versions ``keys``, nearest first."""
         if k <= 0:
             return []
         hits: list[VectorHit] = []
         with self._lock:
             for key in keys:
-                found = self._query(key, vector, k)
-                hits.extend(VectorHit(i, 1.0 - float(d)) for i, d in zip(*found, strict=True))
+                hits.extend(self._query(key, vector, k))
         hits.sort(key=lambda hit: -hit.score)
         return hits[:k]
 
-    def _query(self, key: str, vector: np.ndarray, k: int) -> tuple[list[str], list[float]]:
+    def _query(self, key: str, vector: np.ndarray, k: int) -> list[VectorHit]:
         for attempt in range(2):
             collection = self._collection(key)
             if collection is None:
                 log.warning("pack version %s has no vectors for model %s; load it again", key, self.model_id)
-                return [], []
+                return []
             try:
+                if key not in self._memory:
+                    self._memory[key] = _in_memory(collection)
+                exact = self._memory[key]
+                if exact is not None:
+                    ids, matrix = exact
+                    scores = matrix @ vector
+                    best = np.argsort(-scores, kind="stable")[:k]
+                    return [VectorHit(ids[i], float(scores[i])) for i in best]
                 result = collection.query(query_embeddings=vector.reshape(1, -1), n_results=k, include=["distances"])
             except self._missing:
                 # Another process dropped (and maybe re-created) this collection: look it up again, once.
                 self._open.pop(key, None)
+                self._memory.pop(key, None)
                 if attempt:
                     raise
                 continue
-            return result["ids"][0], (result["distances"] or [[]])[0]
-        return [], []
+            distances = (result["distances"] or [[]])[0]
+            return [VectorHit(i, 1.0 - float(d)) for i, d in zip(result["ids"][0], distances, strict=True)]
+        return []
 
     def drop(self, key: str) -> None:
         """Drop every vector of one pack version (leftovers of an interrupted load, or a removed version)."""
         with self._lock:
             self._open.pop(key, None)
+            self._memory.pop(key, None)
             with contextlib.suppress(self._missing):
                 self._client.delete_collection(self._name(key))
 

@@ -13,6 +13,9 @@ import os
 import sys
 from pathlib import Path
 
+PACE_S = 0.25
+"""Pause between played messages."""
+
 
 def main(conversation: Path) -> None:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -36,19 +39,21 @@ def main(conversation: Path) -> None:
         embedders.append(ProcessEmbedder())
         return embedders[-1]
 
+    async def play_through() -> None:
+        """Open the conversation and play it one message every PACE_S, as a rep would see it arrive."""
+        parts.panel.open_conversation(conversation)
+        for _ in iter(parts.player.step, False):  # step() submits the next message; False when none is left
+            await asyncio.sleep(PACE_S)
+
     async def play() -> dict[str, float]:
         monitor.start()
         startup = loop.create_task(start_workspace(parts, make_embedder))
-        parts.panel.open_conversation(conversation)
-        while parts.player.step():
-            await asyncio.sleep(0.25)
+        await play_through()
         await startup
         await parts.session.settle()
         cold = monitor.max_stall_ms
         monitor.start()
-        parts.panel.open_conversation(conversation)
-        while parts.player.step():
-            await asyncio.sleep(0.25)
+        await play_through()
         await parts.session.settle()
         return {
             "max_ui_stall_ms": round(max(cold, monitor.max_stall_ms), 1),

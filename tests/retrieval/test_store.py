@@ -11,6 +11,7 @@ import chromadb
 import pytest
 from chromadb.config import Settings
 
+from retrieval import store
 from retrieval.cache import CachedEmbedder, EmbeddingCache
 from retrieval.catalog import Catalog
 from retrieval.embed import LocalEmbedder
@@ -93,3 +94,13 @@ def test_a_folder_from_before_per_version_collections_gets_its_vectors_back_from
     assert parts.found("how many days for a refund", ["acme@1.0"])[0] == "acme@1.0#refunds.window"
     assert [c.name for c in client.list_collections() if c.name.startswith("clauses-")] == []
     assert restore(parts.catalog, parts.store, parts.cached()) == 0
+
+
+def test_small_versions_searched_in_memory_rank_as_chromadb_does(parts: Parts, monkeypatch: pytest.MonkeyPatch) -> None:
+    ingest(pack("1.0", WINDOW, METHOD, EXPRESS), parts.catalog, parts.store, parts.cached())
+    vector = parts.searcher.vectors(["when will my refund reach the card"])[0]
+    in_memory = parts.store.query(vector, 3, ["acme@1.0"])
+    monkeypatch.setattr(store, "EXACT_LIMIT", 0)  # every version is "large" now: chromadb answers
+    by_chromadb = VectorStore(parts.home / "chroma", parts.embedder.model_id).query(vector, 3, ["acme@1.0"])
+    assert [h.id for h in in_memory] == [h.id for h in by_chromadb]
+    assert [h.score for h in in_memory] == pytest.approx([h.score for h in by_chromadb], abs=1e-5)
