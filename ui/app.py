@@ -6,12 +6,11 @@ import asyncio
 import ctypes.util
 import logging
 import os
-import signal
 import sys
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
@@ -24,12 +23,14 @@ from copilot.actions.audit import AUDIT_FILE, AuditLog
 from copilot.actions.connections import configured, connect
 from copilot.pipeline import Pipeline
 from copilot.records.journal import Journal
-from copilot.session.analysis import Session
+from copilot.session.live import Session
 from copilot.session.playback import DemoPlayer
+from copilot.session.tasks import Tasks, in_daemon_thread
 from copilot.settings import DEMO_CONVERSATIONS, Settings, home
 from copilot.workspace import Workspace
 from retrieval.embed import Embedder
 from ui.bridge import Bridge
+from ui.lifetime import AppEmbedder, QuitOnSignals
 from ui.panel import Panel
 from ui.stall import StallMonitor
 
@@ -74,11 +75,9 @@ def missing_x11_packages() -> list[str]:
 
 def display_available() -> bool:
     """Whether Qt can open a window here; offscreen and other explicit platforms count as available."""
-    if os.environ.get("QT_QPA_PLATFORM"):
+    if os.environ.get("QT_QPA_PLATFORM") or not sys.platform.startswith("linux"):
         return True
-    if sys.platform.startswith("linux"):
-        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-    return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 @dataclass
@@ -90,6 +89,15 @@ class PanelApp:
     player: DemoPlayer
     panel: Panel
     ready: asyncio.Future[Pipeline]
+    tasks: Tasks
+    """The coroutines the panel and its windows start (inserting a reply, testing the LLM, loading a pack)."""
+    windows: list[QWidget] = field(default_factory=list)
+    """The window opened from the panel (handoff, settings, packs, what an AI draft sends): one at a time."""
+
+    async def aclose(self) -> None:
+        """Cancel every task of the panel, its windows and the session, and wait until all have ended."""
+        await self.tasks.aclose()
+        await self.session.aclose()
 
 
 def demo_conversations() -> list[Path]:
@@ -109,41 +117,44 @@ def compose(loop: asyncio.AbstractEventLoop, folder: Path | None = None, systems
         if systems is not None
         else None
     )
-    session = Session(ready, bridge, Journal(folder / "journal.sqlite3"), lambda: Settings.load(folder).llm(), desk)
-    player = DemoPlayer(session)
-    panel = Panel(bridge, player, demo_conversations(), session)
+    session = Session.open(
+        ready, bridge, Journal(folder / "journal.sqlite3"), lambda: Settings.load(folder).llm(), desk
+    )
+    player = DemoPlayer(session.analysis)
+    tasks = Tasks(loop)
+    panel = Panel(bridge, player, demo_conversations(), session.reply, session.operations, tasks)
     panel.draft.set_llm_available(
         bool(settings.llm_base_url), "Set a language model endpoint in Settings to draft with it."
     )
     if settings.always_on_top:
         panel.on_top.setChecked(True)
-    parts = PanelApp(bridge, session, player, panel, ready)
-    windows: list[QWidget] = []
-    panel.handoff_requested.connect(lambda: open_handoff(parts, windows))
-    panel.settings_requested.connect(lambda: open_settings(parts, windows, folder))
-    panel.draft.preview_requested.connect(lambda: show_preview(parts, windows))
+    parts = PanelApp(bridge, session, player, panel, ready, tasks)
+    panel.handoff_requested.connect(lambda: open_handoff(parts))
+    panel.settings_requested.connect(lambda: open_settings(parts, folder))
+    panel.packs_requested.connect(lambda: open_packs(parts))
+    panel.draft.preview_requested.connect(lambda: show_preview(parts))
     return parts
 
 
-def open_handoff(parts: PanelApp, windows: list[QWidget]) -> None:
-    from copilot.reasoning.handoff import build_handoff
+def open_handoff(parts: PanelApp) -> None:
+    from copilot.handoff import build_handoff
     from ui.handoff import HandoffWindow
 
-    session = parts.session
-    if session.conversation is None or session.insight is None:
+    analysis = parts.session.analysis
+    if analysis.conversation is None or analysis.insight is None:
         parts.bridge.error_reported.emit("The handoff package is ready once the first message has been analysed.")
         return
-    conversation = session.conversation
-    window = HandoffWindow(build_handoff(conversation, session.insight), conversation.title or conversation.id)
-    windows[:] = [window]
+    conversation = analysis.conversation
+    window = HandoffWindow(build_handoff(conversation, analysis.insight), conversation.title or conversation.id)
+    parts.windows[:] = [window]
     window.show()
 
 
-def open_settings(parts: PanelApp, windows: list[QWidget], folder: Path) -> None:
+def open_settings(parts: PanelApp, folder: Path) -> None:
     from ui.settings import SettingsWindow
 
     ready = parts.ready.done() and parts.ready.exception() is None
-    window = SettingsWindow(folder, parts.ready.result().workspace if ready else None)
+    window = SettingsWindow(folder, parts.tasks, parts.ready.result().workspace if ready else None)
 
     def apply(settings: Settings) -> None:
         parts.panel.on_top.setChecked(settings.always_on_top)
@@ -152,17 +163,29 @@ def open_settings(parts: PanelApp, windows: list[QWidget], folder: Path) -> None
         )
 
     window.saved.connect(apply)
-    windows[:] = [window]
+    parts.windows[:] = [window]
     window.show()
 
 
-def show_preview(parts: PanelApp, windows: list[QWidget]) -> None:
+def open_packs(parts: PanelApp) -> None:
+    if not parts.ready.done() or parts.ready.exception() is not None:
+        parts.bridge.error_reported.emit("Policy packs open once retrieval has started; try again in a moment.")
+        return
+    from ui.admin.packs import PacksWindow
+
+    window = PacksWindow(parts.ready.result().workspace, parts.tasks)
+    window.packs_changed.connect(parts.bridge.packs_changed)
+    parts.windows[:] = [window]
+    window.show()
+
+
+def show_preview(parts: PanelApp) -> None:
     """Exactly what an LLM draft would send (redacted), for the rep to read before asking for one."""
     from PySide6.QtWidgets import QPlainTextEdit
 
     from copilot.llm.client import preview
 
-    request = parts.session.llm_request()
+    request = parts.session.reply.llm_request()
     if request is None:
         parts.bridge.error_reported.emit("Nothing to send yet: wait for the first message to be analysed.")
         return
@@ -170,16 +193,21 @@ def show_preview(parts: PanelApp, windows: list[QWidget]) -> None:
     view.setReadOnly(True)
     view.setWindowTitle("What an AI draft sends (personal data redacted)")
     view.resize(560, 520)
-    windows[:] = [view]
+    parts.windows[:] = [view]
     view.show()
 
 
 async def start_workspace(parts: PanelApp, make_embedder: Callable[[], Embedder]) -> Workspace:
-    """Open the data folder and the demo pack off the GUI thread, then hand the pipeline to the session."""
+    """Open the data folder and the demo pack off the GUI thread, then hand the pipeline to the session.
+
+    Both run in daemon threads: opening imports chromadb and cannot be interrupted, and a first-run pack
+    load embeds for tens of seconds on a busy machine; neither may hold a closing app (a load commits with
+    its catalog row, so one abandoned midway leaves nothing half-loaded).
+    """
     try:
         embedder = make_embedder()
-        workspace = await asyncio.to_thread(Workspace, home(), embedder)
-        await asyncio.to_thread(workspace.ensure_demo_pack)
+        workspace = await in_daemon_thread(Workspace, home(), embedder)
+        await in_daemon_thread(workspace.ensure_demo_pack)
     except Exception as exc:
         parts.bridge.error_reported.emit(f"Could not start retrieval: {exc}")
         parts.bridge.model_status_changed.emit(f"failed: {exc}")
@@ -202,7 +230,7 @@ def install_crash_hook(bridge: Bridge) -> None:
 
 
 def run_app(conversation: Path | None) -> int:
-    """Open the panel; returns the process exit code."""
+    """Open the panel; returns the process exit code once it has closed (window closed, SIGTERM, Ctrl+C)."""
     if not display_available():
         print(HEADLESS_HELP, file=sys.stderr)
         return 2
@@ -215,18 +243,20 @@ def run_app(conversation: Path | None) -> int:
         return 2
     import qasync
 
-    from retrieval.embed import ProcessEmbedder
-
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("Copilot")
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
+    QuitOnSignals(app, loop)  # before the first paint: a SIGTERM right after it closes the app cleanly
+    closing = asyncio.Event()
+    app.aboutToQuit.connect(closing.set)
     try:
         systems: Systems | None = connect(configured(home()))
         config_error = ""
     except ConfigError as exc:  # the panel still works: no lookups or actions until the file is fixed
         systems, config_error = None, f"Connected systems are off: {exc}"
     parts = compose(loop, systems=systems)
+    parts.panel.closed.connect(app.quit)  # the panel is the app: its other windows close with it
     if config_error:
         parts.bridge.error_reported.emit(config_error)
     install_crash_hook(parts.bridge)
@@ -235,50 +265,41 @@ def run_app(conversation: Path | None) -> int:
     log.info("panel painted %.2f s after launch", since_launch())
     monitor = StallMonitor()
     monitor.start()
-    embedders: list[ProcessEmbedder] = []
+    embedders: list[AppEmbedder] = []
 
     def make_embedder() -> Embedder:
         def on_status(status: str) -> None:
             log.info("model %s %.2f s after launch", status, since_launch())
             parts.bridge.report_model_status(status)
 
-        embedder = ProcessEmbedder(Settings.load(home()).embedding_model, on_status=on_status)
-        embedders.append(embedder)
-        return embedder
+        embedders.append(AppEmbedder(Settings.load(home()).embedding_model, on_status))
+        return embedders[-1]
 
-    windows: list[QWidget] = []
-
-    def open_packs() -> None:
-        if not parts.ready.done() or parts.ready.exception() is not None:
-            parts.bridge.error_reported.emit("Policy packs open once retrieval has started; try again in a moment.")
-            return
-        from ui.admin.packs import PacksWindow
-
-        window = PacksWindow(parts.ready.result().workspace)
-        window.packs_changed.connect(parts.bridge.packs_changed)
-        windows[:] = [window]
-        window.show()
-
-    parts.panel.packs_requested.connect(open_packs)
-    closing = asyncio.Event()
-    app.aboutToQuit.connect(closing.set)
-    for stop in (signal.SIGINT, signal.SIGTERM):  # Ctrl+C or a session manager: close cleanly
-        signal.signal(stop, lambda *_: app.quit())
-    startup = loop.create_task(start_workspace(parts, make_embedder))
+    background = Tasks(loop)
+    background.spawn(start_workspace(parts, make_embedder))
     if parts.session.operations is not None:  # actions whose reply died with the last run: read what happened
-        resumed = loop.create_task(parts.session.operations.desk.resume())
+        parts.session.operations.resume()
     first = conversation or next(iter(demo_conversations()), None)
     if first is not None:  # demo mode: a conversation is ready to play
         parts.panel.open_conversation(first)
     with loop:
         loop.run_until_complete(closing.wait())
-        parts.session.close()
-        startup.cancel()
-        if parts.session.operations is not None:
-            resumed.cancel()
-        if systems is not None:
-            loop.run_until_complete(systems.aclose())
-    log.info("longest event-loop stall: %.1f ms", monitor.max_stall_ms)
+        quitting = time.perf_counter()
+        loop.run_until_complete(shut_down(parts, background, systems))
     for embedder in embedders:
         embedder.close()
+    log.info(
+        "closed in %.2f s; longest event-loop stall: %.1f ms", time.perf_counter() - quitting, monitor.max_stall_ms
+    )
     return 0
+
+
+async def shut_down(parts: PanelApp, background: Tasks, systems: Systems | None) -> None:
+    """Cancel and await every task (the session's, the panel's, start-up's), then close the systems.
+
+    Work already in a worker thread is not waited for: those are daemon threads (see ``in_daemon_thread``).
+    """
+    await parts.aclose()
+    await background.aclose()
+    if systems is not None:
+        await systems.aclose()

@@ -3,12 +3,11 @@ draft editor and the demo controls."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
@@ -24,10 +23,12 @@ from PySide6.QtWidgets import (
 from copilot.actions.approvals import Action
 from copilot.conversation.state import Conversation
 from copilot.pipeline import Insight
-from copilot.reasoning.reasoner import Review
+from copilot.reasoner import Review
 from copilot.reasoning.suggest import Suggestion
-from copilot.session.analysis import Session
+from copilot.session.operations import Operations
 from copilot.session.playback import DemoPlayer
+from copilot.session.reply import ReplyDesk
+from copilot.session.tasks import Tasks
 from ui.bridge import Bridge
 from ui.sections.actions import ActionsSection, describe
 from ui.sections.alerts import EscalationBanner, FlagList
@@ -80,8 +81,20 @@ class Panel(QWidget):
     """The rep (or admin) asked for the policy packs window."""
     settings_requested = Signal()
     handoff_requested = Signal()
+    closed = Signal()
+    """The rep closed the panel (the app quits)."""
 
-    def __init__(self, bridge: Bridge, player: DemoPlayer, conversations: list[Path], session: Session) -> None:
+    def __init__(
+        self,
+        bridge: Bridge,
+        player: DemoPlayer,
+        conversations: list[Path],
+        reply: ReplyDesk,
+        operations: Operations | None,
+        tasks: Tasks,
+    ) -> None:
+        """Insights arrive only through ``bridge``; ``reply`` and ``operations`` take what the rep asks for;
+        ``tasks`` owns the coroutines the panel starts (the app cancels and awaits them when it closes)."""
         super().__init__()
         self.setWindowTitle("Copilot")
         self.setAccessibleName("Copilot side panel")
@@ -90,13 +103,17 @@ class Panel(QWidget):
         self.resize(PANEL_WIDTH, 900)
         self.setMinimumWidth(340)
         self.player = player
-        self.session = session
+        self.reply = reply
+        self.operations = operations
+        self._tasks = tasks
+        self._insight: Insight | None = None
+        """The newest insight the bridge delivered, while it belongs to the conversation shown."""
         self.confirm_override: Callable[[Review], bool] = lambda review: ask_override(self, review)
         """Asked before inserting a draft with unsupported figures or error flags (tests answer it)."""
         self.ask_second_approver: Callable[[Action], str] = lambda action: ask_second_approver(self, action)
         """Asked for the name of the lead approving an action above the rep's limit (tests answer it)."""
         self.customer = CustomerSection()
-        self.actions = ActionsSection()
+        self.action_cards = ActionsSection()
         self.header = HeaderSection()
         self.packs_button = QPushButton("Packs… (Ctrl+Shift+P)")
         self.packs_button.setAccessibleName("Open the policy packs window")
@@ -112,7 +129,7 @@ class Panel(QWidget):
         self._review_timer = QTimer(self)
         self._review_timer.setSingleShot(True)
         self._review_timer.setInterval(REVIEW_DELAY_MS)
-        self._review_timer.timeout.connect(lambda: self.session.review(self.draft.editor.toPlainText()))
+        self._review_timer.timeout.connect(lambda: self.reply.review(self.draft.editor.toPlainText()))
         self.on_top = QCheckBox("Keep on top (Ctrl+T)")
         self.on_top.setAccessibleName("Keep the panel on top of other windows")
         self.on_top.toggled.connect(self._on_on_top_toggled)
@@ -125,7 +142,7 @@ class Panel(QWidget):
         advice_layout.setContentsMargins(0, 0, 4, 0)
         advice_layout.addWidget(self.customer)
         advice_layout.addWidget(self.suggestions)
-        advice_layout.addWidget(self.actions)
+        advice_layout.addWidget(self.action_cards)
         advice_layout.addWidget(self.policy, 1)
         cards = QScrollArea()
         cards.setWidgetResizable(True)
@@ -176,16 +193,17 @@ class Panel(QWidget):
         bridge.draft_stream.connect(self._on_draft_stream)
         bridge.draft_error.connect(lambda _seq, message: self.draft.stream_failed(message))
         self.suggestions.accepted.connect(self._on_suggestion_accepted)
-        self.suggestions.dismissed.connect(lambda s: self.session.decide(s.intent, s.title, "dismissed"))
+        self.suggestions.dismissed.connect(lambda s: self.reply.decide(s.intent, s.title, "dismissed"))
         self.draft.edited.connect(self._on_draft_edited)
         self.draft.insert_requested.connect(self._on_insert_requested)
-        self.draft.ai_requested.connect(self.session.draft_with_llm)
+        self.draft.ai_requested.connect(self.reply.draft_with_llm)
         self.draft.ai_cancelled.connect(self._on_ai_cancelled)
         self.draft.refresh_requested.connect(self._use_current_draft)
         bridge.customer_updated.connect(self.customer.show_customer)
-        bridge.actions_updated.connect(self.actions.show_actions)
-        self.customer.retry_requested.connect(self.session.retry_lookups)
-        self.actions.requested.connect(self._on_action_requested)
+        bridge.actions_updated.connect(self.action_cards.show_actions)
+        if self.operations is not None:
+            self.customer.retry_requested.connect(self.operations.retry)
+        self.action_cards.requested.connect(self._on_action_requested)
 
     def _shortcuts(self) -> None:
         for keys, slot in (
@@ -205,7 +223,7 @@ class Panel(QWidget):
             ("Ctrl+R", self._use_current_draft),
             ("Escape", self._on_ai_cancelled),
             ("Ctrl+,", self.settings_requested.emit),
-            ("Ctrl+Shift+A", self.actions.focus_first),
+            ("Ctrl+Shift+A", self.action_cards.focus_first),
         ):
             shortcut = QShortcut(QKeySequence(keys), self)
             shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
@@ -254,9 +272,15 @@ class Panel(QWidget):
     def _on_conversation_updated(self, conversation: Conversation) -> None:
         self.header.show_conversation(conversation)
         self.transcript.show_conversation(conversation)
+        insight = self._insight
+        if insight is not None and (
+            insight.conversation_id != conversation.id or conversation.turn(insight.seq) is None
+        ):
+            self._insight = None  # another conversation began: its draft comes with its first analysis
 
     @Slot(object)
     def _on_insight_arrived(self, insight: Insight) -> None:
+        self._insight = insight
         self.policy.show_insight(insight)
         self.notices.show_notices(list(insight.notices))
         self.escalation.show_escalations(insight.advice.escalations)
@@ -269,15 +293,15 @@ class Panel(QWidget):
 
     def _use_current_draft(self) -> None:
         """Show the copilot's draft for the newest message (or a saved edit of it after a restart)."""
-        insight = self.session.insight
+        insight = self._insight
         if insight is None:
             return
-        saved = self.session.saved_draft()
+        saved = self.reply.saved_draft()
         if saved is not None and saved[0] >= insight.seq and saved[1] != insight.advice.reply.text:
             self.draft.set_text(
                 saved[1], saved[0], f"Your edited draft for message #{saved[0]} (restored).", edited=True
             )
-            self.session.review(saved[1])
+            self.reply.review(saved[1])
             return
         reply = insight.advice.reply
         missing = f" Fill in: {', '.join(m.replace('_', ' ') for m in reply.missing)}." if reply.missing else ""
@@ -286,68 +310,74 @@ class Panel(QWidget):
 
     @Slot(object)
     def _on_suggestion_accepted(self, suggestion: Suggestion) -> None:
-        self.session.decide(suggestion.intent, suggestion.title, "accepted")
-        drafted = self.session.path_draft(suggestion)
+        self.reply.decide(suggestion.intent, suggestion.title, "accepted")
+        drafted = self.reply.path_draft(suggestion)
         if drafted is not None:
             reply, review = drafted
-            seq = self.session.insight.seq if self.session.insight else self.draft.seq
+            seq = self._insight.seq if self._insight else self.draft.seq
             self.draft.set_text(reply.text, seq, f"Draft for “{suggestion.title}”.")
             self.draft.show_review(reply.text, review)
-            self.session.save_draft(reply.text)
+            self.reply.save_draft(reply.text)
         self.draft.editor.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     @Slot(str, str)
     def _on_action_requested(self, verb: str, action_id: str) -> None:
-        card = self.actions.card(action_id)
-        if card is None:
+        card = self.action_cards.card(action_id)
+        operations = self.operations
+        if card is None or operations is None:
             return
         proposal = card.action.proposal
         if verb == "approve":
-            self.session.approve(action_id)
+            operations.approve(action_id)
         elif verb == "second":
             if name := self.ask_second_approver(card.action):
-                self.session.approve(action_id, name, proposal.verdict.approver_role or "lead")
+                operations.approve(action_id, name, proposal.verdict.approver_role or "lead")
         elif verb == "reject":
-            self.session.reject(action_id)
+            operations.reject(action_id)
         elif verb == "undo":
-            self.session.undo(proposal.undo, f"Undo: {describe(proposal.tool, proposal.arguments)}")
+            operations.undo(proposal.undo, f"Undo: {describe(proposal.tool, proposal.arguments)}")
         else:
-            self.session.act(verb, action_id)
+            {"run": operations.run, "reconcile": operations.reconcile, "preview": operations.preview}[verb](action_id)
 
     @Slot(str)
     def _on_draft_edited(self, text: str) -> None:
-        self.session.save_draft(text)
+        self.reply.save_draft(text)
         self._review_timer.start()
 
     @Slot(int, str, bool)
     def _on_draft_stream(self, seq: int, text: str, done: bool) -> None:
         self.draft.stream(text, seq, done)
         if done:
-            self.session.review(text)
+            self.reply.review(text)
 
     def _on_ai_cancelled(self) -> None:
         if self.draft.streaming:
-            self.session.cancel_llm()
+            self.reply.cancel_llm()
             self.draft.stream_failed("cancelled.")
 
+    @Slot(str)
     def _on_insert_requested(self, text: str) -> None:
-        asyncio.ensure_future(self._insert(text))
+        self._tasks.spawn(self._insert(text))
 
     async def _insert(self, text: str) -> None:
         if not text.strip():
             return
-        review = await self.session.blockers(text)
+        review = await self.reply.blockers(text)
         if (review.unsupported or review.flags) and not self.confirm_override(review):
             self.notices.show_notices(["Not inserted: fix the marked parts, or insert again and confirm."])
             return
         QGuiApplication.clipboard().setText(text)
-        self.session.inserted(text, review.unsupported)
+        self.reply.inserted(text, review.unsupported)
         note = " (override recorded)" if review.unsupported or review.flags else ""
         self.notices.show_notices([f"Reply copied: paste it into the conversation{note}."])
 
     @Slot(int, str)
     def _on_analysis_error(self, seq: int, message: str) -> None:
         self.notices.add_error(f"Could not analyse message #{seq}: {message}. The previous advice is still shown.")
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        super().closeEvent(event)
+        self.closed.emit()
 
     @Slot(bool)
     def _on_on_top_toggled(self, on: bool) -> None:

@@ -6,8 +6,12 @@ import asyncio
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from base.errors import CopilotError
+
+if TYPE_CHECKING:
+    from ui.app import PanelApp
 
 
 def render_screenshot(
@@ -56,7 +60,7 @@ def render_screenshot(
         if window == "packs":
             from ui.admin.packs import PacksWindow
 
-            shown = packs = PacksWindow((await parts.ready).workspace)
+            shown = packs = PacksWindow((await parts.ready).workspace, parts.tasks)
             packs.show()
             versions = packs.workspace.catalog.versions()
             active_names = {v.name for v in versions if v.active}
@@ -66,7 +70,7 @@ def render_screenshot(
         out.parent.mkdir(parents=True, exist_ok=True)
         if not shown.grab().save(str(out)):
             raise CopilotError(f"could not write {out}; check the folder exists and is writable")
-        parts.session.close()
+        await parts.aclose()
         if systems is not None:
             await systems.aclose()
 
@@ -74,21 +78,21 @@ def render_screenshot(
         loop.run_until_complete(play())
 
 
-async def _settle_actions(parts, approve: bool) -> None:  # type: ignore[no-untyped-def]
+async def _settle_actions(parts: PanelApp, approve: bool) -> None:
     """Wait for lookups and proposals (and, with ``approve``, for the first runnable action to finish)."""
     for _ in range(200):
         await asyncio.sleep(0.05)
         await parts.session.settle()
-        cards = parts.panel.actions.cards
+        cards = parts.panel.action_cards.cards
         if cards and "·" in parts.panel.customer.body.text():
             break
     if approve:
-        card = next((c for c in parts.panel.actions.cards if "approve" in c.buttons), None)
+        card = next((c for c in parts.panel.action_cards.cards if "approve" in c.buttons), None)
         if card is not None:
             card.buttons["approve"].click()
             for _ in range(200):
                 await asyncio.sleep(0.05)
-                done = [c for c in parts.panel.actions.cards if c.action.id == card.action.id]
+                done = [c for c in parts.panel.action_cards.cards if c.action.id == card.action.id]
                 if done and done[0].action.state in ("done", "failed", "unknown"):
                     break
             await parts.session.settle()

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from base.errors import CopilotError, LlmError
 from copilot.llm.client import LlmClient, api_key, store_key
+from copilot.session.tasks import Tasks, in_daemon_thread
 from copilot.settings import Settings
 from copilot.workspace import Workspace, switch_model
 
@@ -33,12 +34,16 @@ class SettingsWindow(QWidget):
     saved = Signal(object)
     """The Settings after a save."""
 
-    def __init__(self, home: Path, workspace: Workspace | None = None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, home: Path, tasks: Tasks, workspace: Workspace | None = None, parent: QWidget | None = None
+    ) -> None:
+        """``tasks`` owns the connection test and the re-embedding (the app cancels them when it closes)."""
         super().__init__(parent)
         self.setWindowTitle("Copilot settings")
         self.setAccessibleName("Settings")
         self.home = home
         self.workspace = workspace
+        self._tasks = tasks
         self.settings = Settings.load(home)
         s = self.settings
         self.base_url = QLineEdit(s.llm_base_url)
@@ -58,7 +63,7 @@ class SettingsWindow(QWidget):
         self.allow_remote = QCheckBox("Allow endpoints off this machine (admin)")
         self.allow_remote.setChecked(s.allow_remote_llm)
         self.test = QPushButton("Test connection")
-        self.test.clicked.connect(lambda: asyncio.ensure_future(self.test_connection()))
+        self.test.clicked.connect(lambda: self._tasks.spawn(self.test_connection()))
         self.llm_status = QLabel()
         self.llm_status.setWordWrap(True)
         self.key_status = QLabel()
@@ -79,7 +84,7 @@ class SettingsWindow(QWidget):
         self.embedding = QLineEdit(s.embedding_model)
         self.embedding.setAccessibleName("Embedding model folder")
         self.reembed = QPushButton("Re-embed and switch")
-        self.reembed.clicked.connect(lambda: asyncio.ensure_future(self.switch_embedding()))
+        self.reembed.clicked.connect(lambda: self._tasks.spawn(self.switch_embedding()))
         self.progress = QProgressBar()
         self.progress.setVisible(False)
         self.model_status = QLabel(
@@ -179,7 +184,8 @@ class SettingsWindow(QWidget):
             loop.call_soon_threadsafe(self._progress, done, total)
 
         try:
-            model = await asyncio.to_thread(switch_model, self.workspace, self.embedding.text().strip(), progress)
+            # A daemon thread: re-embedding every pack takes minutes, and the old model stays in force until it ends.
+            model = await in_daemon_thread(switch_model, self.workspace, self.embedding.text().strip(), progress)
         except (CopilotError, OSError, ValueError) as exc:
             self.model_status.setText(f"Not switched; the old model stays in use: {exc}")
         else:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from base.errors import ApprovalError, ConnectorError, CopilotError
@@ -17,14 +17,17 @@ from copilot.actions.approvals import Action, Desk
 from copilot.actions.customer import CustomerView, Lookup, lookups, view
 from copilot.actions.proposals import offered_for
 from copilot.conversation.state import Conversation
-from copilot.pipeline import Insight
+from copilot.pipeline import Insight, Pipeline
 from copilot.reasoning.guidance import Guidance
+from copilot.session.tasks import Tasks
 
 log = logging.getLogger("copilot")
 AddResult = Callable[[str, dict[str, Any], dict[str, Any]], None]
 
 
 class OperationsListener(Protocol):
+    """What operations tell the outside world (the UI bridge implements it)."""
+
     def customer_changed(self, customer: CustomerView) -> None: ...
 
     def actions_changed(self, actions: list[Action]) -> None: ...
@@ -33,46 +36,79 @@ class OperationsListener(Protocol):
 
 
 class Operations:
-    def __init__(self, desk: Desk, listener: OperationsListener, add_result: AddResult) -> None:
+    """Follows the analysis (a Follower) to look customers up and propose actions; runs what the rep asks.
+
+    Lookups and proposals belong to the conversation and are cancelled when another one starts; what
+    the rep asked for (approvals, runs, reconciliation) runs on until done or until ``aclose``.
+    """
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, desk: Desk, listener: OperationsListener, add_result: AddResult
+    ) -> None:
         self.desk = desk
         self._listener = listener
         self._add_result = add_result
         self._done: set[str] = set()
         self._failed: dict[str, str] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self.conversation_id = ""
+        self._followups = Tasks(loop)
+        self._requests = Tasks(loop)
+        self._advice: asyncio.Task[list[Action]] | None = None
+        self._conversation: Conversation | None = None
+        self._basis: tuple[Insight, Guidance] | None = None
         self.customer = CustomerView()
 
-    def _spawn(self, coroutine: Any) -> asyncio.Task[Any]:
-        task = asyncio.get_running_loop().create_task(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
+    # What the analysis tells it
 
-    def start(self, conversation: Conversation) -> None:
-        for task in list(self._tasks):
-            task.cancel()
+    def started(self, conversation: Conversation) -> None:
+        self._followups.cancel()
+        self._advice, self._basis = None, None
         self._done.clear()
         self._failed.clear()
-        self.conversation_id = conversation.id
+        self._conversation = conversation
         self.customer = CustomerView()
         self._listener.customer_changed(self.customer)
         self._listener.actions_changed(self.desk.actions(conversation.id))
 
-    def follow(self, conversation: Conversation) -> None:
+    def updated(self, conversation: Conversation, newest: int) -> None:
+        self._conversation = conversation
+        self._follow(conversation)
+
+    def analysed(self, insight: Insight, conversation: Conversation, pipeline: Pipeline) -> None:
+        """Refresh the Customer section, then offer the actions this analysis calls for (the newest wins)."""
+        self._shown(conversation)
+        guidance = pipeline.workspace.guidance(insight.packs)
+        self._basis = (insight, guidance)
+        if self._advice is not None:
+            self._advice.cancel()
+        self._advice = self._followups.spawn(self._advise(conversation, insight, guidance))
+
+    async def settle(self) -> None:
+        """Wait until the newest analysis's actions have been offered (for screenshots and tests)."""
+        while self._advice is not None and not self._advice.done():
+            await asyncio.wait([self._advice])
+
+    async def aclose(self) -> None:
+        """Cancel lookups, proposals and runs in flight and wait for them to end."""
+        await self._followups.aclose()
+        await self._requests.aclose()
+
+    # Lookups
+
+    def _follow(self, conversation: Conversation) -> None:
         """Look up what the conversation newly names (in the background)."""
         wanted = [w for w in lookups(conversation) if w.key not in self._done and w.key not in self._failed]
         if wanted:
             for lookup in wanted:
                 self._done.add(lookup.key)
-            self._spawn(self._lookup(conversation, wanted))
+            self._followups.spawn(self._lookup(conversation, wanted))
 
-    def retry(self, conversation: Conversation) -> None:
+    def retry(self) -> None:
         """The rep asked to try failed lookups again."""
         for key in list(self._failed):
             self._done.discard(key)
         self._failed.clear()
-        self.follow(conversation)
+        if self._conversation is not None:
+            self._follow(self._conversation)
 
     async def _lookup(self, conversation: Conversation, wanted: list[Lookup]) -> None:
         systems = self.desk.systems
@@ -90,14 +126,16 @@ class Operations:
                 continue
             self._add_result(lookup.tool, lookup.arguments, result)
 
-    def shown(self, conversation: Conversation) -> None:
+    def _shown(self, conversation: Conversation) -> None:
         """Refresh the Customer section from the conversation's newest system results."""
         stale = bool(self._failed)
         message = next(iter(self._failed.values()), "") if stale else ""
         self.customer = view(conversation, stale, message)
         self._listener.customer_changed(self.customer)
 
-    async def advise(
+    # Proposals
+
+    async def _advise(
         self, conversation: Conversation, insight: Insight, guidance: Guidance, extra: tuple[tuple[str, str], ...] = ()
     ) -> list[Action]:
         """Offer the actions this analysis calls for; each is recorded (and audited) once."""
@@ -110,43 +148,59 @@ class Operations:
         self._listener.actions_changed(actions)
         return actions
 
-    async def preview(self, action_id: str, conversation: Conversation) -> Action | None:
-        """The system's dry run of a waiting action, shown on its card."""
-        return await self._guarded(conversation, self.desk.preview(action_id))
+    def undo(self, tool: str, why: str) -> None:
+        """Propose the compensating action (``reinstate_order``) for the rep to approve."""
+        if self._conversation is not None and self._basis is not None:
+            insight, guidance = self._basis
+            self._requests.spawn(self._advise(self._conversation, insight, guidance, ((tool, why),)))
 
-    def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
+    # What the rep asks for
 
-    async def approve(self, action_id: str, conversation: Conversation, name: str, role: str) -> Action | None:
-        """One person's approval; once complete, the action runs straight away."""
+    def approve(self, action_id: str, name: str = "", role: str = "") -> None:
+        """One person's approval (by default this app's user); once complete, the action runs straight away."""
+        name, role = name or self.desk.actor, role or self.desk.role
 
-        async def approved() -> Action:
+        async def approved(conversation: Conversation) -> Action:
             action = self.desk.approve(action_id, name, role)
             return await self.desk.execute(action_id, conversation, self._add_result) if action.runnable else action
 
-        return await self._guarded(conversation, approved())
+        self._request(approved)
 
-    async def run(self, action_id: str, conversation: Conversation) -> Action | None:
+    def run(self, action_id: str) -> None:
         """Run an approved action again after it was not delivered (the system was down)."""
-        return await self._guarded(conversation, self.desk.execute(action_id, conversation, self._add_result))
+        self._request(lambda conversation: self.desk.execute(action_id, conversation, self._add_result))
 
-    async def reconcile(self, action_id: str, conversation: Conversation) -> Action | None:
-        return await self._guarded(conversation, self.desk.reconcile(action_id, self._add_result))
+    def reconcile(self, action_id: str) -> None:
+        """Read the system's state of an action whose outcome is unknown."""
+        self._request(lambda _: self.desk.reconcile(action_id, self._add_result))
 
-    def reject(self, action_id: str, conversation: Conversation, name: str, why: str = "") -> None:
+    def preview(self, action_id: str) -> None:
+        """The system's dry run of a waiting action, shown on its card."""
+        self._request(lambda _: self.desk.preview(action_id))
+
+    def resume(self) -> None:
+        """After a restart, settle actions whose reply died with the last run (by reading the system)."""
+        self._requests.spawn(self.desk.resume())
+
+    def reject(self, action_id: str, why: str = "") -> None:
+        if self._conversation is None:
+            return
         try:
-            self.desk.reject(action_id, name, why)
+            self.desk.reject(action_id, self.desk.actor, why)
         except ApprovalError as exc:
             self._listener.operation_failed(str(exc))
-        self._listener.actions_changed(self.desk.actions(conversation.id))
+        self._listener.actions_changed(self.desk.actions(self._conversation.id))
 
-    async def _guarded(self, conversation: Conversation, work: Any) -> Action | None:
+    def _request(self, work: Callable[[Conversation], Awaitable[Action | None]]) -> None:
+        if self._conversation is not None:
+            self._requests.spawn(self._guarded(self._conversation, work))
+
+    async def _guarded(
+        self, conversation: Conversation, work: Callable[[Conversation], Awaitable[Action | None]]
+    ) -> None:
         """Run ``work``; a refusal or system error is reported in plain words and the panel stays usable."""
         try:
-            action: Action | None = await work
+            await work(conversation)
         except CopilotError as exc:
             self._listener.operation_failed(str(exc))
-            action = None
         self._listener.actions_changed(self.desk.actions(conversation.id))
-        return action

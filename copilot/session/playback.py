@@ -7,14 +7,14 @@ from pathlib import Path
 
 from base.errors import EventError
 from copilot.conversation.events import ConversationStarted, Event, Message, read_events
-from copilot.session.analysis import Session
+from copilot.session.analysis import Analysis
 
 
 class DemoPlayer:
-    """Feeds a Session from a file (step by step) or from text the rep types as customer or rep."""
+    """Feeds the analysis from a file (step by step) or from text the rep types as customer or rep."""
 
-    def __init__(self, session: Session) -> None:
-        self.session = session
+    def __init__(self, analysis: Analysis) -> None:
+        self.analysis = analysis
         self._events: list[Event] = []
         self._position = 0
         self.source: Path | None = None
@@ -28,9 +28,9 @@ class DemoPlayer:
         first = self._events[0] if self._events else None
         if isinstance(first, ConversationStarted):
             self._position = 1
-            self.session.start(first)
+            self.analysis.start(first)
         else:
-            self.session.start(ConversationStarted(id=path.stem))
+            self.analysis.start(ConversationStarted(id=path.stem))
         return log.errors
 
     @property
@@ -50,7 +50,7 @@ class DemoPlayer:
         while not self.finished:
             event = self._events[self._position]
             self._position += 1
-            self.session.submit(event)
+            self.analysis.submit(event)
             if isinstance(event, Message):
                 return True
         return False
@@ -59,8 +59,8 @@ class DemoPlayer:
         """A message typed into the demo box, as the customer or the rep."""
         if not text.strip():
             return
-        if self.session.conversation is None:
-            self.session.start(ConversationStarted(id="typed", title="Typed conversation"))
-        conversation = self.session.conversation
+        if self.analysis.conversation is None:
+            self.analysis.start(ConversationStarted(id="typed", title="Typed conversation"))
+        conversation = self.analysis.conversation
         assert conversation is not None
-        self.session.submit(Message(conversation.id, conversation.next_seq, role, text.strip(), datetime.now(UTC)))
+        self.analysis.submit(Message(conversation.id, conversation.next_seq, role, text.strip(), datetime.now(UTC)))

@@ -7,12 +7,12 @@ import asyncio
 from copilot.conversation.events import ConversationStarted, Message
 from copilot.conversation.state import Conversation
 from copilot.pipeline import Insight, Pipeline
-from copilot.session.analysis import Session
+from copilot.session.analysis import Analysis
 from copilot.workspace import Workspace
 
 
 class Recorder:
-    """A SessionListener that keeps what it was told."""
+    """An AnalysisListener that keeps what it was told."""
 
     def __init__(self) -> None:
         self.conversations: list[Conversation] = []
@@ -33,7 +33,7 @@ def test_a_newer_message_drops_the_older_result_and_start_up_survives(workspace:
     async def run() -> tuple[Recorder, asyncio.Future[Pipeline]]:
         ready: asyncio.Future[Pipeline] = asyncio.get_running_loop().create_future()
         recorder = Recorder()
-        session = Session(ready, recorder)
+        session = Analysis(ready, recorder)
         session.submit(ConversationStarted(id="c1", jurisdiction="US-CA"))
         # Both messages arrive while the pipeline is still starting: the first analysis is cancelled.
         session.submit(Message("c1", 1, "customer", "I was charged twice for one order"))
@@ -54,7 +54,7 @@ def test_a_failed_start_up_is_reported_per_message_not_raised(workspace: Workspa
     async def run() -> Recorder:
         ready: asyncio.Future[Pipeline] = asyncio.get_running_loop().create_future()
         recorder = Recorder()
-        session = Session(ready, recorder)
+        session = Analysis(ready, recorder)
         session.submit(Message("c9", 1, "customer", "Where is my parcel?"))
         ready.set_exception(RuntimeError("the clause store is not writable"))
         await session.settle()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from copilot.session.tasks import Tasks
 from copilot.workspace import Workspace
 from retrieval.embed import LocalEmbedder
 from tests.copilot.test_workspace import make_pack
@@ -13,8 +14,8 @@ from ui.admin.packs import PacksWindow
 
 def settle(loop: asyncio.AbstractEventLoop, window: PacksWindow) -> None:
     async def wait() -> None:
-        while window._busy is not None and not window._busy.done():
-            await asyncio.sleep(0.01)
+        if window._busy is not None:
+            await asyncio.wait([window._busy])
 
     loop.run_until_complete(wait())
 
@@ -27,7 +28,8 @@ def test_admin_loads_activates_rolls_back_and_sees_the_diff(
 ) -> None:
     workspace = Workspace(tmp_path / "home", embedder)
     workspace.load_pack(make_pack(tmp_path, "acme", "1", {"a.md": "## Window {#refunds.window}\nWithin 30 days.\n"}))
-    window = PacksWindow(workspace)
+    tasks = Tasks(event_loop_qt)
+    window = PacksWindow(workspace, tasks)
     qtbot.addWidget(window)
     window.show()
     progress: list[tuple[int, int]] = []
@@ -54,4 +56,5 @@ def test_admin_loads_activates_rolls_back_and_sees_the_diff(
     window.load(tmp_path / "missing")
     settle(event_loop_qt, window)
     assert "failed" in window.status.text() and "no such file" in window.status.text()
+    event_loop_qt.run_until_complete(tasks.aclose())
     workspace.close()

@@ -36,9 +36,8 @@ def open_app(qtbot, loop, workspace: Workspace, folder: Path, systems: Systems) 
 
 
 def close_app(loop: asyncio.AbstractEventLoop, parts: PanelApp, systems: Systems) -> None:
-    parts.session.close()
+    loop.run_until_complete(parts.aclose())
     loop.run_until_complete(systems.aclose())
-    loop.run_until_complete(asyncio.sleep(0.05))
 
 
 @pytest.fixture
@@ -56,7 +55,7 @@ def press(widget, key: Qt.Key) -> None:  # type: ignore[no-untyped-def]
 
 
 def card_for(parts: PanelApp, tool: str):  # type: ignore[no-untyped-def]
-    return next((c for c in parts.panel.actions.cards if c.action.proposal.tool == tool), None)
+    return next((c for c in parts.panel.action_cards.cards if c.action.proposal.tool == tool), None)
 
 
 def test_cancellation_demo_to_an_executed_approved_action(
@@ -94,8 +93,8 @@ def test_cancellation_demo_to_an_executed_approved_action(
     until(
         event_loop_qt,
         lambda: (
-            store_app.session.insight is not None
-            and store_app.session.insight.advice.facts.get("status") == "cancelled"
+            store_app.session.analysis.insight is not None
+            and store_app.session.analysis.insight.advice.facts.get("status") == "cancelled"
         ),
         30,
     )  # the result joined the facts
@@ -176,16 +175,20 @@ def test_a_refund_above_the_limit_needs_a_lead_and_survives_a_restart(
         parts.panel.ask_second_approver = lambda action: "Lee Lead"
         parts.panel.open_conversation(conversation)
         play(event_loop_qt, parts, 1)
-        until(event_loop_qt, lambda: card_for(parts, "refund_payment") is not None, 30)
+        until(event_loop_qt, lambda parts=parts: card_for(parts, "refund_payment") is not None, 30)
         card = card_for(parts, "refund_payment")
         if round_ == "rep":
             assert card.action.proposal.verdict.kind == "needs_approval" and "Needs a lead" in card.text
             press(card, Qt.Key.Key_A)
-            until(event_loop_qt, lambda: card_for(parts, "refund_payment").action.state == "awaiting_second", 30)
+            until(
+                event_loop_qt,
+                lambda parts=parts: card_for(parts, "refund_payment").action.state == "awaiting_second",
+                30,
+            )
         else:
             assert card.action.state == "awaiting_second", "the pending approval survived the restart"
             press(card, Qt.Key.Key_A)
-            until(event_loop_qt, lambda: card_for(parts, "refund_payment").action.state == "done", 30)
+            until(event_loop_qt, lambda parts=parts: card_for(parts, "refund_payment").action.state == "done", 30)
         close_app(event_loop_qt, parts, systems)
     store = DemoStore(tmp_path / "demo-store.sqlite3")
     assert store.count_effects("refund_payment") == 1

@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
 from copilot.reasoning.escalation import Escalation
-from copilot.reasoning.reasoner import Review
+from copilot.reasoner import Review
 from copilot.records.journal import Journal
 from copilot.settings import Settings
 from copilot.workspace import Workspace
@@ -54,8 +54,7 @@ def type_draft(loop: asyncio.AbstractEventLoop, parts: PanelApp, text: str) -> N
 def app(qtbot, event_loop_qt, workspace: Workspace, tmp_path: Path) -> Iterator[PanelApp]:  # type: ignore[no-untyped-def]
     parts = open_app(qtbot, event_loop_qt, workspace, tmp_path)
     yield parts
-    parts.session.close()
-    event_loop_qt.run_until_complete(asyncio.sleep(0.05))  # let cancelled reviews finish
+    event_loop_qt.run_until_complete(parts.aclose())
 
 
 def test_banner_next_steps_and_draft_for_a_bereavement(event_loop_qt, app: PanelApp) -> None:  # type: ignore[no-untyped-def]
@@ -113,8 +112,7 @@ def test_an_edited_draft_goes_stale_then_survives_a_restart(
     play(event_loop_qt, first, 1)
     assert first.panel.draft.state_text.startswith("<b>Stale:</b>") and not first.panel.draft.refresh.isHidden()
     assert first.panel.draft.editor.toPlainText() == edited
-    first.session.close()
-    event_loop_qt.run_until_complete(asyncio.sleep(0.05))  # let its cancelled review finish
+    event_loop_qt.run_until_complete(first.aclose())
     second = open_app(qtbot, event_loop_qt, workspace, tmp_path)  # a restart
     second.panel.open_conversation(demo_conversation("damaged-item"))
     play(event_loop_qt, second, 1)
@@ -139,7 +137,8 @@ def test_an_llm_draft_streams_in_redacted_and_falls_back_on_error(
         )
         sent = str(server.requests[-1])
         assert "Tom Becker" not in sent and "NW-18220" not in sent and "[ORDER_1]" in sent
-        template = app.session.insight.advice.reply.text  # type: ignore[union-attr]
+        assert app.session.analysis.insight is not None
+        template = app.session.analysis.insight.advice.reply.text
         server.mode = "error"
         app.panel.draft.ai.click()
         until(event_loop_qt, lambda: "unavailable" in app.panel.draft.state_text)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import html
+import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal, Slot
@@ -22,10 +24,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from copilot.session.tasks import Tasks, in_daemon_thread
 from copilot.workspace import Workspace
 from retrieval.catalog import PackVersion
 from retrieval.diff import ClauseChange, diff_versions
 
+log = logging.getLogger("copilot.ui")
 _COLUMNS = ("Pack", "Version", "Status", "Clauses", "Loaded at")
 
 
@@ -50,8 +54,10 @@ class PacksWindow(QWidget):
     load_progressed = Signal(int, int)
     """(done, total) of a running load; emitted from the worker thread, delivered on the GUI thread."""
 
-    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
+    def __init__(self, workspace: Workspace, tasks: Tasks, parent: QWidget | None = None) -> None:
+        """``tasks`` owns the operations the admin starts (the app cancels them when it closes)."""
         super().__init__(parent)
+        self._tasks = tasks
         self.setWindowTitle("Copilot – Policy packs")
         self.setAccessibleName("Policy packs")
         self.resize(820, 560)
@@ -149,8 +155,11 @@ class PacksWindow(QWidget):
                 f"<h3>{html.escape(active.key)} → {html.escape(version.version)}</h3>" + _diff_html(changes)
             )
 
-    def _run(self, label: str, work, *args) -> None:  # type: ignore[no-untyped-def]
-        """Run one admin operation off the GUI thread; errors land in the status line, state stays as it was."""
+    def _run(self, label: str, work: Callable[..., object], *args: object) -> None:
+        """Run one admin operation off the GUI thread; errors land in the status line, state stays as it was.
+
+        The thread is a daemon: a closing app does not wait for a load (it commits with its catalog row).
+        """
         if self._busy is not None and not self._busy.done():
             self.status.setText("Another operation is still running.")
             return
@@ -158,8 +167,9 @@ class PacksWindow(QWidget):
         async def go() -> None:
             self.status.setText(f"{label}…")
             try:
-                result = await asyncio.to_thread(work, *args)
+                result = await in_daemon_thread(work, *args)
             except Exception as exc:  # shown to the admin; the catalog is unchanged on failure
+                log.warning("%s failed", label, exc_info=True)
                 self.status.setText(f"{label} failed: {exc}")
             else:
                 self.status.setText(f"{label}: done{'' if result is None else f' ({result})'}")
@@ -167,7 +177,7 @@ class PacksWindow(QWidget):
                 self.progress.setVisible(False)
                 self.refresh()
 
-        self._busy = asyncio.get_event_loop().create_task(go())
+        self._busy = self._tasks.spawn(go())
 
     @Slot()
     def choose_and_load(self) -> None:

@@ -8,6 +8,7 @@ approval) and ``Delete`` rejects. Nothing runs without that click or key.
 from __future__ import annotations
 
 from html import escape
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
@@ -149,7 +150,7 @@ class ActionCard(QFrame):
             super().keyPressEvent(event)
 
 
-class ActionsSection(CardColumn):
+class ActionsSection(CardColumn[ActionCard]):
     requested = Signal(str, str)
     """(verb, action id) from any card; see ActionCard.requested."""
 
@@ -159,10 +160,6 @@ class ActionsSection(CardColumn):
             "Actions appear here when a path calls for one and the system confirms the order or customer.",
             parent,
         )
-
-    @property
-    def cards(self) -> list[ActionCard]:
-        return super().cards  # type: ignore[return-value]
 
     def card(self, action_id: str) -> ActionCard | None:
         return next((c for c in self.cards if c.action.id == action_id), None)
@@ -174,7 +171,7 @@ class ActionsSection(CardColumn):
         for action in shown:
             card = ActionCard(action)
             card.requested.connect(self.requested)
-            self._cards.addWidget(card)
+            self._add(card)
             if action.id == focused:
                 card.setFocus(Qt.FocusReason.OtherFocusReason)
         waiting = sum(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Generic, TypeVar
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
@@ -17,7 +19,10 @@ def move_between_cards(card: QWidget, key: int) -> bool:
     return True
 
 
-class CardColumn(QWidget):
+Card = TypeVar("Card", bound=QWidget)
+
+
+class CardColumn(QWidget, Generic[Card]):
     """Heading, a status line and the cards below it; subclasses decide what the cards are."""
 
     def __init__(self, title: str, status: str, parent: QWidget | None = None) -> None:
@@ -30,6 +35,7 @@ class CardColumn(QWidget):
         self._status = QLabel(status)
         self._status.setWordWrap(True)
         self._status.setStyleSheet("color: #555;")
+        self._shown: list[Card] = []
         self._cards = QVBoxLayout()
         self._cards.setSpacing(6)
         self._layout = QVBoxLayout(self)
@@ -39,18 +45,23 @@ class CardColumn(QWidget):
         self._layout.addLayout(self._cards)
 
     @property
-    def cards(self) -> list[QWidget]:
-        return [self._cards.itemAt(i).widget() for i in range(self._cards.count())]
+    def cards(self) -> list[Card]:
+        return list(self._shown)
 
     @property
     def status_text(self) -> str:
         return self._status.text()
 
+    def _add(self, card: Card) -> None:
+        self._shown.append(card)
+        self._cards.addWidget(card)
+
     def _clear(self) -> None:
-        for card in self.cards:
+        for card in self._shown:
             self._cards.removeWidget(card)
             card.hide()
             card.deleteLater()
+        self._shown.clear()
 
     def focus_first(self) -> None:
         if self.cards:

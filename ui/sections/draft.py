@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QTextEdit, QVBoxLayout, QWidget
 
-from copilot.reasoning.reasoner import Review
+from copilot.reasoner import Review
 from ui.sections.alerts import FlagList
 
 
@@ -115,8 +115,8 @@ class DraftSection(QWidget):
             cursor = QTextCursor(self.editor.document())
             cursor.setPosition(span.start)
             cursor.setPosition(span.end, QTextCursor.MoveMode.KeepAnchor)
-            selection.cursor = cursor  # type: ignore[attr-defined]
-            selection.format = underline  # type: ignore[attr-defined]
+            selection.cursor = cursor
+            selection.format = underline
             selections.append(selection)
         self.editor.setExtraSelections(selections)
         self._reasons.setText(

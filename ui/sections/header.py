@@ -47,6 +47,11 @@ class HeaderSection(QWidget):
         self._status = _STATUS.get(status, "Model failed: " + status.removeprefix("failed: "))
         self._render_context()
 
+    @property
+    def context_text(self) -> str:
+        """The second line: the packs in force and the model status."""
+        return self._context.text()
+
     def _render_context(self) -> None:
         packs = ", ".join(self._packs) if self._packs else "no pack loaded yet"
         self._context.setText(f"Policy: {packs}  ·  {self._status}")

@@ -94,7 +94,7 @@ class ClauseCard(QFrame):
         super().mousePressEvent(event)
 
 
-class PolicySection(CardColumn):
+class PolicySection(CardColumn[ClauseCard]):
     """The "Policy" list; replaces its cards on every insight, keeping the ones the rep expanded open."""
 
     citation_copied = Signal(str)
@@ -104,10 +104,6 @@ class PolicySection(CardColumn):
         self._layout.addStretch(1)
         self._expanded: set[str] = set()
 
-    @property
-    def cards(self) -> list[ClauseCard]:
-        return super().cards  # type: ignore[return-value]
-
     def show_insight(self, insight: Insight) -> None:
         had_focus = any(card.hasFocus() for card in self.cards)
         self._expanded = {c.hit.citation for c in self.cards if c.expanded} & {h.citation for h in insight.clauses}
@@ -115,7 +111,7 @@ class PolicySection(CardColumn):
         for hit in insight.clauses:
             card = ClauseCard(hit, hit.citation in self._expanded)
             card.citation_copied.connect(self.citation_copied)
-            self._cards.addWidget(card)
+            self._add(card)
         if insight.clauses:
             self._status.setText(f"For message #{insight.seq}:")
         else:

@@ -78,7 +78,7 @@ class PathCard(QFrame):
             super().keyPressEvent(event)
 
 
-class SuggestionsSection(CardColumn):
+class SuggestionsSection(CardColumn[PathCard]):
     """The "Next steps" list for the newest message; dismissed paths stay hidden for the conversation."""
 
     accepted = Signal(object)
@@ -88,10 +88,6 @@ class SuggestionsSection(CardColumn):
         super().__init__("Next steps", "Suggested paths appear here once the customer says what they need.", parent)
         self._dismissed: set[tuple[str, str]] = set()
         self._conversation = ""
-
-    @property
-    def cards(self) -> list[PathCard]:
-        return super().cards  # type: ignore[return-value]
 
     def show_insight(self, insight: Insight) -> None:
         if insight.conversation_id != self._conversation:
@@ -104,7 +100,7 @@ class SuggestionsSection(CardColumn):
             card = PathCard(suggestion)
             card.accepted.connect(self.accepted)
             card.dismissed.connect(self._dismiss)
-            self._cards.addWidget(card)
+            self._add(card)
         if not insight.grounded:
             self._status.setText(NO_GROUNDED_ANSWER)
         elif shown:

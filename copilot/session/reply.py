@@ -1,0 +1,188 @@
+"""The reply being written for a live conversation: reviews of the rep's edits, the saved draft, recorded
+overrides and decisions, and the optional LLM draft (cancelled the moment a newer message makes it stale)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
+
+from base.errors import CopilotError
+from copilot.conversation.state import Conversation
+from copilot.pipeline import Insight, Pipeline
+from copilot.reasoning.claims import Unsupported
+from copilot.reasoning.drafting import Reply
+from copilot.reasoner import Review
+from copilot.reasoning.suggest import Suggestion
+from copilot.records.journal import Journal
+from copilot.session.tasks import Tasks, in_daemon_thread
+
+if TYPE_CHECKING:
+    from copilot.llm.client import DraftRequest, LlmConfig
+
+
+class ReplyListener(Protocol):
+    """What the reply desk tells the outside world (the UI bridge implements it)."""
+
+    def draft_reviewed(self, text: str, review: Review) -> None: ...
+
+    def draft_streamed(self, seq: int, text: str, done: bool) -> None: ...
+
+    def draft_failed(self, seq: int, message: str) -> None: ...
+
+
+class ReplyDesk:
+    """Works on the insight the analysis hands it (a Follower): the newest review request wins, and an LLM
+    draft streams until a newer message or conversation makes it stale."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        listener: ReplyListener,
+        journal: Journal | None = None,
+        llm_config: Callable[[], LlmConfig] | None = None,
+    ) -> None:
+        self._listener = listener
+        self._tasks = Tasks(loop)
+        self._review: asyncio.Task[None] | None = None
+        self._llm: asyncio.Task[None] | None = None
+        self._conversation: Conversation | None = None
+        self._newest = -1
+        self._insight: Insight | None = None
+        self._pipeline: Pipeline | None = None
+        self.journal = journal
+        self.llm_config = llm_config
+
+    # What the analysis tells it
+
+    def started(self, conversation: Conversation) -> None:
+        self._tasks.cancel()  # its review and LLM draft are of the previous conversation
+        self._review = self._llm = None
+        self._conversation, self._newest, self._insight = conversation, -1, None
+
+    def updated(self, conversation: Conversation, newest: int) -> None:
+        if newest != self._newest:
+            self.cancel_llm()  # an LLM draft for an earlier message is stale now
+        self._conversation, self._newest = conversation, newest
+
+    def analysed(self, insight: Insight, conversation: Conversation, pipeline: Pipeline) -> None:
+        self._insight, self._pipeline = insight, pipeline
+
+    async def aclose(self) -> None:
+        """Cancel the review and the LLM draft in flight and wait for them to end."""
+        await self._tasks.aclose()
+
+    # Reviews and the journal
+
+    def review(self, text: str) -> None:
+        """Check the editor's text in the background; the newest request wins."""
+        if self._review is not None:
+            self._review.cancel()
+        self._review = None
+        if self._conversation is not None and self._insight is not None:
+            self._review = self._tasks.spawn(self._run_review(self._conversation, self._insight, text))
+
+    async def _run_review(self, conversation: Conversation, insight: Insight, text: str) -> None:
+        self._listener.draft_reviewed(text, await self._reviewed(conversation, insight, text))
+
+    async def _reviewed(self, conversation: Conversation, insight: Insight, text: str) -> Review:
+        """The editor's text judged against the clauses and facts of ``insight`` (in a worker thread)."""
+        assert self._pipeline is not None  # there is an insight, so the pipeline that made it is known
+        return await in_daemon_thread(
+            self._pipeline.reasoner.review_text,
+            conversation,
+            text,
+            insight.packs,
+            insight.advice.reply.citations,
+            [h.text for h in insight.clauses],
+        )
+
+    async def blockers(self, text: str) -> Review:
+        """What stands between this text and inserting it: unsupported spans and error-level flags."""
+        if self._conversation is None or self._insight is None:
+            return Review()
+        review = await self._reviewed(self._conversation, self._insight, text)
+        return Review(tuple(f for f in review.flags if f.severity == "error"), review.unsupported)
+
+    def inserted(self, text: str, unsupported: tuple[Unsupported, ...]) -> None:
+        """The rep inserted ``text``; with unsupported spans this is their recorded override."""
+        if self.journal is not None and self._conversation is not None:
+            self.journal.record_insert(self._conversation.id, self._newest, text, unsupported)
+
+    def save_draft(self, text: str) -> None:
+        """Keep the rep's edited draft so a crash or restart does not lose it."""
+        if self.journal is not None and self._conversation is not None:
+            self.journal.save_draft(self._conversation.id, self._newest, text)
+
+    def saved_draft(self) -> tuple[int, str] | None:
+        if self.journal is None or self._conversation is None:
+            return None
+        return self.journal.draft(self._conversation.id)
+
+    def path_draft(self, suggestion: Suggestion) -> tuple[Reply, Review] | None:
+        """The draft of a suggested path the rep picked (fast: templates and arithmetic only)."""
+        if self._conversation is None or self._insight is None or self._pipeline is None:
+            return None
+        insight = self._insight
+        return self._pipeline.reasoner.draft_for(
+            self._conversation,
+            insight.seq,
+            insight.packs,
+            suggestion,
+            insight.advice.escalations,
+            [h.text for h in insight.clauses],
+        )
+
+    def decide(self, intent: str, path: str, decision: str) -> None:
+        """Record a suggestion accepted or dismissed, for team leads' review."""
+        if self.journal is not None and self._conversation is not None:
+            self.journal.record_decision(self._conversation.id, self._newest, intent, path, decision)
+
+    # The optional LLM draft
+
+    def llm_request(self) -> DraftRequest | None:
+        """What an LLM draft for the newest message would be given (before redaction)."""
+        from copilot.llm.client import DraftRequest
+
+        if self._conversation is None or self._insight is None:
+            return None
+        advice = self._insight.advice
+        turns = tuple((t.role, t.text) for t in self._conversation.turns_upto(self._insight.seq))
+        clauses = tuple((h.citation, h.text) for h in self._insight.clauses)
+        facts = tuple(
+            f"{k.replace('_', ' ')}: {v}"
+            for k, v in advice.facts.values.items()
+            if advice.facts.sources.get(k) != "conversation"
+        )
+        tone = "; ".join(filter(None, [advice.tone] + [e.tone for e in advice.escalations]))
+        names = tuple(n for n in (self._conversation.customer_name,) if n)
+        return DraftRequest(tone, turns, clauses, facts, names)
+
+    def draft_with_llm(self) -> None:
+        """Stream an LLM draft for the newest message; errors fall back to the template draft (the UI keeps it)."""
+        self.cancel_llm()
+        request = self.llm_request()
+        if request is not None and self.llm_config is not None:
+            self._llm = self._tasks.spawn(self._stream(self.llm_config, request, self._newest))
+
+    def cancel_llm(self) -> None:
+        if self._llm is not None:
+            self._llm.cancel()
+        self._llm = None
+
+    async def _stream(self, llm_config: Callable[[], LlmConfig], request: DraftRequest, seq: int) -> None:
+        from copilot.llm.client import LlmClient, api_key
+
+        text = ""
+        try:
+            config = llm_config()
+            key = (await in_daemon_thread(api_key, config)).key  # a desktop keyring may block on D-Bus
+            async with LlmClient(config, key) as client, contextlib.aclosing(client.stream_draft(request)) as stream:
+                async for chunk in stream:
+                    text += chunk
+                    self._listener.draft_streamed(seq, text, False)
+        except CopilotError as exc:
+            self._listener.draft_failed(seq, str(exc))
+            return
+        self._listener.draft_streamed(seq, text, True)
