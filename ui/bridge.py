@@ -8,7 +8,7 @@ from copilot.actions.approvals import Action
 from copilot.actions.customer import CustomerView
 from copilot.conversation.state import Conversation
 from copilot.pipeline import Insight
-from copilot.reasoning.reasoner import Review
+from copilot.reasoner import Review
 
 
 class Bridge(QObject):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QTextBrowser, QVBoxLayout, QWidget
 
-from copilot.reasoning.handoff import Handoff
+from copilot.handoff import Handoff
 
 
 class HandoffWindow(QDialog):
