@@ -245,18 +245,20 @@ def run_app(conversation: Path | None) -> int:
 
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("Copilot")
+    # Closing is ours: Qt quitting by itself would stop the loop with tasks in flight, and qasync then
+    # steps them once more outside any running loop.
+    QApplication.setQuitOnLastWindowClosed(False)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    QuitOnSignals(app, loop)  # before the first paint: a SIGTERM right after it closes the app cleanly
     closing = asyncio.Event()
-    app.aboutToQuit.connect(closing.set)
+    signals = QuitOnSignals(loop, closing.set, app)  # before the first paint: a SIGTERM right after it closes cleanly
     try:
         systems: Systems | None = connect(configured(home()))
         config_error = ""
     except ConfigError as exc:  # the panel still works: no lookups or actions until the file is fixed
         systems, config_error = None, f"Connected systems are off: {exc}"
     parts = compose(loop, systems=systems)
-    parts.panel.closed.connect(app.quit)  # the panel is the app: its other windows close with it
+    parts.panel.closed.connect(closing.set)  # the panel is the app: its other windows go with it
     if config_error:
         parts.bridge.error_reported.emit(config_error)
     install_crash_hook(parts.bridge)
@@ -282,24 +284,30 @@ def run_app(conversation: Path | None) -> int:
     first = conversation or next(iter(demo_conversations()), None)
     if first is not None:  # demo mode: a conversation is ready to play
         parts.panel.open_conversation(first)
-    with loop:
-        loop.run_until_complete(closing.wait())
-        quitting = time.perf_counter()
-        loop.run_until_complete(shut_down(parts, background, systems))
-    for embedder in embedders:
-        embedder.close()
-    log.info(
-        "closed in %.2f s; longest event-loop stall: %.1f ms", time.perf_counter() - quitting, monitor.max_stall_ms
-    )
+
+    async def until_closed() -> None:
+        await closing.wait()
+        started = time.perf_counter()
+        await shut_down(parts, background, embedders, systems)
+        log.info("closed in %.2f s", time.perf_counter() - started)
+
+    with loop:  # one run: the loop stops only once every task has ended
+        loop.run_until_complete(until_closed())
+    signals.close()
+    log.info("longest event-loop stall: %.1f ms", monitor.max_stall_ms)
     return 0
 
 
-async def shut_down(parts: PanelApp, background: Tasks, systems: Systems | None) -> None:
-    """Cancel and await every task (the session's, the panel's, start-up's), then close the systems.
+async def shut_down(parts: PanelApp, background: Tasks, embedders: list[AppEmbedder], systems: Systems | None) -> None:
+    """Cancel and await every task (the session's, the panel's, start-up's), stop the embedders taking
+    work, then close the systems.
 
-    Work already in a worker thread is not waited for: those are daemon threads (see ``in_daemon_thread``).
+    Work already in a worker thread is not waited for: those are daemon threads (see ``in_daemon_thread``),
+    and an encode they wait for now raises instead of returning (``AppEmbedder.close``).
     """
     await parts.aclose()
     await background.aclose()
+    for embedder in embedders:
+        embedder.close()
     if systems is not None:
         await systems.aclose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,11 +17,12 @@ from ui.app import PanelApp, compose, start_workspace
 
 
 @pytest.fixture
-def panel_app(qtbot, event_loop_qt, workspace: Workspace) -> PanelApp:  # type: ignore[no-untyped-def]
+def panel_app(qtbot, event_loop_qt, workspace: Workspace) -> Iterator[PanelApp]:  # type: ignore[no-untyped-def]
     parts = compose(event_loop_qt)
     qtbot.addWidget(parts.panel)
     event_loop_qt.run_until_complete(start_workspace(parts, lambda: workspace.embedder))
-    return parts
+    yield parts
+    event_loop_qt.run_until_complete(parts.aclose())
 
 
 def play(loop: asyncio.AbstractEventLoop, parts: PanelApp, messages: int) -> None:

@@ -11,8 +11,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
-from copilot.reasoning.escalation import Escalation
 from copilot.reasoner import Review
+from copilot.reasoning.escalation import Escalation
 from copilot.records.journal import Journal
 from copilot.settings import Settings
 from copilot.workspace import Workspace

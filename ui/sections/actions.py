@@ -52,8 +52,11 @@ def describe(tool: str, arguments: dict[str, Any]) -> str:
 
 
 class ActionCard(QFrame):
+    """One proposed action with the buttons its state allows."""
+
     requested = Signal(str, str)
-    """(verb, action id): ``approve``, ``second`` (a lead's approval), ``reject``, ``run``, ``reconcile``, ``undo``."""
+    """(verb, action id): ``approve``, ``second`` (a lead's approval), ``preview``, ``reject``, ``run``,
+    ``reconcile``, ``undo``."""
 
     def __init__(self, action: Action, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -151,6 +154,8 @@ class ActionCard(QFrame):
 
 
 class ActionsSection(CardColumn[ActionCard]):
+    """The "Actions" list; replaced on every change of the conversation's actions, keeping the focus."""
+
     requested = Signal(str, str)
     """(verb, action id) from any card; see ActionCard.requested."""
 
