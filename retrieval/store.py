@@ -1,9 +1,10 @@
 """Clause vectors in a chromadb persistent store: one collection per (embedding model, pack version).
 
 A search queries only the collections of the versions in force, so it never pays for a metadata
-filter, and removing a version drops its collection whole. Vector ids are ``citation::chunk``; the
-clause itself (text, title, regions) is read from the catalog, so nothing else is stored with them.
-We always pass our own vectors: chromadb's default embedding function would download a model.
+filter, and removing a version drops its collection whole; a small version is read once and searched
+exactly in memory. Vector ids are ``citation::chunk``; the clause itself (text, title, regions) is read
+from the catalog, so nothing else is stored with them. We always pass our own vectors: chromadb's
+default embedding function would download a model.
 """
 
 from __future__ import annotations
