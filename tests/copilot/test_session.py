@@ -63,3 +63,22 @@ def test_a_failed_start_up_is_reported_per_message_not_raised(workspace: Workspa
     recorder = asyncio.run(run())
     assert recorder.failures == [(1, "the clause store is not writable")]
     assert recorder.insights == []
+
+
+def test_closing_ends_the_analysis_in_flight_and_starts_none_after(workspace: Workspace) -> None:
+    async def run() -> tuple[Recorder, list[asyncio.Task[object]]]:
+        ready: asyncio.Future[Pipeline] = asyncio.get_running_loop().create_future()
+        recorder = Recorder()
+        analysis = Analysis(ready, recorder)
+        analysis.submit(Message("c1", 1, "customer", "Where is my parcel?"))  # waits for the pipeline
+        await analysis.aclose()
+        left = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        ready.set_result(Pipeline(workspace))
+        analysis.submit(Message("c1", 2, "customer", "Hello?"))
+        await analysis.settle()
+        return recorder, left
+
+    recorder, left = asyncio.run(run())
+    assert left == [], "a task outlived the analysis that owned it"
+    assert recorder.insights == [] and recorder.failures == []
+    assert [len(c.turns) for c in recorder.conversations] == [0, 1, 2]
