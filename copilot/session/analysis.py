@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Coroutine
 from typing import Any, Protocol
 
 from copilot.conversation.events import ConversationStarted, Event, Message, ToolCall, ToolResult
@@ -38,8 +39,12 @@ class Follower(Protocol):
     def updated(self, conversation: Conversation, newest: int) -> None:
         """An event joined ``conversation``; ``newest`` is the seq of its newest message (-1: none yet)."""
 
-    def analysed(self, insight: Insight, conversation: Conversation, pipeline: Pipeline) -> None:
-        """``insight`` is the analysis of the newest message of ``conversation``."""
+    def analysed(
+        self, insight: Insight, conversation: Conversation, pipeline: Pipeline
+    ) -> Coroutine[Any, Any, None] | None:
+        """``insight`` is the analysis of the newest message of ``conversation``. Work that follows from it
+        is returned, not started: the analysis task runs it once the listener has the insight, and a newer
+        analysis cancels it along with its own."""
 
 
 class Analysis:
@@ -133,6 +138,6 @@ class Analysis:
             return
         if seq == self.newest and self.conversation is not None and conversation.id == self.conversation.id:
             self.insight = insight
-            for follower in self._followers:
-                follower.analysed(insight, conversation, pipeline)
+            work = [w for f in self._followers if (w := f.analysed(insight, conversation, pipeline)) is not None]
             self._listener.insight_ready(insight)
+            await asyncio.gather(*work)  # cancelled (and awaited) with this task

@@ -58,8 +58,6 @@ class Session:
     async def settle(self) -> None:
         """Wait until the newest message has been analysed and its actions offered (screenshots, tests)."""
         await self.analysis.settle()
-        if self.operations is not None:
-            await self.operations.settle()
 
     async def aclose(self) -> None:
         """Cancel every task of every part and wait until all have ended."""

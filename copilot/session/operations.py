@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol
 
 from base.errors import ApprovalError, ConnectorError, CopilotError
@@ -52,7 +52,6 @@ class Operations:
         self._failed: dict[str, str] = {}
         self._followups = Tasks(loop)
         self._requests = Tasks(loop)
-        self._advice: asyncio.Task[list[Action]] | None = None
         self._conversation: Conversation | None = None
         self._basis: tuple[Insight, Guidance] | None = None
         self.customer = CustomerView()
@@ -61,7 +60,7 @@ class Operations:
 
     def started(self, conversation: Conversation) -> None:
         self._followups.cancel()
-        self._advice, self._basis = None, None
+        self._basis = None
         self._done.clear()
         self._failed.clear()
         self._conversation = conversation
@@ -73,19 +72,13 @@ class Operations:
         self._conversation = conversation
         self._follow(conversation)
 
-    def analysed(self, insight: Insight, conversation: Conversation, pipeline: Pipeline) -> None:
-        """Refresh the Customer section, then offer the actions this analysis calls for (the newest wins)."""
+    def analysed(self, insight: Insight, conversation: Conversation, pipeline: Pipeline) -> Coroutine[Any, Any, None]:
+        """Refresh the Customer section now; offering the actions this analysis calls for is returned, for
+        the analysis task to run (a newer analysis cancels it)."""
         self._shown(conversation)
         guidance = pipeline.workspace.guidance(insight.packs)
         self._basis = (insight, guidance)
-        if self._advice is not None:
-            self._advice.cancel()
-        self._advice = self._followups.spawn(self._advise(conversation, insight, guidance))
-
-    async def settle(self) -> None:
-        """Wait until the newest analysis's actions have been offered (for screenshots and tests)."""
-        while self._advice is not None and not self._advice.done():
-            await asyncio.wait([self._advice])
+        return self._advise(conversation, insight, guidance)
 
     async def aclose(self) -> None:
         """Cancel lookups, proposals and runs in flight and wait for them to end."""
@@ -137,16 +130,14 @@ class Operations:
 
     async def _advise(
         self, conversation: Conversation, insight: Insight, guidance: Guidance, extra: tuple[tuple[str, str], ...] = ()
-    ) -> list[Action]:
+    ) -> None:
         """Offer the actions this analysis calls for; each is recorded (and audited) once."""
         try:
             tools = await self.desk.systems.tools()
         except ConnectorError:
             tools = {}
         self.desk.offer(offered_for(conversation, insight.advice, guidance, tools, self.desk.role, extra))
-        actions = self.desk.actions(conversation.id)
-        self._listener.actions_changed(actions)
-        return actions
+        self._listener.actions_changed(self.desk.actions(conversation.id))
 
     def undo(self, tool: str, why: str) -> None:
         """Propose the compensating action (``reinstate_order``) for the rep to approve."""

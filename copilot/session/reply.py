@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Protocol
 from base.errors import CopilotError
 from copilot.conversation.state import Conversation
 from copilot.pipeline import Insight, Pipeline
+from copilot.reasoner import Review
 from copilot.reasoning.claims import Unsupported
 from copilot.reasoning.drafting import Reply
-from copilot.reasoner import Review
 from copilot.reasoning.suggest import Suggestion
 from copilot.records.journal import Journal
 from copilot.session.tasks import Tasks, in_daemon_thread
@@ -67,6 +67,7 @@ class ReplyDesk:
         self._conversation, self._newest = conversation, newest
 
     def analysed(self, insight: Insight, conversation: Conversation, pipeline: Pipeline) -> None:
+        """Work on ``insight`` from now on; nothing follows at once: reviews and drafts wait for the rep."""
         self._insight, self._pipeline = insight, pipeline
 
     async def aclose(self) -> None:

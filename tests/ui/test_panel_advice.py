@@ -51,10 +51,22 @@ def type_draft(loop: asyncio.AbstractEventLoop, parts: PanelApp, text: str) -> N
 
 
 @pytest.fixture
-def app(qtbot, event_loop_qt, workspace: Workspace, tmp_path: Path) -> Iterator[PanelApp]:  # type: ignore[no-untyped-def]
-    parts = open_app(qtbot, event_loop_qt, workspace, tmp_path)
-    yield parts
-    event_loop_qt.run_until_complete(parts.aclose())
+def opened(qtbot, event_loop_qt, workspace: Workspace, tmp_path: Path) -> Iterator[Callable[[], PanelApp]]:  # type: ignore[no-untyped-def]
+    """Opens the app on ``tmp_path`` (again, for a restart); every one opened is closed afterwards."""
+    apps: list[PanelApp] = []
+
+    def open_one() -> PanelApp:
+        apps.append(open_app(qtbot, event_loop_qt, workspace, tmp_path))
+        return apps[-1]
+
+    yield open_one
+    for parts in apps:
+        event_loop_qt.run_until_complete(parts.aclose())
+
+
+@pytest.fixture
+def app(opened: Callable[[], PanelApp]) -> PanelApp:
+    return opened()
 
 
 def test_banner_next_steps_and_draft_for_a_bereavement(event_loop_qt, app: PanelApp) -> None:  # type: ignore[no-untyped-def]
@@ -101,10 +113,8 @@ def test_unbacked_figures_are_marked_and_inserting_them_is_a_recorded_override(
     assert QGuiApplication.clipboard().text() == text
 
 
-def test_an_edited_draft_goes_stale_then_survives_a_restart(
-    qtbot, event_loop_qt, workspace: Workspace, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
-    first = open_app(qtbot, event_loop_qt, workspace, tmp_path)
+def test_an_edited_draft_goes_stale_then_survives_a_restart(event_loop_qt, opened: Callable[[], PanelApp]) -> None:  # type: ignore[no-untyped-def]
+    first = opened()
     first.panel.open_conversation(demo_conversation("damaged-item"))
     play(event_loop_qt, first, 1)
     edited = first.panel.draft.editor.toPlainText() + "\n\nP.S. Photos help us a lot."
@@ -113,20 +123,20 @@ def test_an_edited_draft_goes_stale_then_survives_a_restart(
     assert first.panel.draft.state_text.startswith("<b>Stale:</b>") and not first.panel.draft.refresh.isHidden()
     assert first.panel.draft.editor.toPlainText() == edited
     event_loop_qt.run_until_complete(first.aclose())
-    second = open_app(qtbot, event_loop_qt, workspace, tmp_path)  # a restart
+    second = opened()  # a restart
     second.panel.open_conversation(demo_conversation("damaged-item"))
     play(event_loop_qt, second, 1)
     assert second.panel.draft.editor.toPlainText() == edited and "restored" in second.panel.draft.state_text
 
 
 def test_an_llm_draft_streams_in_redacted_and_falls_back_on_error(
-    qtbot, event_loop_qt, workspace: Workspace, tmp_path: Path
+    event_loop_qt, opened: Callable[[], PanelApp], tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
     server = FakeOpenAI(reply="Thanks for waiting, I have checked the order")
     server.start()
     try:
         Settings(llm_base_url=server.base_url, llm_model="fake-model", llm_timeout_s=2).save(tmp_path)
-        app = open_app(qtbot, event_loop_qt, workspace, tmp_path)
+        app = opened()
         assert app.panel.draft.ai.isEnabled()
         app.panel.open_conversation(demo_conversation("address-change"))
         play(event_loop_qt, app, 1)
