@@ -3,7 +3,8 @@ draft editor and the demo controls."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
@@ -47,19 +48,37 @@ REVIEW_DELAY_MS = 350
 """Typing pause after which the rep's draft is checked again."""
 
 
-def ask_override(parent: QWidget, review: Review) -> bool:
-    """Ask the rep to confirm inserting text that verification or a rule objects to."""
+async def ask_override(parent: QWidget, review: Review) -> bool:
+    """Ask the rep to confirm inserting text that verification or a rule objects to.
+
+    The box is window-modal without blocking: ``exec()`` would run a nested event loop inside the task
+    that asks, and no other task may step while one is executing.
+    """
     reasons = [u.reason for u in review.unsupported] + [f.message for f in review.flags]
-    answer = QMessageBox.warning(
-        parent,
+    box = QMessageBox(
+        QMessageBox.Icon.Warning,
         "Insert anyway?",
         "This reply has problems:\n\n• "
         + "\n• ".join(reasons)
         + "\n\nInserting it anyway is recorded as your override.",
         QMessageBox.StandardButton.Cancel | QMessageBox.StandardButton.Yes,
-        QMessageBox.StandardButton.Cancel,
+        parent,
     )
-    return answer == QMessageBox.StandardButton.Yes
+    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+    answered: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+
+    def on_finished(_result: int) -> None:
+        clicked = box.clickedButton()
+        if not answered.done():
+            answered.set_result(clicked is not None and box.standardButton(clicked) == QMessageBox.StandardButton.Yes)
+
+    box.finished.connect(on_finished)
+    box.open()
+    try:
+        return await answered
+    finally:  # also when the app closes while the box is open
+        box.close()
+        box.deleteLater()
 
 
 def ask_second_approver(parent: QWidget, action: Action) -> str:
@@ -108,7 +127,7 @@ class Panel(QWidget):
         self._tasks = tasks
         self._insight: Insight | None = None
         """The newest insight the bridge delivered, while it belongs to the conversation shown."""
-        self.confirm_override: Callable[[Review], bool] = lambda review: ask_override(self, review)
+        self.confirm_override: Callable[[Review], Awaitable[bool]] = lambda review: ask_override(self, review)
         """Asked before inserting a draft with unsupported figures or error flags (tests answer it)."""
         self.ask_second_approver: Callable[[Action], str] = lambda action: ask_second_approver(self, action)
         """Asked for the name of the lead approving an action above the rep's limit (tests answer it)."""
@@ -363,7 +382,7 @@ class Panel(QWidget):
         if not text.strip():
             return
         review = await self.reply.blockers(text)
-        if (review.unsupported or review.flags) and not self.confirm_override(review):
+        if (review.unsupported or review.flags) and not await self.confirm_override(review):
             self.notices.show_notices(["Not inserted: fix the marked parts, or insert again and confirm."])
             return
         QGuiApplication.clipboard().setText(text)

@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QMessageBox, QWidget
 
 from copilot.reasoner import Review
+from copilot.reasoning.claims import Unsupported
 from copilot.reasoning.escalation import Escalation
 from copilot.records.journal import Journal
 from copilot.settings import Settings
@@ -20,6 +22,7 @@ from tests.conftest import demo_conversation
 from tests.fakes.openai_server import FakeOpenAI
 from tests.ui.test_panel import play
 from ui.app import PanelApp, compose, start_workspace
+from ui.panel import ask_override
 from ui.sections.alerts import EscalationBanner
 
 
@@ -103,10 +106,18 @@ def test_unbacked_figures_are_marked_and_inserting_them_is_a_recorded_override(
     until(event_loop_qt, lambda: "$500" in app.panel.draft.reasons_text)
     assert app.panel.draft.editor.extraSelections()
     asked: list[Review] = []
-    app.panel.confirm_override = lambda review: asked.append(review) or False
+
+    async def refuse(review: Review) -> bool:
+        asked.append(review)
+        return False
+
+    async def confirm(review: Review) -> bool:
+        return True
+
+    app.panel.confirm_override = refuse
     event_loop_qt.run_until_complete(app.panel._insert(text))
     assert asked and not Journal(tmp_path / "journal.sqlite3").overrides()
-    app.panel.confirm_override = lambda review: True
+    app.panel.confirm_override = confirm
     event_loop_qt.run_until_complete(app.panel._insert(text))
     [override] = Journal(tmp_path / "journal.sqlite3").overrides()
     assert {u["text"] for u in override["unsupported"]} >= {"$500"}
@@ -165,3 +176,21 @@ def test_a_long_classifier_evidence_is_cut_short_in_the_banner(qtbot) -> None:  
     banner.show_escalations([Escalation("bereavement", 1, f"reads like bereavement (0.95), as in “{example}”")])
     shown = banner._text.text()
     assert "reads like bereavement (0.95)" in shown and "wishlist" not in shown and "…" in shown
+
+
+def test_the_override_question_waits_without_holding_other_work(qtbot, event_loop_qt) -> None:  # type: ignore[no-untyped-def]
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    parent.show()
+    review = Review(unsupported=(Unsupported(0, 4, "$500", "no cited clause backs $500"),))
+
+    async def ask_while_working() -> bool:
+        question = asyncio.ensure_future(ask_override(parent, review))
+        await asyncio.sleep(0.05)  # other work of the app runs while the question is open
+        box = parent.findChild(QMessageBox)
+        assert box is not None and box.isVisible() and "no cited clause backs $500" in box.text()
+        assert not question.done()
+        box.button(QMessageBox.StandardButton.Yes).click()
+        return await question
+
+    assert event_loop_qt.run_until_complete(ask_while_working())
