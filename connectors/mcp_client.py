@@ -74,11 +74,12 @@ class McpSystem:
     async def aclose(self) -> None:
         """Close the connection; later calls are refused rather than opening a new one."""
         self._closed = True
-        if self._worker is not None and not self._worker.done() and self._queue is not None:
-            await self._queue.put(None)
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
-        self._worker = self._queue = None
+        worker, self._worker, self._queue = self._worker, None, None
+        if worker is not None and not worker.done():
+            # Cancelled, not asked to finish: a request in flight belongs to a caller that is gone, and an app
+            # closing must not wait for it. The worker's own ``finally`` closes the connection in its task.
+            worker.cancel()
+            await asyncio.wait([worker])  # our own cancellation still propagates; the worker's does not
 
     def _result(self, tool: str, result: CallToolResult) -> dict[str, Any]:
         text = "\n".join(c.text for c in result.content if isinstance(c, TextContent))
@@ -129,6 +130,10 @@ class McpSystem:
                         stack = contextlib.AsyncExitStack()
                         client = await self._connect(stack)
                     outcome = await op(client)
+                except asyncio.CancelledError:  # the connection is being closed under this request
+                    if not future.done():
+                        future.set_exception(ReplyLost(f"{self.config.name}: closed mid-call; the outcome is unknown"))
+                    raise
                 except ToolRefused as exc:
                     future.set_exception(exc)
                     continue
