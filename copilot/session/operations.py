@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol
 
 from base.errors import ApprovalError, ConnectorError, CopilotError
-from copilot.actions.approvals import Action, Desk
+from copilot.actions.approvals import Action, Desk, RecordResult
 from copilot.actions.customer import CustomerView, Lookup, lookups, view
 from copilot.actions.proposals import offered_for
 from copilot.conversation.state import Conversation
@@ -22,7 +22,6 @@ from copilot.reasoning.guidance import Guidance
 from copilot.session.tasks import Tasks
 
 log = logging.getLogger("copilot")
-AddResult = Callable[[str, dict[str, Any], dict[str, Any]], None]
 
 
 class OperationsListener(Protocol):
@@ -43,7 +42,7 @@ class Operations:
     """
 
     def __init__(
-        self, loop: asyncio.AbstractEventLoop, desk: Desk, listener: OperationsListener, add_result: AddResult
+        self, loop: asyncio.AbstractEventLoop, desk: Desk, listener: OperationsListener, add_result: RecordResult
     ) -> None:
         self.desk = desk
         self._listener = listener
