@@ -134,8 +134,8 @@ def _replay_with_store(
 
 def cmd_handoff(args: argparse.Namespace) -> int:
     """`copilot handoff CONV.jsonl`: the handoff package after the conversation's last message."""
-    from copilot.pipeline import Pipeline
     from copilot.handoff import build_handoff
+    from copilot.pipeline import Pipeline
     from copilot.replay import replay_states
 
     pipeline = Pipeline(_open_workspace())
@@ -258,8 +258,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_eval_cases(args: argparse.Namespace) -> int:
     """`copilot eval escalation|flags --cases F`: precision and recall per category and micro."""
     from copilot.labelled import LabelledCase, read_cases, score
-    from copilot.reasoning.escalation import ESCALATION_CATEGORIES
     from copilot.reasoner import Reasoner
+    from copilot.reasoning.escalation import ESCALATION_CATEGORIES
     from copilot.reasoning.rules import FLAG_CATEGORIES
 
     workspace = _open_workspace()

@@ -17,10 +17,10 @@ from typing import Any
 from connectors.systems import ToolInfo
 from copilot.actions.guardrails import Order, Verdict, check, latest_order
 from copilot.conversation.state import Conversation
+from copilot.reasoner import Advice
 from copilot.reasoning.escalation import Escalation
 from copilot.reasoning.facts import Facts
 from copilot.reasoning.guidance import Guidance
-from copilot.reasoner import Advice
 from copilot.reasoning.suggest import Suggestion
 
 COMPENSATIONS = {"cancel_order": "reinstate_order"}

@@ -230,7 +230,7 @@ def test_no_answer_times_out_in_time(fake: FakeOpenAI) -> None:
 async def consume_until_error(config: LlmConfig, received: list[str]) -> None:
     async with LlmClient(config) as llm, aclosing(llm.stream_draft(REQUEST)) as chunks:
         async for chunk in chunks:
-            received.append(chunk)
+            received.append(chunk)  # noqa: PERF401 - one by one, so what arrived before the error is kept
 
 
 def test_a_stream_that_only_keeps_alive_times_out_after_what_arrived(fake: FakeOpenAI) -> None:

@@ -50,9 +50,7 @@ def test_paths_change_as_system_facts_arrive(pipeline: Pipeline) -> None:
 
 
 def test_the_template_draft_is_filled_from_facts_and_clauses_and_fully_backed(pipeline: Pipeline) -> None:
-    conversation, insight = next(
-        (c, i) for c, i in insights(pipeline, "cancellation") if i.advice.facts.get("status") == "processing"
-    )
+    insight = next(i for _, i in insights(pipeline, "cancellation") if i.advice.facts.get("status") == "processing")
     reply = insight.advice.reply
     assert reply.source == "template" and "NW-11730" in reply.text and reply.text.startswith("Hi Marcus,")
     assert not insight.advice.reply_review.unsupported and not insight.advice.reply_review.flags
