@@ -59,6 +59,23 @@ class AuditRecord:
     hash: str
 
 
+def _stored(record: AuditRecord) -> tuple[str, ...]:
+    """The record as its table row holds it (all but ``seq``, which the database assigns)."""
+    return (
+        record.at,
+        record.actor,
+        record.conversation_id,
+        record.kind,
+        record.action_id,
+        record.tool,
+        json.dumps(record.arguments, sort_keys=True),
+        json.dumps(record.result, sort_keys=True),
+        json.dumps(list(record.citations)),
+        record.prev_hash,
+        record.hash,
+    )
+
+
 def _digest(prev_hash: str, fields: dict[str, Any]) -> str:
     body = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
@@ -115,25 +132,13 @@ class AuditLog:
                 prev,
                 "",
             )
-            digest = _digest(prev, _content(draft))
+            record = replace(draft, hash=_digest(prev, _content(draft)))
             cursor = self._db.execute(
                 "INSERT INTO records (at, actor, conversation_id, kind, action_id, tool, arguments, result, citations, "
                 "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    at,
-                    actor,
-                    conversation_id,
-                    kind,
-                    action_id,
-                    tool,
-                    json.dumps(arguments, sort_keys=True),
-                    json.dumps(result or {}, sort_keys=True),
-                    json.dumps(list(citations)),
-                    prev,
-                    digest,
-                ),
+                _stored(record),
             )
-        return replace(draft, seq=int(cursor.lastrowid or 0), hash=digest)
+        return replace(record, seq=int(cursor.lastrowid or 0))
 
     def records(self, action_id: str | None = None) -> Iterator[AuditRecord]:
         query = "SELECT * FROM records" + (" WHERE action_id = ?" if action_id else "") + " ORDER BY seq"

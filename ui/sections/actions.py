@@ -15,7 +15,7 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from copilot.actions.approvals import Action
-from ui.sections.cards import CardColumn, move_between_cards
+from ui.sections.cards import CardColumn, cited_clauses, move_between_cards
 
 _VERDICT = {
     "allowed": ("#2e6b3a", "You may approve"),
@@ -78,13 +78,7 @@ class ActionCard(QFrame):
                 f"<br>{escape(verdict.reason)} <span style='color:#4a5a7a'>({escape(verdict.rule)} · "
                 f"{escape(clause)})</span>"
             )
-        cites = (
-            "<br><span style='color:#4a5a7a'>Allowed by: "
-            + escape(" · ".join(c.split("#", 1)[-1] for c in p.citations))
-            + "</span>"
-            if p.citations
-            else ""
-        )
+        cites = cited_clauses(p.citations, "Allowed by: ")
         undo = f"Can be undone ({p.undo.replace('_', ' ')})" if p.undo else "Cannot be undone here"
         state = _STATE[action.state]
         outcome = f"<br><b>{escape(state)}</b>" if state else ""

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from html import escape
 from typing import Generic, TypeVar
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+
+def cited_clauses(citations: Sequence[str], lead: str = "") -> str:
+    """A card's last line naming the clauses behind it by id (``returns.window · refunds.timing``), or ""."""
+    if not citations:
+        return ""
+    ids = " · ".join(c.split("#", 1)[-1] for c in citations)
+    return f"<br><span style='color:#4a5a7a'>{escape(lead)}{escape(ids)}</span>"
 
 
 def move_between_cards(card: QWidget, key: int) -> bool:

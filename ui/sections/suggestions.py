@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 
 from copilot.pipeline import Insight
 from copilot.reasoning.suggest import Suggestion
-from ui.sections.cards import CardColumn, move_between_cards
+from ui.sections.cards import CardColumn, cited_clauses, move_between_cards
 
 NO_GROUNDED_ANSWER = (
     "No grounded answer: no policy clause or playbook fits this message closely enough. "
@@ -53,13 +53,7 @@ class PathCard(QFrame):
             if suggestion.actions
             else ""
         )
-        cites = (
-            "<br><span style='color:#4a5a7a'>"
-            + escape(" · ".join(c.split("#", 1)[-1] for c in suggestion.citations))
-            + "</span>"
-            if suggestion.citations
-            else ""
-        )
+        cites = cited_clauses(suggestion.citations)
         label = QLabel(f"<b>{escape(suggestion.title)}</b>{matched}<br>" + "<br>".join(steps) + actions + cites)
         label.setWordWrap(True)
         label.setTextFormat(Qt.TextFormat.RichText)
