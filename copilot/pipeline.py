@@ -1,17 +1,20 @@
-"""The one path from a conversation state to advice, shared by the panel, replay and (later) eval."""
+"""The one path from a conversation state to advice, shared by the panel, replay and eval."""
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from copilot.conversation.language import customer_language
 from copilot.conversation.query import build_query
 from copilot.conversation.state import Conversation
 from copilot.reasoner import Advice, Reasoner
-from copilot.timing import ms_since
+from copilot.timing import ms_since, stage
 from copilot.workspace import Workspace
-from retrieval.search import ClauseHit
+from retrieval.search import ClauseHit, SearchResult
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,41 @@ class Pipeline:
         query = build_query(conversation, seq)
         if query is None:
             return Insight(conversation.id, seq, role, (), (), packs, {"total": ms_since(started)})
+        # Retrieval searches in its own thread (embedding and vector maths let go of the GIL) while the
+        # stages that need no clause run here; the draft and the flags wait for its clauses.
+        searching: Future[SearchResult] = Future()
+        threading.Thread(
+            target=self._search,
+            args=(searching, query.focus, query.context, packs, conversation.jurisdiction),
+            name="retrieval",
+            daemon=True,
+        ).start()
+        timings: dict[str, float] = {}
+        with stage(timings, "language"):
+            notices = self._notices(conversation, seq, packs)
+        advice, stages = self.reasoner.advise(
+            conversation, seq, packs, lambda: [h.text for h in searching.result().hits]
+        )
+        result = searching.result()
+        timings = {
+            "embed": round(result.embed_ms, 2),
+            "search": round(result.search_ms, 2),
+            **timings,
+            **stages,
+            "total": ms_since(started),
+        }
+        return Insight(conversation.id, seq, role, result.hits, notices, packs, timings, advice)
+
+    def _search(
+        self, into: Future[SearchResult], focus: str, context: Sequence[str], packs: tuple[str, ...], region: str
+    ) -> None:
+        try:
+            into.set_result(self.workspace.searcher.search(focus, context, packs, region))
+        except BaseException as exc:  # noqa: BLE001 - handed to the pipeline's thread, which raises it
+            into.set_exception(exc)
+
+    @staticmethod
+    def _notices(conversation: Conversation, seq: int, packs: tuple[str, ...]) -> tuple[str, ...]:
         notices: list[str] = []
         language = customer_language(conversation, seq)
         if language:
@@ -65,12 +103,4 @@ class Pipeline:
             notices.append(
                 "No active policy pack covers this conversation's region and date; load or activate one in Packs."
             )
-        result = self.workspace.searcher.search(query.focus, query.context, packs, conversation.jurisdiction)
-        advice, timings = self.reasoner.advise(conversation, seq, packs, [h.text for h in result.hits])
-        timings = {
-            "embed": round(result.embed_ms, 2),
-            "search": round(result.search_ms, 2),
-            **timings,
-            "total": ms_since(started),
-        }
-        return Insight(conversation.id, seq, role, result.hits, tuple(notices), packs, timings, advice)
+        return tuple(notices)

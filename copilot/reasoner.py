@@ -8,14 +8,14 @@ for a verdict. The example indexes are built once per guidance (pack versions) a
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from copilot.conversation.state import Conversation
 from copilot.reasoning.case import Case
-from copilot.reasoning.claims import FINDER_CLAUSES, ClauseFinder, Unsupported, verify
+from copilot.reasoning.claims import FINDER_CLAUSES, ClauseFinder, Unsupported, quantities, verify
 from copilot.reasoning.drafting import Reply, compose
 from copilot.reasoning.escalation import Escalation, Taxonomy, detect
 from copilot.reasoning.examples import ExampleIndex
@@ -24,7 +24,7 @@ from copilot.reasoning.guidance import Guidance
 from copilot.reasoning.intent import Intent, classify
 from copilot.reasoning.pack_rules import pack_rules
 from copilot.reasoning.rules import Draft, Flag, evaluate
-from copilot.reasoning.signals import SentimentTrend, customer_sentiment, extract_entities
+from copilot.reasoning.signals import SentimentTrend, customer_sentiment, extract_entities, sentences
 from copilot.reasoning.suggest import Suggestion, suggest
 from copilot.timing import stage
 from copilot.workspace import Workspace
@@ -42,6 +42,10 @@ def workspace_clauses(workspace: Workspace, keys: Sequence[str] | None = None) -
         ]
 
     return find
+
+
+FOUND_REMEMBERED = 2048
+"""Sentences whose clauses are kept (many conversations' worth of rep messages)."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,36 @@ class Reasoner:
         self.workspace = workspace
         self._lock = threading.Lock()
         self._built: tuple[Guidance, ExampleIndex, Taxonomy] | None = None
+        self._found: dict[tuple[int, tuple[str, ...], str, str], tuple[str, ...]] = {}
+        """(catalog generation, packs, sentence, region) → the clauses a claim check found for the sentence."""
+
+    def _finder(self, packs: tuple[str, ...]) -> ClauseFinder:
+        """The clauses each sentence of rep text is about, searched once per sentence: a rep message's
+        sentences are looked up before retrieval has finished, and again when the message is judged."""
+        generation = self.workspace.catalog.generation
+        search = workspace_clauses(self.workspace, packs)
+
+        def find(sentence: str, jurisdiction: str) -> tuple[str, ...]:
+            key = (generation, packs, sentence, jurisdiction)
+            found = self._found.get(key)
+            if found is None:
+                found = tuple(search(sentence, jurisdiction))
+                with self._lock:
+                    if len(self._found) >= FOUND_REMEMBERED:
+                        self._found.clear()
+                    self._found[key] = found
+            return found
+
+        return find
+
+    def _look_ahead(self, case: Case) -> None:
+        """On a rep message, find the clauses its figures are about while retrieval is still searching."""
+        turn = case.conversation.turn(case.seq) if case.seq is not None else None
+        if turn is not None and turn.role == "rep":
+            find = self._finder(case.packs)
+            for sentence in sentences(turn.text):
+                if quantities(sentence, ranges=False):
+                    find(sentence, case.jurisdiction)
 
     def _vector(self, text: str) -> np.ndarray:
         return self.workspace.searcher.vectors([text])[0]
@@ -104,22 +138,21 @@ class Reasoner:
                 self._built = (guidance, intents, Taxonomy.of(guidance, cached.encode, self._vector))
             return self._built[1], self._built[2]
 
-    def case(
-        self, conversation: Conversation, seq: int | None, packs: tuple[str, ...], retrieved: Sequence[str] = ()
-    ) -> Case:
+    def case(self, conversation: Conversation, seq: int | None, packs: tuple[str, ...]) -> Case:
         """The case every stage of one analysis reads: the guidance of ``packs`` is looked up once here."""
-        return Case(conversation, seq, packs, self.workspace.guidance(packs), tuple(retrieved))
+        return Case(conversation, seq, packs, self.workspace.guidance(packs))
 
     def clause_text(self, citation: str) -> str | None:
         stored = self.workspace.catalog.clause(citation) if citation else None
         return stored.text if stored else None
 
     def advise(
-        self, conversation: Conversation, seq: int, packs: tuple[str, ...], retrieved: Sequence[str]
+        self, conversation: Conversation, seq: int, packs: tuple[str, ...], retrieved: Callable[[], Sequence[str]]
     ) -> tuple[Advice, dict[str, float]]:
-        """Advice for the state after ``seq``; ``retrieved`` are the texts of the clauses retrieval showed."""
+        """Advice for the state after ``seq``. ``retrieved`` gives the texts of the clauses retrieval showed,
+        waiting for them if need be: it is called only once the stages that need no clause are done."""
         timings: dict[str, float] = {}
-        case = self.case(conversation, seq, packs, retrieved)
+        case = self.case(conversation, seq, packs)
         intents, taxonomy = self._indexes(case.guidance)
         with stage(timings, "signals"):
             facts = case.facts
@@ -129,10 +162,14 @@ class Reasoner:
         with stage(timings, "suggest"):
             intent = classify(conversation, seq, intents, self._vector, case.guidance.settings.intent_floor)
             suggestions = tuple(suggest(intent, case.guidance, facts))
+        with stage(timings, "claims"):
+            self._look_ahead(case)
+        with stage(timings, "retrieval_wait"):
+            clauses = tuple(retrieved())
         with stage(timings, "draft"):
-            reply, reply_review = self._draft(case, suggestions[0] if suggestions else None, escalations)
+            reply, reply_review = self._draft(case, clauses, suggestions[0] if suggestions else None, escalations)
         with stage(timings, "flags"):
-            flags = self._turn_flags(case, ai_drafted=False)
+            flags = self._turn_flags(case, clauses, ai_drafted=False)
         advice = Advice(
             facts, mood, escalations, intent, suggestions, reply, reply_review, flags, case.guidance.settings.tone
         )
@@ -148,23 +185,27 @@ class Reasoner:
         retrieved: Sequence[str] = (),
     ) -> tuple[Reply, Review]:
         """The template draft for one path (or a handoff/generic reply without one), already verified."""
-        return self._draft(self.case(conversation, seq, packs, retrieved), suggestion, escalations)
+        return self._draft(self.case(conversation, seq, packs), retrieved, suggestion, escalations)
 
     def _draft(
-        self, case: Case, suggestion: Suggestion | None, escalations: Sequence[Escalation]
+        self,
+        case: Case,
+        retrieved: Sequence[str],
+        suggestion: Suggestion | None,
+        escalations: Sequence[Escalation],
     ) -> tuple[Reply, Review]:
         rep_texts = [t.text for t in case.turns if t.role == "rep"]
         reply = compose(
             suggestion, escalations, case.guidance, case.facts, case.jurisdiction, rep_texts, self.clause_text
         )
         draft = Draft(reply.text, case.turns, case.jurisdiction, True, case.guidance.disclosure.jurisdictions)
-        return reply, self._review(case, draft, [*case.retrieved, *self._texts(reply.citations)], find_in=False)
+        return reply, self._review(case, draft, [*retrieved, *self._texts(reply.citations)], find_in=False)
 
     def _review(self, case: Case, draft: Draft, cited: Sequence[str], *, find_in: bool) -> Review:
         """Flags and unsupported spans of rep text; with ``find_in`` it also consults the clauses each
         sentence is about (in the case's packs), beyond those cited."""
         known = [t.text for t in draft.context] + case.facts.system_texts()
-        finder = workspace_clauses(self.workspace, case.packs) if find_in else None
+        finder = self._finder(case.packs) if find_in else None
         unsupported = verify(draft.text, cited, known, draft.jurisdiction, finder)
         flags = evaluate(draft, pack_rules(case.guidance, "draft" if draft.ai_drafted else "rep"))
         if unsupported and not any(f.category == "unverified_claim" for f in flags):
@@ -188,9 +229,9 @@ class Reasoner:
         retrieved: Sequence[str] = (),
     ) -> Review:
         """Review the text in the draft editor (a copilot draft, maybe edited) before it is inserted."""
-        case = self.case(conversation, None, packs, retrieved)
+        case = self.case(conversation, None, packs)
         draft = Draft(text, case.turns, case.jurisdiction, True, case.guidance.disclosure.jurisdictions)
-        return self._review(case, draft, [*case.retrieved, *self._texts(citations)], find_in=True)
+        return self._review(case, draft, [*retrieved, *self._texts(citations)], find_in=True)
 
     def escalations(
         self, conversation: Conversation, seq: int | None, packs: tuple[str, ...]
@@ -206,16 +247,16 @@ class Reasoner:
         self, conversation: Conversation, seq: int, packs: tuple[str, ...], *, ai_drafted: bool = False
     ) -> tuple[Flag, ...]:
         """Flags on turn ``seq``: the rep rules on a rep turn, the customer-scope rules on a customer turn."""
-        return self._turn_flags(self.case(conversation, seq, packs), ai_drafted=ai_drafted)
+        return self._turn_flags(self.case(conversation, seq, packs), (), ai_drafted=ai_drafted)
 
-    def _turn_flags(self, case: Case, *, ai_drafted: bool) -> tuple[Flag, ...]:
+    def _turn_flags(self, case: Case, retrieved: Sequence[str], *, ai_drafted: bool) -> tuple[Flag, ...]:
         turn = case.conversation.turn(case.seq) if case.seq is not None else None
         if turn is None:
             return ()
         context = tuple(t for t in case.turns if t.seq < turn.seq)
         draft = Draft(turn.text, context, case.jurisdiction, ai_drafted, case.guidance.disclosure.jurisdictions)
         if turn.role == "rep":
-            return self._review(case, draft, case.retrieved, find_in=True).flags
+            return self._review(case, draft, retrieved, find_in=True).flags
         found: dict[str, Flag] = {}
         for rule in (_customer_secrets, *pack_rules(case.guidance, "customer")):
             for flag in rule(draft):

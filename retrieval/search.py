@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Literal
 
@@ -116,6 +117,8 @@ class Searcher:
         self.mode = mode
         self._indexes: dict[tuple[str, ...], _Index] = {}
         self._memo: dict[str, np.ndarray] = {}
+        self._pending: dict[str, tuple[Future[np.ndarray], int]] = {}
+        """Texts being embedded right now: the batch's future and the text's row in it."""
         self._lock = threading.Lock()
 
     def _index(self, keys: tuple[str, ...]) -> _Index:
@@ -130,16 +133,35 @@ class Searcher:
             return index
 
     def vectors(self, texts: Sequence[str]) -> list[np.ndarray]:
-        """Vectors of texts, remembered: each turn of a conversation is embedded once, when it arrives."""
+        """Vectors of texts, remembered: each turn of a conversation is embedded once, when it arrives.
+
+        A text another thread is embedding right now is waited for, not embedded again: the pipeline's
+        retrieval and its reasoning stages ask for the newest message's vector at the same time.
+        """
+        claimed: Future[np.ndarray] = Future()
         with self._lock:
             known = {t: self._memo[t] for t in texts if t in self._memo}
-        missing = list(dict.fromkeys(t for t in texts if t not in known))
-        if missing:
-            known.update(zip(missing, self.embedder.encode(missing), strict=True))
-            with self._lock:
-                self._memo.update((t, known[t]) for t in missing)
-                while len(self._memo) > MEMO_SIZE:
-                    self._memo.pop(next(iter(self._memo)))
+            waiting = {t: self._pending[t] for t in texts if t not in known and t in self._pending}
+            mine = [t for t in dict.fromkeys(texts) if t not in known and t not in waiting]
+            self._pending.update((t, (claimed, i)) for i, t in enumerate(mine))
+        if mine:
+            try:
+                fresh = self.embedder.encode(mine)
+            except BaseException as exc:
+                claimed.set_exception(exc)
+                raise
+            else:
+                claimed.set_result(fresh)
+                known.update(zip(mine, fresh, strict=True))
+            finally:
+                with self._lock:
+                    for text in mine:
+                        self._pending.pop(text, None)
+                    self._memo.update((t, known[t]) for t in mine if t in known)
+                    while len(self._memo) > MEMO_SIZE:
+                        self._memo.pop(next(iter(self._memo)))
+        for text, (future, row) in waiting.items():
+            known[text] = future.result()[row]
         return [known[t] for t in texts]
 
     def _query_vector(self, focus: str, context: Sequence[str], weight: float) -> np.ndarray:

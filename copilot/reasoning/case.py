@@ -15,7 +15,8 @@ class Case:
     """The conversation as of one message, with the pack guidance in force and the facts known so far.
 
     Built once per analysis by the reasoner; escalation, intent, paths, the draft, its verification and
-    the flags all read the same guidance and facts instead of each recomputing them.
+    the flags all read the same guidance and facts instead of each recomputing them. It holds nothing
+    retrieval finds, so the stages that need no clause run while retrieval is still searching.
     """
 
     conversation: Conversation
@@ -24,8 +25,6 @@ class Case:
     packs: tuple[str, ...]
     """``name@version`` of the pack versions in force, highest priority first."""
     guidance: Guidance
-    retrieved: tuple[str, ...] = ()
-    """Texts of the clauses retrieval showed for this message: they back what a draft says."""
 
     @property
     def jurisdiction(self) -> str:
