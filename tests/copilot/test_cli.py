@@ -46,9 +46,12 @@ def test_replay_json_prints_one_cited_line_per_message_without_qt(demo_home: Pat
     assert set(lines[0]["timings_ms"]) == {
         "embed",
         "search",
+        "language",
         "signals",
         "escalation",
         "suggest",
+        "claims",
+        "retrieval_wait",
         "draft",
         "flags",
         "total",
