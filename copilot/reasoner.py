@@ -88,6 +88,30 @@ def _customer_secrets(draft: Draft) -> list[Flag]:
     ]
 
 
+@dataclass(frozen=True)
+class _Turn:
+    """The message being judged: who wrote it, and its text in its conversation."""
+
+    role: str
+    draft: Draft
+
+
+def _reviewed(flags: list[Flag], unsupported: list[Unsupported]) -> Review:
+    """Rule flags and unsupported spans as one review; an unbacked figure is flagged unless a rule did."""
+    if unsupported and not any(f.category == "unverified_claim" for f in flags):
+        flags = [
+            *flags,
+            Flag(
+                "verify-figures",
+                "unverified_claim",
+                f"{unsupported[0].reason}: check it or take it out.",
+                unsupported[0].text,
+                "conduct.no-guarantees",
+            ),
+        ]
+    return Review(tuple(flags), tuple(unsupported))
+
+
 class Reasoner:
     """Builds Advice for a conversation state; thread-safe, called from the pipeline's worker thread."""
 
@@ -150,7 +174,7 @@ class Reasoner:
         self, conversation: Conversation, seq: int, packs: tuple[str, ...], retrieved: Callable[[], Sequence[str]]
     ) -> tuple[Advice, dict[str, float]]:
         """Advice for the state after ``seq``. ``retrieved`` gives the texts of the clauses retrieval showed,
-        waiting for them if need be: it is called only once the stages that need no clause are done."""
+        waiting for them if need be: only checking figures needs them, so it is called last."""
         timings: dict[str, float] = {}
         case = self.case(conversation, seq, packs)
         intents, taxonomy = self._indexes(case.guidance)
@@ -164,14 +188,22 @@ class Reasoner:
             suggestions = tuple(suggest(intent, case.guidance, facts))
         with stage(timings, "claims"):
             self._look_ahead(case)
+        with stage(timings, "draft"):
+            reply, draft = self._compose(case, suggestions[0] if suggestions else None, escalations)
+            draft_flags = self._rule_flags(case, draft)
+        with stage(timings, "flags"):
+            turn = self._turn_draft(case, ai_drafted=False)
+            turn_flags = self._customer_flags(case, turn) if turn and turn.role == "customer" else ()
+            rep_flags = self._rule_flags(case, turn.draft) if turn and turn.role == "rep" else []
         with stage(timings, "retrieval_wait"):
             clauses = tuple(retrieved())
-        with stage(timings, "draft"):
-            reply, reply_review = self._draft(case, clauses, suggestions[0] if suggestions else None, escalations)
-        with stage(timings, "flags"):
-            flags = self._turn_flags(case, clauses, ai_drafted=False)
+        with stage(timings, "verify"):
+            cited = [*clauses, *self._texts(reply.citations)]
+            reply_review = _reviewed(draft_flags, self._unsupported(case, draft, cited, find_in=False))
+            if turn and turn.role == "rep":
+                turn_flags = _reviewed(rep_flags, self._unsupported(case, turn.draft, clauses, find_in=True)).flags
         advice = Advice(
-            facts, mood, escalations, intent, suggestions, reply, reply_review, flags, case.guidance.settings.tone
+            facts, mood, escalations, intent, suggestions, reply, reply_review, turn_flags, case.guidance.settings.tone
         )
         return advice, timings
 
@@ -185,40 +217,35 @@ class Reasoner:
         retrieved: Sequence[str] = (),
     ) -> tuple[Reply, Review]:
         """The template draft for one path (or a handoff/generic reply without one), already verified."""
-        return self._draft(self.case(conversation, seq, packs), retrieved, suggestion, escalations)
+        case = self.case(conversation, seq, packs)
+        reply, draft = self._compose(case, suggestion, escalations)
+        return reply, self._review(case, draft, [*retrieved, *self._texts(reply.citations)], find_in=False)
 
-    def _draft(
-        self,
-        case: Case,
-        retrieved: Sequence[str],
-        suggestion: Suggestion | None,
-        escalations: Sequence[Escalation],
-    ) -> tuple[Reply, Review]:
+    def _compose(
+        self, case: Case, suggestion: Suggestion | None, escalations: Sequence[Escalation]
+    ) -> tuple[Reply, Draft]:
+        """The reply for one path, and the same text as a draft to judge in this conversation."""
         rep_texts = [t.text for t in case.turns if t.role == "rep"]
         reply = compose(
             suggestion, escalations, case.guidance, case.facts, case.jurisdiction, rep_texts, self.clause_text
         )
-        draft = Draft(reply.text, case.turns, case.jurisdiction, True, case.guidance.disclosure.jurisdictions)
-        return reply, self._review(case, draft, [*retrieved, *self._texts(reply.citations)], find_in=False)
+        return reply, Draft(reply.text, case.turns, case.jurisdiction, True, case.guidance.disclosure.jurisdictions)
 
     def _review(self, case: Case, draft: Draft, cited: Sequence[str], *, find_in: bool) -> Review:
         """Flags and unsupported spans of rep text; with ``find_in`` it also consults the clauses each
         sentence is about (in the case's packs), beyond those cited."""
+        return _reviewed(self._rule_flags(case, draft), self._unsupported(case, draft, cited, find_in=find_in))
+
+    @staticmethod
+    def _rule_flags(case: Case, draft: Draft) -> list[Flag]:
+        """The compliance rules on rep text (the copilot's own draft, or what the rep wrote)."""
+        return evaluate(draft, pack_rules(case.guidance, "draft" if draft.ai_drafted else "rep"))
+
+    def _unsupported(self, case: Case, draft: Draft, cited: Sequence[str], *, find_in: bool) -> list[Unsupported]:
+        """Figures and dates of rep text that nothing cited (or found, with ``find_in``) backs."""
         known = [t.text for t in draft.context] + case.facts.system_texts()
         finder = self._finder(case.packs) if find_in else None
-        unsupported = verify(draft.text, cited, known, draft.jurisdiction, finder)
-        flags = evaluate(draft, pack_rules(case.guidance, "draft" if draft.ai_drafted else "rep"))
-        if unsupported and not any(f.category == "unverified_claim" for f in flags):
-            flags.append(
-                Flag(
-                    "verify-figures",
-                    "unverified_claim",
-                    f"{unsupported[0].reason}: check it or take it out.",
-                    unsupported[0].text,
-                    "conduct.no-guarantees",
-                )
-            )
-        return Review(tuple(flags), tuple(unsupported))
+        return verify(draft.text, cited, known, draft.jurisdiction, finder)
 
     def review_text(
         self,
@@ -247,19 +274,30 @@ class Reasoner:
         self, conversation: Conversation, seq: int, packs: tuple[str, ...], *, ai_drafted: bool = False
     ) -> tuple[Flag, ...]:
         """Flags on turn ``seq``: the rep rules on a rep turn, the customer-scope rules on a customer turn."""
-        return self._turn_flags(self.case(conversation, seq, packs), (), ai_drafted=ai_drafted)
-
-    def _turn_flags(self, case: Case, retrieved: Sequence[str], *, ai_drafted: bool) -> tuple[Flag, ...]:
-        turn = case.conversation.turn(case.seq) if case.seq is not None else None
+        case = self.case(conversation, seq, packs)
+        turn = self._turn_draft(case, ai_drafted=ai_drafted)
         if turn is None:
             return ()
+        if turn.role == "rep":
+            return self._review(case, turn.draft, (), find_in=True).flags
+        return self._customer_flags(case, turn)
+
+    @staticmethod
+    def _turn_draft(case: Case, *, ai_drafted: bool) -> _Turn | None:
+        """The message ``case.seq`` as text to judge against the conversation before it."""
+        turn = case.conversation.turn(case.seq) if case.seq is not None else None
+        if turn is None:
+            return None
         context = tuple(t for t in case.turns if t.seq < turn.seq)
         draft = Draft(turn.text, context, case.jurisdiction, ai_drafted, case.guidance.disclosure.jurisdictions)
-        if turn.role == "rep":
-            return self._review(case, draft, retrieved, find_in=True).flags
+        return _Turn(turn.role, draft)
+
+    @staticmethod
+    def _customer_flags(case: Case, turn: _Turn) -> tuple[Flag, ...]:
+        """What a customer message means for the rep: secrets they posted, and the pack's customer rules."""
         found: dict[str, Flag] = {}
         for rule in (_customer_secrets, *pack_rules(case.guidance, "customer")):
-            for flag in rule(draft):
+            for flag in rule(turn.draft):
                 found.setdefault(flag.category, flag)
         return tuple(found.values())
 

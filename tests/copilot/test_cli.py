@@ -51,9 +51,10 @@ def test_replay_json_prints_one_cited_line_per_message_without_qt(demo_home: Pat
         "escalation",
         "suggest",
         "claims",
-        "retrieval_wait",
         "draft",
         "flags",
+        "retrieval_wait",
+        "verify",
         "total",
     }
     assert {"escalations", "flags", "intent", "suggestions", "draft", "grounded"} <= set(lines[0])
