@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from copilot.conversation.language import customer_language
 from copilot.conversation.query import build_query
@@ -14,7 +16,9 @@ from copilot.conversation.state import Conversation
 from copilot.reasoner import Advice, Reasoner
 from copilot.timing import ms_since, stage
 from copilot.workspace import Workspace
-from retrieval.search import ClauseHit, SearchResult
+from retrieval.search import ClauseHit
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,34 @@ class Insight:
         return bool(self.clauses or self.advice.suggestions)
 
 
+class Worker:
+    """One daemon thread that runs jobs in order: retrieval's own thread (starting a thread per message
+    cost about 2 ms; a daemon never holds a closing app)."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._jobs: queue.SimpleQueue[tuple[Future[Any], Callable[..., Any], tuple[Any, ...]]] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, job: Callable[..., T], *args: Any) -> Future[T]:
+        future: Future[T] = Future()
+        self._jobs.put((future, job, args))
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._serve, name=self._name, daemon=True)
+                self._thread.start()
+        return future
+
+    def _serve(self) -> None:
+        while True:
+            future, job, args = self._jobs.get()
+            try:
+                future.set_result(job(*args))
+            except BaseException as exc:  # noqa: BLE001 - handed to whoever waits on the future, which raises it
+                future.set_exception(exc)
+
+
 class Pipeline:
     """Runs every stage for one message; blocking, so the UI calls it from a worker thread."""
 
@@ -48,6 +80,7 @@ class Pipeline:
         self.pinned = pinned
         """Pack version keys to use instead of the active ones (``replay --pack``); empty means active."""
         self.reasoner = Reasoner(workspace)
+        self._retrieval = Worker("retrieval")
 
     def run(self, conversation: Conversation, seq: int) -> Insight:
         started = time.perf_counter()
@@ -59,13 +92,9 @@ class Pipeline:
             return Insight(conversation.id, seq, role, (), (), packs, {"total": ms_since(started)})
         # Retrieval searches in its own thread (embedding and vector maths let go of the GIL) while the
         # stages that need no clause run here; the draft and the flags wait for its clauses.
-        searching: Future[SearchResult] = Future()
-        threading.Thread(
-            target=self._search,
-            args=(searching, query.focus, query.context, packs, conversation.jurisdiction),
-            name="retrieval",
-            daemon=True,
-        ).start()
+        searching = self._retrieval.submit(
+            self.workspace.searcher.search, query.focus, query.context, packs, conversation.jurisdiction
+        )
         timings: dict[str, float] = {}
         with stage(timings, "language"):
             notices = self._notices(conversation, seq, packs)
@@ -81,14 +110,6 @@ class Pipeline:
             "total": ms_since(started),
         }
         return Insight(conversation.id, seq, role, result.hits, notices, packs, timings, advice)
-
-    def _search(
-        self, into: Future[SearchResult], focus: str, context: Sequence[str], packs: tuple[str, ...], region: str
-    ) -> None:
-        try:
-            into.set_result(self.workspace.searcher.search(focus, context, packs, region))
-        except BaseException as exc:  # noqa: BLE001 - handed to the pipeline's thread, which raises it
-            into.set_exception(exc)
 
     @staticmethod
     def _notices(conversation: Conversation, seq: int, packs: tuple[str, ...]) -> tuple[str, ...]:
