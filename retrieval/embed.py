@@ -178,7 +178,7 @@ class ProcessEmbedder:
                 raise ModelError(f"the embedding process stopped ({exc}); restart the app") from None
         if kind != "ok":
             raise ModelError(f"embedding failed: {payload}")
-        return payload  # type: ignore[no-any-return]
+        return np.asarray(payload)
 
     def close(self) -> None:
         with self._lock, contextlib.suppress(OSError):
