@@ -78,10 +78,19 @@ class _Index:
             owner.setdefault(self.clauses[i].clause_id, i)
         self.shadowed = {i for i, c in enumerate(self.clauses) if owner[c.clause_id] != i}
         """Clauses overridden by a higher-priority pack that defines the same clause id."""
+        self._admitted: dict[str, frozenset[int]] = {}
 
-    def admits(self, i: int, jurisdiction: str) -> bool:
-        """Whether clause ``i`` may be shown: not shadowed, and not scoped to other regions."""
-        return i not in self.shadowed and covers(self.clauses[i].jurisdictions, jurisdiction)
+    def admitted(self, jurisdiction: str) -> frozenset[int]:
+        """The clauses that may be shown in ``jurisdiction``: not shadowed, and not scoped to other regions
+        (worked out once per region, not once per candidate)."""
+        found = self._admitted.get(jurisdiction)
+        if found is None:
+            found = self._admitted[jurisdiction] = frozenset(
+                i
+                for i, c in enumerate(self.clauses)
+                if i not in self.shadowed and covers(c.jurisdictions, jurisdiction)
+            )
+        return found
 
 
 Mode = Literal["hybrid", "dense"]
@@ -202,10 +211,11 @@ class Searcher:
 
         index = self._index(tuple(keys))
         scores: dict[int, float] = {}  # clause position -> score
+        admitted = index.admitted(jurisdiction)
         for h in self.store.query(query, max(DENSE_CANDIDATES, k * 8), keys):
             i = index.position.get(h.citation)
             # A clause scores by its best chunk, the first one seen.
-            if i is not None and i not in scores and index.admits(i, jurisdiction):
+            if i is not None and i not in scores and i in admitted:
                 scores[i] = h.score
         if self.mode == "hybrid":
             scores = self._add_lexical(index, scores, focus, context, weight, jurisdiction, k)
@@ -232,8 +242,9 @@ class Searcher:
         scale = LEXICAL_WEIGHT / (float(lexical.max(initial=0.0)) + LEXICAL_HALF)
         weakest = min(dense.values(), default=0.0)
         fused = {i: score + scale * float(lexical[i]) for i, score in dense.items()}
+        admitted = index.admitted(jurisdiction)
         for i in top(lexical, max(LEXICAL_CANDIDATES, 2 * k)):
-            if i not in fused and index.admits(i, jurisdiction):
+            if i not in fused and i in admitted:
                 # Not among the nearest chunks: its cosine is at most the weakest one fetched.
                 fused[i] = weakest + scale * float(lexical[i])
         return fused

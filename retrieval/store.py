@@ -14,7 +14,7 @@ import hashlib
 import logging
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,10 +43,11 @@ class VectorHit:
     """``citation::chunk``."""
     score: float
     """Cosine similarity in [-1, 1]."""
+    citation: str = field(init=False)
+    """The clause the vector belongs to (its id without the chunk number)."""
 
-    @property
-    def citation(self) -> str:
-        return self.id.rsplit("::", 1)[0]
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "citation", self.id.rsplit("::", 1)[0])
 
 
 def _in_memory(collection: Collection) -> tuple[list[str], np.ndarray] | None:
