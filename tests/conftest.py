@@ -17,6 +17,17 @@ from retrieval.embed import LocalEmbedder
 
 REPO = Path(__file__).resolve().parent.parent
 BENCHDATA = REPO.parent / "shared" / "benchdata"
+DEMO_WRITE_TOOLS = frozenset(
+    {
+        "cancel_order",
+        "reinstate_order",
+        "refund_payment",
+        "update_shipping_address",
+        "create_ticket",
+        "escalate_to_queue",
+    }
+)
+"""The demo store's tools that change something."""
 
 
 @pytest.fixture(scope="session")

@@ -24,19 +24,12 @@ from mcp.types import CallToolResult, TextContent
 from base.errors import BusinessRefusal
 from connectors.demo_store import DemoStore
 from connectors.demo_store.seed import STORY_ORDERS
+from tests.conftest import DEMO_WRITE_TOOLS
 
 REPO = Path(__file__).resolve().parents[2]
 CONVERSATIONS = sorted((REPO / "resources" / "conversations").glob("*.jsonl"))
 NOW = datetime(2026, 11, 20, 10, 7, tzinfo=UTC)
 SERVER = [sys.executable, "-m", "connectors.demo_store.server"]
-WRITE_TOOLS = {
-    "cancel_order",
-    "reinstate_order",
-    "refund_payment",
-    "update_shipping_address",
-    "create_ticket",
-    "escalate_to_queue",
-}
 NEW_ADDRESS = {
     "name": "Tom Becker",
     "line1": "Schönhauser Allee 12",
@@ -427,8 +420,8 @@ def test_concurrent_calls_with_one_key_apply_once(db_path: Path, connections: in
 
 def test_tool_specs(story_store: DemoStore) -> None:
     specs = {spec.name: spec for spec in story_store.tools()}
-    assert {name for name, spec in specs.items() if not spec.read_only} == WRITE_TOOLS
-    for name in WRITE_TOOLS:
+    assert {name for name, spec in specs.items() if not spec.read_only} == DEMO_WRITE_TOOLS
+    for name in DEMO_WRITE_TOOLS:
         assert "idempotency_key" in specs[name].input_schema["required"]
         assert specs[name].input_schema["properties"]["dry_run"]["default"] is False
     assert specs["cancel_order"].compensated_by == "reinstate_order"

@@ -15,18 +15,9 @@ from copilot.pipeline import Pipeline
 from copilot.reasoning.facts import gather
 from copilot.reasoning.guidance import Guidance
 from copilot.workspace import Workspace
+from tests.conftest import DEMO_WRITE_TOOLS
 
 TODAY = datetime(2026, 11, 20, 12, 0)
-WRITES = frozenset(
-    {
-        "cancel_order",
-        "reinstate_order",
-        "refund_payment",
-        "update_shipping_address",
-        "create_ticket",
-        "escalate_to_queue",
-    }
-)
 
 
 def order(**fields: Any) -> dict[str, Any]:
@@ -153,7 +144,9 @@ def proposals_for(pipeline: Pipeline, conv: Conversation) -> list[Any]:
     insight = pipeline.run(conv, conv.turns[-1].seq)
     advice = insight.advice
     guidance: Guidance = pipeline.workspace.guidance(insight.packs)
-    return list(propose(conv, ActionContext(gather(conv), advice.suggestions, advice.escalations, WRITES), guidance))
+    return list(
+        propose(conv, ActionContext(gather(conv), advice.suggestions, advice.escalations, DEMO_WRITE_TOOLS), guidance)
+    )
 
 
 def test_a_cancellation_proposal_comes_from_the_system_record(pipeline: Pipeline) -> None:
