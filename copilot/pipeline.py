@@ -91,7 +91,7 @@ class Pipeline:
         if query is None:
             return Insight(conversation.id, seq, role, (), (), packs, {"total": ms_since(started)})
         # Retrieval searches in its own thread (embedding and vector maths let go of the GIL) while the
-        # stages that need no clause run here; the draft and the flags wait for its clauses.
+        # stages that need no clause run here; only checking figures waits for its clauses.
         searching = self._retrieval.submit(
             self.workspace.searcher.search, query.focus, query.context, packs, conversation.jurisdiction
         )
