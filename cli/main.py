@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import multiprocessing
+import os
 import statistics
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from base.errors import CopilotError
 
@@ -25,6 +27,8 @@ if TYPE_CHECKING:
     from copilot.workspace import Workspace
 
 log = logging.getLogger("copilot")
+CHILD_EXIT_S = 1.0
+"""How long a child process (the embedding model) has to exit once the app asked it to."""
 
 
 def _progress(label: str) -> Callable[[int, int], None]:
@@ -304,7 +308,23 @@ def cmd_eval_cases(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from ui.app import run_app  # composition root: the only reach into ui/
 
-    return run_app(Path(args.conversation) if args.conversation else None)
+    _leave(run_app(Path(args.conversation) if args.conversation else None))
+
+
+def _leave(code: int) -> NoReturn:
+    """Exit without the interpreter's teardown, once the app has closed its tasks, systems and stores.
+
+    What teardown would still do is free several hundred MB of objects one at a time, which took 0.8 s
+    after a SIGTERM; everything is written by then. The embedding child is stopped and the logs and
+    output are flushed first, as an orderly exit would.
+    """
+    for child in multiprocessing.active_children():
+        child.terminate()
+        child.join(CHILD_EXIT_S)
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def cmd_screenshot(args: argparse.Namespace) -> int:

@@ -7,6 +7,10 @@ opened again on the next call; a call in flight when it failed is reported as ``
 Each request has the system's ``timeout_s``, and so has connecting over HTTP; connecting to a stdio
 system has at least ``START_S``, because it starts a program, whose imports alone can take seconds
 on a busy machine (a program that exits is noticed at once).
+
+Closing a stdio system closes the program's stdin and gives it ``EXIT_GRACE_S`` to exit before the SDK
+terminates it (SIGTERM, then SIGKILL), as the MCP lifecycle describes; the SDK's own grace of 2 s would
+hold a closing app whose server was still importing when the rep closed the window.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import httpx2
+import mcp.client.stdio
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
@@ -31,6 +36,9 @@ from connectors.contract import ToolInfo, json_object
 log = logging.getLogger("copilot.connectors")
 START_S = 30.0
 """Least time a stdio system has to start and answer the protocol handshake."""
+EXIT_GRACE_S = 0.25
+"""How long a stdio program has to exit once its stdin is closed (a server that reads its input exits at once)."""
+mcp.client.stdio.PROCESS_TERMINATION_TIMEOUT = EXIT_GRACE_S
 _T = TypeVar("_T")
 _Op = Callable[[Client], Awaitable[Any]]
 _Queue = asyncio.Queue[tuple[_Op, asyncio.Future[Any]] | None]

@@ -98,9 +98,8 @@ class Pipeline:
         timings: dict[str, float] = {}
         with stage(timings, "language"):
             notices = self._notices(conversation, seq, packs)
-        advice, stages = self.reasoner.advise(
-            conversation, seq, packs, lambda: [h.text for h in searching.result().hits]
-        )
+        case = self.reasoner.case(conversation, seq, packs)
+        advice, stages = self.reasoner.advise(case, lambda: [h.text for h in searching.result().hits])
         result = searching.result()
         timings = {
             "embed": round(result.embed_ms, 2),

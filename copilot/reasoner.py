@@ -15,7 +15,7 @@ import numpy as np
 
 from copilot.conversation.state import Conversation
 from copilot.reasoning.case import Case
-from copilot.reasoning.claims import FINDER_CLAUSES, ClauseFinder, Unsupported, quantities, verify
+from copilot.reasoning.claims import FINDER_CLAUSES, ClauseFinder, Unsupported, verify
 from copilot.reasoning.drafting import Reply, compose
 from copilot.reasoning.escalation import Escalation, Taxonomy, detect
 from copilot.reasoning.examples import ExampleIndex
@@ -24,7 +24,7 @@ from copilot.reasoning.guidance import Guidance
 from copilot.reasoning.intent import Intent, classify
 from copilot.reasoning.pack_rules import pack_rules
 from copilot.reasoning.rules import Draft, Flag, evaluate
-from copilot.reasoning.signals import SentimentTrend, customer_sentiment, extract_entities, sentences
+from copilot.reasoning.signals import SentimentTrend, customer_sentiment, extract_entities
 from copilot.reasoning.suggest import Suggestion, suggest
 from copilot.timing import stage
 from copilot.workspace import Workspace
@@ -124,7 +124,7 @@ class Reasoner:
 
     def _finder(self, packs: tuple[str, ...]) -> ClauseFinder:
         """The clauses each sentence of rep text is about, searched once per sentence: a rep message's
-        sentences are looked up before retrieval has finished, and again when the message is judged."""
+        sentence is looked up when the message is judged and again if the rep's text is reviewed before insert."""
         generation = self.workspace.catalog.generation
         search = workspace_clauses(self.workspace, packs)
 
@@ -140,15 +140,6 @@ class Reasoner:
             return found
 
         return find
-
-    def _look_ahead(self, case: Case) -> None:
-        """On a rep message, find the clauses its figures are about while retrieval is still searching."""
-        turn = case.conversation.turn(case.seq) if case.seq is not None else None
-        if turn is not None and turn.role == "rep":
-            find = self._finder(case.packs)
-            for sentence in sentences(turn.text):
-                if quantities(sentence, ranges=False):
-                    find(sentence, case.jurisdiction)
 
     def _vector(self, text: str) -> np.ndarray:
         return self.workspace.searcher.vectors([text])[0]
@@ -170,13 +161,13 @@ class Reasoner:
         stored = self.workspace.catalog.clause(citation) if citation else None
         return stored.text if stored else None
 
-    def advise(
-        self, conversation: Conversation, seq: int, packs: tuple[str, ...], retrieved: Callable[[], Sequence[str]]
-    ) -> tuple[Advice, dict[str, float]]:
-        """Advice for the state after ``seq``. ``retrieved`` gives the texts of the clauses retrieval showed,
-        waiting for them if need be: only checking figures needs them, so it is called last."""
+    def advise(self, case: Case, retrieved: Callable[[], Sequence[str]]) -> tuple[Advice, dict[str, float]]:
+        """Advice for the state after ``case.seq``. ``retrieved`` gives the texts of the clauses retrieval
+        showed, waiting for them if need be: only checking figures needs them, so it is called last."""
         timings: dict[str, float] = {}
-        case = self.case(conversation, seq, packs)
+        conversation, seq = case.conversation, case.seq
+        if seq is None:
+            raise ValueError("advice is for one message: the case names no message")
         intents, taxonomy = self._indexes(case.guidance)
         with stage(timings, "signals"):
             facts = case.facts
@@ -186,8 +177,6 @@ class Reasoner:
         with stage(timings, "suggest"):
             intent = classify(conversation, seq, intents, self._vector, case.guidance.settings.intent_floor)
             suggestions = tuple(suggest(intent, case.guidance, facts))
-        with stage(timings, "claims"):
-            self._look_ahead(case)
         with stage(timings, "draft"):
             reply, draft = self._compose(case, suggestions[0] if suggestions else None, escalations)
             draft_flags = self._rule_flags(case, draft)
@@ -243,9 +232,14 @@ class Reasoner:
 
     def _unsupported(self, case: Case, draft: Draft, cited: Sequence[str], *, find_in: bool) -> list[Unsupported]:
         """Figures and dates of rep text that nothing cited (or found, with ``find_in``) backs."""
-        known = [t.text for t in draft.context] + case.facts.system_texts()
+        known = self._known(case, draft)
         finder = self._finder(case.packs) if find_in else None
         return verify(draft.text, cited, known, draft.jurisdiction, finder)
+
+    @staticmethod
+    def _known(case: Case, draft: Draft) -> list[str]:
+        """What backs a figure besides clauses: the conversation before the text, and the system data."""
+        return [t.text for t in draft.context] + case.facts.system_texts()
 
     def review_text(
         self,

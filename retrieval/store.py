@@ -63,6 +63,13 @@ def _digest(text: str) -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
+def preload() -> None:
+    """Import chromadb and its Rust extension now, on the calling thread. The app calls it before its
+    first paint: loading them holds the GIL in long native steps, which from a worker thread froze a
+    window already on screen for 50-80 ms."""
+    import chromadb.api.rust  # noqa: F401 - imported for its side effect: the modules are loaded
+
+
 class VectorStore:
     """The collections of one embedding model, one per pack version (``name@version``)."""
 

@@ -29,6 +29,7 @@ from copilot.session.tasks import Tasks, in_daemon_thread
 from copilot.settings import DEMO_CONVERSATIONS, Settings, home
 from copilot.workspace import Workspace
 from retrieval.embed import Embedder
+from retrieval.store import preload
 from ui.bridge import Bridge
 from ui.lifetime import AppEmbedder, QuitOnSignals
 from ui.panel import Panel
@@ -262,6 +263,7 @@ def run_app(conversation: Path | None) -> int:
     if config_error:
         parts.bridge.error_reported.emit(config_error)
     install_crash_hook(parts.bridge)
+    preload()  # the store's library, before a window that must stay responsive is on screen
     parts.panel.show()
     app.processEvents()
     log.info("panel painted %.2f s after launch", since_launch())

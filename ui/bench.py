@@ -23,6 +23,7 @@ def main(conversation: Path) -> None:
     from PySide6.QtWidgets import QApplication
 
     from retrieval.embed import ProcessEmbedder
+    from retrieval.store import preload
     from ui.app import compose, start_workspace
     from ui.stall import StallMonitor
 
@@ -30,6 +31,7 @@ def main(conversation: Path) -> None:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     parts = compose(loop)
+    preload()  # the store's library, before a window that must stay responsive is on screen
     parts.panel.show()
     app.processEvents()
     monitor = StallMonitor()

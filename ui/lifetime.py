@@ -73,7 +73,17 @@ class AppEmbedder:
     def __init__(self, model: str, on_status: Callable[[str], None]) -> None:
         self.model_id = model
         self._closing = threading.Event()
-        self._embedder = ProcessEmbedder(model, on_status=on_status)
+        self._embedder = ProcessEmbedder(model, on_status=self._reporter(on_status))
+
+    def _reporter(self, on_status: Callable[[str], None]) -> Callable[[str], None]:
+        """``on_status``, silent once the app is closing: a child stopped at exit while it was still loading
+        the model reports a failure from its watcher thread, into widgets that are gone."""
+
+        def report(status: str) -> None:
+            if not self._closing.is_set():
+                on_status(status)
+
+        return report
 
     def load(self) -> None:
         self._embedder.load()

@@ -141,6 +141,17 @@ class Unsupported:
     reason: str
 
 
+def policy_figures(clauses: Sequence[str]) -> list[Quantity]:
+    """The figures clauses state (ranges included), except in sentences about what needs an approval."""
+    return [
+        q
+        for clause in clauses
+        for part in re.split(r"(?<=[.!?])\s+", clause)
+        if not _NEEDS_APPROVAL.search(part)
+        for q in quantities(part, ranges=True)
+    ]
+
+
 def verify(
     text: str,
     cited: Sequence[str],
@@ -155,6 +166,7 @@ def verify(
     facts = [q for t in known for q in quantities(t, ranges=False)]
     known_days = {when for t in [*known, *cited] for _, when in dates(t)}
     known_days |= _deadlines(known, cited)
+    policy = policy_figures(cited)
     found: list[Unsupported] = []
     offset = 0
     for sentence in sentences(text):
@@ -164,18 +176,14 @@ def verify(
         written = dates(sentence)
         if not claims and not written:
             continue
-        clauses = [*cited, *(find_clauses(sentence, jurisdiction) if find_clauses and claims else ())]
-        policy = [
-            q
-            for clause in clauses
-            for part in re.split(r"(?<=[.!?])\s+", clause)
-            if not _NEEDS_APPROVAL.search(part)
-            for q in quantities(part, ranges=True)
-        ]
+        # The clauses found for the sentence are searched for only when a figure needs them.
+        found_policy: list[Quantity] | None = None
         for claim in claims:
-            if _elapsed(_numbers_as_digits(sentence), claim.text):
+            if _elapsed(_numbers_as_digits(sentence), claim.text) or backed(claim, policy) or backed(claim, facts):
                 continue
-            if not backed(claim, policy) and not backed(claim, facts):
+            if found_policy is None:
+                found_policy = policy_figures(find_clauses(sentence, jurisdiction)) if find_clauses else []
+            if not backed(claim, found_policy):
                 found.append(
                     _span(
                         text,

@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from copilot.reasoning.guidance import Guidance, PackRule
 from copilot.reasoning.rules import Draft, Flag, Rule, disclosed, identity_verified
-from copilot.reasoning.signals import sentences
+from copilot.reasoning.signals import found, sentences
 from retrieval.jurisdiction import covers
 
 
@@ -29,7 +29,7 @@ def compile_rule(rule: PackRule) -> Rule:
         if any(_holds(condition, draft) for condition in rule.unless):
             return []
         for sentence in sentences(draft.text):
-            hit = pattern.search(sentence)
+            hit = found(pattern, sentence)
             if hit:
                 return [Flag(rule.id, rule.category, rule.message, hit.group(), rule.clause, rule.severity)]
         return []

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from copilot.conversation.state import Conversation, Turn
-from copilot.reasoning.signals import rx, sentences
+from copilot.reasoning.signals import found, rx, sentences
 from retrieval.jurisdiction import covers
 
 FLAG_CATEGORIES = (
@@ -75,7 +75,7 @@ _DISCLOSED = rx(
 
 def disclosed(rep_texts: list[str]) -> bool:
     """Whether the customer was told AI helps with the replies in any of these messages."""
-    return any(_DISCLOSED.search(t) for t in rep_texts)
+    return any(found(_DISCLOSED, t) for t in rep_texts)
 
 
 def ai_disclosure(draft: Draft) -> list[Flag]:
@@ -201,8 +201,8 @@ _ADVICE_GUARD = rx(
 
 def commitments(draft: Draft) -> list[Flag]:
     for sentence in sentences(draft.text):
-        promise = None if _PROMISE_GUARD.search(sentence) else _PROMISE.search(sentence)
-        hit = promise or (None if _ADVICE_GUARD.search(sentence) else _ADVICE.search(sentence))
+        promise = None if found(_PROMISE_GUARD, sentence) else found(_PROMISE, sentence)
+        hit = promise or (None if found(_ADVICE_GUARD, sentence) else found(_ADVICE, sentence))
         if hit:
             return [
                 Flag(
@@ -268,10 +268,10 @@ _ASK_IT = rx(
 def sensitive(draft: Draft) -> list[Flag]:
     # In outgoing text any card-length digit run is treated as a card number, valid checksum or not.
     shown_number = (
-        _CARD_RUN.search(draft.text)
-        or _SSN.search(draft.text)
-        or _IBAN.search(draft.text)
-        or _SHOWN_SECRET.search(draft.text)
+        found(_CARD_RUN, draft.text)
+        or found(_SSN, draft.text)
+        or found(_IBAN, draft.text)
+        or found(_SHOWN_SECRET, draft.text)
     )
     if shown_number:
         return [
@@ -286,10 +286,10 @@ def sensitive(draft: Draft) -> list[Flag]:
         ]
     for sentence in sentences(draft.text):
         sentence = _LAST_DIGITS.sub("the last digits", sentence)  # asking for the last 4 is allowed
-        ask = _ASK_SECRET.search(sentence) or (
-            _ASK_IT.search(sentence) if _SECRET_NAMED.search(" ".join(draft.earlier("customer")[-1:])) else None
+        ask = found(_ASK_SECRET, sentence) or (
+            found(_ASK_IT, sentence) if found(_SECRET_NAMED, " ".join(draft.earlier("customer")[-1:])) else None
         )
-        if ask and not _SECRET_GUARD.search(sentence):
+        if ask and not found(_SECRET_GUARD, sentence):
             return [
                 Flag(
                     "no-secrets-asked",
@@ -420,23 +420,23 @@ def regulated(draft: Draft) -> list[Flag]:
             )
         ]
 
-    close = _CLOSE.search(text)
+    close = found(_CLOSE, text)
     if (
         close
-        and _DEATH.search(context + " " + text)
-        and not _DOCUMENTS_IN.search(context + " " + text)
+        and found(_DEATH, context + " " + text)
+        and not found(_DOCUMENTS_IN, context + " " + text)
         and not re.search(
             r"\b(?:once|after|when)\b.{0,60}\b(?:code|documents?|certificate|probate|verif)", text, re.IGNORECASE
         )
     ):
         return flag("Closing a deceased customer's account without documents", close.group(), "bereavement.documents")
-    refuses = _REFUSES.search(text)
+    refuses = found(_REFUSES, text)
     for pattern, what, clause, unless in _NEEDS_REVIEW:
         agreed = pattern.search(text)
         if agreed and not refuses and not (unless and unless.search(text)):
             return flag(what, agreed.group(), clause)
-    refund = _REFUND_NOW.search(text)
-    chargeback_open = _CHARGEBACK_FILED.search(context) or re.search(r"\bchargeback\b", text, re.IGNORECASE)
+    refund = found(_REFUND_NOW, text)
+    chargeback_open = found(_CHARGEBACK_FILED, context) or re.search(r"\bchargeback\b", text, re.IGNORECASE)
     if refund and chargeback_open and not refuses:
         return flag("A refund while a chargeback is open", refund.group(), "billing.chargeback-filed")
     return []
@@ -486,7 +486,7 @@ _VERIFIED = rx(
 
 def identity_verified(rep_texts: list[str]) -> bool:
     """Whether a rep confirmed the customer's identity in any of these messages."""
-    return any(_VERIFIED.search(t) for t in rep_texts)
+    return any(found(_VERIFIED, t) for t in rep_texts)
 
 
 _DETAIL = (
@@ -528,15 +528,15 @@ _DEFERS_CHECK = rx(
 def identity(draft: Draft) -> list[Flag]:
     if identity_verified(draft.earlier("rep")):
         return []
-    change = _CHANGED.search(draft.text)
+    change = found(_CHANGED, draft.text)
     asked = draft.earlier("customer")[-1:]
-    if not change and asked and _ASKS_CHANGE.search(asked[0]) and not _DEFERS_CHECK.search(draft.text):
-        change = _AGREES.search(draft.text)
+    if not change and asked and found(_ASKS_CHANGE, asked[0]) and not found(_DEFERS_CHECK, draft.text):
+        change = found(_AGREES, draft.text)
     if not change or re.search(
         r"\b(?:once|after|before|first|need to|must|can'?t|cannot)\b.{0,30}\bverif", draft.text, re.IGNORECASE
     ):
         return []
-    if _VERIFIED.search(draft.text.split(change.group())[0]):
+    if found(_VERIFIED, draft.text.split(change.group())[0]):
         return []
     return [
         Flag(
@@ -559,6 +559,6 @@ def evaluate(draft: Draft, extra: tuple[Rule, ...] = ()) -> list[Flag]:
     """Every flag the rules raise on ``draft``, one per category."""
     flags: dict[str, Flag] = {}
     for rule in (*RULES, *extra):
-        for found in rule(draft):
-            flags.setdefault(found.category, found)
+        for flag in rule(draft):
+            flags.setdefault(flag.category, flag)
     return list(flags.values())

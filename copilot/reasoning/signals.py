@@ -84,6 +84,13 @@ def rx(*alternatives: str) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{p})" for p in alternatives), re.IGNORECASE)
 
 
+@lru_cache(maxsize=TEXTS_REMEMBERED * 8)
+def found(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
+    """``pattern.search(text)``, remembered: the rules read the same draft sentences and earlier turns
+    again on every message of a conversation, and a scan of their long phrase lists holds the GIL."""
+    return pattern.search(text)
+
+
 @lru_cache(maxsize=TEXTS_REMEMBERED)
 def extract_entities(text: str) -> Entities:
     cards = tuple(

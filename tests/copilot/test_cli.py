@@ -50,7 +50,6 @@ def test_replay_json_prints_one_cited_line_per_message_without_qt(demo_home: Pat
         "signals",
         "escalation",
         "suggest",
-        "claims",
         "draft",
         "flags",
         "retrieval_wait",
