@@ -23,9 +23,17 @@ _ID_SUFFIX = re.compile(r"\{#([^}\s]*)([^}]*)\}\s*$")
 _ATTRIBUTE = re.compile(r"^([a-z_]+)=(\S+)$")
 CLAUSE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 PACK_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-GUIDANCE_FILES = ("escalation-examples.jsonl", "escalation.toml", "playbooks.toml", "rules.toml")
+GUIDANCE_FILES = (
+    "actions.toml",
+    "escalation-examples.jsonl",
+    "escalation.toml",
+    "playbooks.toml",
+    "rules.toml",
+    "systems.toml",
+)
 """Optional files beside pack.toml (sorted, as the catalog returns them): labelled customer messages the
-escalation classifier learns from, the escalation taxonomy, intents with resolution paths, compliance rules."""
+escalation classifier learns from, the escalation taxonomy, intents with resolution paths, compliance rules,
+the guardrails of each action and how the company's systems are looked up."""
 
 
 def citation(name: str, version: str, clause_id: str) -> str:
