@@ -259,6 +259,34 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval_actions(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from copilot.action_policy import pack_policy
+    from copilot.actions.benchmark import evaluate_actions, read_cases, read_tasks
+    from retrieval.packs import load_pack
+
+    policy = pack_policy(load_pack(Path(args.pack)), args.pack)
+    cases = read_cases(Path(args.cases))
+    tasks = read_tasks(Path(args.tasks))
+    scores = asyncio.run(evaluate_actions(policy, args.server, tasks, cases, _progress("cases")))
+    result = scores.as_json()
+    print(f"{'rule':28}{'valid allowed':>16}{'invalid blocked':>18}")
+    for rule, tally in result["by_rule"].items():
+        allowed = "-" if tally["valid_allowed"] is None else f"{tally['valid_allowed']:.2f} of {tally['valid']}"
+        blocked = "-" if tally["invalid_blocked"] is None else f"{tally['invalid_blocked']:.2f} of {tally['invalid']}"
+        print(f"{rule:28}{allowed:>16}{blocked:>18}")
+    print(f"{'all':28}{result['valid_allowed'] or 0:>16.3f}{result['invalid_blocked'] or 0:>18.3f}")
+    for mistake in result["mistakes"]:
+        print(
+            f"  {mistake['id']}: expected {mistake['expected']}, got {mistake['got']} ({mistake['why']})",
+            file=sys.stderr,
+        )
+    if args.json:
+        print(json.dumps(result, separators=(",", ":")))
+    return 0
+
+
 def cmd_eval_cases(args: argparse.Namespace) -> int:
     """`copilot eval escalation|flags --cases F`: precision and recall per category and micro."""
     from copilot.labelled import LabelledCase, read_cases, score
@@ -440,6 +468,14 @@ def build_parser() -> argparse.ArgumentParser:
     retrieval.add_argument("--k", default="1,5,10", help="cut-offs for recall@k, comma-separated")
     retrieval.add_argument("--json", action="store_true", help="also print one compact JSON line, last on stdout")
     retrieval.set_defaults(func=cmd_eval_retrieval)
+
+    acts = kinds.add_parser("actions", help="valid actions allowed and invalid ones blocked by a pack's guardrails")
+    acts.add_argument("--pack", required=True, help="the pack (folder or .zip) whose systems and guardrails judge")
+    acts.add_argument("--server", required=True, help="command starting a fresh MCP server ({state}, {task} replaced)")
+    acts.add_argument("--tasks", required=True, help="tasks JSON (id, evaluation_criteria.actions)")
+    acts.add_argument("--cases", required=True, help="labelled action cases JSONL (docs/eval.md)")
+    acts.add_argument("--json", action="store_true", help="also print one compact JSON line, last on stdout")
+    acts.set_defaults(func=cmd_eval_actions)
 
     bench = sub.add_parser("bench", help="measure speed and memory on synthetic packs")
     bench.add_argument("--sizes", default="1000,10000", help="pack sizes in clauses, comma-separated")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -31,7 +32,7 @@ from mcp_types import CallToolResult, TextContent
 
 from base.errors import ConnectorError, ReplyLost, SystemUnavailable, ToolRefused
 from connectors.config import SystemConfig
-from connectors.contract import ToolInfo, json_object
+from connectors.contract import ToolInfo
 
 log = logging.getLogger("copilot.connectors")
 START_S = 30.0
@@ -95,7 +96,7 @@ class McpSystem:
             raise ToolRefused(f"{self.config.name}: {text.strip() or f'{tool} failed without saying why'}")
         if isinstance(result.structured_content, dict):
             return dict(result.structured_content)
-        return json_object(text, self.config.name, tool)
+        return _as_record(text)
 
     async def _submit(self, op: Callable[[Client], Awaitable[_T]], what: str) -> _T:
         if self._closed:
@@ -189,6 +190,16 @@ class McpSystem:
                 await stack.aclose()
             except Exception as exc:  # noqa: BLE001 - closing a broken connection often fails again; nothing to save
                 log.debug("closing an MCP connection failed: %s", _describe(exc))
+
+
+def _as_record(text: str) -> dict[str, Any]:
+    """A tool's text answer as a record: a JSON object as it is, other JSON under ``value``, and plain text
+    (a bare id, a sentence) under ``text``; tools answer in any of these shapes."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {"text": text}
+    return value if isinstance(value, dict) else {"value": value}
 
 
 def _describe(exc: BaseException) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 from packaging.version import Version
 
 from base.errors import PackError
+from copilot.action_policy import pack_policy
 from copilot.conversation.state import Conversation
 from copilot.reasoning.guidance import Guidance, check_pack, merge
 from copilot.settings import DEMO_PACK, Settings
@@ -60,6 +61,7 @@ class Workspace:
         """
         pack = import_document(path) if path.suffix.lower() in DOCUMENT_SUFFIXES else load_pack(path)
         check_pack(pack, str(path))
+        pack_policy(pack, str(path))  # systems.toml and actions.toml: their errors, too, before anything is ingested
         known = self.catalog.fingerprint_of(pack.name, pack.version)
         embedder = CachedEmbedder(self.embedder, self.cache)
         if known is None:

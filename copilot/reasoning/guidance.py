@@ -14,7 +14,7 @@ import re
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -25,6 +25,7 @@ from copilot.reasoning.rules import FLAG_CATEGORIES
 from retrieval.packs import Pack, citation
 
 Severity = Literal["info", "warning", "error"]
+M = TypeVar("M", bound=BaseModel)
 CONDITIONS = ("identity_verified", "ai_disclosed")
 """What a pack rule may wait for: it does not fire once the condition holds in the conversation."""
 
@@ -191,6 +192,8 @@ _MODELS: dict[str, type[_Strict]] = {
     "rules.toml": RulesFile,
 }
 """The TOML guidance files; escalation-examples.jsonl is read line by line."""
+REASONING_FILES = frozenset({*_MODELS, "escalation-examples.jsonl"})
+"""The guidance files read here; actions.toml and systems.toml are the actions' (copilot/actions/policy.py)."""
 
 
 def parse_file(file: str, text: str, clause_ids: set[str], origin: str = "") -> _Strict:
@@ -198,30 +201,12 @@ def parse_file(file: str, text: str, clause_ids: set[str], origin: str = "") -> 
     where = f"{origin}/{file}" if origin else file
     if file.endswith(".jsonl"):
         return _parse_examples(where, text)
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        at = re.search(r"at line (\d+)", str(exc))
-        raise PackError(
-            where, int(at.group(1)) if at else None, f"invalid TOML ({exc})", "correct the TOML syntax"
-        ) from None
-    try:
-        parsed = _MODELS[file].model_validate(doc)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        path = ".".join(str(p) for p in error["loc"])
-        key = next((str(p) for p in reversed(error["loc"]) if isinstance(p, str)), "")
-        raise PackError(
-            where,
-            _line_of(text, key),
-            f"field '{path}': {error['msg']}",
-            "see docs/policy-packs.md for the fields this file takes",
-        ) from None
+    parsed = validated(_MODELS[file], text, where)
     for referenced in _clause_refs(parsed):
         if referenced not in clause_ids:
             raise PackError(
                 where,
-                _line_of(text, referenced),
+                line_of(text, referenced),
                 f"unknown clause id '{referenced}'",
                 "refer only to clause ids defined in this pack's clauses/*.md",
             )
@@ -262,7 +247,31 @@ def _clause_refs(parsed: _Strict) -> list[str]:
     return []
 
 
-def _line_of(text: str, needle: str) -> int | None:
+def validated(model: type[M], text: str, where: str) -> M:
+    """A TOML file read as ``model``; a PackError names the field, its line and the fix."""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        at = re.search(r"at line (\d+)", str(exc))
+        raise PackError(
+            where, int(at.group(1)) if at else None, f"invalid TOML ({exc})", "correct the TOML syntax"
+        ) from None
+    try:
+        return model.model_validate(doc)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        path = ".".join(str(p) for p in error["loc"])
+        key = next((str(p) for p in reversed(error["loc"]) if isinstance(p, str)), "")
+        raise PackError(
+            where,
+            line_of(text, key),
+            f"field '{path}': {error['msg']}",
+            "see docs/policy-packs.md for the fields this file takes",
+        ) from None
+
+
+def line_of(text: str, needle: str) -> int | None:
+    """The number of the first line of ``text`` holding ``needle`` (None if none does)."""
     if not needle:
         return None
     for number, line in enumerate(text.splitlines(), start=1):
@@ -274,7 +283,7 @@ def _line_of(text: str, needle: str) -> int | None:
 def check_pack(pack: Pack, origin: str = "") -> None:
     """Validate a pack's guidance files against its clauses (before ingest)."""
     ids = {c.id for c in pack.clauses}
-    parsed = {file: parse_file(file, text, ids, origin) for file, text in pack.guidance}
+    parsed = {file: parse_file(file, text, ids, origin) for file, text in pack.guidance if file in REASONING_FILES}
     examples, taxonomy = parsed.get("escalation-examples.jsonl"), parsed.get("escalation.toml")
     if isinstance(examples, ExamplesFile):
         known = {c.id for c in taxonomy.category} if isinstance(taxonomy, EscalationFile) else set()
@@ -309,6 +318,8 @@ def merge(packs: Sequence[tuple[str, tuple[tuple[str, str], ...], set[str]]]) ->
         for clause_id in ids:
             citations.setdefault(clause_id, citation(name, version, clause_id))
         for file, text in files:
+            if file not in REASONING_FILES:
+                continue
             parsed = parse_file(file, text, ids, key)
             if isinstance(parsed, PlaybookFile):
                 settings = settings or parsed.settings

@@ -1,0 +1,305 @@
+"""A pack's action policy as validated data: how the company's systems are looked up (``systems.toml``)
+and what each of its tools may do, under which rule (``actions.toml``).
+
+Rules are CEL expressions (the language of Kubernetes admission policies and cloud IAM conditions),
+compiled by the Rust ``cel`` interpreter when the pack loads: a syntax error or an unknown name is a
+PackError naming the file, the line and the rule id, never a surprise at approval time. What each
+expression may read is ``VARIABLES`` and ``FUNCTIONS``; docs/policy-packs.md documents both.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timezone
+from typing import Any, Literal
+
+import cel
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from base.errors import PackError
+from copilot.reasoning.guidance import M, line_of, validated
+from retrieval.packs import Pack
+
+VARIABLES = ("args", "records", "customer", "identified", "history", "role", "now", "tool")
+"""The names a rule's expressions read (see ``Situation.variables``)."""
+
+
+def _total(values: list[Any]) -> float:
+    return float(sum(float(v) for v in values))
+
+
+def _timestamp_parser(zone: timezone) -> Callable[[str], datetime]:
+    def at(text: str) -> datetime:
+        moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+        return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+
+    return at
+
+
+def _day_of(zone: timezone) -> Callable[[datetime], str]:
+    def day(moment: datetime) -> str:
+        return moment.astimezone(zone).date().isoformat()
+
+    return day
+
+
+FUNCTIONS: Mapping[str, str] = {
+    "total": "total(list) → the sum of a list of numbers",
+    "at": "at(string) → the timestamp of an ISO date or date-time (without a zone: the pack clock's zone)",
+    "day": "day(timestamp) → its date as YYYY-MM-DD in the pack clock's zone (compares with ISO date strings)",
+}
+"""Functions beyond CEL's standard ones, with what they do (documented in docs/policy-packs.md)."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Identify(_Strict):
+    """A read-only tool whose successful answer identifies the customer (identity verification)."""
+
+    tool: str = Field(min_length=1)
+    by: tuple[str, ...] = Field(min_length=1)
+    """The identifying fields it takes as arguments, e.g. ``["user_id"]`` or ``["email"]``."""
+    customer_id: str = ""
+    """Dotted path in the answer holding the customer's id; empty: the first field of ``by``, as given."""
+
+
+class RecordKind(_Strict):
+    """A kind of record and the read-only tool that fetches it by its id."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    tool: str = Field(min_length=1)
+    key: str = Field(min_length=1)
+    """The tool's argument that takes the id."""
+    pattern: str = ""
+    """A regular expression the company's ids of this kind match (``#W\\d{7}``): ids in the chat are found by it."""
+    owner: str = ""
+    """Dotted path in the record holding the id of the customer it belongs to; empty: it belongs to no one."""
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression ({exc})") from None
+        return value
+
+
+class Transfer(_Strict):
+    """The tool that hands the conversation to a human queue."""
+
+    tool: str = Field(min_length=1)
+
+
+class SystemsFile(_Strict):
+    identify: tuple[Identify, ...] = ()
+    record: tuple[RecordKind, ...] = ()
+    transfer: Transfer | None = None
+
+
+class Rule(_Strict):
+    """One guardrail: ``require`` must hold (when ``when`` does), or the action is blocked or needs approval."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
+    require: str = Field(min_length=1)
+    message: str = Field(min_length=1)
+    """What the rep reads when the rule stops the action, in plain words."""
+    clause: str = ""
+    when: str = ""
+    """The rule applies only when this holds (empty: always)."""
+    effect: Literal["block", "approval"] = "block"
+    approver: str = "lead"
+    """For ``approval``: the role whose second approval lets the action run."""
+
+
+class ToolPolicy(_Strict):
+    name: str = Field(min_length=1)
+    records: dict[str, str] = {}
+    """Record kind (of systems.toml) → the expression giving its id, e.g. ``reservation = "args.reservation_id"``.
+    Each is fetched fresh before the rules run (at proposal and again right before execution)."""
+    identity: bool = True
+    """Whether the customer must be identified first."""
+    rule: tuple[Rule, ...] = ()
+
+
+class ActionsFile(_Strict):
+    clock: str = ""
+    """An ISO date-time with zone fixing ``now`` (a policy written for a fixed moment); empty: the real clock."""
+    identity_clause: str = ""
+    """The clause cited when an action waits for the customer to be identified."""
+    ownership_clause: str = ""
+    """The clause cited when a record belongs to someone other than the identified customer."""
+    unlisted: Literal["block", "approval"] = "block"
+    """What happens to a write tool this file does not describe."""
+    tool: tuple[ToolPolicy, ...] = ()
+
+
+class ActionPolicy:
+    """A pack's systems and action rules, compiled; the empty policy describes no system and no tool."""
+
+    def __init__(self, systems: SystemsFile | None = None, actions: ActionsFile | None = None) -> None:
+        self.systems = systems or SystemsFile()
+        self.actions = actions or ActionsFile()
+        self.tools = {t.name: t for t in self.actions.tool}
+        self.kinds = {k.name: k for k in self.systems.record}
+        self.zone = self.clock().tzinfo or UTC
+        self._programs: dict[str, Any] = {}
+
+    def clock(self) -> datetime:
+        """``now`` for the rules: the pack's fixed clock, or the real one."""
+        if self.actions.clock:
+            return datetime.fromisoformat(self.actions.clock)
+        return datetime.now(UTC)
+
+    def program(self, expression: str) -> Any:
+        found = self._programs.get(expression)
+        if found is None:
+            found = self._programs[expression] = cel.compile(expression)
+        return found
+
+    def context(self, variables: Mapping[str, Any]) -> cel.Context:
+        context = cel.Context()
+        for name, value in variables.items():
+            context.add_variable(name, value)
+        context.add_function("total", _total)
+        zone = self.zone if isinstance(self.zone, timezone) else UTC
+        context.add_function("at", _timestamp_parser(zone))
+        context.add_function("day", _day_of(zone))
+        return context
+
+    def identifying(self, fields: Mapping[str, Any]) -> Identify | None:
+        """The identify tool that takes exactly (a subset of) these identifying fields."""
+        return next((i for i in self.systems.identify if set(i.by) <= set(fields)), None)
+
+
+def _probe() -> dict[str, Any]:
+    """Values of every variable, empty, to find names a rule uses that do not exist (at load time)."""
+    return {
+        "args": {},
+        "records": {},
+        "customer": {},
+        "identified": False,
+        "history": [],
+        "role": "rep",
+        "now": datetime(2000, 1, 1, tzinfo=UTC),
+        "tool": "",
+    }
+
+
+def pack_policy(pack: Pack, origin: str = "") -> ActionPolicy:
+    """The action policy of a loaded pack (the empty one if it has no systems.toml or actions.toml)."""
+    return parse_action_policy(dict(pack.guidance), {c.id for c in pack.clauses}, origin)
+
+
+def parse_action_policy(files: Mapping[str, str], clause_ids: set[str], origin: str = "") -> ActionPolicy:
+    """The policy of a pack's ``systems.toml`` and ``actions.toml`` (either may be absent); a PackError
+    names the file, the line, the rule and the fix."""
+    systems = _model(SystemsFile, "systems.toml", files, origin)
+    actions = _model(ActionsFile, "actions.toml", files, origin)
+    policy = ActionPolicy(systems, actions)
+    text = files.get("actions.toml", "")
+    where = f"{origin}/actions.toml" if origin else "actions.toml"
+    if actions is not None and actions.clock:
+        try:
+            if datetime.fromisoformat(actions.clock).tzinfo is None:
+                raise ValueError("it has no zone")
+        except ValueError as exc:
+            raise PackError(
+                where,
+                line_of(text, "clock"),
+                f"clock {actions.clock!r} is not an ISO date-time ({exc})",
+                "e.g. 2024-05-15T15:00:00-05:00",
+            ) from None
+    cited: list[tuple[str, str]] = (
+        [("identity_clause", actions.identity_clause), ("ownership_clause", actions.ownership_clause)]
+        if actions
+        else []
+    )
+    for tool in policy.actions.tool:
+        for kind, expression in tool.records.items():
+            if kind not in policy.kinds:
+                raise PackError(
+                    where,
+                    line_of(text, f"{kind} ="),
+                    f"tool {tool.name} reads a record kind '{kind}' that systems.toml does not describe",
+                    "add a [[record]] with that name to systems.toml, or fix the name",
+                )
+            _check_expression(policy, expression, where, text, f"{tool.name}.records.{kind}")
+        for rule in tool.rule:
+            for expression in (rule.require, rule.when):
+                if expression:
+                    _check_expression(policy, expression, where, text, rule.id)
+            cited.append((f"rule {rule.id}", rule.clause))
+    for rule_id, clause in cited:  # rule_id: who cites it
+        if clause and clause not in clause_ids:
+            raise PackError(
+                where,
+                line_of(text, clause),
+                f"{rule_id} cites clause '{clause}', which the pack does not have",
+                "use the id of one of the pack's clauses",
+            )
+    return policy
+
+
+CEL_GLOBALS = frozenset(
+    {
+        "size",
+        "has",
+        "int",
+        "uint",
+        "double",
+        "string",
+        "bytes",
+        "bool",
+        "timestamp",
+        "duration",
+        "type",
+        "dyn",
+        "matches",
+    }
+)
+"""CEL's standard functions called without a receiver (``size(x)``; methods such as ``x.all(...)`` aside)."""
+_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+_CALL = re.compile(r"(?<![.\w])([A-Za-z_]\w*)\s*\(")
+
+
+def _unknown_function(expression: str) -> str | None:
+    """A function the expression calls that neither CEL nor FUNCTIONS defines (found before any data is)."""
+    code = _QUOTED.sub("''", expression)
+    return next((name for name in _CALL.findall(code) if name not in CEL_GLOBALS and name not in FUNCTIONS), None)
+
+
+def _check_expression(policy: ActionPolicy, expression: str, where: str, text: str, rule_id: str) -> None:
+    line = line_of(text, rule_id) if "." not in rule_id else line_of(text, rule_id.rsplit(".", 1)[-1] + " =")
+    try:
+        program = policy.program(expression)
+    except (ValueError, RuntimeError) as exc:
+        detail = str(exc).splitlines()[0].replace("Failed to parse expression", "cannot parse")
+        raise PackError(where, line, f"rule {rule_id}: {detail}", "correct the CEL expression") from None
+    if unknown := _unknown_function(expression):
+        raise PackError(
+            where,
+            line,
+            f"rule {rule_id}: unknown name '{unknown}'",
+            f"the functions are CEL's and {', '.join(FUNCTIONS)}",
+        )
+    try:
+        program.execute(policy.context(_probe()))
+    except RuntimeError as exc:
+        if "Undefined variable or function" in str(exc):
+            name = re.search(r"'([^']+)'", str(exc))
+            raise PackError(
+                where,
+                line,
+                f"rule {rule_id}: unknown name '{name.group(1) if name else '?'}'",
+                f"expressions read {', '.join(VARIABLES)} and the functions {', '.join(FUNCTIONS)}",
+            ) from None
+    except Exception:  # noqa: BLE001 - missing fields of the empty probe are expected; only names matter here
+        pass
+
+
+def _model(model: type[M], file: str, files: Mapping[str, str], origin: str) -> M | None:
+    return validated(model, files[file], f"{origin}/{file}" if origin else file) if file in files else None

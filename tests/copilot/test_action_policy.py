@@ -1,0 +1,171 @@
+"""A pack's action policy: CEL guardrails compiled at load time (errors name file, line and rule), and the
+desk's verdicts on a real MCP server (the airline fixture) — identity, ownership, argument schemas,
+rules with their clauses, tools no rule describes, and plain-text answers."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from base.errors import PackError
+from connectors.config import SystemConfig
+from connectors.mcp_client import McpSystem
+from connectors.systems import Systems
+from copilot.action_policy import ActionPolicy, pack_policy, parse_action_policy
+from copilot.actions.desk import ActionDesk, path_value
+from retrieval.packs import load_pack
+from tests.conftest import REPO
+
+AIRLINE = REPO / "resources" / "packs" / "airline"
+CLAUSES = {"cancel.eligibility", "payment.in-profile"}
+SYSTEMS = """
+[[identify]]
+tool = "get_user_details"
+by = ["user_id"]
+
+[[record]]
+name = "reservation"
+tool = "get_reservation_details"
+key = "reservation_id"
+owner = "user_id"
+"""
+
+
+RECORDS = 'records = { reservation = "args.reservation_id" }'
+
+
+def actions(rule: str, records: str = RECORDS, clause: str = "cancel.eligibility") -> str:
+    return f"""
+identity_clause = "cancel.eligibility"
+
+[[tool]]
+name = "cancel_reservation"
+{records}
+
+  [[tool.rule]]
+  id = "the-rule"
+  clause = "{clause}"
+  {rule}
+  message = "no"
+"""
+
+
+@pytest.mark.parametrize(
+    ("rule", "records", "expected"),
+    [
+        ('require = "records.reservation.cabin =="', None, "actions.toml:9: rule the-rule: cannot parse"),
+        (
+            "require = \"reservation.cabin == 'business'\"",
+            None,
+            "actions.toml:9: rule the-rule: unknown name 'reservation'",
+        ),
+        ('require = "nosuch(args.x)"', None, "unknown name 'nosuch'"),
+        ('require = "true"\n  when = "args.x >"', None, "rule the-rule: cannot parse"),
+        ('require = "true"', 'records = { flight = "args.flight" }', "reads a record kind 'flight'"),
+        ('require = "true"', "", "cites clause 'no.such-clause'"),
+    ],
+)
+def test_rule_errors_are_found_when_the_pack_loads(rule: str, records: str | None, expected: str) -> None:
+    text = actions(rule, records or RECORDS, "no.such-clause" if records == "" else "cancel.eligibility")
+    files = {"systems.toml": SYSTEMS, "actions.toml": text}
+    with pytest.raises(PackError) as raised:
+        parse_action_policy(files, CLAUSES, "pack")
+    assert expected in str(raised.value)
+
+
+def test_field_and_pattern_errors_name_the_file_and_field() -> None:
+    bad_pattern = SYSTEMS.replace('owner = "user_id"', 'owner = "user_id"\npattern = "[A-Z"')
+    with pytest.raises(PackError, match=r"systems.toml:\d+: field 'record.0.pattern'"):
+        parse_action_policy({"systems.toml": bad_pattern}, CLAUSES)
+    with pytest.raises(PackError, match="clock"):
+        parse_action_policy({"actions.toml": 'clock = "2024-05-15T15:00:00"'}, CLAUSES)
+
+
+def test_the_airline_pack_compiles() -> None:
+    policy = pack_policy(load_pack(AIRLINE), str(AIRLINE))
+    assert "cancel_reservation" in policy.tools
+    assert policy.kinds["reservation"].owner == "user_id"
+
+
+def test_dotted_paths_reach_into_nested_objects_and_lists() -> None:
+    record = {"a": {"b": [{"c": 1}, {"c": 2}]}}
+    assert path_value(record, "a.b.1.c") == 2
+    assert path_value(record, "a.x.c") is None
+
+
+def airline(tmp_path: Path) -> Systems:
+    command = (sys.executable, "-m", "tests.fixtures.airline.server", "--state", str(tmp_path / "state"))
+    return Systems([McpSystem(SystemConfig(name="airline", transport="stdio", command=command, timeout_s=30))])
+
+
+async def verdicts(
+    systems: Systems, policy: ActionPolicy, steps: list[tuple[str, str, dict[str, Any]]]
+) -> list[tuple[str, str, str]]:
+    """Run (do, tool, arguments) steps — do: identify, judge or run — and collect (kind, rule, clause)."""
+    desk = ActionDesk(policy, systems)
+    seen: list[tuple[str, str, str]] = []
+    try:
+        for do, tool, arguments in steps:
+            if do == "identify":
+                await desk.identify(arguments)
+            elif do == "run":
+                verdict, _ = await desk.run(tool, arguments)
+                seen.append((verdict.kind, verdict.rule, verdict.clause))
+            else:
+                judged = (await desk.judge(tool, arguments)).verdict
+                seen.append((judged.kind, judged.rule, judged.clause))
+    finally:
+        await systems.aclose()
+    return seen
+
+
+def test_identity_ownership_schema_and_rules_on_a_real_server(tmp_path: Path) -> None:
+    policy = pack_policy(load_pack(AIRLINE))
+    business = {"reservation_id": "4WQ150"}  # chen_jackson_3290's business reservation
+    steps: list[tuple[str, str, dict[str, Any]]] = [
+        ("judge", "cancel_reservation", business),  # nobody identified yet
+        ("identify", "", {"user_id": "mia_li_3668"}),
+        ("judge", "cancel_reservation", business),  # someone else's reservation
+        ("judge", "get_reservation_details", business),  # nor may its details be read
+        ("identify", "", {"user_id": "chen_jackson_3290"}),
+        ("judge", "cancel_reservation", {}),  # the schema's required argument is missing
+        ("judge", "update_reservation_passengers", {**business, "passengers": []}),
+        ("run", "cancel_reservation", business),
+        ("judge", "cancel_reservation", business),  # the system's fresh record says cancelled
+        ("judge", "no_such_tool", {}),
+    ]
+    seen = asyncio.run(verdicts(airline(tmp_path), policy, steps))
+    assert seen == [
+        ("blocked", "identity", policy.actions.identity_clause),
+        ("blocked", "ownership", policy.actions.ownership_clause),
+        ("blocked", "ownership", policy.actions.ownership_clause),
+        ("blocked", "arguments-schema", ""),
+        ("blocked", "passenger-count-fixed", "passengers.count-fixed"),
+        ("allowed", "", ""),
+        ("blocked", "not-cancelled-already", "cancel.eligibility"),
+        ("blocked", "tool-exists", ""),
+    ]
+
+
+def test_a_write_no_rule_describes_is_blocked_and_plain_text_answers_are_records(tmp_path: Path) -> None:
+    described = pack_policy(load_pack(AIRLINE))
+    bare = ActionPolicy(described.systems)  # the same systems, no actions.toml
+    steps: list[tuple[str, str, dict[str, Any]]] = [
+        ("identify", "", {"user_id": "chen_jackson_3290"}),
+        ("judge", "cancel_reservation", {"reservation_id": "4WQ150"}),
+    ]
+    assert asyncio.run(verdicts(airline(tmp_path), bare, steps)) == [("blocked", "unlisted", "")]
+
+    async def transfer() -> dict[str, Any]:
+        systems = airline(tmp_path)
+        try:
+            return await systems.call("transfer_to_human_agents", {"summary": "wants a refund outside policy"})
+        finally:
+            await systems.aclose()
+
+    answer = asyncio.run(transfer())
+    assert isinstance(answer.get("text", answer.get("result")), str)
