@@ -63,7 +63,7 @@ class Identify(_Strict):
     by: tuple[str, ...] = Field(min_length=1)
     """The identifying fields it takes as arguments, e.g. ``["user_id"]`` or ``["email"]``."""
     customer_id: str = ""
-    """Dotted path in the answer holding the customer's id; empty: the first field of ``by``, as given."""
+    """Dotted path in the answer holding the customer's id; empty: a plain-text answer, else the first ``by`` value."""
 
 
 class RecordKind(_Strict):

@@ -17,7 +17,7 @@ import jsonschema
 
 from base.errors import ConnectorError
 from connectors.systems import Systems, ToolInfo
-from copilot.action_policy import ActionPolicy, RecordKind, ToolPolicy
+from copilot.action_policy import ActionPolicy, Identify, RecordKind, ToolPolicy
 from copilot.actions.guardrails import ALLOWED, Verdict, VerdictKind
 
 
@@ -70,11 +70,19 @@ class ActionDesk:
                 f"no identifying tool of systems.toml takes {', '.join(sorted(fields)) or 'these fields'}; "
                 "add an [[identify]] entry for them"
             )
-        answer = await self.systems.call(how.tool, {name: fields[name] for name in how.by})
-        found = path_value(answer, how.customer_id) if how.customer_id else fields[how.by[0]]
-        self.situation.customer = answer
-        self.situation.customer_id = str(found) if found is not None else str(fields[how.by[0]])
+        arguments = {name: fields[name] for name in how.by}
+        answer = await self.systems.call(how.tool, arguments)
+        self._identified(how, arguments, answer)
         return answer
+
+    def _identified(self, how: Identify, arguments: Mapping[str, Any], answer: dict[str, Any]) -> None:
+        """The customer an identifying answer names: its ``customer_id`` path; else a plain-text answer
+        (a bare id); else the first identifying value."""
+        found = path_value(answer, how.customer_id) if how.customer_id else None
+        if found is None and set(answer) == {"text"}:
+            found = str(answer["text"]).strip()
+        self.situation.customer = answer
+        self.situation.customer_id = str(found if found is not None else arguments[how.by[0]])
 
     async def judge(self, tool: str, arguments: Mapping[str, Any]) -> Judged:
         """The verdict for calling ``tool(arguments)`` now (records fetched fresh)."""
@@ -111,15 +119,12 @@ class ActionDesk:
         if info is not None and not info.read_only:
             self.situation.history.append({"name": tool, "args": dict(arguments), "result": result})
         elif (how := self._identifying_tool(tool, arguments)) is not None:
-            self.situation.customer = result
-            found = path_value(result, how) if how else None
-            self.situation.customer_id = str(found if found is not None else next(iter(arguments.values())))
+            self._identified(how, arguments, result)
         return verdict, result
 
-    def _identifying_tool(self, tool: str, arguments: Mapping[str, Any]) -> str | None:
-        """The customer-id path of ``tool`` when it identifies the customer by these arguments."""
-        how = next((i for i in self.policy.systems.identify if i.tool == tool and set(i.by) <= set(arguments)), None)
-        return None if how is None else how.customer_id
+    def _identifying_tool(self, tool: str, arguments: Mapping[str, Any]) -> Identify | None:
+        """How ``tool`` identifies the customer, when it does so by these arguments."""
+        return next((i for i in self.policy.systems.identify if i.tool == tool and set(i.by) <= set(arguments)), None)
 
     async def _judge_read(self, tool: str, arguments: Mapping[str, Any]) -> Judged:
         """Reads change nothing, but a private record is read only for its identified owner."""
