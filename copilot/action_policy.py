@@ -10,7 +10,7 @@ expression may read is ``VARIABLES`` and ``FUNCTIONS``; docs/policy-packs.md doc
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timezone
 from typing import Any, Literal
 
@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from base.errors import PackError
 from copilot.reasoning.guidance import M, line_of, validated
+from retrieval.catalog import Catalog
 from retrieval.packs import Pack
 
 VARIABLES = ("args", "records", "customer", "identified", "history", "role", "now", "tool")
@@ -187,6 +188,30 @@ def _probe() -> dict[str, Any]:
         "now": datetime(2000, 1, 1, tzinfo=UTC),
         "tool": "",
     }
+
+
+POLICY_FILES = ("systems.toml", "actions.toml")
+_IN_FORCE: dict[tuple[int, int, tuple[str, ...]], ActionPolicy] = {}
+"""(catalog, generation, pack versions) → their policy, parsed once per catalog change."""
+
+
+def policy_in_force(catalog: Catalog, keys: Sequence[str]) -> ActionPolicy:
+    """The action policy of the highest-priority of these pack versions that has one (systems and tools
+    are one company's: they are not merged across packs); the empty policy if none has."""
+    stamp = (id(catalog), catalog.generation, tuple(keys))
+    found = _IN_FORCE.get(stamp)
+    if found is None:
+        found = ActionPolicy()
+        for key in keys:
+            files = dict(catalog.guidance_of(key))
+            if any(name in files for name in POLICY_FILES):
+                ids = {c.clause_id for c in catalog.clauses_of([key])}
+                found = parse_action_policy(files, ids, key)
+                break
+        if len(_IN_FORCE) >= len(keys) + 8:
+            _IN_FORCE.clear()
+        _IN_FORCE[stamp] = found
+    return found
 
 
 def pack_policy(pack: Pack, origin: str = "") -> ActionPolicy:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from base.errors import ConnectorError, EventError
+from copilot.action_policy import policy_in_force
 from copilot.actions.customer import lookups
 from copilot.actions.proposals import Proposal, offered_for
 from copilot.conversation.events import ConversationStarted, Message, read_events
@@ -98,7 +99,11 @@ async def replay_with_systems(
     out: list[tuple[Insight, tuple[Proposal, ...]]] = []
     for conversation, seq in states:
         conversation = replace(conversation, tools=(*conversation.tools, *found))
-        while wanted := [w for w in lookups(conversation) if w.key not in done and systems.pre_approved(w.tool)]:
+        packs = pipeline.pinned or tuple(v.key for v in pipeline.workspace.applicable(conversation))
+        policy = policy_in_force(pipeline.workspace.catalog, packs)
+        while wanted := [
+            w for w in lookups(conversation, policy) if w.key not in done and systems.pre_approved(w.tool)
+        ]:
             for lookup in wanted:
                 done.add(lookup.key)
                 try:

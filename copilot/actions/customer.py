@@ -8,9 +8,11 @@ drafts, verification and guardrails all read the same facts.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
+from copilot.action_policy import ActionPolicy
 from copilot.conversation.state import Conversation
 from copilot.reasoning.facts import gather
 
@@ -36,8 +38,11 @@ class CustomerView:
     message: str = ""
 
 
-def lookups(conversation: Conversation) -> list[Lookup]:
-    """The lookups the conversation calls for now, most specific first."""
+def lookups(conversation: Conversation, policy: ActionPolicy | None = None) -> list[Lookup]:
+    """The lookups the conversation calls for now, most specific first: as the pack's systems.toml
+    describes them, or the bundled demo store's when no pack in force describes its systems."""
+    if policy is not None and (policy.systems.record or policy.systems.identify):
+        return _described(conversation, policy)
     facts = gather(conversation)
     wanted: list[Lookup] = []
     if order_id := facts.get("order_id"):
@@ -49,6 +54,23 @@ def lookups(conversation: Conversation) -> list[Lookup]:
     elif conversation.customer_name:
         wanted.append(Lookup("find_customer", {"query": conversation.customer_name}))
     return wanted
+
+
+def _described(conversation: Conversation, policy: ActionPolicy) -> list[Lookup]:
+    """Records whose ids (by their kind's pattern) the conversation names, newest mention first, and the
+    identifying lookups whose fields are all known."""
+    wanted: list[Lookup] = []
+    texts = [turn.text for turn in reversed(conversation.turns)]
+    for kind in policy.systems.record:
+        if kind.pattern:
+            pattern = re.compile(kind.pattern)
+            wanted += [Lookup(kind.tool, {kind.key: m.group()}) for text in texts for m in pattern.finditer(text)]
+    facts = gather(conversation)
+    for how in policy.systems.identify:
+        values = {name: facts.get(name) for name in how.by}
+        if all(values.values()):
+            wanted.append(Lookup(how.tool, values))
+    return list({lookup.key: lookup for lookup in wanted}.values())
 
 
 def view(conversation: Conversation, stale: bool = False, message: str = "") -> CustomerView:
