@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol
 
 from base.errors import ApprovalError, ConnectorError, CopilotError
+from copilot.action_policy import ActionPolicy, policy_in_force
 from copilot.actions.approvals import Action, Desk, RecordResult
 from copilot.actions.customer import CustomerView, Lookup, lookups, view
 from copilot.actions.proposals import offered_for
@@ -53,6 +54,8 @@ class Operations:
         self._requests = Tasks(loop)
         self._conversation: Conversation | None = None
         self._basis: tuple[Insight, Guidance] | None = None
+        self._policy: ActionPolicy | None = None
+        """The action policy of the packs of the last analysis: what to look up (None before the first)."""
         self.customer = CustomerView()
 
     # What the analysis tells it
@@ -75,6 +78,8 @@ class Operations:
         """Refresh the Customer section now; offering the actions this analysis calls for is returned, for
         the analysis task to run (a newer analysis cancels it)."""
         self._shown(conversation)
+        self._policy = policy_in_force(pipeline.workspace.catalog, insight.packs)
+        self._follow(conversation)  # what the packs' systems.toml says to look up, now that it is known
         guidance = pipeline.workspace.guidance(insight.packs)
         self._basis = (insight, guidance)
         return self._advise(conversation, insight, guidance)
@@ -88,7 +93,9 @@ class Operations:
 
     def _follow(self, conversation: Conversation) -> None:
         """Look up what the conversation newly names (in the background)."""
-        wanted = [w for w in lookups(conversation) if w.key not in self._done and w.key not in self._failed]
+        wanted = [
+            w for w in lookups(conversation, self._policy) if w.key not in self._done and w.key not in self._failed
+        ]
         if wanted:
             for lookup in wanted:
                 self._done.add(lookup.key)
