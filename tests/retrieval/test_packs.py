@@ -122,6 +122,6 @@ def test_plain_text_and_html_documents_get_stable_ids(tmp_path: Path) -> None:
     pack = import_document(page)
     assert [(c.id, c.text) for c in pack.clauses] == [
         ("returns", "Within 30 days."),
-        ("returns.exceptions", "Final sale items."),
+        ("returns.exceptions", "- Final sale items."),
     ]
     assert pack.title == "Policy"
