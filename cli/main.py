@@ -162,8 +162,21 @@ def cmd_packs(args: argparse.Namespace) -> int:
     """Admin commands on policy packs; each prints what it did in one or a few lines."""
     workspace = _open_workspace()
     catalog = workspace.catalog
+
+    def also_active(name: str) -> None:
+        """Active packs combine, so an admin who just switched one on is told which others still apply."""
+        others = [v.key for v in catalog.active_versions() if v.name != name]
+        if others:
+            print(f"also active: {', '.join(others)} (`copilot packs deactivate NAME` leaves one out)")
+
     if args.action == "load":
-        result = workspace.load_pack(Path(args.path), activate=args.activate, progress=_progress("loading"))
+        result = workspace.load_pack(
+            Path(args.path),
+            activate=args.activate,
+            progress=_progress("loading"),
+            name=args.pack_name,
+            version=args.pack_version,
+        )
         pack = result.pack
         state = (
             "already loaded, nothing to do"
@@ -171,6 +184,8 @@ def cmd_packs(args: argparse.Namespace) -> int:
             else (f"{len(pack.clauses)} clauses, {result.embedded} texts embedded (the rest from cache)")
         )
         print(f"{pack.name}@{pack.version}: {state}{'; active' if args.activate else ''}")
+        if args.activate:
+            also_active(pack.name)
     elif args.action == "list":
         print(f"{'name':24} {'version':12} {'status':10} {'clauses':>7}  loaded at")
         for v in catalog.versions():
@@ -178,8 +193,18 @@ def cmd_packs(args: argparse.Namespace) -> int:
     elif args.action == "activate":
         catalog.activate(args.name, args.version)
         print(f"{args.name}@{args.version} is now the active version")
+        also_active(args.name)
+    elif args.action == "deactivate":
+        was = catalog.deactivate(args.name)
+        print(
+            f"{args.name}@{was} deactivated; no version of {args.name} is active now "
+            f"(`copilot packs rollback {args.name}` brings it back)"
+            if was
+            else f"{args.name}: no version is active, nothing to do"
+        )
     elif args.action == "rollback":
         print(f"{args.name}: rolled back to {catalog.rollback(args.name)}")
+        also_active(args.name)
     elif args.action == "remove":
         workspace.remove_pack(args.name, args.version)
         print(f"{args.name}@{args.version} removed (its citations still resolve with `copilot packs show`)")
@@ -433,16 +458,31 @@ def build_parser() -> argparse.ArgumentParser:
     hand.add_argument("--json", action="store_true", help="one compact JSON line instead of Markdown")
     hand.set_defaults(func=cmd_handoff)
 
-    packs = sub.add_parser("packs", help="load, list, activate, roll back, diff and remove policy packs")
+    packs = sub.add_parser("packs", help="load, list, activate, deactivate, roll back, diff and remove policy packs")
     actions = packs.add_subparsers(dest="action", required=True)
-    load = actions.add_parser("load", help="validate and load a pack folder, .zip or Markdown document")
+    load = actions.add_parser("load", help="validate and load a pack folder, .zip or Markdown / text / HTML document")
     load.add_argument("path")
     load.add_argument("--activate", action="store_true", help="make it the active version once loaded")
+    load.add_argument(
+        "--name",
+        dest="pack_name",
+        metavar="NAME",
+        help="load it under this pack name (lowercase letters, digits, hyphens); a document's is its file name",
+    )
+    load.add_argument(
+        "--version",
+        dest="pack_version",
+        metavar="VERSION",
+        help="load it as this PEP 440 version; a document's is 1.0",
+    )
     actions.add_parser("list", help="one line per loaded version")
     for action, text in (("activate", "make a version the active one"), ("remove", "remove an inactive version")):
         one = actions.add_parser(action, help=text)
         one.add_argument("name")
         one.add_argument("version")
+    actions.add_parser(
+        "deactivate", help="leave a pack with no active version (its versions stay loaded; rollback brings it back)"
+    ).add_argument("name")
     actions.add_parser("rollback", help="return to the previously active version").add_argument("name")
     changes = actions.add_parser("diff", help="clauses added, removed and changed between two versions")
     changes.add_argument("name")

@@ -19,7 +19,7 @@ from retrieval.catalog import Catalog, PackVersion, fingerprint
 from retrieval.documents import DOCUMENT_SUFFIXES, import_document
 from retrieval.embed import DEFAULT_MODEL, Embedder, LocalEmbedder
 from retrieval.ingest import Progress, ingest, restore, write_vectors
-from retrieval.packs import Pack, load_pack
+from retrieval.packs import Pack, load_pack, renamed
 from retrieval.search import Searcher
 from retrieval.store import VectorStore
 
@@ -53,13 +53,24 @@ class Workspace:
         self.catalog.close()
         self.cache.close()
 
-    def load_pack(self, path: Path, *, activate: bool = True, progress: Progress | None = None) -> LoadResult:
+    def load_pack(
+        self,
+        path: Path,
+        *,
+        activate: bool = True,
+        progress: Progress | None = None,
+        name: str | None = None,
+        version: str | None = None,
+    ) -> LoadResult:
         """Validate and ingest a pack; the active version changes only after a complete ingest.
 
+        ``name`` and ``version``, when given, replace the pack's own (a document's file name and 1.0).
         Loading a version that is already loaded with the same clauses does nothing; with other
         clauses it is refused, because a citation must always mean one text.
         """
-        pack = import_document(path) if path.suffix.lower() in DOCUMENT_SUFFIXES else load_pack(path)
+        pack = renamed(
+            import_document(path) if path.suffix.lower() in DOCUMENT_SUFFIXES else load_pack(path), name, version
+        )
         check_pack(pack, str(path))
         pack_policy(pack, str(path))  # systems.toml and actions.toml: their errors, too, before anything is ingested
         known = self.catalog.fingerprint_of(pack.name, pack.version)
@@ -71,7 +82,8 @@ class Workspace:
                 str(path),
                 None,
                 f"{pack.name}@{pack.version} is already loaded with different clauses",
-                "give the changed pack a new version in pack.toml; a citation must always mean one text",
+                "load it as a new version (in pack.toml, or `copilot packs load PATH --version V`), or a different "
+                "document under another name (`--name N`); a citation must always mean one text",
             )
         if activate:
             self.catalog.activate(pack.name, pack.version)
@@ -111,19 +123,24 @@ class Workspace:
         self.store.drop(f"{name}@{version}")
 
     def ensure_demo_pack(self, progress: Progress | None = None) -> None:
-        """First use of an empty home: load and activate the bundled demo pack. A home still on an older
-        version of the demo pack gets the bundled one (the old version stays loaded, for rollback)."""
-        versions = self.catalog.versions()
-        if not versions:
-            self.load_pack(DEMO_PACK, progress=progress)
-            return
+        """Demo mode: a fresh data folder gets the bundled demo pack, loaded and active, so the demo works on
+        first run; a folder still on an older version of it gets the bundled one (the old stays, for rollback).
+
+        The demo pack belongs to demo mode, not to every data folder: once an admin has activated a pack of
+        their own, deactivated the demo pack or removed a version of it, the folder is theirs and the demo
+        pack is never loaded or activated again. The catalog's append-only history of activations and
+        withdrawals is the durable record of that choice (nothing else to keep in step), and a folder whose
+        admin activated a pack of their own before this rule existed counts too.
+        """
+        catalog = self.catalog
         bundled = load_pack(DEMO_PACK)
-        mine = [v for v in versions if v.name == bundled.name]
-        active = next((v for v in mine if v.active), None)
-        if (
-            mine
-            and not self.catalog.has(bundled.name, bundled.version)
-            and active is not None
+        if catalog.ever_activated() - {bundled.name} or catalog.withdrawn(bundled.name):
+            return
+        versions = catalog.versions()
+        active = next((v for v in versions if v.name == bundled.name and v.active), None)
+        if not versions or (
+            active is not None
+            and not catalog.has(bundled.name, bundled.version)
             and Version(active.version) < Version(bundled.version)
         ):
             self.load_pack(DEMO_PACK, progress=progress)

@@ -63,7 +63,15 @@ CREATE TABLE IF NOT EXISTS priorities (
     name TEXT PRIMARY KEY,
     rank INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS withdrawals (
+    name TEXT NOT NULL,
+    version TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    at TEXT NOT NULL
+);
 """
+# ``activations`` and ``withdrawals`` (kind: deactivated, removed) are append-only: the history of what an
+# admin chose in this data folder, which outlives the versions it names.
 
 
 def fingerprint(pack: Pack) -> str:
@@ -240,8 +248,26 @@ class Catalog:
             db.execute("UPDATE pack_versions SET active = (version = ?) WHERE name = ?", (version, name))
             db.execute("INSERT INTO activations VALUES (?, ?, ?)", (name, version, _now()))
 
+    def deactivate(self, name: str) -> str | None:
+        """Leave pack ``name`` with no active version; returns the version that was active (None: none was).
+
+        Its versions stay loaded, so ``activate`` or ``rollback`` brings one back; the deactivation is
+        recorded with the activations, for good.
+        """
+        mine = [v for v in self.versions() if v.name == name]
+        if not mine:
+            loaded = ", ".join(self.pack_names()) or "none"
+            raise PackError(name, None, "no such pack loaded", f"name one of the loaded packs: {loaded}")
+        active = next((v.version for v in mine if v.active), None)
+        if active is not None:
+            with self._transaction() as db:
+                db.execute("UPDATE pack_versions SET active = 0 WHERE name = ?", (name,))
+                db.execute("INSERT INTO withdrawals VALUES (?, ?, 'deactivated', ?)", (name, active, _now()))
+        return active
+
     def rollback(self, name: str) -> str:
-        """Re-activate the version that was active before the current one; returns it."""
+        """Re-activate the version that was active before the current one (with none active, the last one that
+        was); returns it."""
         with self._lock:
             history = [
                 str(r[0])
@@ -252,13 +278,13 @@ class Catalog:
         current = next((v.version for v in self.versions() if v.name == name and v.active), None)
         loaded = {v.version for v in self.versions() if v.name == name}
         previous = next((v for v in reversed(history) if v != current and v in loaded), None)
-        if current is None or previous is None:
+        if previous is None:
             raise PackError(
                 name,
                 None,
                 "nothing to roll back to",
-                "rollback returns to the version active before the current one; activate a version "
-                "with `copilot packs activate` instead",
+                "rollback returns to the version active before the current one (or, with none active, to the "
+                "last one that was); activate a version with `copilot packs activate` instead",
             )
         self.activate(name, previous)
         return previous
@@ -274,6 +300,7 @@ class Catalog:
             )
         with self._transaction() as db:
             db.execute("DELETE FROM pack_versions WHERE name = ? AND version = ?", (name, version))
+            db.execute("INSERT INTO withdrawals VALUES (?, ?, 'removed', ?)", (name, version, _now()))
 
     def set_priority(self, names: list[str]) -> None:
         """Priority order, highest first: where two active packs define the same clause id, the higher wins."""
@@ -338,6 +365,18 @@ class Catalog:
                 "SELECT file, text FROM guidance WHERE name || '@' || version = ? ORDER BY file", (key,)
             ).fetchall()
         return tuple((str(f), str(t)) for f, t in rows)
+
+    def ever_activated(self) -> set[str]:
+        """Every pack name that had a version activated in this data folder, loaded or not today."""
+        with self._lock:
+            rows = self._db.execute("SELECT DISTINCT name FROM activations").fetchall()
+        return {str(r[0]) for r in rows}
+
+    def withdrawn(self, name: str) -> bool:
+        """Whether pack ``name`` was ever deactivated or had a version removed in this data folder."""
+        with self._lock:
+            row = self._db.execute("SELECT 1 FROM withdrawals WHERE name = ? LIMIT 1", (name,)).fetchone()
+        return row is not None
 
     def has(self, name: str, version: str) -> bool:
         return self.fingerprint_of(name, version) is not None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import tomllib
 import zipfile
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date
 from pathlib import Path, PurePosixPath
 
@@ -180,24 +180,8 @@ def _parse_manifest(text: str, where: str) -> Manifest:
             )
         return str(value)
 
-    name = field("name")
-    if not PACK_NAME.match(name):
-        raise PackError(
-            where,
-            _line_of(text, "name"),
-            f"bad pack name '{name}'",
-            "use lowercase letters, digits and hyphens, e.g. acme-retail",
-        )
-    version = field("version")
-    try:
-        Version(version)
-    except InvalidVersion:
-        raise PackError(
-            where,
-            _line_of(text, "version"),
-            f"bad version string '{version}'",
-            "use a PEP 440 version such as 2025.1 or 1.2.0",
-        ) from None
+    name = check_name(field("name"), where, _line_of(text, "name"))
+    version = check_version(field("version"), where, _line_of(text, "version"))
     jurisdictions = table.get("jurisdictions", [])
     if not isinstance(jurisdictions, list) or not all(isinstance(j, str) and j for j in jurisdictions):
         raise PackError(
@@ -218,6 +202,36 @@ def _parse_manifest(text: str, where: str) -> Manifest:
         tuple(jurisdictions),
         start,
         _date(table, "effective_until", text, where),
+    )
+
+
+def check_name(name: str, where: str, line: int | None = None) -> str:
+    """``name`` if it is a valid pack name (it becomes part of every citation), else a PackError at ``where``."""
+    if not PACK_NAME.match(name):
+        raise PackError(
+            where, line, f"bad pack name '{name}'", "use lowercase letters, digits and hyphens, e.g. acme-retail"
+        )
+    return name
+
+
+def check_version(version: str, where: str, line: int | None = None) -> str:
+    """``version`` if it is a PEP 440 version (versions sort as such), else a PackError at ``where``."""
+    try:
+        Version(version)
+    except InvalidVersion:
+        raise PackError(
+            where, line, f"bad version string '{version}'", "use a PEP 440 version such as 2025.1 or 1.2.0"
+        ) from None
+    return version
+
+
+def renamed(pack: Pack, name: str | None, version: str | None) -> Pack:
+    """``pack`` under the name and version an admin gave when loading it (``--name``, ``--version``), checked
+    like pack.toml's: how two documents that would both import as ``policy@1.0`` are told apart."""
+    return replace(
+        pack,
+        name=pack.name if name is None else check_name(name, "--name"),
+        version=pack.version if version is None else check_version(version, "--version"),
     )
 
 

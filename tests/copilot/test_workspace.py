@@ -1,11 +1,14 @@
-"""Pack lifecycle on a real data folder: load, activate, roll back, remove, priority, caching, interruption."""
+"""Pack lifecycle on a real data folder: load, activate, roll back, remove, priority, caching, interruption,
+and the demo pack, which belongs to demo mode only."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import UTC, date
 from pathlib import Path
 
@@ -13,6 +16,7 @@ import pytest
 
 from base.errors import PackError
 from copilot.conversation.state import Conversation
+from copilot.settings import DEMO_PACK
 from copilot.workspace import Workspace
 from retrieval.diff import diff_versions, word_diff
 from retrieval.embed import LocalEmbedder
@@ -30,6 +34,14 @@ def make_pack(
     return write_clauses(
         root / f"{name}-{version}", clauses, MANIFEST.format(name=name, version=version, j=jurisdictions, start=start)
     )
+
+
+def cached_home(tmp_path: Path, demo_home: Path) -> Path:
+    """An empty data folder whose embedding cache already holds the demo pack's texts, so loading it is quick."""
+    home = tmp_path / "cached-home"
+    home.mkdir(parents=True)
+    shutil.copy(demo_home / "embeddings.sqlite3", home / "embeddings.sqlite3")
+    return home
 
 
 @pytest.fixture
@@ -203,3 +215,61 @@ def test_changing_the_model_embeds_every_version_into_its_own_collection(fresh: 
     switched = Workspace(fresh.home, other)
     assert search(switched, "how many days do I have to get a refund")[0] == "acme@1#refunds.window"
     switched.close()
+
+
+@pytest.fixture
+def demo_mode(tmp_path: Path, demo_home: Path, embedder: LocalEmbedder) -> Iterator[Workspace]:
+    """A data folder opened for the first time, as the app and every command open it: the demo pack comes with it."""
+    workspace = Workspace(cached_home(tmp_path, demo_home), embedder)
+    workspace.ensure_demo_pack()
+    yield workspace
+    workspace.close()
+
+
+def older_demo(tmp_path: Path) -> Path:
+    """The bundled demo pack, as an earlier release shipped it (same clauses, older version)."""
+    folder = Path(shutil.copytree(DEMO_PACK, tmp_path / "northwind-2024"))
+    manifest = folder / "pack.toml"
+    manifest.write_text(manifest.read_text().replace('version = "2025.3"', 'version = "2024.1"'))
+    return folder
+
+
+def reopened(workspace: Workspace, embedder: LocalEmbedder) -> list[tuple[str, str]]:
+    """(key, status) of every version after the data folder is opened again, demo check included."""
+    workspace.close()
+    again = Workspace(workspace.home, embedder)
+    again.ensure_demo_pack()
+    versions = [(v.key, v.status()) for v in again.catalog.versions()]
+    again.close()
+    return versions
+
+
+def test_a_fresh_data_folder_gets_the_demo_pack_once(demo_mode: Workspace, embedder: LocalEmbedder) -> None:
+    assert [(v.key, v.status()) for v in demo_mode.catalog.versions()] == [("northwind-retail@2025.3", "active")]
+    assert reopened(demo_mode, embedder) == [("northwind-retail@2025.3", "active")]
+
+
+def test_an_admin_who_deactivates_the_demo_pack_keeps_it_off(demo_mode: Workspace, embedder: LocalEmbedder) -> None:
+    assert demo_mode.catalog.deactivate("northwind-retail") == "2025.3"
+    assert reopened(demo_mode, embedder) == [("northwind-retail@2025.3", "inactive")]
+
+
+def test_an_admin_who_removes_the_demo_pack_never_gets_it_back(demo_mode: Workspace, embedder: LocalEmbedder) -> None:
+    demo_mode.catalog.deactivate("northwind-retail")
+    demo_mode.remove_pack("northwind-retail", "2025.3")
+    assert reopened(demo_mode, embedder) == []
+
+
+def test_the_demo_pack_is_updated_only_while_nobody_chose_another_pack(
+    tmp_path: Path, demo_home: Path, embedder: LocalEmbedder
+) -> None:
+    demo = Workspace(cached_home(tmp_path / "demo", demo_home), embedder)
+    demo.load_pack(older_demo(tmp_path))
+    assert reopened(demo, embedder) == [
+        ("northwind-retail@2024.1", "inactive"),
+        ("northwind-retail@2025.3", "active"),
+    ]
+    admin = Workspace(cached_home(tmp_path / "admin", demo_home), embedder)
+    admin.load_pack(older_demo(tmp_path / "admin"))
+    admin.load_pack(make_pack(tmp_path, "acme", "1", {"a.md": "## Window {#refunds.window}\nWithin 30 days.\n"}))
+    assert reopened(admin, embedder) == [("northwind-retail@2024.1", "active"), ("acme@1", "active")]
