@@ -158,6 +158,21 @@ def cmd_handoff(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_packs_scaffold(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from copilot.scaffold import server_tools, write_scaffold
+
+    tools = asyncio.run(server_tools(args.server))
+    folder = Path(args.output)
+    pack = write_scaffold(Path(args.policy), tools, folder)
+    writes = sum(not t.read_only for t in tools)
+    print(f"{folder}: {len(pack.clauses)} clauses, {len(tools)} tools ({writes} that write, each blocked until")
+    print("its rule in actions.toml is written); fill in systems.toml, actions.toml and playbooks.toml, then")
+    print(f"`copilot packs load {folder}` (docs/policy-packs.md)")
+    return 0
+
+
 def cmd_packs(args: argparse.Namespace) -> int:
     """Admin commands on policy packs; each prints what it did in one or a few lines."""
     workspace = _open_workspace()
@@ -490,6 +505,13 @@ def build_parser() -> argparse.ArgumentParser:
     changes.add_argument("new")
     actions.add_parser("show", help="print the clause a citation names").add_argument("citation")
     actions.add_parser("priority", help="set the pack priority order, highest first").add_argument("names", nargs="+")
+    scaffold = actions.add_parser(
+        "scaffold", help="write a pack folder to start from: a policy document's clauses and a server's tools"
+    )
+    scaffold.add_argument("policy", help="the policy document (Markdown, text or HTML)")
+    scaffold.add_argument("--server", required=True, help="command starting the company's MCP server (stdio)")
+    scaffold.add_argument("-o", "--output", required=True, help="the new pack folder (must not exist or be empty)")
+    scaffold.set_defaults(func=cmd_packs_scaffold)
     packs.set_defaults(func=cmd_packs)
 
     model = sub.add_parser("model", help="show or change the embedding model")

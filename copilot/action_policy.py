@@ -22,7 +22,7 @@ from copilot.reasoning.guidance import M, line_of, validated
 from retrieval.catalog import Catalog
 from retrieval.packs import Pack
 
-VARIABLES = ("args", "records", "customer", "identified", "history", "role", "now", "tool")
+VARIABLES = ("args", "records", "customer", "identified", "history", "seen", "role", "now", "tool")
 """The names a rule's expressions read (see ``Situation.variables``)."""
 
 
@@ -38,6 +38,10 @@ def _timestamp_parser(zone: timezone) -> Callable[[str], datetime]:
     return at
 
 
+def _max0(value: float) -> float:
+    return max(value, 0)
+
+
 def _day_of(zone: timezone) -> Callable[[datetime], str]:
     def day(moment: datetime) -> str:
         return moment.astimezone(zone).date().isoformat()
@@ -49,6 +53,7 @@ FUNCTIONS: Mapping[str, str] = {
     "total": "total(list) → the sum of a list of numbers",
     "at": "at(string) → the timestamp of an ISO date or date-time (without a zone: the pack clock's zone)",
     "day": "day(timestamp) → its date as YYYY-MM-DD in the pack clock's zone (compares with ISO date strings)",
+    "max0": "max0(number) → the number, or 0 if it is negative",
 }
 """Functions beyond CEL's standard ones, with what they do (documented in docs/policy-packs.md)."""
 
@@ -166,6 +171,7 @@ class ActionPolicy:
         for name, value in variables.items():
             context.add_variable(name, value)
         context.add_function("total", _total)
+        context.add_function("max0", _max0)
         zone = self.zone if isinstance(self.zone, timezone) else UTC
         context.add_function("at", _timestamp_parser(zone))
         context.add_function("day", _day_of(zone))
@@ -184,6 +190,7 @@ def _probe() -> dict[str, Any]:
         "customer": {},
         "identified": False,
         "history": [],
+        "seen": {},
         "role": "rep",
         "now": datetime(2000, 1, 1, tzinfo=UTC),
         "tool": "",

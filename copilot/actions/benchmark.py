@@ -233,5 +233,4 @@ async def _ground_truth(
                 "why": f"{verdict.rule}: {verdict.reason}",
             }
         )
-    result = await systems.call(name, dict(arguments))
-    desk.situation.history.append({"name": name, "args": dict(arguments), "result": result})
+    desk.record(name, arguments, await systems.call(name, dict(arguments)), read_only=False)

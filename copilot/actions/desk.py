@@ -43,6 +43,10 @@ class Situation:
     customer_id: str = ""
     history: list[dict[str, Any]] = field(default_factory=list)
     """``{"name", "args", "result"}`` of every write that ran in this conversation, oldest first."""
+    seen: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """Record kind → the records read in this conversation, oldest first (the facts the rep confirmed)."""
+    stated: list[str] = field(default_factory=list)
+    """What the customer wrote: identifying values must come from here, not from a guess or another record."""
     role: str = "rep"
 
 
@@ -51,7 +55,8 @@ class Judged:
     """A verdict, and the records it was judged on (kind → record)."""
 
     verdict: Verdict
-    records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    records: dict[str, Any] = field(default_factory=dict)
+    """Kind → the record fetched (or the list of records, for a list of ids)."""
 
 
 class ActionDesk:
@@ -71,8 +76,9 @@ class ActionDesk:
                 "add an [[identify]] entry for them"
             )
         arguments = {name: fields[name] for name in how.by}
+        self.situation.stated += [str(value) for value in arguments.values()]
         answer = await self.systems.call(how.tool, arguments)
-        self._identified(how, arguments, answer)
+        self.record(how.tool, arguments, answer, read_only=True)
         return answer
 
     def _identified(self, how: Identify, arguments: Mapping[str, Any], answer: dict[str, Any]) -> None:
@@ -106,8 +112,9 @@ class ActionDesk:
         return await self._judge_write(policy, arguments)
 
     async def run(self, tool: str, arguments: Mapping[str, Any]) -> tuple[Verdict, dict[str, Any] | None]:
-        """Judge again and, unless blocked, call the tool; a write goes into the conversation's history.
-        A ``needs_approval`` verdict runs only for a situation whose role is the approver's."""
+        """Judge again and, unless blocked, call the tool; a write goes into the conversation's history,
+        a record read into what it has seen. A ``needs_approval`` verdict runs only for a situation whose
+        role is the approver's."""
         judged = await self.judge(tool, arguments)
         verdict = judged.verdict
         if verdict.kind == "blocked" or (
@@ -116,20 +123,30 @@ class ActionDesk:
             return verdict, None
         result = await self.systems.call(tool, dict(arguments))
         info = await self.systems.info(tool)
-        if info is not None and not info.read_only:
-            self.situation.history.append({"name": tool, "args": dict(arguments), "result": result})
-        elif (how := self._identifying_tool(tool, arguments)) is not None:
-            self._identified(how, arguments, result)
+        self.record(tool, arguments, result, read_only=info is not None and info.read_only)
         return verdict, result
+
+    def record(self, tool: str, arguments: Mapping[str, Any], result: dict[str, Any], *, read_only: bool) -> None:
+        """Keep what a call that ran means for the conversation: a write in the history, a record read
+        among those seen, an identifying answer as the customer."""
+        kind = next((k for k in self.policy.systems.record if k.tool == tool), None)
+        if kind is not None:
+            self.situation.seen.setdefault(kind.name, []).append(result)
+        if not read_only:
+            self.situation.history.append({"name": tool, "args": dict(arguments), "result": result})
+        if (how := self._identifying_tool(tool, arguments)) is not None:
+            self._identified(how, arguments, result)
 
     def _identifying_tool(self, tool: str, arguments: Mapping[str, Any]) -> Identify | None:
         """How ``tool`` identifies the customer, when it does so by these arguments."""
         return next((i for i in self.policy.systems.identify if i.tool == tool and set(i.by) <= set(arguments)), None)
 
     async def _judge_read(self, tool: str, arguments: Mapping[str, Any]) -> Judged:
-        """Reads change nothing, but a private record is read only for its identified owner."""
-        if self._identifying_tool(tool, arguments) is not None:
-            return Judged(ALLOWED)
+        """Reads change nothing, but they may reveal a customer's data: identifying a customer takes the
+        values the customer stated, and once someone is identified nobody else is; a private record is
+        read only for its identified owner."""
+        if (how := self._identifying_tool(tool, arguments)) is not None:
+            return Judged(self._may_identify(tool, how, arguments))
         kind = next((k for k in self.policy.systems.record if k.tool == tool and k.owner), None)
         if kind is None:
             return Judged(ALLOWED)
@@ -141,13 +158,37 @@ class ActionDesk:
             return Judged(Verdict("blocked", f"{tool} failed: {exc}", "lookup"))
         return Judged(self._owned(kind, record) or ALLOWED, {kind.name: record})
 
+    def _may_identify(self, tool: str, how: Identify, arguments: Mapping[str, Any]) -> Verdict:
+        situation = self.situation
+        values = [str(arguments[name]) for name in how.by]
+        if situation.customer_id and situation.customer_id not in values and not set(values) <= set(situation.stated):
+            return Verdict(
+                "blocked",
+                f"{tool}: another customer than the one identified in this conversation.",
+                "ownership",
+                self.policy.actions.ownership_clause,
+            )
+        said = " ".join(situation.stated).casefold()
+        if not all(value.casefold() in said for value in values):
+            return Verdict(
+                "blocked",
+                f"{tool}: the customer has not given {', '.join(how.by)} themselves; ask them for it.",
+                "identity",
+                self.policy.actions.identity_clause,
+            )
+        return ALLOWED
+
     async def _judge_write(self, policy: ToolPolicy, arguments: Mapping[str, Any]) -> Judged:
         variables = self._variables(policy.name, arguments, {})
-        records: dict[str, dict[str, Any]] = {}
+        records: dict[str, Any] = {}
         for name, expression in policy.records.items():
             kind = self.policy.kinds[name]
-            key = self._evaluate(expression, variables)
-            if not isinstance(key, str | int) or key == "":
+            try:
+                key = self._evaluate(expression, variables)
+            except (KeyError, IndexError, ValueError, RuntimeError, TypeError):
+                key = None
+            keys = key if isinstance(key, list) else [key]
+            if not keys or not all(isinstance(k, str | int) and k != "" for k in keys):
                 return Judged(
                     Verdict(
                         "blocked",
@@ -156,12 +197,19 @@ class ActionDesk:
                         "record-known",
                     )
                 )
-            try:
-                records[name] = await self.systems.call(kind.tool, {kind.key: key})
-            except ConnectorError as exc:
-                return Judged(Verdict("blocked", f"Looking up {name} {key} with {kind.tool} failed: {exc}", "lookup"))
-            if owned := self._owned(kind, records[name]):
-                return Judged(owned, records)
+            fetched: list[dict[str, Any]] = []
+            for one in keys:
+                try:
+                    fetched.append(await self.systems.call(kind.tool, {kind.key: one}))
+                except ConnectorError as exc:
+                    return Judged(
+                        Verdict("blocked", f"Looking up {name} {one} with {kind.tool} failed: {exc}", "lookup")
+                    )
+                if owned := self._owned(kind, fetched[-1]):
+                    return Judged(owned, records)
+            # A list of ids gives a list of records (``customer.reservations``), one id one record.
+            records[name] = fetched if isinstance(key, list) else fetched[0]
+        variables = self._variables(policy.name, arguments, records)
         variables = self._variables(policy.name, arguments, records)
         waiting: Verdict | None = None
         for rule in policy.rule:
@@ -209,9 +257,7 @@ class ActionDesk:
             self.policy.actions.ownership_clause,
         )
 
-    def _variables(
-        self, tool: str, arguments: Mapping[str, Any], records: Mapping[str, dict[str, Any]]
-    ) -> dict[str, Any]:
+    def _variables(self, tool: str, arguments: Mapping[str, Any], records: Mapping[str, Any]) -> dict[str, Any]:
         situation = self.situation
         customer = dict(situation.customer or {})
         if situation.customer_id:
@@ -222,6 +268,7 @@ class ActionDesk:
             "customer": customer,
             "identified": bool(situation.customer_id),
             "history": list(situation.history),
+            "seen": {kind: list(situation.seen.get(kind, [])) for kind in self.policy.kinds},
             "role": situation.role,
             "now": self.policy.clock(),
             "tool": tool,
