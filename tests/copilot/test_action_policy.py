@@ -128,7 +128,9 @@ def test_identity_ownership_schema_and_rules_on_a_real_server(tmp_path: Path) ->
     business = {"reservation_id": "4WQ150"}  # chen_jackson_3290's business reservation
     steps: list[tuple[str, str, dict[str, Any]]] = [
         ("judge", "cancel_reservation", business),  # nobody identified yet
+        ("judge", "get_user_details", {"user_id": "mia_li_3668"}),  # an id the customer never gave
         ("identify", "", {"user_id": "mia_li_3668"}),
+        ("judge", "get_user_details", {"user_id": "chen_jackson_3290"}),  # someone else, after mia
         ("judge", "cancel_reservation", business),  # someone else's reservation
         ("judge", "get_reservation_details", business),  # nor may its details be read
         ("identify", "", {"user_id": "chen_jackson_3290"}),
@@ -141,6 +143,8 @@ def test_identity_ownership_schema_and_rules_on_a_real_server(tmp_path: Path) ->
     seen = asyncio.run(verdicts(airline(tmp_path), policy, steps))
     assert seen == [
         ("blocked", "identity", policy.actions.identity_clause),
+        ("blocked", "identity", policy.actions.identity_clause),
+        ("blocked", "ownership", policy.actions.ownership_clause),
         ("blocked", "ownership", policy.actions.ownership_clause),
         ("blocked", "ownership", policy.actions.ownership_clause),
         ("blocked", "arguments-schema", ""),
