@@ -1,0 +1,53 @@
+"""`copilot eval actions` as a user runs it, on the airline fixture server: a task's ground-truth writes
+run first, each case gets a fresh server, and a case line that is not a case is named by file and line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from tests.conftest import REPO
+from tests.copilot.test_cli import copilot
+
+FIXTURE = REPO / "tests" / "fixtures" / "airline"
+CASES = [
+    # chen_jackson_3290's business reservation: any reason, any time
+    {"id": "own", "task": None, "identity": {"user_id": "chen_jackson_3290"},
+     "action": {"name": "cancel_reservation", "arguments": {"reservation_id": "4WQ150"}}, "expected": "allow",
+     "rule": "cancel"},
+    {"id": "anon", "task": None, "identity": None,
+     "action": {"name": "cancel_reservation", "arguments": {"reservation_id": "4WQ150"}}, "expected": "block",
+     "rule": "identity"},
+    {"id": "other", "task": None, "identity": {"user_id": "mia_li_3668"},
+     "action": {"name": "cancel_reservation", "arguments": {"reservation_id": "4WQ150"}}, "expected": "block",
+     "rule": "ownership"},
+]  # fmt: skip
+
+
+def arguments(cases: Path) -> list[str]:
+    server = f"{sys.executable} -m tests.fixtures.airline.server --state {{state}} --task {{task}}"
+    return [
+        "eval", "actions", "--pack", str(REPO / "resources" / "packs" / "airline"), "--server", server,
+        "--tasks", str(FIXTURE / "tasks.json"), "--cases", str(cases), "--json",
+    ]  # fmt: skip
+
+
+def test_eval_actions_scores_cases_on_fresh_servers(tmp_path: Path) -> None:
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text("".join(json.dumps(case) + "\n" for case in CASES))
+    done = copilot(*arguments(cases), home=tmp_path / "home")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.splitlines()[-1])
+    assert result["valid_allowed"] == 1.0 and result["invalid_blocked"] == 1.0
+    assert set(result["by_rule"]) == {"cancel", "identity", "ownership"}
+    assert result["mistakes"] == []
+
+
+def test_a_bad_case_line_is_named(tmp_path: Path) -> None:
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text(json.dumps({**CASES[0], "expected": "maybe"}) + "\n")
+    done = copilot(*arguments(cases), home=tmp_path / "home")
+    assert done.returncode == 2
+    assert f"{cases}:1" in done.stderr and "expected" in done.stderr
+    assert "Traceback" not in done.stderr
