@@ -42,6 +42,10 @@ def _max0(value: float) -> float:
     return max(value, 0)
 
 
+def _range(count: int) -> list[int]:
+    return list(range(int(count)))
+
+
 def _day_of(zone: timezone) -> Callable[[datetime], str]:
     def day(moment: datetime) -> str:
         return moment.astimezone(zone).date().isoformat()
@@ -54,6 +58,7 @@ FUNCTIONS: Mapping[str, str] = {
     "at": "at(string) → the timestamp of an ISO date or date-time (without a zone: the pack clock's zone)",
     "day": "day(timestamp) → its date as YYYY-MM-DD in the pack clock's zone (compares with ISO date strings)",
     "max0": "max0(number) → the number, or 0 if it is negative",
+    "range": "range(n) → [0, 1, …, n-1], to pair lists by position: range(size(a)).all(i, a[i] != b[i])",
 }
 """Functions beyond CEL's standard ones, with what they do (documented in docs/policy-packs.md)."""
 
@@ -172,6 +177,7 @@ class ActionPolicy:
             context.add_variable(name, value)
         context.add_function("total", _total)
         context.add_function("max0", _max0)
+        context.add_function("range", _range)
         zone = self.zone if isinstance(self.zone, timezone) else UTC
         context.add_function("at", _timestamp_parser(zone))
         context.add_function("day", _day_of(zone))

@@ -79,8 +79,8 @@ class ActionScores:
         }
 
     def count(self, rule: str, expected: Expected, verdict_kind: str) -> bool:
-        """Count one verdict; whether it was right."""
-        right = (verdict_kind != "blocked") == (expected == "allow")
+        """Count one verdict; whether it was right (an ``error``, a case that could not be judged, never is)."""
+        right = verdict_kind != "error" and (verdict_kind != "blocked") == (expected == "allow")
         for tally in (self.total, self.by_rule.setdefault(rule or "(none)", Tally())):
             if expected == "allow":
                 tally.valid += 1

@@ -85,8 +85,8 @@ class ActionDesk:
         """The customer an identifying answer names: its ``customer_id`` path; else a plain-text answer
         (a bare id); else the first identifying value."""
         found = path_value(answer, how.customer_id) if how.customer_id else None
-        if found is None and set(answer) == {"text"}:
-            found = str(answer["text"]).strip()
+        if found is None and len(answer) == 1 and isinstance(only := next(iter(answer.values())), str):
+            found = only.strip()  # a bare id, as plain text or as a tool's single structured value
         self.situation.customer = answer
         self.situation.customer_id = str(found if found is not None else arguments[how.by[0]])
 
@@ -179,12 +179,11 @@ class ActionDesk:
         return ALLOWED
 
     async def _judge_write(self, policy: ToolPolicy, arguments: Mapping[str, Any]) -> Judged:
-        variables = self._variables(policy.name, arguments, {})
         records: dict[str, Any] = {}
-        for name, expression in policy.records.items():
+        for name, expression in policy.records.items():  # in file order: an id may come from a record before
             kind = self.policy.kinds[name]
             try:
-                key = self._evaluate(expression, variables)
+                key = self._evaluate(expression, self._variables(policy.name, arguments, records))
             except (KeyError, IndexError, ValueError, RuntimeError, TypeError):
                 key = None
             keys = key if isinstance(key, list) else [key]
