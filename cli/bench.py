@@ -69,6 +69,7 @@ PER_SIZE = (
     "pipeline_floor_ratio",
     "filtered_query_ms",
     "stage_ms",
+    "app_rss_mb",
 )
 """Measurements taken at every pack size, keyed by size in the output."""
 
@@ -164,6 +165,7 @@ def _size(clauses: int, seed: int, embedder: LocalEmbedder, say: Callable[[str],
             floor.append(_timed(partial(_floor, embedder, plain, lexical, query.focus)))
             filtered.append(_timed(partial(_filtered_query, embedder, plain, keys, query.focus)))
         workspace.close()
+        app_rss_mb = _app_memory(Path(folder), keys)
     embed_per_s = len(sample) / raw_s
     ingest_per_s = len(texts) / ingest_s
     floor_ms = _quantiles(floor)
@@ -178,7 +180,36 @@ def _size(clauses: int, seed: int, embedder: LocalEmbedder, say: Callable[[str],
         "pipeline_floor_ratio": _ratios(_quantiles(whole), floor_ms),
         "filtered_query_ms": _quantiles(filtered),
         "stage_ms": {stage: _quantiles(values) for stage, values in stages.items()},
+        "app_rss_mb": app_rss_mb,
     }
+
+
+def _app_memory(folder: Path, keys: tuple[str, ...]) -> float | None:
+    """Peak memory of a process that holds only what the app holds for these packs (model, store, indexes,
+    pipeline) and analyses every demo message: this process's own peak also counts the floor's second
+    collection and searcher."""
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "cli.bench", "memory", str(folder), *keys],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=True,
+        )
+        return float(done.stdout.strip().splitlines()[-1])
+    except (subprocess.SubprocessError, ValueError, IndexError):
+        return None
+
+
+def _memory_of_app(folder: Path, keys: tuple[str, ...]) -> float:
+    embedder = LocalEmbedder()
+    embedder.load()
+    workspace = Workspace(folder, embedder)
+    pipeline = Pipeline(workspace, keys)
+    for conversation, seq in _states():
+        pipeline.run(conversation, seq)
+    workspace.close()
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def _floor(embedder: LocalEmbedder, plain: Collection, lexical: BM25, focus: str) -> None:
@@ -318,3 +349,7 @@ def run_bench(
         result["ui_stall_error"] = stall["ui_stall_error"]
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return result
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["memory"]:  # the child of _app_memory
+    print(_memory_of_app(Path(sys.argv[2]), tuple(sys.argv[3:])))
