@@ -63,11 +63,16 @@ def _digest(text: str) -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
-def preload() -> None:
-    """Import chromadb and its Rust extension now, on the calling thread. The app calls it before its
-    first paint: loading them holds the GIL in long native steps, which from a worker thread froze a
-    window already on screen for 50-80 ms."""
-    import chromadb.api.rust  # noqa: F401 - imported for its side effect: the modules are loaded
+def preload(path: Path) -> None:
+    """Import chromadb and start its system for the store at ``path``, on the calling thread. The app calls
+    it before its first paint: both hold the GIL in long native steps (loading the Rust extension,
+    starting the Rust system), which from a worker thread froze a window already on screen for 40-80 ms.
+    chromadb keeps one system per path, so the store opened later in a worker thread reuses this one."""
+    import chromadb
+    from chromadb.config import Settings
+
+    with contextlib.suppress(Exception):  # opening for real reports any problem, with its fix
+        chromadb.PersistentClient(path=str(path), settings=Settings(anonymized_telemetry=False))
 
 
 class VectorStore:

@@ -263,7 +263,7 @@ def run_app(conversation: Path | None) -> int:
     if config_error:
         parts.bridge.error_reported.emit(config_error)
     install_crash_hook(parts.bridge)
-    preload()  # the store's library, before a window that must stay responsive is on screen
+    preload(home() / "chroma")  # before a window that must stay responsive is on screen
     parts.panel.show()
     app.processEvents()
     log.info("panel painted %.2f s after launch", since_launch())

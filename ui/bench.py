@@ -22,6 +22,7 @@ def main(conversation: Path) -> None:
     import qasync
     from PySide6.QtWidgets import QApplication
 
+    from copilot.settings import home
     from retrieval.embed import ProcessEmbedder
     from retrieval.store import preload
     from ui.app import compose, start_workspace
@@ -31,7 +32,7 @@ def main(conversation: Path) -> None:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     parts = compose(loop)
-    preload()  # the store's library, before a window that must stay responsive is on screen
+    preload(home() / "chroma")  # before a window that must stay responsive is on screen
     parts.panel.show()
     app.processEvents()
     monitor = StallMonitor()
