@@ -30,11 +30,13 @@ class ExampleIndex:
         matrix = vectors(self.examples) if pairs else np.zeros((0, 1), dtype=np.float32)
         norms = np.linalg.norm(matrix, axis=1, keepdims=True) if len(matrix) else 1
         self._matrix = matrix / np.maximum(norms, 1e-9)
-        # Each label with the rows of its examples: a label's best match is one argmax over them.
-        rows: dict[str, list[int]] = {}
-        for row, label in enumerate(self.labels):
-            rows.setdefault(label, []).append(row)
-        self._rows = [(label, np.array(found)) for label, found in rows.items()]
+        # Labels numbered in order of first appearance; a query's best row per label is then one stable sort
+        # (by label, then by descending score): the first row of each label's run, as argmax would pick.
+        numbers: dict[str, int] = {}
+        self._label_of_row = np.array([numbers.setdefault(label, len(numbers)) for label in self.labels])
+        self._names = list(numbers)
+        counts = np.bincount(self._label_of_row, minlength=len(numbers)) if self.labels else np.zeros(0, dtype=int)
+        self._starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(int) if len(counts) else counts
 
     def __bool__(self) -> bool:
         return bool(self.labels)
@@ -44,6 +46,7 @@ class ExampleIndex:
         if not self.labels:
             return []
         scores = self._matrix @ (vector / max(float(np.linalg.norm(vector)), 1e-9))
-        best = [(label, int(rows[np.argmax(scores[rows])])) for label, rows in self._rows]
-        best.sort(key=lambda pair: -scores[pair[1]])
-        return [Match(label, round(float(scores[row]), 4), self.examples[row]) for label, row in best]
+        ranked = np.lexsort((-scores, self._label_of_row))
+        rows = ranked[self._starts]
+        order = np.argsort(-scores[rows], kind="stable")
+        return [Match(self._names[i], round(float(scores[rows[i]]), 4), self.examples[rows[i]]) for i in order]
