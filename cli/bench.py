@@ -209,7 +209,14 @@ def _memory_of_app(folder: Path, keys: tuple[str, ...]) -> float:
     for conversation, seq in _states():
         pipeline.run(conversation, seq)
     workspace.close()
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the forked parent across exec.
+    status = Path("/proc/self/status").read_text()
+    found = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+    return (
+        round(int(found.group(1)) / 1024, 1)
+        if found
+        else round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    )
 
 
 def _floor(embedder: LocalEmbedder, plain: Collection, lexical: BM25, focus: str) -> None:
