@@ -51,3 +51,35 @@ def test_a_bad_case_line_is_named(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert f"{cases}:1" in done.stderr and "expected" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_replay_with_a_described_system_looks_up_and_proposes_in_its_own_terms(tmp_path: Path) -> None:
+    """The airline pack's systems.toml finds the user and reservation ids in the chat; its actions.toml
+    judges the cancellation its paths call for, with arguments from the looked-up reservation."""
+    home = tmp_path / "home"
+    home.mkdir()
+    command = [sys.executable, "-m", "tests.fixtures.airline.server", "--state", str(tmp_path / "state")]
+    (home / "connectors.toml").write_text(
+        f'[[system]]\nname = "airline"\ntransport = "stdio"\ncommand = {json.dumps(command)}\n'
+        'pre_approved = ["get_user_details", "get_reservation_details"]\n'
+    )
+    header = {"type": "conversation", "id": "c1", "channel": "chat", "jurisdiction": "US-NY",
+              "started_at": "2024-05-15T15:00:00Z"}  # fmt: skip
+    texts = [
+        ("customer", "Hi, I want to cancel my reservation 4WQ150. My user id is chen_jackson_3290."),
+        ("rep", "Thanks, let me look at reservation 4WQ150."),
+    ]
+    lines = [header] + [
+        {"type": "message", "conversation_id": "c1", "seq": n, "role": role, "text": text,
+         "ts": f"2024-05-15T15:0{n}:00Z"}
+        for n, (role, text) in enumerate(texts, start=1)
+    ]  # fmt: skip
+    conversation = tmp_path / "c1.jsonl"
+    conversation.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    pack = str(REPO / "resources" / "packs" / "airline")
+    done = copilot("replay", str(conversation), "--pack", pack, "--store", "connected", "--json", home=home)
+    assert done.returncode == 0, done.stderr
+    proposals = [p for line in done.stdout.splitlines() for p in json.loads(line).get("proposals", [])]
+    cancel = [p for p in proposals if p["tool"] == "cancel_reservation"]
+    assert cancel and cancel[-1]["arguments"] == {"reservation_id": "4WQ150"}
+    assert cancel[-1]["verdict"] == "allowed"  # a business reservation of the identified user
