@@ -105,6 +105,10 @@ class PolicySection(CardColumn[ClauseCard]):
         self._expanded: set[str] = set()
 
     def show_insight(self, insight: Insight) -> None:
+        if insight.clauses and [card.hit for card in self._shown] == list(insight.clauses):
+            # The same clauses as shown: rebuilding the cards would only cost a layout and a repaint.
+            self._status.setText(f"For message #{insight.seq}:")
+            return
         had_focus = any(card.hasFocus() for card in self.cards)
         self._expanded = {c.hit.citation for c in self.cards if c.expanded} & {h.citation for h in insight.clauses}
         self._clear()
