@@ -49,6 +49,14 @@ def test_admin_loads_activates_rolls_back_and_sees_the_diff(
     settle(event_loop_qt, window)
     assert [window.table.item(r, 2).text() for r in range(2)] == ["active", "inactive"]
     window.table.selectRow(0)
+    window.deactivate()
+    settle(event_loop_qt, window)
+    assert [window.table.item(r, 2).text() for r in range(2)] == ["inactive", "inactive"]
+    window.table.selectRow(0)
+    window.rollback()  # brings the last active version back
+    settle(event_loop_qt, window)
+    assert [window.table.item(r, 2).text() for r in range(2)] == ["active", "inactive"]
+    window.table.selectRow(0)
     assert not window.buttons["remove"].isEnabled()  # the active version cannot be removed
     window.remove()
     settle(event_loop_qt, window)

@@ -84,6 +84,7 @@ class PacksWindow(QWidget):
             ("load", "Load…", self.choose_and_load),
             ("activate", "Activate", self.activate),
             ("rollback", "Roll back", self.rollback),
+            ("deactivate", "Deactivate", self.deactivate),
             ("up", "Priority up", self.raise_priority),
             ("down", "Priority down", self.lower_priority),
             ("remove", "Remove", self.remove),
@@ -132,6 +133,7 @@ class PacksWindow(QWidget):
         for name in ("activate", "remove"):
             self.buttons[name].setEnabled(version is not None and not version.active)
         self.buttons["rollback"].setEnabled(version is not None)
+        self.buttons["deactivate"].setEnabled(version is not None and version.active)
         self.buttons["up"].setEnabled(version is not None)
         self.buttons["down"].setEnabled(version is not None)
         self.show_diff(version)
@@ -211,6 +213,13 @@ class PacksWindow(QWidget):
         version = self.selected()
         if version is not None:
             self._run(f"Rolling back {version.name}", self.workspace.catalog.rollback, version.name)
+
+    @Slot()
+    def deactivate(self) -> None:
+        """Leave the selected pack with no active version (Roll back brings it back)."""
+        version = self.selected()
+        if version is not None:
+            self._run(f"Deactivating {version.name}", self.workspace.catalog.deactivate, version.name)
 
     @Slot()
     def remove(self) -> None:
