@@ -183,9 +183,11 @@ class ActionPolicy:
         context.add_function("day", _day_of(zone))
         return context
 
-    def identifying(self, fields: Mapping[str, Any]) -> Identify | None:
-        """The identify tool that takes exactly (a subset of) these identifying fields."""
-        return next((i for i in self.systems.identify if set(i.by) <= set(fields)), None)
+    def identifying(self, fields: Mapping[str, Any], tool: str = "") -> Identify | None:
+        """The identify entry (of ``tool``, when given) whose identifying fields are all among ``fields``."""
+        return next(
+            (i for i in self.systems.identify if (not tool or i.tool == tool) and set(i.by) <= set(fields)), None
+        )
 
 
 def _probe() -> dict[str, Any]:

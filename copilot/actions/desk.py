@@ -34,6 +34,17 @@ def path_value(record: Mapping[str, Any], path: str) -> Any:
     return value
 
 
+def customer_named(how: Identify, answer: Mapping[str, Any], arguments: Mapping[str, Any]) -> str | None:
+    """The customer id an identifying answer names: its ``customer_id`` path; else a bare id (plain text, or
+    a tool's single structured value); else the identifying field as the answer echoes it, or as asked."""
+    found = path_value(answer, how.customer_id) if how.customer_id else None
+    if found is None and len(answer) == 1 and isinstance(only := next(iter(answer.values())), str):
+        found = only.strip()
+    if found is None:
+        found = answer.get(how.by[0], arguments.get(how.by[0]))
+    return None if found is None else str(found)
+
+
 @dataclass
 class Situation:
     """What the guardrails know of one conversation: who is identified, and the writes that ran."""
@@ -82,13 +93,8 @@ class ActionDesk:
         return answer
 
     def _identified(self, how: Identify, arguments: Mapping[str, Any], answer: dict[str, Any]) -> None:
-        """The customer an identifying answer names: its ``customer_id`` path; else a plain-text answer
-        (a bare id); else the first identifying value."""
-        found = path_value(answer, how.customer_id) if how.customer_id else None
-        if found is None and len(answer) == 1 and isinstance(only := next(iter(answer.values())), str):
-            found = only.strip()  # a bare id, as plain text or as a tool's single structured value
         self.situation.customer = answer
-        self.situation.customer_id = str(found if found is not None else arguments[how.by[0]])
+        self.situation.customer_id = customer_named(how, answer, arguments) or ""
 
     async def judge(self, tool: str, arguments: Mapping[str, Any]) -> Judged:
         """The verdict for calling ``tool(arguments)`` now (records fetched fresh)."""
@@ -134,18 +140,14 @@ class ActionDesk:
             self.situation.seen.setdefault(kind.name, []).append(result)
         if not read_only:
             self.situation.history.append({"name": tool, "args": dict(arguments), "result": result})
-        if (how := self._identifying_tool(tool, arguments)) is not None:
+        if (how := self.policy.identifying(arguments, tool)) is not None:
             self._identified(how, arguments, result)
-
-    def _identifying_tool(self, tool: str, arguments: Mapping[str, Any]) -> Identify | None:
-        """How ``tool`` identifies the customer, when it does so by these arguments."""
-        return next((i for i in self.policy.systems.identify if i.tool == tool and set(i.by) <= set(arguments)), None)
 
     async def _judge_read(self, tool: str, arguments: Mapping[str, Any]) -> Judged:
         """Reads change nothing, but they may reveal a customer's data: identifying a customer takes the
         values the customer stated, and once someone is identified nobody else is; a private record is
         read only for its identified owner."""
-        if (how := self._identifying_tool(tool, arguments)) is not None:
+        if (how := self.policy.identifying(arguments, tool)) is not None:
             return Judged(self._may_identify(tool, how, arguments))
         kind = next((k for k in self.policy.systems.record if k.tool == tool and k.owner), None)
         if kind is None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from connectors.systems import Systems, ToolInfo
 from copilot.action_policy import ActionPolicy
-from copilot.actions.desk import ActionDesk, Situation, path_value
+from copilot.actions.desk import ActionDesk, Situation, customer_named, path_value
 from copilot.actions.guardrails import Verdict
 from copilot.actions.proposals import Proposal, proposal_id
 from copilot.conversation.state import Conversation
@@ -32,7 +32,7 @@ def situation_of(conversation: Conversation, policy: ActionPolicy) -> Situation:
         if event.name in kinds:
             situation.seen.setdefault(kinds[event.name].name, []).append(record)
         how = identifying.get(event.name)
-        found = path_value(record, how.customer_id or how.by[0]) if how is not None else None
+        found = customer_named(how, record, {}) if how is not None else None
         if found is not None and not situation.customer_id:
             situation.customer, situation.customer_id = record, str(found)
     return situation
