@@ -580,8 +580,14 @@ def build_parser() -> argparse.ArgumentParser:
     shot.add_argument("--conversation", help="conversation to play into the panel first")
     shot.add_argument("--upto", type=int, default=None, help="play only the first N message events")
     shot.add_argument("--window", choices=("panel", "packs"), default="panel", help="which window to render")
-    shot.add_argument("--store", action="store_true", help="connect the demo store (customer record, actions)")
-    shot.add_argument("--approve", action="store_true", help="with --store: approve the first action that may run")
+    shot.add_argument(
+        "--store",
+        action="store_true",
+        help="connect the systems of connectors.toml (the demo store when there is none): customer record, actions",
+    )
+    shot.add_argument(
+        "--approve", action="store_true", help="with --store: approve the first action that may run (it runs)"
+    )
     shot.set_defaults(func=cmd_screenshot)
     return parser
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timezone
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
 import cel
@@ -22,8 +23,28 @@ from copilot.reasoning.guidance import M, line_of, validated
 from retrieval.catalog import Catalog
 from retrieval.packs import Pack
 
-VARIABLES = ("args", "records", "customer", "identified", "history", "seen", "role", "now", "tool")
-"""The names a rule's expressions read (see ``Situation.variables``)."""
+VARIABLES = (
+    "args",
+    "records",
+    "customer",
+    "identified",
+    "history",
+    "seen",
+    "role",
+    "now",
+    "tool",
+    "facts",
+    "intent",
+    "jurisdiction",
+    "why",
+    "queue",
+    "conversation_id",
+    "variables",
+    "before",
+)
+"""The names a tool's expressions read (docs/policy-packs.md says what each holds)."""
+LOOKUP_VARIABLES = ("facts", "customer_name")
+"""The names a systems.toml lookup's expressions read."""
 
 
 def _total(values: list[Any]) -> float:
@@ -42,8 +63,20 @@ def _max0(value: float) -> float:
     return max(value, 0)
 
 
+def _round(value: float, digits: int) -> float:
+    """Rounded half-up in decimal, as money is (``round(86.49999999999999, 2)`` is 86.5)."""
+    return float(Decimal(str(value)).quantize(Decimal(1).scaleb(-int(digits)), rounding=ROUND_HALF_UP))
+
+
 def _range(count: int) -> list[int]:
     return list(range(int(count)))
+
+
+def _days_between(zone: timezone) -> Callable[[datetime, datetime], int]:
+    def days(start: datetime, end: datetime) -> int:
+        return (end.astimezone(zone).date() - start.astimezone(zone).date()).days
+
+    return days
 
 
 def _day_of(zone: timezone) -> Callable[[datetime], str]:
@@ -57,6 +90,8 @@ FUNCTIONS: Mapping[str, str] = {
     "total": "total(list) → the sum of a list of numbers",
     "at": "at(string) → the timestamp of an ISO date or date-time (without a zone: the pack clock's zone)",
     "day": "day(timestamp) → its date as YYYY-MM-DD in the pack clock's zone (compares with ISO date strings)",
+    "days": "days(from, to) → whole calendar days from one timestamp to another, in the pack clock's zone",
+    "round": "round(number, digits) → the number rounded half-up to that many decimals (money: round(x, 2))",
     "max0": "max0(number) → the number, or 0 if it is negative",
     "range": "range(n) → [0, 1, …, n-1], to pair lists by position: range(size(a)).all(i, a[i] != b[i])",
 }
@@ -88,6 +123,12 @@ class RecordKind(_Strict):
     """A regular expression the company's ids of this kind match (``#W\\d{7}``): ids in the chat are found by it."""
     owner: str = ""
     """Dotted path in the record holding the id of the customer it belongs to; empty: it belongs to no one."""
+    id: str = ""
+    """Dotted path in the record holding its own id; empty: the same name as ``key``."""
+
+    @property
+    def id_path(self) -> str:
+        return self.id or self.key
 
     @field_validator("pattern")
     @classmethod
@@ -105,10 +146,35 @@ class Transfer(_Strict):
     tool: str = Field(min_length=1)
 
 
+class LookupPolicy(_Strict):
+    """A read-only call made as soon as every argument is known from the conversation's facts."""
+
+    tool: str = Field(min_length=1)
+    arguments: dict[str, str] = Field(min_length=1)
+    """Argument → the expression giving it (``facts.email``); no call while one of them has no value."""
+    when: str = ""
+    """The lookup is made only when this holds (empty: always), e.g. ``!has(facts.customer_id)``."""
+
+
+class CustomerCard(_Strict):
+    """What the panel's Customer section shows, from the newest answer of ``tools`` (a search answer counts
+    when it holds exactly one match)."""
+
+    tools: tuple[str, ...] = Field(min_length=1)
+    title: tuple[str, ...] = ()
+    """Dotted paths shown on the first line (name, id, email)."""
+    items: str = ""
+    """Dotted path of a list shown under it (the customer's orders, reservations)."""
+    item: tuple[str, ...] = ()
+    """Dotted paths shown for each item (empty: the item itself, for a list of ids)."""
+
+
 class SystemsFile(_Strict):
     identify: tuple[Identify, ...] = ()
     record: tuple[RecordKind, ...] = ()
+    lookup: tuple[LookupPolicy, ...] = ()
     transfer: Transfer | None = None
+    customer: CustomerCard | None = None
 
 
 class Rule(_Strict):
@@ -133,7 +199,28 @@ class ToolPolicy(_Strict):
     Each is fetched fresh before the rules run (at proposal and again right before execution)."""
     identity: bool = True
     """Whether the customer must be identified first."""
+    variables: dict[str, str] = {}
+    """Name → expression, read by later expressions as ``variables.NAME`` (each may use those before it)."""
     rule: tuple[Rule, ...] = ()
+    arguments: dict[str, str] = {}
+    """Argument → the expression that fills it when the copilot proposes the tool by itself, in order (an
+    argument's record is looked up once the arguments before it name it). Without it the copilot fills
+    required arguments from the records read and the identified customer, and the rep the rest."""
+    offer: str = ""
+    """The copilot proposes the tool only when this holds (empty: whenever a path or escalation calls for it)."""
+    label: str = ""
+    """The action in a few words for its card, with ``{expression}`` parts (``Cancel order {args.order_id}``)."""
+    undo: str = ""
+    """The tool that undoes this one, proposed to the rep once it ran."""
+    applied: str = ""
+    """After a lost reply: whether the change shows in the records read again (``records``) compared with
+    those read before the run (``before``); empty: the outcome cannot be read back."""
+    after: dict[str, str] | None = None
+    """The records ``applied`` reads (as ``records``); default: the same as ``records``."""
+
+    @property
+    def records_after(self) -> dict[str, str]:
+        return self.records if self.after is None else self.after
 
 
 class ActionsFile(_Strict):
@@ -165,6 +252,13 @@ class ActionPolicy:
             return datetime.fromisoformat(self.actions.clock)
         return datetime.now(UTC)
 
+    def now(self, at: datetime | None) -> datetime:
+        """``now`` for a conversation that happens ``at`` (its newest message): the pack's fixed clock when it
+        has one, else that moment (a replayed conversation is judged as of its own time), else the real clock."""
+        if self.actions.clock or at is None:
+            return self.clock()
+        return at if at.tzinfo else at.replace(tzinfo=self.zone if isinstance(self.zone, timezone) else UTC)
+
     def program(self, expression: str) -> Any:
         found = self._programs.get(expression)
         if found is None:
@@ -177,10 +271,12 @@ class ActionPolicy:
             context.add_variable(name, value)
         context.add_function("total", _total)
         context.add_function("max0", _max0)
+        context.add_function("round", _round)
         context.add_function("range", _range)
         zone = self.zone if isinstance(self.zone, timezone) else UTC
         context.add_function("at", _timestamp_parser(zone))
         context.add_function("day", _day_of(zone))
+        context.add_function("days", _days_between(zone))
         return context
 
     def identifying(self, fields: Mapping[str, Any], tool: str = "") -> Identify | None:
@@ -202,7 +298,24 @@ def _probe() -> dict[str, Any]:
         "role": "rep",
         "now": datetime(2000, 1, 1, tzinfo=UTC),
         "tool": "",
+        "facts": {},
+        "intent": "",
+        "jurisdiction": "",
+        "why": "",
+        "queue": "",
+        "conversation_id": "",
+        "variables": {},
+        "before": {},
+        "customer_name": "",
     }
+
+
+_PART = re.compile(r"\{([^{}]+)\}")
+
+
+def template_parts(text: str) -> list[str]:
+    """The ``{expression}`` parts of a message or label."""
+    return _PART.findall(text)
 
 
 POLICY_FILES = ("systems.toml", "actions.toml")
@@ -259,7 +372,7 @@ def parse_action_policy(files: Mapping[str, str], clause_ids: set[str], origin: 
         else []
     )
     for tool in policy.actions.tool:
-        for kind, expression in tool.records.items():
+        for kind, expression in (*tool.records.items(), *tool.records_after.items()):
             if kind not in policy.kinds:
                 raise PackError(
                     where,
@@ -268,11 +381,29 @@ def parse_action_policy(files: Mapping[str, str], clause_ids: set[str], origin: 
                     "add a [[record]] with that name to systems.toml, or fix the name",
                 )
             _check_expression(policy, expression, where, text, f"{tool.name}.records.{kind}")
+        if tool.undo and tool.undo not in policy.tools:
+            raise PackError(
+                where,
+                line_of(text, f'"{tool.undo}"'),
+                f"tool {tool.name} is undone by '{tool.undo}', which actions.toml does not describe",
+                "add a [[tool]] for it, or fix the name",
+            )
+        named = [*tool.variables.items(), *tool.arguments.items()]
+        named += [(field, value) for field, value in (("offer", tool.offer), ("applied", tool.applied)) if value]
+        named += [("label", part) for part in template_parts(tool.label)]
+        for name, expression in named:
+            _check_expression(policy, expression, where, text, f"{tool.name}.{name}")
         for rule in tool.rule:
-            for expression in (rule.require, rule.when):
+            for expression in (rule.require, rule.when, *template_parts(rule.message)):
                 if expression:
                     _check_expression(policy, expression, where, text, rule.id)
             cited.append((f"rule {rule.id}", rule.clause))
+    systems_text = files.get("systems.toml", "")
+    systems_where = f"{origin}/systems.toml" if origin else "systems.toml"
+    for lookup in policy.systems.lookup:
+        for name, expression in (*lookup.arguments.items(), ("when", lookup.when)):
+            if expression:
+                _check_expression(policy, expression, systems_where, systems_text, f"{lookup.tool}.{name}")
     for rule_id, clause in cited:  # rule_id: who cites it
         if clause and clause not in clause_ids:
             raise PackError(
@@ -312,8 +443,17 @@ def _unknown_function(expression: str) -> str | None:
     return next((name for name in _CALL.findall(code) if name not in CEL_GLOBALS and name not in FUNCTIONS), None)
 
 
+def _line_in(text: str, tool: str, name: str) -> int | None:
+    """The line of ``name =`` (its last dotted part) in the table of ``tool``, or anywhere when not found there."""
+    needle = name.rsplit(".", 1)[-1] + " ="
+    start = line_of(text, f'"{tool}"') or 1
+    lines = text.splitlines()
+    found = next((n for n in range(start, len(lines) + 1) if needle in lines[n - 1]), None)
+    return found or line_of(text, needle)
+
+
 def _check_expression(policy: ActionPolicy, expression: str, where: str, text: str, rule_id: str) -> None:
-    line = line_of(text, rule_id) if "." not in rule_id else line_of(text, rule_id.rsplit(".", 1)[-1] + " =")
+    line = line_of(text, rule_id) if "." not in rule_id else _line_in(text, *rule_id.split(".", 1))
     try:
         program = policy.program(expression)
     except (ValueError, RuntimeError) as exc:

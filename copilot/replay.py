@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING, Any
 from base.errors import ConnectorError, EventError
 from copilot.action_policy import policy_in_force
 from copilot.actions.customer import lookups
-from copilot.actions.pack_proposals import described, pack_proposals
-from copilot.actions.proposals import Proposal, offered_for
+from copilot.actions.proposals import ActionContext, Proposal, propose
 from copilot.conversation.events import ConversationStarted, Message, read_events
 from copilot.conversation.state import Conversation, ToolEvent
 from copilot.pipeline import Insight, Pipeline
@@ -115,12 +114,11 @@ async def replay_with_systems(
                 found.append(ToolEvent(seq, "result", lookup.tool, json.dumps(result)))
                 conversation = replace(conversation, tools=(*conversation.tools, found[-1]))
         insight = pipeline.run(conversation, seq)
-        if described(policy, tools):  # the pack says what its tools may do: its guardrails judge
-            proposals = await pack_proposals(conversation, insight.advice, policy, systems)
-        else:
-            proposals = offered_for(
-                conversation, insight.advice, pipeline.workspace.guidance(insight.packs), tools, desk.role
-            )
+        advice = insight.advice
+        context = ActionContext(
+            advice.suggestions, advice.escalations, {name: info for name, (_, info) in tools.items()}, desk.role
+        )
+        proposals = propose(conversation, context, policy, pipeline.workspace.guidance(insight.packs))
         desk.offer(proposals)
         out.append((insight, proposals))
     return out, errors

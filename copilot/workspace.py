@@ -10,6 +10,7 @@ from pathlib import Path
 from packaging.version import Version
 
 from base.errors import PackError
+from connectors.config import CONNECTORS_FILE
 from copilot.action_policy import pack_policy
 from copilot.conversation.state import Conversation
 from copilot.reasoning.guidance import Guidance, check_pack, merge
@@ -123,8 +124,9 @@ class Workspace:
         self.store.drop(f"{name}@{version}")
 
     def ensure_demo_pack(self, progress: Progress | None = None) -> None:
-        """Demo mode: a fresh data folder gets the bundled demo pack, loaded and active, so the demo works on
-        first run; a folder still on an older version of it gets the bundled one (the old stays, for rollback).
+        """Demo mode (a folder without connectors.toml): a fresh data folder gets the bundled demo pack, loaded
+        and active, so the demo works on first run; a folder still on an older version of it gets the bundled
+        one (the old stays, for rollback).
 
         The demo pack belongs to demo mode, not to every data folder: once an admin has activated a pack of
         their own, deactivated the demo pack or removed a version of it, the folder is theirs and the demo
@@ -132,6 +134,8 @@ class Workspace:
         withdrawals is the durable record of that choice (nothing else to keep in step), and a folder whose
         admin activated a pack of their own before this rule existed counts too.
         """
+        if (self.home / CONNECTORS_FILE).exists():
+            return  # the folder's own systems are connected: not demo mode
         catalog = self.catalog
         bundled = load_pack(DEMO_PACK)
         if catalog.ever_activated() - {bundled.name} or catalog.withdrawn(bundled.name):

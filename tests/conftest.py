@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from copilot.settings import DEMO_CONVERSATIONS
+from connectors.contract import ToolInfo
+from connectors.demo_store.store import SPECS
+from copilot.action_policy import ActionPolicy, pack_policy
+from copilot.actions.judge import Judge
+from copilot.actions.proposals import judged, situation_of
+from copilot.actions.verdict import Verdict
+from copilot.conversation.state import Conversation
+from copilot.settings import DEMO_CONVERSATIONS, DEMO_PACK
 from copilot.workspace import Workspace
 from retrieval.embed import LocalEmbedder
+from retrieval.packs import load_pack
 
 REPO = Path(__file__).resolve().parent.parent
 BENCHDATA = REPO.parent / "shared" / "benchdata"
@@ -28,6 +38,29 @@ DEMO_WRITE_TOOLS = frozenset(
     }
 )
 """The demo store's tools that change something."""
+DEMO_POLICY: ActionPolicy = pack_policy(load_pack(DEMO_PACK), "demo")
+"""The demo pack's systems.toml and actions.toml, compiled."""
+
+
+def _demo_tools() -> dict[str, ToolInfo]:
+    return {s.name: ToolInfo(s.name, s.description, dict(s.input_schema), s.read_only) for s in SPECS}
+
+
+DEMO_TOOLS = _demo_tools()
+
+
+def demo_check(
+    tool: str,
+    arguments: Mapping[str, Any],
+    *,
+    conversation: Conversation,
+    intent: str = "",
+    role: str = "rep",
+    identity_verified: bool = False,
+) -> Verdict:
+    """The demo pack's verdict on a call, judged on the records the conversation looked up."""
+    situation = replace(situation_of(conversation, DEMO_POLICY, role), attested=identity_verified)
+    return judged(Judge(DEMO_POLICY, situation), conversation, tool, arguments, DEMO_TOOLS.get(tool), intent=intent)
 
 
 @pytest.fixture(scope="session")

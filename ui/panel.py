@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
+    QDialog,
     QHBoxLayout,
     QInputDialog,
     QMessageBox,
@@ -30,6 +32,7 @@ from copilot.session.operations import Operations
 from copilot.session.playback import DemoPlayer
 from copilot.session.reply import ReplyDesk
 from copilot.session.tasks import Tasks
+from ui.arguments import ArgumentsDialog
 from ui.bridge import Bridge
 from ui.sections.actions import ActionsSection, describe
 from ui.sections.alerts import EscalationBanner, FlagList
@@ -87,10 +90,16 @@ def ask_second_approver(parent: QWidget, action: Action) -> str:
     name, ok = QInputDialog.getText(
         parent,
         f"{role.capitalize()} approval",
-        f"{describe(action.proposal.tool, action.proposal.arguments)}\n\n"
+        f"{describe(action.proposal)}\n\n"
         f"{action.proposal.verdict.reason}\n\nThe {role}'s name (recorded in the audit log):",
     )
     return name.strip() if ok else ""
+
+
+def ask_arguments(parent: QWidget, action: Action, schema: dict[str, Any]) -> dict[str, Any] | None:
+    """The arguments the rep filled in for ``action``; None if they cancelled."""
+    dialog = ArgumentsDialog(describe(action.proposal), schema, action.proposal.arguments, parent)
+    return dialog.values() if dialog.exec() == QDialog.DialogCode.Accepted else None
 
 
 class Panel(QWidget):
@@ -131,6 +140,10 @@ class Panel(QWidget):
         """Asked before inserting a draft with unsupported figures or error flags (tests answer it)."""
         self.ask_second_approver: Callable[[Action], str] = lambda action: ask_second_approver(self, action)
         """Asked for the name of the lead approving an action above the rep's limit (tests answer it)."""
+        self.ask_arguments: Callable[[Action, dict[str, Any]], dict[str, Any] | None] = lambda action, schema: (
+            ask_arguments(self, action, schema)
+        )
+        """Asked for an action's arguments in a form made from its tool's schema (tests answer it)."""
         self.customer = CustomerSection()
         self.action_cards = ActionsSection()
         self.header = HeaderSection()
@@ -354,7 +367,11 @@ class Panel(QWidget):
         elif verb == "reject":
             operations.reject(action_id)
         elif verb == "undo":
-            operations.undo(proposal.undo, f"Undo: {describe(proposal.tool, proposal.arguments)}")
+            operations.undo(proposal.undo, f"Undo: {describe(proposal)}")
+        elif verb == "edit":
+            info = operations.tools.get(proposal.tool)
+            if info is not None and (arguments := self.ask_arguments(card.action, info.schema)) is not None:
+                operations.edit(action_id, arguments)
         else:
             {"run": operations.run, "reconcile": operations.reconcile, "preview": operations.preview}[verb](action_id)
 

@@ -24,13 +24,13 @@ def render_screenshot(
 ) -> None:
     """Play the first ``upto`` messages of ``conversation`` (all when None) and save the panel,
     or save the policy packs window (``window="packs"``) with its newest inactive version selected.
-    With ``store`` the demo store is connected (customer record, actions); ``approve`` approves the first
-    action that may run before the picture is taken."""
+    With ``store`` the data folder's systems are connected (connectors.toml, else the demo store): customer
+    record, actions; ``approve`` approves the first action that may run before the picture is taken."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import qasync
     from PySide6.QtWidgets import QApplication, QWidget
 
-    from copilot.actions.connections import connect, demo_store
+    from copilot.actions.connections import configured, connect
     from copilot.settings import home
     from retrieval.embed import LocalEmbedder
     from ui.app import compose, start_workspace
@@ -40,7 +40,7 @@ def render_screenshot(
     asyncio.set_event_loop(loop)
 
     async def play() -> None:
-        systems = connect((demo_store(home()),)) if store else None
+        systems = connect(configured(home())) if store else None
         parts = compose(loop, systems=systems)
         parts.panel.show()
         await start_workspace(parts, LocalEmbedder)

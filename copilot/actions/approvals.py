@@ -17,19 +17,19 @@ import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
 from base.errors import ApprovalError, ConnectorError, ReplyLost, SystemUnavailable, ToolRefused
 from base.sqlite import open_db
 from connectors.systems import Systems
+from copilot.action_policy import ActionPolicy
 from copilot.actions.audit import AuditLog
-from copilot.actions.guardrails import ORDER_TOOLS, Verdict, order_from
-from copilot.actions.proposals import Proposal, rechecked
-from copilot.conversation.events import ToolResult
+from copilot.actions.desk import fresh, fresh_verdict, read_as_call
+from copilot.actions.judge import Judge
+from copilot.actions.proposals import Proposal, situation_of
+from copilot.actions.verdict import Verdict
 from copilot.conversation.state import Conversation
-from copilot.reasoning.facts import gather
 
 log = logging.getLogger("copilot")
 
@@ -67,7 +67,8 @@ class Action:
     """What the rep reads about the outcome: the system's refusal, a lost reply, a reconciliation."""
     result: dict[str, Any] | None = None
     before: dict[str, Any] | None = None
-    """The system's record just before running, to tell afterwards whether a lost call was applied."""
+    """The records the tool's rules read (kind → record) just before running, to tell afterwards whether a
+    lost call was applied."""
     preview: list[dict[str, Any]] | None = None
     """What the system's dry run says will change (``entity``, ``id``, ``field``, ``before``, ``after``)."""
 
@@ -95,7 +96,15 @@ def _proposal_from(text: str) -> Proposal:
 class Desk:
     """Where actions wait for approval and run; one per app, shared by every conversation."""
 
-    def __init__(self, path: Path, audit: AuditLog, systems: Systems, actor: str = "rep", role: str = "rep") -> None:
+    def __init__(
+        self,
+        path: Path,
+        audit: AuditLog,
+        systems: Systems,
+        actor: str = "rep",
+        role: str = "rep",
+        policy: ActionPolicy | None = None,
+    ) -> None:
         self._db = open_db(path, _SCHEMA)
         self._lock = threading.Lock()
         self._running: set[str] = set()
@@ -103,6 +112,8 @@ class Desk:
         self.systems = systems
         self.actor = actor
         self.role = role
+        self.policy = policy or ActionPolicy()
+        """The action policy of the packs in force (set by the live session on each analysis)."""
 
     def close(self) -> None:
         self._db.close()
@@ -268,12 +279,21 @@ class Desk:
 
     async def _run(self, action: Action, conversation: Conversation, record: RecordResult) -> Action:
         p = action.proposal
-        before = await self._fresh_order(p, record)
-        if before is not None:
-            conversation = conversation.apply(
-                ToolResult(conversation.id, conversation.next_seq, "get_order", json.dumps(before))
-            )
-        verdict = rechecked(p, conversation, gather(conversation), self.role)
+        judged = await fresh_verdict(
+            Judge(self.policy, situation_of(conversation, self.policy, self.role)),
+            self.systems,
+            p.tool,
+            p.arguments,
+            read_as_call(record),
+            intent=p.intent,
+            why=p.why,
+            queue=p.queue,
+        )
+        verdict, before = judged.verdict, judged.records or None
+        if verdict.rule == "lookup":  # the system cannot be read now: nothing ran, the approval stands
+            action = self._save(replace(action, state="approved", message=f"Not run: {verdict.reason}"))
+            self._log(action, "failed", "copilot", {"error": verdict.reason, "delivered": False})
+            return action
         if verdict.kind == "blocked" or (verdict.kind == "needs_approval" and p.verdict.kind == "allowed"):
             action = self._save(
                 replace(
@@ -319,17 +339,6 @@ class Desk:
         self._log(action, "executed" if state == "done" else "failed", "copilot", result or {"error": message})
         return action
 
-    async def _fresh_order(self, proposal: Proposal, record: RecordResult) -> dict[str, Any] | None:
-        order_id = proposal.arguments.get("order_id")
-        if not order_id or await self.systems.info("get_order") is None:
-            return None
-        try:
-            fresh = await self.systems.call("get_order", {"order_id": order_id})
-        except ConnectorError:
-            return None  # the check then uses the record the proposal was made from
-        record("get_order", {"order_id": order_id}, fresh)
-        return fresh
-
     async def reconcile(self, action_id: str, record: RecordResult = lambda *_: None) -> Action:
         """Settle an ``unknown`` outcome by reading the system's state; never by running the action again."""
         action = self._required(action_id)
@@ -373,25 +382,22 @@ class Desk:
         return action
 
     async def _applied(self, action: Action, record: RecordResult) -> bool | None:
+        """Whether the pack's ``applied`` expression holds on the tool's records read again now."""
         p = action.proposal
-        order_id = p.arguments.get("order_id")
-        if p.tool in ORDER_TOOLS and order_id:
-            now = await self.systems.call("get_order", {"order_id": order_id})
-            record("get_order", {"order_id": order_id}, now)
-            after = order_from(now)
-            if p.tool == "cancel_order":
-                return after.status == "cancelled"
-            if p.tool == "reinstate_order":
-                return after.status != "cancelled"
-            if p.tool == "refund_payment":
-                earlier = order_from(action.before).refunded if action.before else Decimal(0)
-                return after.refunded >= earlier + Decimal(str(p.arguments.get("amount", 0)))
-            return now.get("shipping_address") == p.arguments.get("address")
-        if p.tool == "create_ticket" and (await self.systems.info("list_tickets")) is not None:
-            listed = await self.systems.call("list_tickets", {"customer_id": p.arguments.get("customer_id")})
-            tickets = listed.get("tickets", [])
-            return any(isinstance(t, dict) and t.get("subject") == p.arguments.get("subject") for t in tickets)
-        return None
+        described = self.policy.tools.get(p.tool)
+        if described is None or not described.applied:
+            return None
+        judge = Judge(self.policy, situation_of(Conversation(p.conversation_id), self.policy, self.role))
+
+        def after(source: Any) -> tuple[dict[str, Any], Verdict | None]:
+            return judge.records(described, described.records_after, p.arguments, source)
+
+        records, _ = await fresh(self.systems, after, read_as_call(record))
+        variables = judge.variables(described, p.arguments, records, {}, before=action.before or {})
+        try:
+            return judge.evaluate(described.applied, variables) is True
+        except (KeyError, IndexError, ValueError, RuntimeError, TypeError):
+            return None
 
     async def resume(self, record: RecordResult = lambda *_: None) -> None:
         """After a restart: an action left ``running`` lost its reply with the app; settle it by reading."""

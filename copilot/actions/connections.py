@@ -7,11 +7,13 @@ import sys
 from pathlib import Path
 
 from connectors.config import CONNECTORS_FILE, SystemConfig, load_connectors
+from connectors.demo_store.store import SPECS
 from connectors.secrets import lookup
 from connectors.systems import Systems, open_system
 
 DEMO_STORE_FILE = "demo-store.sqlite3"
-DEMO_LOOKUPS = ("find_customer", "get_customer", "get_order", "list_orders", "list_tickets")
+DEMO_LOOKUPS = tuple(spec.name for spec in SPECS if spec.read_only)
+"""The demo store's read-only tools, pre-approved as an admin would in connectors.toml."""
 
 
 def demo_store(folder: Path, timeout_s: float = 10.0) -> SystemConfig:

@@ -13,10 +13,13 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol
 
 from base.errors import ApprovalError, ConnectorError, CopilotError
+from connectors.contract import ToolInfo
 from copilot.action_policy import ActionPolicy, policy_in_force
 from copilot.actions.approvals import Action, Desk, RecordResult
 from copilot.actions.customer import CustomerView, Lookup, lookups, view
-from copilot.actions.proposals import offered_for
+from copilot.actions.desk import fresh_verdict, read_as_call
+from copilot.actions.judge import Judge
+from copilot.actions.proposals import ActionContext, edited, propose, situation_of
 from copilot.conversation.state import Conversation
 from copilot.pipeline import Insight, Pipeline
 from copilot.reasoning.guidance import Guidance
@@ -57,6 +60,8 @@ class Operations:
         self._policy: ActionPolicy | None = None
         """The action policy of the packs of the last analysis: what to look up (None before the first)."""
         self.customer = CustomerView()
+        self.tools: dict[str, ToolInfo] = {}
+        """The tools the connected systems offer, as of the last proposals (their schemas make the forms)."""
 
     # What the analysis tells it
 
@@ -77,8 +82,8 @@ class Operations:
     def analysed(self, insight: Insight, conversation: Conversation, pipeline: Pipeline) -> Coroutine[Any, Any, None]:
         """Refresh the Customer section now; offering the actions this analysis calls for is returned, for
         the analysis task to run (a newer analysis cancels it)."""
+        self._policy = self.desk.policy = policy_in_force(pipeline.workspace.catalog, insight.packs)
         self._shown(conversation)
-        self._policy = policy_in_force(pipeline.workspace.catalog, insight.packs)
         self._follow(conversation)  # what the packs' systems.toml says to look up, now that it is known
         guidance = pipeline.workspace.guidance(insight.packs)
         self._basis = (insight, guidance)
@@ -93,6 +98,8 @@ class Operations:
 
     def _follow(self, conversation: Conversation) -> None:
         """Look up what the conversation newly names (in the background)."""
+        if self._policy is None:
+            return
         wanted = [
             w for w in lookups(conversation, self._policy) if w.key not in self._done and w.key not in self._failed
         ]
@@ -120,7 +127,7 @@ class Operations:
             except ConnectorError as exc:
                 self._failed[lookup.key] = str(exc)
                 self._done.discard(lookup.key)
-                self.customer = view(conversation, True, f"{exc} Showing what was known before.")
+                self.customer = view(conversation, self.desk.policy, True, f"{exc} Showing what was known before.")
                 self._listener.customer_changed(self.customer)
                 continue
             self._add_result(lookup.tool, lookup.arguments, result)
@@ -129,7 +136,7 @@ class Operations:
         """Refresh the Customer section from the conversation's newest system results."""
         stale = bool(self._failed)
         message = next(iter(self._failed.values()), "") if stale else ""
-        self.customer = view(conversation, stale, message)
+        self.customer = view(conversation, self.desk.policy, stale, message)
         self._listener.customer_changed(self.customer)
 
     # Proposals
@@ -139,14 +146,44 @@ class Operations:
     ) -> None:
         """Offer the actions this analysis calls for; each is recorded (and audited) once."""
         try:
-            tools = await self.desk.systems.tools()
+            self.tools = {name: info for name, (_, info) in (await self.desk.systems.tools()).items()}
         except ConnectorError:
-            tools = {}
-        self.desk.offer(offered_for(conversation, insight.advice, guidance, tools, self.desk.role, extra))
+            self.tools = {}
+        tools = self.tools
+        advice = insight.advice
+        context = ActionContext(advice.suggestions, advice.escalations, tools, self.desk.role, extra)
+        self.desk.offer(propose(conversation, context, self.desk.policy, guidance))
         self._listener.actions_changed(self.desk.actions(conversation.id))
 
+    def edit(self, action_id: str, arguments: dict[str, Any]) -> None:
+        """The rep filled in or changed a waiting action's arguments: it is proposed again with them, judged
+        on fresh records, and the old proposal is set aside."""
+
+        async def again(conversation: Conversation) -> Action | None:
+            old = self.desk.get(action_id)
+            if old is None:
+                return None
+            p = old.proposal
+            judge = Judge(self.desk.policy, situation_of(conversation, self.desk.policy, self.desk.role))
+            judged = await fresh_verdict(
+                judge,
+                self.desk.systems,
+                p.tool,
+                arguments,
+                read_as_call(self._add_result),
+                intent=p.intent,
+                why=p.why,
+                queue=p.queue,
+            )
+            self.desk.offer((edited(p, arguments, conversation, judged.verdict),))
+            if old.state in ("proposed", "awaiting_second"):
+                self.desk.reject(action_id, self.desk.actor, "replaced by the rep's arguments")
+            return None
+
+        self._request(again)
+
     def undo(self, tool: str, why: str) -> None:
-        """Propose the compensating action (``reinstate_order``) for the rep to approve."""
+        """Propose the compensating action (the pack's ``undo`` of a tool that ran) for the rep to approve."""
         if self._conversation is not None and self._basis is not None:
             insight, guidance = self._basis
             self._requests.spawn(self._advise(self._conversation, insight, guidance, ((tool, why),)))

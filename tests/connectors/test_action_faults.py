@@ -23,9 +23,9 @@ from connectors.http import RestSystem
 from connectors.systems import Systems
 from copilot.actions.approvals import Desk
 from copilot.actions.audit import AuditLog
-from copilot.actions.guardrails import check
 from copilot.actions.proposals import Proposal, proposal_id
 from copilot.conversation.state import Conversation, ToolEvent, Turn
+from tests.conftest import DEMO_POLICY, demo_check
 from tests.fakes.faulty_store import FaultyStore
 
 ORDER = "NW-11730"  # processing in the demo store's seed (the cancellation demo)
@@ -52,7 +52,7 @@ class Rig:
         self.server = server
         self.systems = Systems([RestSystem(config)])
         self.audit = AuditLog(folder / "audit.sqlite3")
-        self.desk = Desk(folder / "actions.sqlite3", self.audit, self.systems, "ana", "rep")
+        self.desk = Desk(folder / "actions.sqlite3", self.audit, self.systems, "ana", "rep", DEMO_POLICY)
         self.recorded: list[tuple[str, dict[str, Any]]] = []
 
     def record(self, tool: str, arguments: dict[str, Any], result: dict[str, Any]) -> None:
@@ -71,7 +71,7 @@ class Rig:
     async def approved_cancel(self) -> tuple[Proposal, Conversation]:
         conversation = await self.conversation()
         arguments = {"order_id": ORDER, "reason": "Customer asked to cancel before shipping"}
-        verdict = check("cancel_order", arguments, conversation=conversation)
+        verdict = demo_check("cancel_order", arguments, conversation=conversation)
         assert verdict.kind == "allowed"
         proposal = Proposal(
             proposal_id("c1", "cancel_order", arguments),

@@ -18,9 +18,9 @@ from connectors.mcp_client import McpSystem
 from connectors.systems import Systems
 from copilot.actions.approvals import Desk
 from copilot.actions.audit import AuditLog
-from copilot.actions.guardrails import check
 from copilot.actions.proposals import Proposal, proposal_id
 from copilot.conversation.state import Conversation, ToolEvent, Turn
+from tests.conftest import DEMO_POLICY, demo_check
 
 ORDER = "NW-11730"
 
@@ -45,7 +45,7 @@ def faulty(tmp_path: Path, fault: str) -> SystemConfig:
 async def cancel_once(config: SystemConfig, folder: Path) -> tuple[str, str, list[str]]:
     systems = Systems([McpSystem(config)])
     audit = AuditLog(folder / "audit.sqlite3")
-    desk = Desk(folder / "actions.sqlite3", audit, systems, "ana")
+    desk = Desk(folder / "actions.sqlite3", audit, systems, "ana", policy=DEMO_POLICY)
     try:
         record = await systems.call("get_order", {"order_id": ORDER})
         conversation = Conversation(
@@ -62,7 +62,7 @@ async def cancel_once(config: SystemConfig, folder: Path) -> tuple[str, str, lis
             arguments,
             "Cancel",
             (),
-            check("cancel_order", arguments, conversation=conversation),
+            demo_check("cancel_order", arguments, conversation=conversation),
         )
         desk.offer((proposal,))
         desk.approve(proposal.id, "ana", "rep")

@@ -16,7 +16,8 @@ from connectors.config import SystemConfig
 from connectors.mcp_client import McpSystem
 from connectors.systems import Systems
 from copilot.action_policy import ActionPolicy, pack_policy, parse_action_policy
-from copilot.actions.desk import ActionDesk, path_value
+from copilot.actions.desk import ActionDesk
+from copilot.actions.judge import path_value
 from retrieval.packs import load_pack
 from tests.conftest import REPO
 

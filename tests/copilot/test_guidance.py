@@ -23,10 +23,12 @@ def test_demo_guidance_is_stored_with_its_version(workspace: Workspace) -> None:
     assert guidance.citations["refunds.timing"] == "northwind-retail@2025.3#refunds.timing"
     rebuilt = workspace.catalog.pack("northwind-retail", "2025.3")
     assert [f for f, _ in rebuilt.guidance] == [
+        "actions.toml",
         "escalation-examples.jsonl",
         "escalation.toml",
         "playbooks.toml",
         "rules.toml",
+        "systems.toml",
     ]
 
 

@@ -8,13 +8,13 @@ approval) and ``Delete`` rejects. Nothing runs without that click or key.
 from __future__ import annotations
 
 from html import escape
-from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from copilot.actions.approvals import Action
+from copilot.actions.proposals import NEEDS_INPUT, Proposal
 from ui.sections.cards import CardColumn, cited_clauses, move_between_cards
 
 _VERDICT = {
@@ -22,6 +22,8 @@ _VERDICT = {
     "needs_approval": ("#8a5300", "Needs a {role} too"),
     "blocked": ("#a61b1b", "Blocked"),
 }
+FILLABLE = (NEEDS_INPUT, "arguments-schema")
+"""Verdicts the rep can answer by filling in the arguments."""
 _STATE = {
     "proposed": "",
     "approved": "Approved",
@@ -34,21 +36,12 @@ _STATE = {
 }
 
 
-def describe(tool: str, arguments: dict[str, Any]) -> str:
-    """The action in a few words: ``Refund 86.50 on NW-11730 (to the original payment method)``."""
-    order = arguments.get("order_id", "")
-    if tool == "refund_payment":
-        return f"Refund {arguments.get('amount')} on {order} (to the original payment method)"
-    if tool == "cancel_order":
-        return f"Cancel order {order}"
-    if tool == "reinstate_order":
-        return f"Reinstate order {order} (undo the cancellation)"
-    if tool == "create_ticket":
-        return f"Open a ticket: {arguments.get('subject', '')}"
-    if tool == "escalate_to_queue":
-        return f"Escalate to the {arguments.get('queue', '')} queue"
-    shown = ", ".join(f"{k}={v}" for k, v in arguments.items())
-    return f"{tool.replace('_', ' ').capitalize()} ({shown})"
+def describe(proposal: Proposal) -> str:
+    """The action in a few words: the pack's label for it, else the tool and its arguments."""
+    if proposal.label:
+        return proposal.label
+    shown = ", ".join(f"{k}={v}" for k, v in proposal.arguments.items())
+    return f"{proposal.tool.replace('_', ' ').capitalize()} ({shown})"
 
 
 class ActionCard(QFrame):
@@ -95,15 +88,15 @@ class ActionCard(QFrame):
             )
         args = escape(", ".join(f"{k}: {v}" for k, v in p.arguments.items()))
         self.text = (
-            f"<b>{escape(describe(p.tool, p.arguments))}</b><br>"
+            f"<b>{escape(describe(p))}</b><br>"
             f"<span style='color:{color}'>● {escape(label)}</span>{rule}{why}{cites}"
             f"<br><span style='color:#666'>{args} · {undo}</span>{outcome}"
         )
         body = QLabel(self.text)
         body.setWordWrap(True)
         body.setTextFormat(Qt.TextFormat.RichText)
-        self.setAccessibleName(f"Proposed action: {describe(p.tool, p.arguments)}; {label}")
-        self.setAccessibleDescription("Press A to approve, Delete to reject.")
+        self.setAccessibleName(f"Proposed action: {describe(p)}; {label}")
+        self.setAccessibleDescription("Press A to approve, E to edit its arguments, Delete to reject.")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
         layout.addWidget(body)
@@ -121,7 +114,9 @@ class ActionCard(QFrame):
         a, p = self.action, self.action.proposal
         if a.state == "proposed" and p.verdict.kind != "blocked":
             preview = [] if a.preview is not None else [("preview", "Preview")]
-            return [("approve", "Approve (A)"), *preview, ("reject", "Reject")]
+            return [("approve", "Approve (A)"), *preview, ("edit", "Edit…"), ("reject", "Reject")]
+        if a.state == "proposed" and p.verdict.rule in FILLABLE:
+            return [("edit", "Fill in… (E)"), ("reject", "Reject")]
         if a.state == "awaiting_second":
             return [
                 ("second", f"{(p.verdict.approver_role or 'lead').capitalize()} approves… (A)"),
@@ -137,7 +132,9 @@ class ActionCard(QFrame):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
-        if key == Qt.Key.Key_A:
+        if key == Qt.Key.Key_E and "edit" in self.buttons:
+            self.buttons["edit"].click()
+        elif key == Qt.Key.Key_A:
             button = self.buttons.get("approve") or self.buttons.get("second")
             if button is not None:
                 button.click()
