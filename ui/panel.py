@@ -176,7 +176,7 @@ class Panel(QWidget):
         advice_layout.addWidget(self.suggestions)
         advice_layout.addWidget(self.action_cards)
         advice_layout.addWidget(self.policy, 1)
-        cards = QScrollArea()
+        self.cards_area = cards = QScrollArea()
         cards.setWidgetResizable(True)
         cards.setWidget(advice)
         cards.setFrameShape(QScrollArea.Shape.NoFrame)

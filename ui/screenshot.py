@@ -56,6 +56,7 @@ def render_screenshot(
             await parts.session.settle()
             if store:
                 await _settle_actions(parts, approve)
+                parts.panel.cards_area.ensureWidgetVisible(parts.panel.action_cards, 0, 0)
         shown: QWidget = parts.panel
         if window == "packs":
             from ui.admin.packs import PacksWindow

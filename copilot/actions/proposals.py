@@ -164,6 +164,8 @@ def propose(
                 continue
         else:
             arguments, missing = arguments_for(info, policy, judge.situation, conversation)
+            if set(missing) & {kind.key for kind in policy.systems.record}:
+                continue  # the record it acts on is not known yet: nothing to propose
             if missing:
                 verdict = Verdict(
                     "blocked",

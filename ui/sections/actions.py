@@ -40,8 +40,9 @@ def describe(proposal: Proposal) -> str:
     """The action in a few words: the pack's label for it, else the tool and its arguments."""
     if proposal.label:
         return proposal.label
+    name = proposal.tool.replace("_", " ").capitalize()
     shown = ", ".join(f"{k}={v}" for k, v in proposal.arguments.items())
-    return f"{proposal.tool.replace('_', ' ').capitalize()} ({shown})"
+    return f"{name} ({shown})" if shown else name
 
 
 class ActionCard(QFrame):
