@@ -23,8 +23,8 @@ from copilot.reasoning.facts import Facts
 from copilot.reasoning.guidance import Guidance
 from copilot.reasoning.intent import Intent, classify
 from copilot.reasoning.pack_rules import pack_rules
-from copilot.reasoning.rules import Draft, Flag, evaluate
-from copilot.reasoning.signals import SentimentTrend, customer_sentiment, extract_entities
+from copilot.reasoning.rules import Checks, Draft, Flag, evaluate
+from copilot.reasoning.signals import SentimentTrend, customer_sentiment
 from copilot.reasoning.suggest import Suggestion, suggest
 from copilot.timing import stage
 from copilot.workspace import Workspace
@@ -71,23 +71,6 @@ class Advice:
     """The pack's tone guidance for replies."""
 
 
-def _customer_secrets(draft: Draft) -> list[Flag]:
-    """A customer who pastes a full card number: the rep must not repeat it or ask for more."""
-    cards = extract_entities(draft.text).card_numbers
-    if not cards:
-        return []
-    return [
-        Flag(
-            "customer-shared-card",
-            "sensitive_data",
-            "The customer posted a full card number: do not repeat it, and tell them never to send it in chat.",
-            f"…{cards[0][-4:]}",
-            "security.no-secrets",
-            "warning",
-        )
-    ]
-
-
 @dataclass(frozen=True)
 class _Turn:
     """The message being judged: who wrote it, and its text in its conversation."""
@@ -96,19 +79,12 @@ class _Turn:
     draft: Draft
 
 
-def _reviewed(flags: list[Flag], unsupported: list[Unsupported]) -> Review:
+def _reviewed(flags: list[Flag], unsupported: list[Unsupported], checks: Checks) -> Review:
     """Rule flags and unsupported spans as one review; an unbacked figure is flagged unless a rule did."""
     if unsupported and not any(f.category == "unverified_claim" for f in flags):
-        flags = [
-            *flags,
-            Flag(
-                "verify-figures",
-                "unverified_claim",
-                f"{unsupported[0].reason}: check it or take it out.",
-                unsupported[0].text,
-                "conduct.no-guarantees",
-            ),
-        ]
+        first = unsupported[0]
+        message = f"{first.reason}: check it or take it out."
+        flags = [*flags, checks.flag("unverified_figures", "verify-figures", message, first.text)]
     return Review(tuple(flags), tuple(unsupported))
 
 
@@ -188,9 +164,11 @@ class Reasoner:
             clauses = tuple(retrieved())
         with stage(timings, "verify"):
             cited = [*clauses, *self._texts(reply.citations)]
-            reply_review = _reviewed(draft_flags, self._unsupported(case, draft, cited, find_in=False))
+            checks = case.guidance.checks
+            reply_review = _reviewed(draft_flags, self._unsupported(case, draft, cited, find_in=False), checks)
             if turn and turn.role == "rep":
-                turn_flags = _reviewed(rep_flags, self._unsupported(case, turn.draft, clauses, find_in=True)).flags
+                unsupported = self._unsupported(case, turn.draft, clauses, find_in=True)
+                turn_flags = _reviewed(rep_flags, unsupported, checks).flags
         advice = Advice(
             facts, mood, escalations, intent, suggestions, reply, reply_review, turn_flags, case.guidance.settings.tone
         )
@@ -223,12 +201,13 @@ class Reasoner:
     def _review(self, case: Case, draft: Draft, cited: Sequence[str], *, find_in: bool) -> Review:
         """Flags and unsupported spans of rep text; with ``find_in`` it also consults the clauses each
         sentence is about (in the case's packs), beyond those cited."""
-        return _reviewed(self._rule_flags(case, draft), self._unsupported(case, draft, cited, find_in=find_in))
+        unsupported = self._unsupported(case, draft, cited, find_in=find_in)
+        return _reviewed(self._rule_flags(case, draft), unsupported, case.guidance.checks)
 
     @staticmethod
     def _rule_flags(case: Case, draft: Draft) -> list[Flag]:
         """The compliance rules on rep text (the copilot's own draft, or what the rep wrote)."""
-        return evaluate(draft, pack_rules(case.guidance, "draft" if draft.ai_drafted else "rep"))
+        return evaluate(draft, case.guidance.checks, pack_rules(case.guidance, "draft" if draft.ai_drafted else "rep"))
 
     def _unsupported(self, case: Case, draft: Draft, cited: Sequence[str], *, find_in: bool) -> list[Unsupported]:
         """Figures and dates of rep text that nothing cited (or found, with ``find_in``) backs."""
@@ -289,11 +268,7 @@ class Reasoner:
     @staticmethod
     def _customer_flags(case: Case, turn: _Turn) -> tuple[Flag, ...]:
         """What a customer message means for the rep: secrets they posted, and the pack's customer rules."""
-        found: dict[str, Flag] = {}
-        for rule in (_customer_secrets, *pack_rules(case.guidance, "customer")):
-            for flag in rule(turn.draft):
-                found.setdefault(flag.category, flag)
-        return tuple(found.values())
+        return tuple(evaluate(turn.draft, case.guidance.checks, pack_rules(case.guidance, "customer"), customer=True))
 
     def _texts(self, citations: Sequence[str]) -> list[str]:
         return [t for c in citations if (t := self.clause_text(c))]

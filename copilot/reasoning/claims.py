@@ -14,7 +14,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
 
-from copilot.reasoning.rules import Draft, Flag
 from copilot.reasoning.signals import TEXTS_REMEMBERED, extract_entities, sentences
 
 _DURATION = re.compile(
@@ -242,23 +241,3 @@ def _span(text: str, sentence: str, at: int, claim: str, reason: str) -> Unsuppo
     if inside < 0:  # written in words ("five days"): mark the sentence
         return Unsupported(at, at + len(sentence), sentence, reason)
     return Unsupported(at + inside, at + inside + len(claim), claim, reason)
-
-
-def claim_rule(find_clauses: ClauseFinder) -> Callable[[Draft], list[Flag]]:
-    """The unverified-claim rule, given a way to find the clauses a sentence is about."""
-
-    def unverified(draft: Draft) -> list[Flag]:
-        found = verify(draft.text, (), [t.text for t in draft.context], draft.jurisdiction, find_clauses)
-        if not found:
-            return []
-        return [
-            Flag(
-                "verify-figures",
-                "unverified_claim",
-                f"{found[0].reason}: check it or take it out.",
-                found[0].text,
-                "conduct.no-guarantees",
-            )
-        ]
-
-    return unverified

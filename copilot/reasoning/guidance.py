@@ -14,14 +14,14 @@ import re
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from base.errors import LineError, PackError
 from base.jsonl import parse_jsonl
 from copilot.reasoning.classifier import Utterance
-from copilot.reasoning.rules import FLAG_CATEGORIES
+from copilot.reasoning.rules import CHECKS, FLAG_CATEGORIES, Checks, Enforced
 from retrieval.packs import Pack, citation
 
 Severity = Literal["info", "warning", "error"]
@@ -160,7 +160,17 @@ class PackRule(_Strict):
 
 class RulesFile(_Strict):
     disclosure: Disclosure = Disclosure()
+    checks: dict[str, Enforced] = {}
+    """Built-in check name → the clause of this pack it enforces (``name = "clause.id"``), or a table with the
+    clause and the pack's own message (``name = { clause = "clause.id", message = "..." }``)."""
     rule: tuple[PackRule, ...] = ()
+
+    @field_validator("checks", mode="before")
+    @classmethod
+    def _clause_alone(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {name: {"clause": said} if isinstance(said, str) else said for name, said in value.items()}
+        return value
 
 
 @dataclass(frozen=True)
@@ -176,6 +186,8 @@ class Guidance:
     train the escalation classifier."""
     rules: tuple[PackRule, ...] = ()
     disclosure: Disclosure = Disclosure()
+    checks: Checks = field(default_factory=Checks)
+    """The clause each built-in check enforces (rules.toml [checks]), from the highest pack that names one."""
     citations: dict[str, str] = field(default_factory=dict)
     """Clause id → citation in the pack that defines it (the first pack in priority order wins)."""
 
@@ -202,6 +214,8 @@ def parse_file(file: str, text: str, clause_ids: set[str], origin: str = "") -> 
     if file.endswith(".jsonl"):
         return _parse_examples(where, text)
     parsed = validated(_MODELS[file], text, where)
+    if isinstance(parsed, RulesFile):
+        _check_checks(parsed, text, where, clause_ids)
     for referenced in _clause_refs(parsed):
         if referenced not in clause_ids:
             raise PackError(
@@ -211,6 +225,35 @@ def parse_file(file: str, text: str, clause_ids: set[str], origin: str = "") -> 
                 "refer only to clause ids defined in this pack's clauses/*.md",
             )
     return parsed
+
+
+def _check_checks(parsed: RulesFile, text: str, where: str, clause_ids: set[str]) -> None:
+    """Every name in [checks] is a built-in check, and the clause it names is one of this pack's."""
+    names = [c.name for c in CHECKS]
+    for name, said in parsed.checks.items():
+        line = _key_line(text, "checks", name)
+        if name not in names:
+            fix = f"name one of the built-in checks: {', '.join(names)}"
+            raise PackError(where, line, f"unknown check '{name}' in [checks]", fix)
+        if said.clause not in clause_ids:
+            raise PackError(
+                where,
+                line,
+                f"check '{name}' enforces clause '{said.clause}', which is not in this pack",
+                "name a clause id defined in this pack's clauses/*.md, or leave the check out (docs/policy-packs.md)",
+            )
+
+
+def _key_line(text: str, table: str, key: str) -> int | None:
+    """The line of ``key`` in ``[table]`` (written ``key = ...``, ``table.key = ...`` or ``[table.key]``)."""
+    written = re.compile(
+        rf"^\s*(?:\[\s*{re.escape(table)}\s*\.\s*{re.escape(key)}\s*\]"
+        rf"|(?:{re.escape(table)}\s*\.\s*)?[\"']?{re.escape(key)}[\"']?\s*=)",
+        re.MULTILINE,
+    )
+    header = re.search(rf"^\s*\[\s*{re.escape(table)}\s*\]", text, re.MULTILINE)
+    found = written.search(text, header.end() if header else 0) or written.search(text)
+    return text.count("\n", 0, found.start()) + 1 if found else None
 
 
 def _parse_examples(where: str, text: str) -> ExamplesFile:
@@ -311,6 +354,7 @@ def merge(packs: Sequence[tuple[str, tuple[tuple[str, str], ...], set[str]]]) ->
     citations: dict[str, str] = {}
     settings: PlaybookSettings | None = None
     disclosure: Disclosure | None = None
+    checks: dict[str, Enforced] = {}
     classifier_threshold: float | None = None
     utterances: list[Utterance] = []
     for key, files, ids in packs:
@@ -335,6 +379,8 @@ def merge(packs: Sequence[tuple[str, tuple[tuple[str, str], ...], set[str]]]) ->
                 utterances += [Utterance(m.text, frozenset(m.labels)) for m in parsed.message]
             elif isinstance(parsed, RulesFile):
                 disclosure = disclosure or parsed.disclosure
+                for name, said in parsed.checks.items():
+                    checks.setdefault(name, said)
                 for rule in parsed.rule:
                     rules.setdefault(rule.id, rule)
     return Guidance(
@@ -345,5 +391,6 @@ def merge(packs: Sequence[tuple[str, tuple[tuple[str, str], ...], set[str]]]) ->
         tuple(utterances),
         tuple(rules.values()),
         disclosure or Disclosure(),
+        Checks(checks),
         citations,
     )

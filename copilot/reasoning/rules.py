@@ -1,6 +1,10 @@
 """Compliance rules as code: each rule reads the newest rep text (a sent turn or a draft) with the
 earlier turns as context and returns a flag with its evidence and the clause it enforces.
 
+The checks are the engine's; which clause each one enforces is the pack's (``rules.toml`` [checks],
+docs/policy-packs.md). A check the packs in force name no clause for does not run, except the few in
+``CHECKS`` marked ``always``: those guard against harm whatever the company's policy says.
+
 Nothing here asks a model for a verdict; the one model-assisted step is finding which policy
 clauses a number should be checked against (``claims.py``), and the check itself is arithmetic.
 """
@@ -8,11 +12,11 @@ clauses a number should be checked against (``claims.py``), and the check itself
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from copilot.conversation.state import Conversation, Turn
-from copilot.reasoning.signals import found, rx, sentences
+from copilot.reasoning.signals import extract_entities, found, rx, sentences
 from retrieval.jurisdiction import covers
 
 FLAG_CATEGORIES = (
@@ -26,6 +30,48 @@ FLAG_CATEGORIES = (
 
 
 @dataclass(frozen=True)
+class Check:
+    """A built-in check, named in a pack's ``rules.toml`` [checks] table by ``name``."""
+
+    name: str
+    category: str
+    watches: str
+    """What it flags, in a few words (the regulated actions' flag message starts with it)."""
+    always: bool = False
+    """It runs even when no pack in force names its clause (and then cites none)."""
+
+
+CHECKS: tuple[Check, ...] = (
+    Check(
+        "ai_disclosure",
+        "ai_disclosure_missing",
+        "A reply drafted with AI in a region of [disclosure], before the customer was told",
+        always=True,
+    ),
+    Check("guarantees", "forbidden_commitment", "Promised outcomes, and legal, medical or financial advice"),
+    Check(
+        "secrets",
+        "sensitive_data",
+        "Full card, account or id numbers in rep text, asking for secrets, a customer posting a card number",
+        always=True,
+    ),
+    Check("unverified_figures", "unverified_claim", "A figure or date nothing cited or known backs", always=True),
+    Check("identity_before_change", "identity_not_verified", "Changing account details before identity is confirmed"),
+    Check("account_owner_change", "regulated_action", "Changing the account owner"),
+    Check("balance_waiver", "regulated_action", "Waiving a balance"),
+    Check("chargeback_override", "regulated_action", "Overriding a chargeback"),
+    Check("security_block_override", "regulated_action", "Overriding a fraud or security block"),
+    Check("credit_marker_removal", "regulated_action", "Removing a credit or collections marker"),
+    Check("deceased_account_closure", "regulated_action", "Closing a deceased customer's account without documents"),
+    Check("refund_during_chargeback", "regulated_action", "A refund while a chargeback is open"),
+)
+"""Every built-in check. ``always`` marks the three that hold whatever the company's policy: disclosure of AI
+help where [disclosure] says the law requires it, keeping card data and passwords out of chat (the card
+schemes' PCI DSS forbids it), and figures nothing backs (the draft's own promise to the rep)."""
+_CHECK = {c.name: c for c in CHECKS}
+
+
+@dataclass(frozen=True)
 class Flag:
     """A compliance risk in what the rep is about to say (or said)."""
 
@@ -35,8 +81,33 @@ class Flag:
     """What the rep should know or do, in plain words."""
     evidence: str
     clause: str = ""
-    """The clause id the rule enforces (in the demo pack), empty when the rule is general."""
+    """The clause id the rule enforces in the packs in force, empty when none names one."""
     severity: str = "warning"
+
+
+@dataclass(frozen=True)
+class Enforced:
+    """What a pack says about one built-in check: the clause it enforces, and its own message, if any."""
+
+    clause: str
+    message: str = ""
+    """Replaces the check's message (a company's own words: how it verifies identity, say)."""
+
+
+@dataclass(frozen=True)
+class Checks:
+    """The built-in checks as the packs in force configure them: check name → what the pack says."""
+
+    enforced: Mapping[str, Enforced] = field(default_factory=dict)
+
+    def runs(self, name: str) -> bool:
+        return name in self.enforced or _CHECK[name].always
+
+    def flag(self, name: str, rule: str, message: str, evidence: str, severity: str = "warning") -> Flag:
+        """A flag of check ``name``, citing the pack's clause and in the pack's words where it has them."""
+        said = self.enforced.get(name)
+        clause, own = (said.clause, said.message) if said else ("", "")
+        return Flag(rule, _CHECK[name].category, own or message, evidence, clause, severity)
 
 
 @dataclass(frozen=True)
@@ -78,18 +149,17 @@ def disclosed(rep_texts: list[str]) -> bool:
     return any(found(_DISCLOSED, t) for t in rep_texts)
 
 
-def ai_disclosure(draft: Draft) -> list[Flag]:
+def ai_disclosure(draft: Draft, checks: Checks) -> list[Flag]:
     if not draft.ai_drafted or not covers(draft.disclosure_required, draft.jurisdiction) or not draft.jurisdiction:
         return []
     if disclosed([*draft.earlier("rep"), draft.text]):
         return []
     return [
-        Flag(
+        checks.flag(
+            "ai_disclosure",
             "ai-disclosure",
-            "ai_disclosure_missing",
             "This reply was drafted with AI and the customer has not been told yet: add the disclosure line.",
             draft.jurisdiction,
-            "ai.disclosure-required",
         )
     ]
 
@@ -199,18 +269,19 @@ _ADVICE_GUARD = rx(
 )
 
 
-def commitments(draft: Draft) -> list[Flag]:
+def commitments(draft: Draft, checks: Checks) -> list[Flag]:
+    if not checks.runs("guarantees"):
+        return []
     for sentence in sentences(draft.text):
         promise = None if found(_PROMISE_GUARD, sentence) else found(_PROMISE, sentence)
         hit = promise or (None if found(_ADVICE_GUARD, sentence) else found(_ADVICE, sentence))
         if hit:
             return [
-                Flag(
+                checks.flag(
+                    "guarantees",
                     "no-guarantees",
-                    "forbidden_commitment",
                     "Do not promise outcomes or give legal, medical or financial advice the policy does not cover.",
                     hit.group(),
-                    "conduct.no-guarantees",
                 )
             ]
     return []
@@ -265,7 +336,7 @@ _ASK_IT = rx(
 """Asking for "it" right after the customer named a secret ("You need my SSN?" "Type the full number here")."""
 
 
-def sensitive(draft: Draft) -> list[Flag]:
+def sensitive(draft: Draft, checks: Checks) -> list[Flag]:
     # In outgoing text any card-length digit run is treated as a card number, valid checksum or not.
     shown_number = (
         found(_CARD_RUN, draft.text)
@@ -275,12 +346,11 @@ def sensitive(draft: Draft) -> list[Flag]:
     )
     if shown_number:
         return [
-            Flag(
+            checks.flag(
+                "secrets",
                 "no-secrets-in-text",
-                "sensitive_data",
                 "Remove the full card, account or id number from the reply.",
                 shown_number.group(),
-                "security.no-secrets",
                 "error",
             )
         ]
@@ -291,16 +361,30 @@ def sensitive(draft: Draft) -> list[Flag]:
         )
         if ask and not found(_SECRET_GUARD, sentence):
             return [
-                Flag(
+                checks.flag(
+                    "secrets",
                     "no-secrets-asked",
-                    "sensitive_data",
                     "Never ask for full card numbers, CVV, passwords, PINs or national ids in chat.",
                     ask.group(),
-                    "security.no-secrets",
                     "error",
                 )
             ]
     return []
+
+
+def customer_secrets(draft: Draft, checks: Checks) -> list[Flag]:
+    """A customer who pastes a full card number: the rep must not repeat it or ask for more."""
+    cards = extract_entities(draft.text).card_numbers
+    if not cards:
+        return []
+    return [
+        checks.flag(
+            "secrets",
+            "customer-shared-card",
+            "The customer posted a full card number: do not repeat it, and tell them never to send it in chat.",
+            f"…{cards[0][-4:]}",
+        )
+    ]
 
 
 _DEATH = rx(r"\b(?:passed away|passed|died|deceased|death|late (?:mother|father|husband|wife|mum|dad|mom|partner))\b")
@@ -394,33 +478,25 @@ _REFUSES = rx(
 """A reply that says the rep cannot do the thing, or has passed it on for review, is not agreeing to it."""
 
 
-_NEEDS_REVIEW: tuple[tuple[re.Pattern[str], str, str, re.Pattern[str] | None], ...] = (
-    (_OWNER, "Changing the account owner", "security.verification-required", None),
-    (_WAIVE, "Waiving a balance", "escalation.when", None),
-    (_CANCEL_CHARGEBACK, "Overriding a chargeback", "billing.chargeback-filed", rx(r"\b(?:only you|your bank)\b")),
-    (_UNBLOCK, "Overriding a fraud or security block", "security.verification-required", None),
-    (_CREDIT_MARK, "Removing a credit or collections marker", "escalation.when", None),
+_NEEDS_REVIEW: tuple[tuple[str, re.Pattern[str], re.Pattern[str] | None], ...] = (
+    ("account_owner_change", _OWNER, None),
+    ("balance_waiver", _WAIVE, None),
+    ("chargeback_override", _CANCEL_CHARGEBACK, rx(r"\b(?:only you|your bank)\b")),
+    ("security_block_override", _UNBLOCK, None),
+    ("credit_marker_removal", _CREDIT_MARK, None),
 )
-"""What a rep may not agree to alone: (what the rep agreed to, in order, the clause, what makes it not an agreement)."""
+"""What a rep may not agree to alone, in order: (the check, what the rep agreed to, what makes it not an agreement)."""
 
 
-def regulated(draft: Draft) -> list[Flag]:
+def regulated(draft: Draft, checks: Checks) -> list[Flag]:
     context = " ".join(t.text for t in draft.context)
     text = draft.text
 
-    def flag(what: str, evidence: str, clause: str) -> list[Flag]:
-        return [
-            Flag(
-                "needs-review",
-                "regulated_action",
-                f"{what} needs a review first; escalate instead of agreeing.",
-                evidence,
-                clause,
-                "error",
-            )
-        ]
+    def flag(name: str, evidence: str) -> list[Flag]:
+        message = f"{_CHECK[name].watches} needs a review first; escalate instead of agreeing."
+        return [checks.flag(name, "needs-review", message, evidence, "error")]
 
-    close = found(_CLOSE, text)
+    close = found(_CLOSE, text) if checks.runs("deceased_account_closure") else None
     if (
         close
         and found(_DEATH, context + " " + text)
@@ -429,16 +505,16 @@ def regulated(draft: Draft) -> list[Flag]:
             r"\b(?:once|after|when)\b.{0,60}\b(?:code|documents?|certificate|probate|verif)", text, re.IGNORECASE
         )
     ):
-        return flag("Closing a deceased customer's account without documents", close.group(), "bereavement.documents")
+        return flag("deceased_account_closure", close.group())
     refuses = found(_REFUSES, text)
-    for pattern, what, clause, unless in _NEEDS_REVIEW:
-        agreed = pattern.search(text)
+    for name, pattern, unless in _NEEDS_REVIEW:
+        agreed = pattern.search(text) if checks.runs(name) else None
         if agreed and not refuses and not (unless and unless.search(text)):
-            return flag(what, agreed.group(), clause)
-    refund = found(_REFUND_NOW, text)
+            return flag(name, agreed.group())
+    refund = found(_REFUND_NOW, text) if checks.runs("refund_during_chargeback") else None
     chargeback_open = found(_CHARGEBACK_FILED, context) or re.search(r"\bchargeback\b", text, re.IGNORECASE)
     if refund and chargeback_open and not refuses:
-        return flag("A refund while a chargeback is open", refund.group(), "billing.chargeback-filed")
+        return flag("refund_during_chargeback", refund.group())
     return []
 
 
@@ -466,7 +542,7 @@ _CHANGED = rx(
     r"has been updated)\b",
     r"^\s*(?:thanks!?\s*)?updated\b",
     r"\bwill now (?:ship|go|be sent|be delivered|be charged) to\b",
-    r"\b(?:redirected|rerouted)\s+(?:NW-?\d+|it|the order|your order|the parcel)\s+to\b",
+    r"\b(?:redirected|rerouted)\s+(?:[a-z]{0,4}-?\d{4,}|it|the order|your order|the parcel)\s+to\b",
     r"\b(?:set|updated|changed) the refund to go to\b",
     r"^\s*(?:updated|changed|done)\b.{0,40}\b(?:now go|go to|address)\b",
 )
@@ -525,8 +601,8 @@ _DEFERS_CHECK = rx(
 """A reply that verifies first, refuses, or sends the customer to self-service is not a change."""
 
 
-def identity(draft: Draft) -> list[Flag]:
-    if identity_verified(draft.earlier("rep")):
+def identity(draft: Draft, checks: Checks) -> list[Flag]:
+    if not checks.runs("identity_before_change") or identity_verified(draft.earlier("rep")):
         return []
     change = found(_CHANGED, draft.text)
     asked = draft.earlier("customer")[-1:]
@@ -539,26 +615,29 @@ def identity(draft: Draft) -> list[Flag]:
     if found(_VERIFIED, draft.text.split(change.group())[0]):
         return []
     return [
-        Flag(
+        checks.flag(
+            "identity_before_change",
             "verify-before-change",
-            "identity_not_verified",
-            "Verify the customer's identity (code to the email on file, or two of postcode / last 4 / last order) "
-            "before changing account details.",
+            "Verify the customer's identity as the policy says before changing account details.",
             change.group(),
-            "security.verification-required",
             "error",
         )
     ]
 
 
 Rule = Callable[[Draft], list[Flag]]
-RULES: tuple[Rule, ...] = (ai_disclosure, commitments, sensitive, regulated, identity)
+"""A pack's own rule (``pack_rules.py``)."""
+BuiltIn = Callable[[Draft, Checks], list[Flag]]
+"""A built-in check, as the packs in force configure it."""
+REP_CHECKS: tuple[BuiltIn, ...] = (ai_disclosure, commitments, sensitive, regulated, identity)
+CUSTOMER_CHECKS: tuple[BuiltIn, ...] = (customer_secrets,)
 
 
-def evaluate(draft: Draft, extra: tuple[Rule, ...] = ()) -> list[Flag]:
-    """Every flag the rules raise on ``draft``, one per category."""
+def evaluate(draft: Draft, checks: Checks, extra: tuple[Rule, ...] = (), *, customer: bool = False) -> list[Flag]:
+    """Every flag the built-in checks of rep text (of a customer's, with ``customer``) and the ``extra``
+    rules raise on ``draft``, one per category: the first check's, then the first rule's."""
     flags: dict[str, Flag] = {}
-    for rule in (*RULES, *extra):
-        for flag in rule(draft):
-            flags.setdefault(flag.category, flag)
+    raised = [f for check in (CUSTOMER_CHECKS if customer else REP_CHECKS) for f in check(draft, checks)]
+    for flag in [*raised, *(f for rule in extra for f in rule(draft))]:
+        flags.setdefault(flag.category, flag)
     return list(flags.values())

@@ -9,7 +9,7 @@ import pytest
 
 from base.errors import PackError
 from copilot.reasoning.escalation import ESCALATION_CATEGORIES
-from copilot.reasoning.guidance import check_pack
+from copilot.reasoning.guidance import check_pack, merge
 from copilot.settings import DEMO_PACK
 from copilot.workspace import Workspace
 from retrieval.packs import load_pack
@@ -57,6 +57,15 @@ def _broken(tmp_path: Path, file: str, old: str, new: str) -> Path:
         ("escalation-examples.jsonl", '"labels": []', '"labels": "none"', "field 'labels'"),
         ("escalation-examples.jsonl", '"labels": ["bereavement"]', '"labels": ["grief"]', "the label 'grief'"),
         ("rules.toml", "[disclosure]", "[disclosure", "invalid TOML"),
+        ("rules.toml", 'secrets = "', 'secret = "', "unknown check 'secret' in [checks]"),
+        (
+            "rules.toml",
+            'secrets = "security.no-secrets"',
+            'secrets = "security.no-such-clause"',
+            "check 'secrets' enforces clause 'security.no-such-clause', which is not in this pack",
+        ),
+        ("rules.toml", 'message = "Verify', 'mesage = "Verify', "field 'checks.identity_before_change.mesage'"),
+        ("rules.toml", 'guarantees = "conduct.no-guarantees"', "guarantees = 3", "field 'checks.guarantees'"),
     ],
 )
 def test_bad_guidance_is_refused_naming_file_field_and_fix(
@@ -77,3 +86,32 @@ def test_a_bad_guidance_file_leaves_the_active_version_in_force(tmp_path: Path, 
         workspace.load_pack(folder)
     assert [v.key for v in workspace.catalog.active_versions()] == before
     assert not workspace.catalog.has("northwind-retail", "2025.4")
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ('guarantee = "conduct.no-guarantees"', "unknown check 'guarantee'"),
+        (
+            'guarantees = { clause = "conduct.no-such-clause" }',
+            "check 'guarantees' enforces clause 'conduct.no-such-clause'",
+        ),
+    ],
+)
+def test_a_bad_check_is_refused_at_its_own_line(tmp_path: Path, written: str, expected: str) -> None:
+    folder = _broken(tmp_path, "rules.toml", 'guarantees = "conduct.no-guarantees"', written)
+    line = (folder / "rules.toml").read_text(encoding="utf-8").splitlines().index(written) + 1
+    with pytest.raises(PackError) as raised:
+        check_pack(load_pack(folder), "northwind")
+    assert str(raised.value).startswith(f"northwind/rules.toml:{line}: {expected}")
+    assert "Fix: " in str(raised.value)
+
+
+def test_the_highest_pack_that_names_a_check_says_which_clause_it_enforces(workspace: Workspace) -> None:
+    demo = workspace.catalog.pack("northwind-retail", "2025.3")
+    ids = {c.id for c in demo.clauses}
+    own = ("own@1", (("rules.toml", '[checks]\nguarantees = "returns.window"\n'),), ids)
+    merged = merge([own, (demo.key, demo.guidance, ids)])
+    assert merged.checks.enforced["guarantees"].clause == "returns.window"
+    assert merged.checks.enforced["secrets"].clause == "security.no-secrets"
+    assert not merge([own]).checks.runs("balance_waiver") and merge([own]).checks.runs("secrets")

@@ -1,23 +1,44 @@
-"""Compliance rules: each category on positive and negative rep texts, judged with earlier turns as context."""
+"""Compliance rules: each category on positive and negative rep texts, judged with earlier turns as context,
+with the checks as a pack's rules.toml [checks] configures them."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from copilot.conversation.state import Turn
 from copilot.reasoner import workspace_clauses
-from copilot.reasoning.claims import claim_rule, quantities
-from copilot.reasoning.rules import Draft, evaluate
+from copilot.reasoning.claims import ClauseFinder, Unsupported, quantities, verify
+from copilot.reasoning.guidance import merge
+from copilot.reasoning.rules import Checks, Draft, Enforced, Flag, evaluate
 from copilot.reasoning.signals import extract_entities
+from copilot.settings import DEMO_PACK, RESOURCES
 from copilot.workspace import Workspace
+from retrieval.packs import load_pack
+
+
+def checks_of(folder: Path) -> Checks:
+    """The built-in checks as the pack in ``folder`` configures them, read the way the app reads them."""
+    pack = load_pack(folder)
+    return merge([(pack.key, pack.guidance, {c.id for c in pack.clauses})]).checks
+
+
+DEMO = checks_of(DEMO_PACK)
+AIRLINE = checks_of(RESOURCES / "packs" / "airline")
 
 
 def draft(text: str, *context: tuple[str, str], jurisdiction: str = "US-NY", ai: bool = False) -> Draft:
     return Draft(text, tuple(Turn(i + 1, role, t) for i, (role, t) in enumerate(context)), jurisdiction, ai)
 
 
-def flagged(d: Draft) -> list[str]:
-    return sorted(f.category for f in evaluate(d))
+def flagged(d: Draft, checks: Checks = DEMO) -> list[str]:
+    return sorted(f.category for f in evaluate(d, checks))
+
+
+def flags(d: Draft, checks: Checks) -> dict[str, Flag]:
+    return {f.category: f for f in evaluate(d, checks)}
 
 
 def test_ai_disclosure_depends_on_region_and_earlier_disclosure() -> None:
@@ -95,8 +116,13 @@ def test_account_changes_need_verification_first() -> None:
     assert flagged(draft("Updated, future orders will go to 88 Atlantic Ave.", asked, code)) == []
 
 
+def unbacked(find: ClauseFinder) -> Callable[[Draft], list[Unsupported]]:
+    """The figures of a draft that neither the clauses its sentences are about nor its conversation back."""
+    return lambda d: verify(d.text, (), [t.text for t in d.context], d.jurisdiction, find)
+
+
 def test_figures_must_be_backed_by_a_clause_or_the_conversation(workspace: Workspace) -> None:
-    rule = claim_rule(workspace_clauses(workspace))
+    rule = unbacked(workspace_clauses(workspace))
     assert rule(draft("Refunds take 2 business days once we receive the item."))
     assert rule(draft("I've added a $150 goodwill credit for the trouble."))
     assert not rule(draft("I've added a $20 goodwill credit for the trouble."))
@@ -116,7 +142,7 @@ def test_figures_must_be_backed_by_a_clause_or_the_conversation(workspace: Works
 
 
 def test_an_amount_that_needs_approval_is_not_backed_for_the_rep(workspace: Workspace) -> None:
-    rule = claim_rule(workspace_clauses(workspace))
+    rule = unbacked(workspace_clauses(workspace))
     assert rule(draft("I've added a $50 goodwill credit for the trouble."))
 
 
@@ -124,3 +150,48 @@ def test_entities_found_in_a_message() -> None:
     found = extract_entities("Order NW-10482: refund $129.00 to ana@example.com, card 4111 1111 1111 1111")
     assert found.order_ids == ("NW-10482",) and found.emails == ("ana@example.com",)
     assert [str(m.amount) for m in found.money] == ["129.00"] and found.card_numbers == ("4111 1111 1111 1111",)
+
+
+def test_each_flag_cites_the_clause_its_pack_names_for_the_check() -> None:
+    promise = draft("I guarantee it will arrive tomorrow.")
+    assert flags(promise, DEMO)["forbidden_commitment"].clause == "conduct.no-guarantees"
+    assert flags(promise, AIRLINE)["forbidden_commitment"].clause == "general.information-from-tools"
+    waiver = draft("I've waived the $30 you owe.")
+    assert flags(waiver, DEMO)["regulated_action"].clause == "escalation.when"
+    chargeback = draft("I'll cancel the chargeback for you.")
+    assert flags(chargeback, DEMO)["regulated_action"].clause == "billing.chargeback-filed"
+    card = draft("Please send me your full card number and the CVV.")
+    assert flags(card, DEMO)["sensitive_data"].clause == "security.no-secrets"
+    assert flags(card, AIRLINE)["sensitive_data"].clause == "payment.in-profile"
+
+
+def test_a_check_no_pack_names_a_clause_for_does_not_run_unless_it_guards_against_harm() -> None:
+    change = draft("Done, I've updated your address to 41 Cedar Ave.", ("customer", "Please change my address."))
+    assert flagged(change) == ["identity_not_verified"]
+    assert flagged(change, AIRLINE) == []  # the airline identifies by user id through its tools
+    assert flagged(draft("I've waived the $30 you owe."), AIRLINE) == []
+    assert flagged(draft("I guarantee it will arrive tomorrow."), Checks()) == []
+    secret = flags(draft("Please send me your full card number and the CVV."), Checks())["sensitive_data"]
+    assert (secret.rule, secret.clause, secret.severity) == ("no-secrets-asked", "", "error")
+    told = flags(draft("Your refund is on its way.", jurisdiction="US-CA", ai=True), Checks())
+    assert told["ai_disclosure_missing"].clause == ""
+
+
+def test_a_pack_may_say_a_check_in_its_own_words() -> None:
+    change = draft("Done, I've updated your address to 41 Cedar Ave.", ("customer", "Please change my address."))
+    demo = flags(change, DEMO)["identity_not_verified"]
+    assert "code to the email on file" in demo.message and demo.clause == "security.verification-required"
+    own = Checks({"identity_before_change": Enforced("kyc.before-change", "Run the KYC questions first.")})
+    assert flags(change, own)["identity_not_verified"].message == "Run the KYC questions first."
+
+
+def test_only_the_regulated_actions_a_pack_names_are_watched() -> None:
+    owner = draft("I've added your husband as an authorised user on the account.")
+    both = "I've added your husband as an authorised user on the account, and waived the $30 you owe."
+    waivers = Checks({"balance_waiver": Enforced("fees.waivers")})
+    assert flagged(owner, waivers) == []
+    waived = flags(draft(both), waivers)["regulated_action"]
+    assert (waived.clause, waived.message) == (
+        "fees.waivers",
+        "Waiving a balance needs a review first; escalate instead of agreeing.",
+    )
