@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import tomllib
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,7 +19,8 @@ if TYPE_CHECKING:
     from copilot.llm.client import LlmConfig
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
-DEMO_PACK = RESOURCES / "packs" / "northwind-retail"
+DEMO_PACK = RESOURCES / tomllib.loads((RESOURCES / "demo.toml").read_text(encoding="utf-8"))["pack"]
+"""The bundled demo pack, named in ``resources/demo.toml``."""
 DEMO_CONVERSATIONS = RESOURCES / "conversations"
 SETTINGS_FILE = "settings.json"
 
