@@ -22,7 +22,7 @@ _LONGEST_PLACEHOLDER = 24
 _CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b")
 _ACCOUNT = re.compile(r"\b(?:account|acct|a/c)\s*(?:no\.?|number|#)?\s*[:#]?\s*(?P<id>\d{6,12})\b", re.IGNORECASE)
-# signals only knows prefixed ids (NW-12345); "order #4471923" is as personal and more common in chat.
+# signals only knows a few prefixed ids (ORD-12345); "order #4471923" is as personal and more common in chat.
 _ORDER = re.compile(r"\border\s*(?:no\.?|number|id)?\s*[:#]?\s*(?P<id>[A-Z]{0,4}-?\d{4,12})\b", re.IGNORECASE)
 # signals wants 3-4 digit groups and misses "+44 20 7946 0958" and unseparated "07700900123".
 _PHONE = re.compile(r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]?\d{2,4}){1,5}(?!\w)")

@@ -1,7 +1,7 @@
 """The deterministic draft: the best path's template filled with facts and clause values, in the pack's
 voice. It always exists, so the rep has something to edit with or without a language model.
 
-Figures never come from the template author's memory: ``{refunds.timing:duration}`` takes the first
+Figures never come from the template author's memory: ``{refunds.processing-time:duration}`` takes the first
 duration written in that clause, so a new pack version changes the draft with the policy. A fact that
 is not known yet stays visible as ``[order id]`` for the rep to fill in.
 """

@@ -188,7 +188,7 @@ TRIGGERS: tuple[Trigger, ...] = (
             r"\bsee you in court\b",
             r"\blegal (?:advice|rights)\b.*\b(?:will|going to)\b",
             r"\b(?:file|lodge|make|raise|submit|send)\s+(?:a\s+)?(?:formal\s+)?complaint\s+(?:with|to)\s+(?:the\s+)?"
-            r"(?!you\b|your\b|northwind\b)\w+",
+            r"(?!you\b|your\b)\w+",
             r"\b(?:verbraucherzentrale|which\?|cnil|ico|dgccrf|ocu|ccpc|financial ombudsman|consumer council|"
             r"consumer rights (?:body|organisation|organization)|national consumer)\b",
             r"\b(?:speak|speaking|talk|talking|go|going)\s+(?:to|with)\s+(?:a|my|our)\s+(?:lawyer|attorney|"

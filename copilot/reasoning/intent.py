@@ -1,6 +1,6 @@
 """What the customer wants: the playbook intent whose examples are closest to their recent messages.
 
-A short reply ("yes please", "it's NW-10422") carries no intent of its own, so when the newest message
+A short reply ("yes please", "it's order 10422") carries no intent of its own, so when the newest message
 is below the floor the customer's previous messages are read, a little less for each step back; a clear
 new request always wins over them.
 """

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 
 def cited_clauses(citations: Sequence[str], lead: str = "") -> str:
-    """A card's last line naming the clauses behind it by id (``returns.window · refunds.timing``), or ""."""
+    """A card's last line naming the clauses behind it by id (``returns.period · refunds.processing-time``), or ""."""
     if not citations:
         return ""
     ids = " · ".join(c.split("#", 1)[-1] for c in citations)
