@@ -411,11 +411,12 @@ def cmd_screenshot(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from copilot.actions.audit import AUDIT_FILE, AuditLog
+    from copilot.actions.audit import AUDIT_FILE, AuditLog, verification
     from copilot.settings import home
 
-    audit = AuditLog(home() / AUDIT_FILE)
+    path = home() / AUDIT_FILE
     if args.action == "export":
+        audit = AuditLog(path)
         if args.out:
             with open(args.out, "w", encoding="utf-8") as out:
                 count = audit.export(out)
@@ -423,16 +424,21 @@ def cmd_audit(args: argparse.Namespace) -> int:
         else:
             audit.export(sys.stdout)
         return 0
-    problems = audit.verify()
-    for problem in problems:
+    if args.action == "rotate-key":
+        print(f"records are signed with a new key from now on; it is in {AuditLog(path).rotate_key()}")
+        return 0
+    found = verification(path)
+    for problem in found.problems:
         print(problem)
-    count = sum(1 for _ in audit.records())
+    for note in found.notes:
+        print(f"note: {note}")
+    head = f", signed head at record {found.head_seq}" if found.head_seq is not None else ""
     print(
-        f"{count} records, chain intact"
-        if not problems
-        else f"{count} records, {len(problems)} problem(s): the log was changed outside the app"
+        f"{found.records} records, chain intact{head}"
+        if not found.problems
+        else f"{found.records} records, {len(found.problems)} problem(s): the log was changed outside the app"
     )
-    return 1 if problems else 0
+    return 1 if found.problems else 0
 
 
 def cmd_demo_store(args: argparse.Namespace) -> int:
@@ -560,7 +566,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = sub.add_parser("audit", help="check or export the audit log of actions")
     audit_actions = audit.add_subparsers(dest="action", required=True)
-    audit_actions.add_parser("verify", help="check the hash chain: any edited or deleted record is named")
+    audit_actions.add_parser(
+        "verify", help="check records, signatures and the signed head: every edited, forged or deleted record is named"
+    )
+    audit_actions.add_parser("rotate-key", help="sign from now on with a new key (docs/security.md)")
     audit_actions.add_parser("export", help="write every record as JSONL").add_argument(
         "-o", "--out", help="file to write (standard output by default)"
     )
