@@ -566,9 +566,11 @@ class AuditLog:
         head, the only evidence of records deleted from the end, so nothing is recorded until an admin looks.
         """
         log_id = _meta(self._db, "log")
+        head, unreadable = _read_head(self.head_path)
+        if self._key and head and head.key_id not in self._key.public:
+            self._key = None  # rotated by another process: read the key again
         found = None if self._key else self.keys.load()
         key = self._key or (found[0] if found else None)
-        head, unreadable = _read_head(self.head_path)
         fix = "run `copilot audit verify`; docs/security.md (Audit log) says how to start a new log"
         if unreadable:
             raise CopilotError(f"{unreadable}: nothing more is recorded; {fix}")

@@ -205,8 +205,9 @@ def test_rotating_the_key_keeps_older_records_verifiable_and_drops_the_old_priva
     log = _filled(tmp_path / AUDIT_FILE, 2)
     key_file = key_dir / f"{AUDIT_FILE}.key"
     old = json.loads(key_file.read_text())
-    assert log.rotate_key() == str(key_file)
-    _filled(tmp_path / AUDIT_FILE, 2)
+    assert AuditLog(tmp_path / AUDIT_FILE).rotate_key() == str(key_file)  # as `copilot audit rotate-key` does
+    log.append(actor="rep", conversation_id="c1", kind="proposed", action_id="a2", tool="t", arguments={})
+    _filled(tmp_path / AUDIT_FILE, 1)
     new = json.loads(key_file.read_text())
     assert new["current"] != old["current"]
     assert set(new["public"]) == {old["current"], new["current"]}
@@ -214,6 +215,22 @@ def test_rotating_the_key_keeps_older_records_verifiable_and_drops_the_old_priva
     assert [r.key_id for r in log.records()] == [old["current"]] * 2 + [new["current"]] * 2
     assert log.verify() == []
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+
+
+def test_a_copy_of_the_key_without_its_private_half_verifies_but_cannot_sign(tmp_path: Path, key_dir: Path) -> None:
+    """What an auditor is given: the log, its head and the public keys; they can check it, not rewrite it."""
+    _filled(tmp_path / AUDIT_FILE, 3).close()
+    key = json.loads((key_dir / f"{AUDIT_FILE}.key").read_text())
+    del key["private"]
+    public_only = AuditKeys(tmp_path / "auditor" / f"{AUDIT_FILE}.key", None)
+    public_only.file.parent.mkdir()
+    public_only.file.write_text(json.dumps(key))
+    assert verification(tmp_path / AUDIT_FILE, public_only).problems == ()
+    with pytest.raises(CopilotError, match="can verify, not sign"):
+        AuditLog(tmp_path / AUDIT_FILE, public_only).append(
+            actor="rep", conversation_id="c1", kind="approved", action_id="a9", tool="t", arguments={}
+        )
+    assert verification(tmp_path / AUDIT_FILE).problems == ()
 
 
 def test_a_missing_key_is_named_and_appends_stop(tmp_path: Path, key_dir: Path) -> None:
