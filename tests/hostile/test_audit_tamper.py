@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from base.errors import CopilotError
-from copilot.actions.audit import AUDIT_FILE, KEY_DIR_ENV, AuditLog, head_path, verification
+from copilot.actions.audit import AUDIT_FILE, KEY_DIR_ENV, AuditKeys, AuditLog, head_path, verification
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -276,6 +276,26 @@ def test_a_deleted_database_and_head_are_named_by_the_key_left_outside(path: Pat
     found = verification(path)
     assert len(found.problems) == 1
     assert found.problems[0].startswith("audit.sqlite3 is missing (deleted), but its key is in ")
+
+
+def test_a_deleted_head_is_named(path: Path) -> None:
+    head_path(path).unlink()
+    assert verification(path).problems == (
+        "the signed head audit.head.json is missing (deleted): records removed from the end cannot be ruled out",
+    )
+
+
+def test_a_database_swapped_for_another_logs_is_named(path: Path, tmp_path: Path) -> None:
+    """Another desk's log, whole and correctly signed by its own key, put in place of this one."""
+    other = tmp_path / "other" / AUDIT_FILE
+    log = AuditLog(other, AuditKeys(tmp_path / "other-keys" / "k", None))
+    log.append(actor="bo", conversation_id="c9", kind="approved", action_id="b1", tool="t", arguments={})
+    log.close()
+    path.write_bytes(other.read_bytes())
+    problems = verification(path).problems
+    assert problems[0].startswith("the database, its signed head and its key belong to different logs (database: ")
+    assert problems[0].endswith("): one was replaced")
+    assert "record 1: signature does not match (edited, forged or renumbered)" in problems
 
 
 def test_a_forged_head_is_named(path: Path) -> None:
