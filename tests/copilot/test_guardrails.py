@@ -68,6 +68,7 @@ def test_refunds_within_the_rep_limit_need_one_approval_above_it_a_lead() -> Non
     assert verdict("refund_payment", {"order_id": "NW-20001", "amount": 60, "reason": "r"}, conv)[0] == "allowed"
     high = demo_check("refund_payment", {"order_id": "NW-20001", "amount": 250, "reason": "r"}, conversation=conv)
     assert (high.kind, high.approver_role, high.rule) == ("needs_approval", "lead", "refund-limit-rep")
+    assert high.clause == "refunds.approval-limits"
     assert (
         demo_check(
             "refund_payment", {"order_id": "NW-20001", "amount": 250, "reason": "r"}, conversation=conv, role="lead"
