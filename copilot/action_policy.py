@@ -72,6 +72,10 @@ def _range(count: int) -> list[int]:
     return list(range(int(count)))
 
 
+def _flatten(lists: list[Any]) -> list[Any]:
+    return [item for part in lists for item in (part if isinstance(part, list) else [part])]
+
+
 def _days_between(zone: timezone) -> Callable[[datetime, datetime], int]:
     def days(start: datetime, end: datetime) -> int:
         return (end.astimezone(zone).date() - start.astimezone(zone).date()).days
@@ -94,6 +98,7 @@ FUNCTIONS: Mapping[str, str] = {
     "round": "round(number, digits) → the number rounded half-up to that many decimals (money: round(x, 2))",
     "max0": "max0(number) → the number, or 0 if it is negative",
     "range": "range(n) → [0, 1, …, n-1], to pair lists by position: range(size(a)).all(i, a[i] != b[i])",
+    "flatten": "flatten(list) → a list of lists as one list: flatten(records.reservation.map(r, r.flights))",
 }
 """Functions beyond CEL's standard ones, with what they do (documented in docs/policy-packs.md)."""
 
@@ -113,12 +118,19 @@ class Identify(_Strict):
 
 
 class RecordKind(_Strict):
-    """A kind of record and the read-only tool that fetches it by its id."""
+    """A kind of record and the read-only tool that fetches it: by its id (``key``), or by several arguments
+    (``keys``: a flight's status by number and date, the flights a search lists between two airports)."""
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     tool: str = Field(min_length=1)
-    key: str = Field(min_length=1)
-    """The tool's argument that takes the id."""
+    key: str = ""
+    """The tool's argument that takes the id (one of ``key`` and ``keys`` is given)."""
+    keys: tuple[str, ...] = ()
+    """The tool's arguments, when it takes several (``["flight_number", "date"]``): a tool's ``records``
+    expression then gives a map holding them (other fields are ignored), or a list of such maps."""
+    items: str = ""
+    """Dotted path of the list in the answer whose items are the records (a search's matches); empty: the
+    answer is the record."""
     pattern: str = ""
     """A regular expression the company's ids of this kind match (``#W\\d{7}``): ids in the chat are found by it."""
     owner: str = ""
@@ -129,6 +141,17 @@ class RecordKind(_Strict):
     @property
     def id_path(self) -> str:
         return self.id or self.key
+
+    @property
+    def arguments(self) -> tuple[str, ...]:
+        """The lookup tool's arguments that name one record."""
+        return self.keys or (self.key,)
+
+    def call(self, key: Any) -> dict[str, Any]:
+        """The lookup tool's arguments for one record: ``{key: id}``, or the ``keys`` of a map."""
+        if isinstance(key, Mapping):
+            return {name: key[name] for name in self.arguments}
+        return {self.key: key}
 
     @field_validator("pattern")
     @classmethod
@@ -195,8 +218,9 @@ class Rule(_Strict):
 class ToolPolicy(_Strict):
     name: str = Field(min_length=1)
     records: dict[str, str] = {}
-    """Record kind (of systems.toml) → the expression giving its id, e.g. ``reservation = "args.reservation_id"``.
-    Each is fetched fresh before the rules run (at proposal and again right before execution)."""
+    """Record kind (of systems.toml) → the expression giving its id, e.g. ``reservation = "args.reservation_id"``
+    (a map of its ``keys`` for a kind looked up by several; a list fetches each, an empty list none). Each is
+    fetched fresh before the rules run (at proposal and again right before execution)."""
     identity: bool = True
     """Whether the customer must be identified first."""
     variables: dict[str, str] = {}
@@ -273,6 +297,7 @@ class ActionPolicy:
         context.add_function("max0", _max0)
         context.add_function("round", _round)
         context.add_function("range", _range)
+        context.add_function("flatten", _flatten)
         zone = self.zone if isinstance(self.zone, timezone) else UTC
         context.add_function("at", _timestamp_parser(zone))
         context.add_function("day", _day_of(zone))
@@ -352,6 +377,10 @@ def parse_action_policy(files: Mapping[str, str], clause_ids: set[str], origin: 
     names the file, the line, the rule and the fix."""
     systems = _model(SystemsFile, "systems.toml", files, origin)
     actions = _model(ActionsFile, "actions.toml", files, origin)
+    systems_text = files.get("systems.toml", "")
+    systems_where = f"{origin}/systems.toml" if origin else "systems.toml"
+    if systems is not None:
+        _check_kinds(systems.record, systems_text, systems_where)
     policy = ActionPolicy(systems, actions)
     text = files.get("actions.toml", "")
     where = f"{origin}/actions.toml" if origin else "actions.toml"
@@ -398,8 +427,6 @@ def parse_action_policy(files: Mapping[str, str], clause_ids: set[str], origin: 
                 if expression:
                     _check_expression(policy, expression, where, text, rule.id)
             cited.append((f"rule {rule.id}", rule.clause))
-    systems_text = files.get("systems.toml", "")
-    systems_where = f"{origin}/systems.toml" if origin else "systems.toml"
     for lookup in policy.systems.lookup:
         for name, expression in (*lookup.arguments.items(), ("when", lookup.when)):
             if expression:
@@ -413,6 +440,35 @@ def parse_action_policy(files: Mapping[str, str], clause_ids: set[str], origin: 
                 "use the id of one of the pack's clauses",
             )
     return policy
+
+
+def _check_kinds(kinds: Sequence[RecordKind], text: str, where: str) -> None:
+    """What a ``[[record]]`` must say beyond its fields' own types: one way to name a record, one kind per name."""
+    declared: dict[str, int] = {}
+    for kind in kinds:
+        lines = _lines_naming(text, kind.name)
+        line = lines[min(declared.get(kind.name, 0), len(lines) - 1)] if lines else None
+        problem, fix = "", ""
+        if kind.name in declared:
+            problem, fix = f"record kind '{kind.name}' is declared twice", "give each kind its own name"
+        elif bool(kind.key) == bool(kind.keys):
+            problem = f"record kind '{kind.name}' has {'both key and keys' if kind.key else 'neither key nor keys'}"
+            fix = f'write key = "..." (the argument of {kind.tool} that takes its id), or keys = [...] for several'
+        elif len(set(kind.keys)) != len(kind.keys) or "" in kind.keys:
+            problem, fix = f"record kind '{kind.name}' repeats a key or has an empty one", "name each argument once"
+        elif kind.keys and (kind.pattern or kind.id):
+            field = "pattern" if kind.pattern else "id"
+            problem = f"record kind '{kind.name}' has {field} but several keys"
+            fix = f"{field} is for a kind looked up by a single id (key); remove it"
+        if problem:
+            raise PackError(where, line, problem, fix)
+        declared[kind.name] = declared.get(kind.name, 0) + 1
+
+
+def _lines_naming(text: str, name: str) -> list[int]:
+    """The lines of ``name = "<name>"`` in a TOML file, however spaced or quoted."""
+    named = re.compile(rf"""\s*name\s*=\s*["']{re.escape(name)}["']""")
+    return [number for number, line in enumerate(text.splitlines(), start=1) if named.match(line)]
 
 
 CEL_GLOBALS = frozenset(

@@ -5,13 +5,24 @@ the panel's approvals (``approvals.Desk``) read fresh records the same way right
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from base.errors import ConnectorError
 from connectors.systems import Systems
 from copilot.action_policy import ActionPolicy, RecordKind
-from copilot.actions.judge import Judge, Judged, Key, Missing, RecordSource, Situation, customer_named
+from copilot.actions.judge import (
+    Judge,
+    Judged,
+    Lookup,
+    Missing,
+    RecordSource,
+    Situation,
+    Unreadable,
+    customer_named,
+    records_of,
+)
 from copilot.actions.verdict import Verdict
 
 
@@ -59,9 +70,12 @@ class ActionDesk:
     def record(self, tool: str, arguments: Mapping[str, Any], result: dict[str, Any], *, read_only: bool) -> None:
         """Keep what a call that ran means for the conversation: a write in the history, a record read
         among those seen, an identifying answer as the customer."""
-        kind = next((k for k in self.policy.systems.record if k.tool == tool), None)
-        if kind is not None:
-            self.situation.seen.setdefault(kind.name, []).append(result)
+        for kind in (k for k in self.policy.systems.record if k.tool == tool):
+            try:
+                found = records_of(kind, result, {name: arguments.get(name) for name in kind.arguments})
+            except Unreadable:
+                continue
+            self.situation.seen.setdefault(kind.name, []).extend(found)
         if not read_only:
             self.situation.history.append({"name": tool, "args": dict(arguments), "result": result})
         if (how := self.policy.identifying(arguments, tool)) is not None:
@@ -70,33 +84,37 @@ class ActionDesk:
 
 
 T = TypeVar("T")
-OnRead = Callable[[RecordKind, Key, dict[str, Any]], None]
-"""Receives each record read fresh (kind, id, record), e.g. to add it to the conversation."""
+OnRead = Callable[[RecordKind, dict[str, Any], dict[str, Any]], None]
+"""Receives each record read fresh (kind, the lookup's arguments, answer), e.g. to add it to the conversation."""
 
 
 def read_as_call(record: Callable[[str, dict[str, Any], dict[str, Any]], None]) -> OnRead:
     """A record read fresh, passed on as the lookup call that read it (tool, arguments, result), so that it
     joins the conversation like any other lookup."""
-    return lambda kind, key, found: record(kind.tool, {kind.key: key}, found)
+    return lambda kind, arguments, found: record(kind.tool, arguments, found)
 
 
 async def fresh(systems: Systems, attempt: Callable[[RecordSource], T], on_read: OnRead | None = None) -> T:
     """``attempt`` with every record it needs read from the systems now (never from memory): each record it
-    misses is looked up with its kind's tool and the attempt made again. A failed lookup raises ConnectorError."""
+    misses is looked up with its kind's tool and the attempt made again; one call answers every kind that
+    shares its tool and arguments. A failed lookup raises ConnectorError."""
     read: dict[tuple[str, str], dict[str, Any]] = {}
 
-    def source(kind: RecordKind, key: Key) -> dict[str, Any] | None:
-        return read.get((kind.name, str(key)))
+    def call(kind: RecordKind, arguments: Mapping[str, Any]) -> tuple[str, str]:
+        return kind.tool, json.dumps(arguments, sort_keys=True, default=str)
+
+    def source(kind: RecordKind, lookup: Lookup) -> dict[str, Any] | None:
+        return read.get(call(kind, kind.call(lookup)))
 
     while True:
         try:
             return attempt(source)
         except Missing as missing:
-            kind, key = missing.kind, missing.key
-            record = await systems.call(kind.tool, {kind.key: key})
-            read[(kind.name, str(key))] = record
+            kind, arguments = missing.kind, missing.arguments
+            answer = await systems.call(kind.tool, dict(arguments))
+            read[call(kind, arguments)] = answer
             if on_read is not None:
-                on_read(kind, key, record)
+                on_read(kind, dict(arguments), answer)
 
 
 async def fresh_verdict(

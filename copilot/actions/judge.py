@@ -23,8 +23,10 @@ from copilot.action_policy import ActionPolicy, Identify, RecordKind, ToolPolicy
 from copilot.actions.verdict import ALLOWED, Verdict, VerdictKind
 
 Key = str | int
-RecordSource = Callable[[RecordKind, Key], dict[str, Any] | None]
-"""The record of a kind with this id, as last read; None when nobody has read it."""
+Lookup = Key | Mapping[str, Key]
+"""What names a record: its id, or for a kind with several ``keys`` the map of them (``flight_number``, ``date``)."""
+RecordSource = Callable[[RecordKind, Lookup], dict[str, Any] | None]
+"""The answer of the kind's tool for this lookup, as last read; None when nobody has read it."""
 _FAILURES = (KeyError, IndexError, ValueError, RuntimeError, TypeError)
 """What evaluating an expression on data that lacks a field raises (the ``cel`` interpreter's errors)."""
 
@@ -32,10 +34,33 @@ _FAILURES = (KeyError, IndexError, ValueError, RuntimeError, TypeError)
 class Missing(Exception):
     """A record the verdict needs that has not been read."""
 
-    def __init__(self, kind: RecordKind, key: Key) -> None:
-        super().__init__(f"{kind.name} {key}")
+    def __init__(self, kind: RecordKind, lookup: Lookup) -> None:
         self.kind = kind
-        self.key = key
+        self.lookup = lookup
+        self.arguments = kind.call(lookup)
+        """The arguments of the kind's tool that read it."""
+        self.key: Key = lookup if not isinstance(lookup, Mapping) else " ".join(map(str, self.arguments.values()))
+        """Its id; for a kind with several keys, their values as a rep reads them (``HAT001 2024-05-14``)."""
+        super().__init__(f"{kind.name} {self.key}")
+
+
+class Unreadable(Exception):
+    """An answer that holds no list where its kind's ``items`` say the records are."""
+
+
+def records_of(kind: RecordKind, answer: Mapping[str, Any], arguments: Mapping[str, Any]) -> list[Any]:
+    """The records an answer of the kind's tool holds (the answer itself, or the items of its ``items`` list),
+    each holding the lookup's ``arguments`` where it has no value of its own (a search's date, a status's
+    flight number). Raises Unreadable when ``items`` names no list in the answer."""
+    found = path_value(answer, kind.items) if kind.items else [answer]
+    if not isinstance(found, list):
+        raise Unreadable(f"the answer of {kind.tool} has no list at '{kind.items}' (items of [[record]] {kind.name})")
+    return [
+        {**item, **{name: value for name, value in arguments.items() if value is not None and item.get(name) is None}}
+        if isinstance(item, Mapping)
+        else item
+        for item in found
+    ]
 
 
 def path_value(record: Mapping[str, Any], path: str) -> Any:
@@ -156,33 +181,53 @@ class Judge:
         records: dict[str, Any] = {}
         for name, expression in wanted.items():
             kind = self.policy.kinds[name]
-            keys = self._keys(expression, self.variables(policy, arguments, records, {}))
-            if keys is None:
+            lookups = self._lookups(kind, expression, self.variables(policy, arguments, records, {}))
+            if lookups is None:
                 return records, Verdict(
                     "blocked",
-                    f"{policy.name} needs the {name} it acts on: find its {kind.key} and look it up with {kind.tool}.",
+                    f"{policy.name} needs the {name} it acts on: find its {' and '.join(kind.arguments)} and look "
+                    f"it up with {kind.tool}.",
                     "record-known",
                 )
-            fetched: list[dict[str, Any]] = []
-            for key in keys[0]:
-                record = source(kind, key)
-                if record is None:
-                    raise Missing(kind, key)
-                if owned := self.owned(kind, record):
-                    return records, owned
-                fetched.append(record)
-            records[name] = fetched if keys[1] else fetched[0]  # a list of ids gives a list of records
+            fetched: list[Any] = []
+            for lookup in lookups[0]:
+                try:
+                    found = self._fetch(kind, lookup, source)
+                except Unreadable as exc:
+                    return records, Verdict("blocked", f"{exc}.", "lookup")
+                for record in found:
+                    if owned := self.owned(kind, record):
+                        return records, owned
+                fetched += found
+            records[name] = fetched if lookups[1] else fetched[0]
         return records, None
 
-    def _keys(self, expression: str, variables: Mapping[str, Any]) -> tuple[list[Key], bool] | None:
+    def _lookups(
+        self, kind: RecordKind, expression: str, variables: Mapping[str, Any]
+    ) -> tuple[list[Lookup], bool] | None:
+        """What the expression names of ``kind``: ids, or maps of its keys (one, or a list); and whether the
+        records make a list (a list was given, or the kind's records are a search's items). None if it names
+        nothing usable (it fails, gives null or an empty id, or a map lacks a key)."""
         try:
-            key = self.evaluate(expression, variables)
+            value = self.evaluate(expression, variables)
         except _FAILURES:
             return None
-        keys = key if isinstance(key, list) else [key]
-        if not keys or not all(isinstance(k, str | int) and not isinstance(k, bool) and k != "" for k in keys):
-            return None
-        return keys, isinstance(key, list)
+        lookups: list[Lookup] = []
+        for given in value if isinstance(value, list) else [value]:
+            if isinstance(given, Mapping) and all(_usable(given.get(name)) for name in kind.arguments):
+                lookups.append(kind.call(given) if kind.keys else given[kind.key])
+            elif not kind.keys and _usable(given):
+                lookups.append(given)
+            else:
+                return None
+        return lookups, isinstance(value, list) or bool(kind.items)
+
+    def _fetch(self, kind: RecordKind, lookup: Lookup, source: RecordSource) -> list[Any]:
+        """The records one lookup gives (one, or a search's items); raises Missing when it was not read."""
+        answer = source(kind, lookup)
+        if answer is None:
+            raise Missing(kind, lookup)
+        return records_of(kind, answer, kind.call(lookup))
 
     def fill(
         self, policy: ToolPolicy, source: RecordSource, why: str = "", intent: str = "", queue: str = ""
@@ -212,10 +257,15 @@ class Judge:
         """The variables with the records that the arguments so far name and that were read."""
         records: dict[str, Any] = {}
         for name, expression in policy.records.items():
-            keys = self._keys(expression, self.variables(policy, arguments, records, context))
-            found = [source(self.policy.kinds[name], key) for key in keys[0]] if keys else []
-            if keys and found and all(r is not None for r in found):
-                records[name] = found if keys[1] else found[0]
+            kind = self.policy.kinds[name]
+            lookups = self._lookups(kind, expression, self.variables(policy, arguments, records, context))
+            if lookups is None:
+                continue
+            try:
+                found = [record for lookup in lookups[0] for record in self._fetch(kind, lookup, source)]
+            except (Missing, Unreadable):
+                continue
+            records[name] = found if lookups[1] else found[0]
         return self.variables(policy, arguments, records, context)
 
     def _read(self, tool: str, arguments: Mapping[str, Any], source: RecordSource) -> Judged:
@@ -225,14 +275,16 @@ class Judge:
         if (how := self.policy.identifying(arguments, tool)) is not None:
             return Judged(self._may_identify(tool, how, arguments))
         kind = next((k for k in self.policy.systems.record if k.tool == tool and k.owner), None)
-        if kind is None or kind.key not in arguments:
+        if kind is None or not all(name in arguments for name in kind.arguments):
             return Judged(ALLOWED)
         if not self.situation.identified:
             return Judged(self.unidentified(tool))
-        record = source(kind, arguments[kind.key])
-        if record is None:
-            raise Missing(kind, arguments[kind.key])
-        return Judged(self.owned(kind, record) or ALLOWED, {kind.name: record})
+        try:
+            found = self._fetch(kind, kind.call(arguments) if kind.keys else arguments[kind.key], source)
+        except Unreadable as exc:
+            return Judged(Verdict("blocked", f"{exc}.", "lookup"))
+        owned = next((v for record in found if (v := self.owned(kind, record)) is not None), None)
+        return Judged(owned or ALLOWED, {kind.name: found if kind.items else found[0]})
 
     def _may_identify(self, tool: str, how: Identify, arguments: Mapping[str, Any]) -> Verdict:
         situation = self.situation
@@ -364,6 +416,11 @@ def schema_problem(info: ToolInfo, arguments: Mapping[str, Any]) -> str:
         return ""
     where = ".".join(str(p) for p in error.absolute_path)
     return f"argument {where or '(top level)'}: {error.message}"
+
+
+def _usable(value: Any) -> bool:
+    """Whether a value can name a record: a non-empty string or a whole number."""
+    return isinstance(value, str | int) and not isinstance(value, bool) and value != ""
 
 
 def _missing(exc: BaseException) -> str:

@@ -86,6 +86,36 @@ def test_field_and_pattern_errors_name_the_file_and_field() -> None:
         parse_action_policy({"actions.toml": 'clock = "2024-05-15T15:00:00"'}, CLAUSES)
 
 
+FLIGHT_STATUS = """
+[[record]]
+name = "flight_status"
+tool = "get_flight_status"
+keys = ["flight_number", "date"]
+"""
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        (
+            FLIGHT_STATUS.replace("keys = [", "key = 'flight_number'\nkeys = ["),
+            "systems.toml:13: record kind 'flight_status' has both key and keys",
+        ),
+        (FLIGHT_STATUS.replace('keys = ["flight_number", "date"]', ""), "has neither key nor keys. Fix: write key"),
+        (
+            FLIGHT_STATUS + 'pattern = "HAT\\\\d{3}"',
+            "systems.toml:13: record kind 'flight_status' has pattern but several keys",
+        ),
+        (FLIGHT_STATUS.replace('"date"]', '"date", "date"]'), "repeats a key"),
+        (FLIGHT_STATUS + FLIGHT_STATUS, "systems.toml:18: record kind 'flight_status' is declared twice"),
+    ],
+)
+def test_record_kind_errors_name_the_line_of_the_kind(kind: str, expected: str) -> None:
+    with pytest.raises(PackError) as raised:
+        parse_action_policy({"systems.toml": SYSTEMS + kind}, CLAUSES)
+    assert expected in str(raised.value)
+
+
 def test_the_airline_pack_compiles() -> None:
     policy = pack_policy(load_pack(AIRLINE), str(AIRLINE))
     assert "cancel_reservation" in policy.tools
@@ -174,3 +204,91 @@ def test_a_write_no_rule_describes_is_blocked_and_plain_text_answers_are_records
 
     answer = asyncio.run(transfer())
     assert isinstance(answer.get("text", answer.get("result")), str)
+
+
+SEARCHES = (
+    SYSTEMS
+    + FLIGHT_STATUS
+    + """
+[[record]]
+name = "listed"
+tool = "search_direct_flight"
+keys = ["origin", "destination", "date"]
+items = "result"
+"""
+)
+SEARCHED = """
+clock = "2024-05-15T15:00:00-05:00"
+
+[[tool]]
+name = "cancel_reservation"
+
+  [tool.records]
+  reservation = "args.reservation_id"
+  flight_status = "records.reservation.flights"
+  listed = '''records.reservation.flights.filter(f, f.date > day(now))
+    .map(f, {'origin': f.origin, 'destination': f.destination, 'date': f.date})'''
+
+  [[tool.rule]]
+  id = "airline-cancelled"
+  require = "records.flight_status.exists(s, s.result == 'cancelled')"
+  message = "{records.flight_status.map(s, s.flight_number + ' ' + s.result)}"
+
+[[tool]]
+name = "update_reservation_passengers"
+
+  [tool.records]
+  reservation = "args.reservation_id"
+  flight_status = "records.reservation.flights.filter(f, f.date > '2030-01-01')"
+"""
+HARPER = {"user_id": "harper_garcia_8677"}
+"""Her basic economy round trip JN75RZ: LAS-DEN on HAT162, 2024-05-14, which the airline cancelled; back on
+HAT229, 2024-05-23 (available). Her BHOHRG flew as planned."""
+
+
+def test_records_looked_up_by_several_keys_and_a_searchs_items_on_a_real_server(tmp_path: Path) -> None:
+    """A kind with ``keys`` is read with a map of them per record (a list of maps: one lookup each), and each
+    record holds the arguments it was read with; a search kind's records are the items of its answers,
+    with the date searched where an item has none; an empty list reads nothing; the searches the rep runs
+    join ``seen`` the same way."""
+    policy = parse_action_policy({"systems.toml": SEARCHES, "actions.toml": SEARCHED}, CLAUSES)
+    search = {"origin": "DEN", "destination": "LAS", "date": "2024-05-23"}
+
+    async def scenario() -> tuple[list[Any], ActionDesk]:
+        systems = airline(tmp_path)
+        desk = ActionDesk(policy, systems)
+        try:
+            await desk.identify(HARPER)
+            judged = [
+                await desk.judge("cancel_reservation", {"reservation_id": "JN75RZ"}),
+                await desk.judge("cancel_reservation", {"reservation_id": "BHOHRG"}),
+                await desk.judge("update_reservation_passengers", {"reservation_id": "JN75RZ", "passengers": []}),
+            ]
+            await desk.run("search_direct_flight", search)
+        finally:
+            await systems.aclose()
+        return judged, desk
+
+    (cancelled, flown, nothing), desk = asyncio.run(scenario())
+    assert cancelled.verdict.kind == "allowed"
+    assert cancelled.records["flight_status"] == [
+        {"result": "cancelled", "flight_number": "HAT162", "date": "2024-05-14"},
+        {"result": "available", "flight_number": "HAT229", "date": "2024-05-23"},
+    ]
+    listed = cancelled.records["listed"]
+    assert "HAT229" in [f["flight_number"] for f in listed]
+    assert {(f["origin"], f["destination"], f["date"]) for f in listed} == {("DEN", "LAS", "2024-05-23")}
+    assert (flown.verdict.kind, flown.verdict.rule) == ("blocked", "airline-cancelled")
+    assert "cancelled" not in flown.verdict.reason and " landed" in flown.verdict.reason
+    assert nothing.verdict.kind == "allowed" and nothing.records["flight_status"] == []
+    assert desk.situation.seen["listed"] == listed
+
+
+def test_a_search_answer_without_its_items_list_blocks_naming_the_field(tmp_path: Path) -> None:
+    systems = SEARCHES.replace('items = "result"', 'items = "flights"')
+    policy = parse_action_policy({"systems.toml": systems, "actions.toml": SEARCHED}, CLAUSES)
+    steps: list[tuple[str, str, dict[str, Any]]] = [
+        ("identify", "", HARPER),
+        ("judge", "cancel_reservation", {"reservation_id": "JN75RZ"}),
+    ]
+    assert asyncio.run(verdicts(airline(tmp_path), policy, steps)) == [("blocked", "lookup", "")]
