@@ -26,6 +26,7 @@ READ_ONLY = {
     "list_all_airports",
     "search_direct_flight",
     "search_onestop_flight",
+    "get_flight_status",
     "calculate",
     "think",
 }
