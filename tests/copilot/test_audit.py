@@ -47,7 +47,8 @@ def _filled(path: Path, count: int = 4) -> AuditLog:
     return log
 
 
-def _sql(path: Path, *statements: str) -> None:
+def run_sql(path: Path, *statements: str) -> None:
+    """Change the database behind the app's back, as any SQLite tool can."""
     with sqlite3.connect(path) as db:
         for statement in statements:
             db.execute(statement)
@@ -70,7 +71,7 @@ def test_an_intact_log_verifies_and_every_record_is_signed(tmp_path: Path, key_d
 
 def test_an_edited_record_is_found(tmp_path: Path) -> None:
     log = _filled(tmp_path / AUDIT_FILE)
-    _sql(
+    run_sql(
         tmp_path / AUDIT_FILE, """UPDATE records SET arguments = '{"amount": 5000, "order_id": "NW-1"}' WHERE seq = 2"""
     )
     assert log.verify() == ["record 2: content does not match its hash (edited)"]
@@ -78,19 +79,22 @@ def test_an_edited_record_is_found(tmp_path: Path) -> None:
 
 def test_deleted_records_are_found_in_the_middle_and_at_the_end(tmp_path: Path) -> None:
     log = _filled(tmp_path / AUDIT_FILE)
-    _sql(tmp_path / AUDIT_FILE, "DELETE FROM records WHERE seq = 2")
+    run_sql(tmp_path / AUDIT_FILE, "DELETE FROM records WHERE seq = 2")
     assert log.verify() == [
         "records 2..2 are missing (deleted)",
         "record 3: does not follow the record before it (one was deleted or replaced)",
     ]
     log2 = _filled(tmp_path / "other.sqlite3")
-    _sql(tmp_path / "other.sqlite3", "DELETE FROM records WHERE seq = 4")
+    run_sql(tmp_path / "other.sqlite3", "DELETE FROM records WHERE seq = 4")
     assert log2.verify() == ["records 4..4 are missing (deleted from the end: the signed head covers records up to 4)"]
 
 
 def test_a_rehashed_record_fails_its_signature_and_breaks_the_next_link(tmp_path: Path) -> None:
     log = _filled(tmp_path / AUDIT_FILE)
-    _sql(tmp_path / AUDIT_FILE, "UPDATE records SET hash = 'f' || substr(hash, 2) WHERE seq = 2")
+    run_sql(
+        tmp_path / AUDIT_FILE,
+        "UPDATE records SET hash = iif(hash LIKE 'f%', '0', 'f') || substr(hash, 2) WHERE seq = 2",
+    )
     assert log.verify() == [
         "record 2: content does not match its hash (edited)",
         "record 2: signature does not match (edited, forged or renumbered)",
@@ -101,7 +105,7 @@ def test_a_rehashed_record_fails_its_signature_and_breaks_the_next_link(tmp_path
 def test_a_log_that_no_longer_matches_its_head_refuses_appends_and_keeps_the_evidence(tmp_path: Path) -> None:
     log = _filled(tmp_path / AUDIT_FILE)
     head_before = head_path(tmp_path / AUDIT_FILE).read_bytes()
-    _sql(tmp_path / AUDIT_FILE, "DELETE FROM records WHERE seq >= 3")
+    run_sql(tmp_path / AUDIT_FILE, "DELETE FROM records WHERE seq >= 3")
     with pytest.raises(CopilotError, match="does not match its signed head"):
         log.append(actor="rep", conversation_id="c1", kind="approved", action_id="a9", tool="t", arguments={})
     assert head_path(tmp_path / AUDIT_FILE).read_bytes() == head_before
@@ -189,13 +193,13 @@ def test_a_log_of_the_unkeyed_version_opens_says_what_cannot_be_proven_and_is_si
     assert after.problems == ()
     assert after.notes[0].startswith("records 1..3 were written by an older version without a key")
     # From the upgrade on, the old records are held by the first signed record's link.
-    _sql(path, "UPDATE records SET actor = 'someone else' WHERE seq = 2")
+    run_sql(path, "UPDATE records SET actor = 'someone else' WHERE seq = 2")
     assert log.verify() == ["record 2: content does not match its hash (edited)"]
 
 
 def test_an_unsigned_record_after_the_signed_ones_is_named(tmp_path: Path) -> None:
     log = _filled(tmp_path / AUDIT_FILE, 3)
-    _sql(tmp_path / AUDIT_FILE, "UPDATE records SET key_id = NULL, signature = NULL WHERE seq = 2")
+    run_sql(tmp_path / AUDIT_FILE, "UPDATE records SET key_id = NULL, signature = NULL WHERE seq = 2")
     assert log.verify() == ["record 2: not signed (added outside the app)"]
 
 
@@ -298,7 +302,7 @@ def test_without_a_keyring_the_key_file_is_beside_the_data_folder(
 
 def test_export_writes_one_json_line_per_record_and_an_unreadable_row_as_it_is(tmp_path: Path) -> None:
     log = _filled(tmp_path / AUDIT_FILE, 3)
-    _sql(tmp_path / AUDIT_FILE, "UPDATE records SET result = '{not json' WHERE seq = 3")
+    run_sql(tmp_path / AUDIT_FILE, "UPDATE records SET result = '{not json' WHERE seq = 3")
     out = io.StringIO()
     assert log.export(out) == 3
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
@@ -329,7 +333,7 @@ def test_cli_verify_export_and_rotate_key(tmp_path: Path) -> None:
     rotated = _cli("rotate-key", home=tmp_path)
     assert rotated.returncode == 0, rotated.stderr
     assert "records are signed with a new key from now on" in rotated.stdout
-    _sql(tmp_path / AUDIT_FILE, "UPDATE records SET actor = 'someone else' WHERE seq = 1")
+    run_sql(tmp_path / AUDIT_FILE, "UPDATE records SET actor = 'someone else' WHERE seq = 1")
     bad = _cli("verify", home=tmp_path)
     assert bad.returncode == 1
     assert bad.stdout.splitlines() == [

@@ -22,6 +22,7 @@ import pytest
 
 from base.errors import CopilotError
 from copilot.actions.audit import AUDIT_FILE, KEY_DIR_ENV, AuditKeys, AuditLog, head_path, verification
+from tests.copilot.test_audit import run_sql
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -65,13 +66,6 @@ def path(tmp_path: Path, key_dir: Path) -> Path:
         )
     log.close()
     return log_path
-
-
-def _sql(path: Path, *statements: str) -> None:
-    with sqlite3.connect(path) as db:
-        for statement in statements:
-            db.execute(statement)
-    db.close()
 
 
 def _plain_hash(prev: str, row: sqlite3.Row) -> str:
@@ -171,7 +165,7 @@ def test_a_writer_killed_mid_append_leaves_no_false_alarm(tmp_path: Path, key_di
 
 
 def test_an_edit_with_the_whole_chain_recomputed_is_named(path: Path) -> None:
-    _sql(path, """UPDATE records SET arguments = '{"amount": 5000, "order_id": "NW-20001"}' WHERE seq = 3""")
+    run_sql(path, """UPDATE records SET arguments = '{"amount": 5000, "order_id": "NW-20001"}' WHERE seq = 3""")
     _rechain(path, 3)
     problems = verification(path).problems
     assert problems[:4] == (
@@ -213,7 +207,7 @@ def test_a_forged_row_with_a_correct_plain_hash_is_named(path: Path) -> None:
 
 
 def test_a_deleted_row_with_the_rest_renumbered_and_rechained_is_named(path: Path) -> None:
-    _sql(
+    run_sql(
         path,
         "DELETE FROM records WHERE seq = 3",
         "UPDATE records SET seq = seq - 1 WHERE seq > 3",
@@ -229,7 +223,7 @@ def test_a_deleted_row_with_the_rest_renumbered_and_rechained_is_named(path: Pat
 
 
 def test_truncation_is_named_even_with_sqlites_counter_reset(path: Path) -> None:
-    _sql(path, "DELETE FROM records WHERE seq > 3", "UPDATE sqlite_sequence SET seq = 3 WHERE name = 'records'")
+    run_sql(path, "DELETE FROM records WHERE seq > 3", "UPDATE sqlite_sequence SET seq = 3 WHERE name = 'records'")
     assert verification(path).problems == (
         "records 4..6 are missing (deleted from the end: the signed head covers records up to 6)",
     )
@@ -243,7 +237,7 @@ def test_a_file_truncated_to_nothing_is_named(path: Path) -> None:
 
 
 def test_a_dropped_table_is_named_also_after_the_app_recreates_it_and_appends_stop(path: Path) -> None:
-    _sql(path, "DROP TABLE records")
+    run_sql(path, "DROP TABLE records")
     assert verification(path).problems == (
         "audit.sqlite3 has no records table (dropped), but its signed head covers records up to 6",
     )
@@ -299,7 +293,7 @@ def test_a_database_swapped_for_another_logs_is_named(path: Path, tmp_path: Path
 
 
 def test_a_forged_head_is_named(path: Path) -> None:
-    _sql(path, "DELETE FROM records WHERE seq > 3")
+    run_sql(path, "DELETE FROM records WHERE seq > 3")
     head = json.loads(head_path(path).read_text())
     with sqlite3.connect(path) as db:
         head["seq"], head["root"] = 3, db.execute("SELECT hash FROM records WHERE seq = 3").fetchone()[0]
@@ -313,7 +307,7 @@ def test_a_forged_head_is_named(path: Path) -> None:
 
 def test_rows_that_cannot_be_read_are_named_and_nothing_crashes(path: Path) -> None:
     """Invalid JSON, NULLs and wrong types, in a table rebuilt without its constraints."""
-    _sql(
+    run_sql(
         path,
         "CREATE TABLE loose AS SELECT * FROM records",
         "DROP TABLE records",
