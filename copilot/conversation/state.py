@@ -7,7 +7,15 @@ from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any
 
-from copilot.conversation.events import ConversationStarted, Event, Header, Message, ToolCall, ToolResult
+from copilot.conversation.events import (
+    MAX_ANALYSED_CHARS,
+    ConversationStarted,
+    Event,
+    Header,
+    Message,
+    ToolCall,
+    ToolResult,
+)
 
 
 @dataclass(frozen=True)
@@ -17,7 +25,32 @@ class Turn:
     seq: int
     role: str
     text: str
+    """What analysis reads: the message, or its first MAX_ANALYSED_CHARS characters when it is longer."""
     ts: datetime | None = None
+    full_text: str | None = None
+    """The whole message when ``text`` is only its start; None when ``text`` is all of it."""
+
+    @classmethod
+    def of(cls, message: Message) -> Turn:
+        """The turn of ``message``, its text cut to MAX_ANALYSED_CHARS for analysis, the whole kept."""
+        if len(message.text) <= MAX_ANALYSED_CHARS:
+            return cls(message.seq, message.role, message.text, message.ts)
+        return cls(message.seq, message.role, message.text[:MAX_ANALYSED_CHARS], message.ts, message.text)
+
+    @property
+    def truncated_from(self) -> int | None:
+        """The message's length in characters when analysis reads only its start; None otherwise."""
+        return None if self.full_text is None else len(self.full_text)
+
+    @property
+    def notice(self) -> str:
+        """What the rep should know about how this message was analysed; empty when it was read whole."""
+        if self.full_text is None:
+            return ""
+        return (
+            f"Message #{self.seq} is {len(self.full_text):,} characters long: only its first "
+            f"{len(self.text):,} were analysed, so read the rest yourself."
+        )
 
 
 @dataclass(frozen=True)
@@ -59,7 +92,7 @@ class Conversation(Header):
                 else replace(Conversation.start(event), turns=self.turns, tools=self.tools)
             )
         if isinstance(event, Message) and event.conversation_id == self.id:
-            return replace(self, turns=(*self.turns, Turn(event.seq, event.role, event.text, event.ts)))
+            return replace(self, turns=(*self.turns, Turn.of(event)))
         if isinstance(event, ToolCall) and event.conversation_id == self.id:
             return replace(
                 self, tools=(*self.tools, ToolEvent(event.seq, "call", event.name, json.dumps(event.arguments)))
