@@ -3,7 +3,7 @@
 Tamper-evident in the manner of Certificate Transparency. Records form a hash chain (each holds the
 SHA-256 of its content and of the record before it); each record's place in the chain (log, seq,
 hash) is signed with the log's Ed25519 key; and after every append a signed head (the newest seq and
-its hash) replaces ``audit.head.json`` beside the database. The key is in neither file: it is in the
+its hash) overwrites ``audit.head.json`` beside the database. The key is in neither file: it is in the
 OS keyring where one works, else in a key file outside the data folder (``AuditKeys``). So an edited
 record fails its hash, a recomputed chain fails its signatures, and a log with rows deleted, truncated,
 dropped or removed falls short of a head that nobody without the key can sign again.
@@ -249,6 +249,8 @@ class AuditKeys:
         except OSError as exc:
             raise CopilotError(f"the audit key {self.file} cannot be read: {exc}") from None
         for where, text in sources:
+            if text == "" and where == str(self.file):
+                raise CopilotError(f"the audit key {self.file} is empty: restore it from its backup")
             if text:
                 try:
                     return KeySet.from_json(text), where
@@ -726,7 +728,8 @@ def verification(path: Path, keys: AuditKeys | None = None) -> Verification:
         problems.append(str(exc))
         found = None
     key = found[0] if found else None
-    if found and found[1] == str(keys.file) and keys.file.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+    from_file = found is not None and found[1] == str(keys.file)
+    if from_file and os.name == "posix" and keys.file.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         notes.append(f"the key file {keys.file} can be read by other users: chmod 600 it")
     head_file = head_path(path)
     head, unreadable = _read_head(head_file)

@@ -249,6 +249,15 @@ def test_a_missing_key_is_named_and_appends_stop(tmp_path: Path, key_dir: Path) 
     log.close()
 
 
+def test_a_key_file_others_can_read_is_noted(tmp_path: Path, key_dir: Path) -> None:
+    _filled(tmp_path / AUDIT_FILE, 1).close()
+    key_file = key_dir / f"{AUDIT_FILE}.key"
+    key_file.chmod(0o644)
+    found = verification(tmp_path / AUDIT_FILE)
+    assert found.problems == ()
+    assert found.notes == (f"the key file {key_file} can be read by other users: chmod 600 it",)
+
+
 class _MemoryKeyring(keyring.backend.KeyringBackend):
     """A keyring that works, as a desktop's Secret Service would; none can run on this headless machine."""
 
