@@ -38,6 +38,7 @@ VARIABLES = (
     "jurisdiction",
     "why",
     "queue",
+    "source",
     "conversation_id",
     "variables",
     "before",
@@ -83,6 +84,11 @@ def _days_between(zone: timezone) -> Callable[[datetime, datetime], int]:
     return days
 
 
+def _nothing_confirmed(values: list[Any]) -> bool:
+    """``confirmed`` where there is no conversation to read (a judge binds the real one)."""
+    return False
+
+
 def _day_of(zone: timezone) -> Callable[[datetime], str]:
     def day(moment: datetime) -> str:
         return moment.astimezone(zone).date().isoformat()
@@ -96,6 +102,8 @@ FUNCTIONS: Mapping[str, str] = {
     "day": "day(timestamp) → its date as YYYY-MM-DD in the pack clock's zone (compares with ISO date strings)",
     "days": "days(from, to) → whole calendar days from one timestamp to another, in the pack clock's zone",
     "round": "round(number, digits) → the number rounded half-up to that many decimals (money: round(x, 2))",
+    "confirmed": "confirmed(list) → whether a rep message stated every value of the list and the customer's next"
+    " message said an explicit yes: confirmed([args.reservation_id])",
     "max0": "max0(number) → the number, or 0 if it is negative",
     "range": "range(n) → [0, 1, …, n-1], to pair lists by position: range(size(a)).all(i, a[i] != b[i])",
     "flatten": "flatten(list) → a list of lists as one list: flatten(records.reservation.map(r, r.flights))",
@@ -302,6 +310,7 @@ class ActionPolicy:
         context.add_function("at", _timestamp_parser(zone))
         context.add_function("day", _day_of(zone))
         context.add_function("days", _days_between(zone))
+        context.add_function("confirmed", _nothing_confirmed)
         return context
 
     def identifying(self, fields: Mapping[str, Any], tool: str = "") -> Identify | None:
@@ -328,6 +337,7 @@ def _probe() -> dict[str, Any]:
         "jurisdiction": "",
         "why": "",
         "queue": "",
+        "source": "",
         "conversation_id": "",
         "variables": {},
         "before": {},

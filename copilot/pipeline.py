@@ -123,4 +123,7 @@ class Pipeline:
             notices.append(
                 "No active policy pack covers this conversation's region and date; load or activate one in Packs."
             )
+        turn = next((t for t in conversation.turns if t.seq == seq), None)
+        if turn is not None and turn.notice:
+            notices.append(turn.notice)
         return tuple(notices)

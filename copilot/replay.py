@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from base.errors import ConnectorError, EventError
 from copilot.action_policy import policy_in_force
-from copilot.actions.customer import lookups
+from copilot.actions.customer import Lookup, lookups
 from copilot.actions.proposals import ActionContext, Proposal, propose
 from copilot.conversation.events import ConversationStarted, Message, read_events
 from copilot.conversation.state import Conversation, ToolEvent
@@ -97,28 +97,45 @@ async def replay_with_systems(
     found: list[ToolEvent] = []
     done: set[str] = set()
     out: list[tuple[Insight, tuple[Proposal, ...]]] = []
+    offered = {name: info for name, (_, info) in tools.items()}
+
+    async def look_up(conversation: Conversation, seq: int, wanted: list[Lookup]) -> Conversation:
+        """The conversation with the results of the pre-approved lookups not made before."""
+        for lookup in wanted:
+            if lookup.key in done or not systems.pre_approved(lookup.tool):
+                continue
+            done.add(lookup.key)
+            try:
+                result = await systems.call(lookup.tool, lookup.arguments)
+            except ConnectorError as exc:
+                warn(f"lookup {lookup.tool} failed: {exc}")
+                continue
+            found.extend(
+                (
+                    ToolEvent(seq, "call", lookup.tool, json.dumps(lookup.arguments)),
+                    ToolEvent(seq, "result", lookup.tool, json.dumps(result)),
+                )
+            )
+            conversation = replace(conversation, tools=(*conversation.tools, *found[-2:]))
+        return conversation
+
     for conversation, seq in states:
         conversation = replace(conversation, tools=(*conversation.tools, *found))
         packs = pipeline.pinned or tuple(v.key for v in pipeline.workspace.applicable(conversation))
         policy = policy_in_force(pipeline.workspace.catalog, packs)
-        while wanted := [
-            w for w in lookups(conversation, policy) if w.key not in done and systems.pre_approved(w.tool)
-        ]:
-            for lookup in wanted:
-                done.add(lookup.key)
-                try:
-                    result = await systems.call(lookup.tool, lookup.arguments)
-                except ConnectorError as exc:
-                    warn(f"lookup {lookup.tool} failed: {exc}")
-                    continue
-                found.append(ToolEvent(seq, "result", lookup.tool, json.dumps(result)))
-                conversation = replace(conversation, tools=(*conversation.tools, found[-1]))
-        insight = pipeline.run(conversation, seq)
-        advice = insight.advice
-        context = ActionContext(
-            advice.suggestions, advice.escalations, {name: info for name, (_, info) in tools.items()}, desk.role
-        )
-        proposals = propose(conversation, context, policy, pipeline.workspace.guidance(insight.packs))
+        while True:  # as the panel does: what the conversation names, then what a proposal waits for
+            known = len(found)
+            conversation = await look_up(conversation, seq, lookups(conversation, policy))
+            if len(found) > known:
+                continue
+            insight = pipeline.run(conversation, seq)
+            advice = insight.advice
+            context = ActionContext(advice.suggestions, advice.escalations, offered, desk.role)
+            proposals = propose(conversation, context, policy, pipeline.workspace.guidance(insight.packs))
+            calls = [Lookup(*call) for p in proposals if (call := p.verdict.lookup_call) is not None]
+            conversation = await look_up(conversation, seq, calls)
+            if len(found) == known:
+                break
         desk.offer(proposals)
         out.append((insight, proposals))
     return out, errors

@@ -368,6 +368,8 @@ class Panel(QWidget):
             operations.reject(action_id)
         elif verb == "undo":
             operations.undo(proposal.undo, f"Undo: {describe(proposal)}")
+        elif verb == "lookup":
+            operations.look_up(action_id)
         elif verb == "edit":
             info = operations.tools.get(proposal.tool)
             if info is not None and (arguments := self.ask_arguments(card.action, info.schema)) is not None:

@@ -81,11 +81,14 @@ def render_screenshot(
 
 async def _settle_actions(parts: PanelApp, approve: bool) -> None:
     """Wait for lookups and proposals (and, with ``approve``, for the first runnable action to finish)."""
-    for _ in range(200):
+    steady, known = 0, -1
+    for _ in range(400):  # until the lookups have stopped adding results for a second and the cards are shown
         await asyncio.sleep(0.05)
         await parts.session.settle()
-        cards = parts.panel.action_cards.cards
-        if cards and "·" in parts.panel.customer.body.text():
+        conversation = parts.session.analysis.conversation
+        results = len(conversation.tools) if conversation is not None else 0
+        steady, known = (steady + 1, known) if results == known else (0, results)
+        if steady >= 20 and parts.panel.action_cards.cards:
             break
     if approve:
         card = next((c for c in parts.panel.action_cards.cards if "approve" in c.buttons), None)

@@ -25,6 +25,7 @@ from connectors.config import SystemConfig
 from connectors.systems import Systems, open_system
 from copilot.action_policy import ActionPolicy
 from copilot.actions.desk import ActionDesk
+from copilot.actions.judge import Situation
 
 Expected = Literal["allow", "block"]
 GROUND_TRUTH = "ground-truth"
@@ -179,7 +180,7 @@ async def _run_case(
             part.replace("{state}", state).replace("{task}", case.task or "") for part in shlex.split(server)
         )
         systems = Systems([open_system(SystemConfig(name="eval", transport="stdio", command=command, timeout_s=60))])
-        desk = ActionDesk(policy, systems)
+        desk = ActionDesk(policy, systems, Situation(assume_confirmed=True))
         try:
             published = await systems.tools()
             if case.identity:

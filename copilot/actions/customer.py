@@ -48,10 +48,11 @@ class CustomerView:
 
 def lookups(conversation: Conversation, policy: ActionPolicy) -> list[Lookup]:
     """The lookups the conversation calls for now, as the pack's systems.toml describes them: records whose
-    ids (by their kind's pattern) the conversation names, newest mention first; the ``[[lookup]]`` calls
-    whose arguments the facts give; the identifying lookups whose fields are all known."""
+    ids (by their kind's pattern) the conversation names, in the order of their last mention (the record
+    the conversation is about now is read last, so its fields are the newest facts); the ``[[lookup]]``
+    calls whose arguments the facts give; the identifying lookups whose fields are all known."""
     wanted: list[Lookup] = []
-    texts = [turn.text for turn in reversed(conversation.turns)]
+    texts = [turn.text for turn in conversation.turns]
     for kind in policy.systems.record:
         if kind.pattern:
             pattern = re.compile(kind.pattern)
@@ -72,7 +73,8 @@ def lookups(conversation: Conversation, policy: ActionPolicy) -> list[Lookup]:
         given = {name: facts.get(name) for name in how.by}
         if all(given.values()):
             wanted.append(Lookup(how.tool, given))
-    return list({lookup.key: lookup for lookup in wanted}.values())
+    last = {lookup.key: n for n, lookup in enumerate(wanted)}
+    return [lookup for n, lookup in enumerate(wanted) if last[lookup.key] == n]
 
 
 def view(conversation: Conversation, policy: ActionPolicy, stale: bool = False, message: str = "") -> CustomerView:

@@ -10,6 +10,7 @@ every rule of the tool, each naming its clause.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,6 +28,14 @@ Lookup = Key | Mapping[str, Key]
 """What names a record: its id, or for a kind with several ``keys`` the map of them (``flight_number``, ``date``)."""
 RecordSource = Callable[[RecordKind, Lookup], dict[str, Any] | None]
 """The answer of the kind's tool for this lookup, as last read; None when nobody has read it."""
+_YES = re.compile(
+    r"^\W*(?:yes|yeah|yep|yup|sure|ok(?:ay)?|correct|confirm(?:ed)?|go ahead|please do|do it|that'?s right|s[ií]|vale|"
+    r"claro|oui|d'accord|ja|genau|einverstanden)\b",
+    re.IGNORECASE,
+)
+"""An explicit yes at the start of a reply, in the languages the copilot drafts in."""
+_NO = re.compile(r"\b(?:don'?t|do not|wait|hold on|stop|not yet)\b", re.IGNORECASE)
+"""A yes taken back in the same reply ("ok, but wait")."""
 _FAILURES = (KeyError, IndexError, ValueError, RuntimeError, TypeError)
 """What evaluating an expression on data that lacks a field raises (the ``cel`` interpreter's errors)."""
 
@@ -107,6 +116,10 @@ class Situation:
     intent: str = ""
     jurisdiction: str = ""
     conversation_id: str = ""
+    turns: list[tuple[str, str]] = field(default_factory=list)
+    """(role, text) of the conversation's messages, oldest first: what ``confirmed`` reads."""
+    assume_confirmed: bool = False
+    """Take every change as stated and confirmed (the benchmark judges actions without a conversation)."""
     at: datetime | None = None
     """When the conversation happens (its newest message); ``now`` for the rules unless the pack fixes it."""
 
@@ -230,11 +243,17 @@ class Judge:
         return records_of(kind, answer, kind.call(lookup))
 
     def fill(
-        self, policy: ToolPolicy, source: RecordSource, why: str = "", intent: str = "", queue: str = ""
+        self,
+        policy: ToolPolicy,
+        source: RecordSource,
+        why: str = "",
+        intent: str = "",
+        queue: str = "",
+        asked_by: str = "path",
     ) -> dict[str, Any] | None:
         """The arguments the pack says the copilot fills for ``policy``'s tool (one whose expression gives null
         or fails is left out), or None when ``offer`` does not hold: nothing is proposed then."""
-        context = {"why": why, "intent": intent, "queue": queue}
+        context = {"why": why, "intent": intent, "queue": queue, "source": asked_by}
         arguments: dict[str, Any] = {}
         for name, expression in policy.arguments.items():
             try:
@@ -366,6 +385,7 @@ class Judge:
             "jurisdiction": situation.jurisdiction,
             "why": context.get("why", ""),
             "queue": context.get("queue", ""),
+            "source": context.get("source", ""),
             "conversation_id": situation.conversation_id,
             "before": dict(before or {}),
             "variables": {},
@@ -378,7 +398,24 @@ class Judge:
         return values
 
     def evaluate(self, expression: str, variables: Mapping[str, Any]) -> Any:
-        return self.policy.program(expression).execute(self.policy.context(variables))
+        context = self.policy.context(variables)
+        context.add_function("confirmed", self.confirmed)
+        return self.policy.program(expression).execute(context)
+
+    def confirmed(self, values: list[Any]) -> bool:
+        """Whether a rep message stated every one of ``values`` and the customer's next message is an explicit
+        yes (a customer who asked for the change does not count: the rep states it, the customer confirms)."""
+        if self.situation.assume_confirmed:
+            return True
+        wanted = [str(v).casefold() for v in values if str(v)]
+        turns = self.situation.turns
+        for n, (role, text) in enumerate(turns):
+            if role != "rep" or not all(v in text.casefold() for v in wanted):
+                continue
+            reply = next((t for r, t in turns[n + 1 :] if r == "customer"), None)
+            if reply is not None and _YES.search(reply) and not _NO.search(reply):
+                return True
+        return False
 
     def render(self, text: str, variables: Mapping[str, Any]) -> str:
         """A message or label with each ``{expression}`` part replaced by its value (``?`` if it has none)."""

@@ -18,7 +18,17 @@ from typing import Any
 
 from connectors.contract import ToolInfo
 from copilot.action_policy import ActionPolicy, RecordKind
-from copilot.actions.judge import Judge, Key, Missing, Situation, customer_named, path_value
+from copilot.actions.judge import (
+    Judge,
+    Lookup,
+    Missing,
+    RecordSource,
+    Situation,
+    Unreadable,
+    customer_named,
+    path_value,
+    records_of,
+)
 from copilot.actions.verdict import Verdict
 from copilot.conversation.state import Conversation
 from copilot.reasoning.escalation import Escalation
@@ -85,33 +95,56 @@ def situation_of(conversation: Conversation, policy: ActionPolicy, role: str = "
         facts=dict(facts.values),
         jurisdiction=conversation.jurisdiction,
         conversation_id=conversation.id,
+        turns=[(t.role, t.text) for t in conversation.turns],
         at=conversation.turns[-1].ts if conversation.turns else None,
     )
     identifying = {how.tool: how for how in policy.systems.identify}
-    kinds = {kind.tool: kind for kind in policy.systems.record}
-    for event in conversation.tools:
-        record = event.record() if event.kind == "result" else None
-        if record is None:
-            continue
-        if event.name in kinds:
-            situation.seen.setdefault(kinds[event.name].name, []).append(record)
-        elif event.name in policy.tools:
-            situation.history.append({"name": event.name, "args": {}, "result": record})
-        how = identifying.get(event.name)
-        found = customer_named(how, record, {}) if how is not None else None
+    for tool, arguments, answer in calls(conversation):
+        for kind in (k for k in policy.systems.record if k.tool == tool):
+            try:
+                situation.seen.setdefault(kind.name, []).extend(records_of(kind, answer, arguments))
+            except Unreadable:
+                continue
+        if tool in policy.tools:
+            situation.history.append({"name": tool, "args": dict(arguments), "result": answer})
+        how = identifying.get(tool)
+        found = customer_named(how, answer, arguments) if how is not None else None
         if found is not None and not situation.customer_id:
-            situation.customer, situation.customer_id = record, str(found)
+            situation.customer, situation.customer_id = answer, str(found)
     return situation
 
 
-def conversation_source(conversation: Conversation) -> Any:
-    """Records as the conversation's lookups last returned them (a kind's tool, matched by its id)."""
+def calls(conversation: Conversation) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """(tool, arguments, answer) of every result in the conversation, oldest first: the arguments of the call
+    just before it (empty when none was recorded); a plain-text answer as ``{"text": ...}``."""
+    found: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+    asked: dict[str, dict[str, Any]] = {}
+    for event in conversation.tools:
+        if event.kind == "call":
+            asked[event.name] = event.record() or {}
+            continue
+        answer = event.record()
+        if answer is None:
+            answer = {"text": event.payload}
+        found.append((event.name, asked.pop(event.name, {}), answer))
+    return found
 
-    def source(kind: RecordKind, key: Key) -> dict[str, Any] | None:
-        return next(
-            (r for r in reversed(conversation.results(kind.tool)) if str(path_value(r, kind.id_path)) == str(key)),
-            None,
-        )
+
+def conversation_source(conversation: Conversation) -> RecordSource:
+    """Answers as the conversation's lookups last returned them: the call of the kind's tool with the
+    lookup's arguments, or (a single-id kind, a lookup recorded without its call) the answer holding its id."""
+    answered: list[tuple[str, dict[str, Any], dict[str, Any]]] = calls(conversation)
+
+    def source(kind: RecordKind, lookup: Lookup) -> dict[str, Any] | None:
+        wanted = {name: str(value) for name, value in kind.call(lookup).items()}
+        for tool, arguments, answer in answered[::-1]:
+            if tool != kind.tool:
+                continue
+            if arguments and {name: str(arguments.get(name)) for name in wanted} == wanted:
+                return answer
+            if not arguments and not kind.keys and str(path_value(answer, kind.id_path)) == str(lookup):
+                return answer
+        return None
 
     return source
 
@@ -129,6 +162,7 @@ def judged(
             f"Look up {kind.name} {missing.key} with {kind.tool} first; actions use the system's record, "
             "never figures from the chat.",
             "record-known",
+            lookup=json.dumps([kind.tool, missing.arguments], sort_keys=True, default=str),
         )
 
 
@@ -141,25 +175,28 @@ def propose(
 ) -> tuple[Proposal, ...]:
     """Proposals for the paths shown (best first), the escalations and any explicit requests, each with its
     verdict; one per tool."""
-    wanted: list[tuple[str, str, str, tuple[str, ...], str]] = [(tool, why, "", (), "") for tool, why in context.extra]
-    wanted += [(tool, s.title, s.intent, s.citations, "") for s in context.suggestions for tool in s.actions]
+    wanted: list[tuple[str, str, str, tuple[str, ...], str, str]] = [
+        (tool, why, "", (), "", "rep") for tool, why in context.extra
+    ]
+    wanted += [(tool, s.title, s.intent, s.citations, "", "path") for s in context.suggestions for tool in s.actions]
     if policy.systems.transfer is not None:
         queue = next((e.queue for e in context.escalations if e.queue), "")
+        transfer = policy.systems.transfer.tool
         wanted += [
-            (policy.systems.transfer.tool, f"Escalation: {e.category.replace('_', ' ')}", "", e.citations, queue)
+            (transfer, f"Escalation: {e.category.replace('_', ' ')}", "", e.citations, queue, "escalation")
             for e in context.escalations
         ]
     judge = Judge(policy, situation_of(conversation, policy, context.role))
     source = conversation_source(conversation)
     proposals: dict[str, Proposal] = {}
-    for tool, why, intent, citations, queue in wanted:
+    for tool, why, intent, citations, queue, asked_by in wanted:
         info = context.tools.get(tool)
         described = policy.tools.get(tool)
         if info is None or info.read_only or described is None or any(p.tool == tool for p in proposals.values()):
             continue
         verdict: Verdict | None = None
         if described.arguments:
-            arguments = judge.fill(described, source, why, intent, queue)
+            arguments = judge.fill(described, source, why, intent, queue, asked_by)
             if arguments is None:
                 continue
         else:
@@ -176,7 +213,9 @@ def propose(
         verdict = verdict or judged(judge, conversation, tool, arguments, info, intent=intent, why=why)
         key = proposal_id(conversation.id, tool, arguments)
         undo = described.undo if described.undo in context.tools else ""
-        shown = judge.known(described, arguments, source, {"why": why, "intent": intent, "queue": queue})
+        shown = judge.known(
+            described, arguments, source, {"why": why, "intent": intent, "queue": queue, "source": asked_by}
+        )
         label = judge.render(described.label, shown) if described.label else ""
         proposals[key] = Proposal(
             key,

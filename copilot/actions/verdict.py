@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 VerdictKind = Literal["allowed", "needs_approval", "blocked"]
 
@@ -18,6 +19,16 @@ class Verdict:
     """The clause id the rule enforces (shown as a citation when a pack provides it)."""
     approver_role: str = ""
     """For ``needs_approval``: the role whose second approval is required."""
+    lookup: str = ""
+    """For a record nobody has read yet: the read-only call that reads it, as JSON ``[tool, arguments]``."""
+
+    @property
+    def lookup_call(self) -> tuple[str, dict[str, Any]] | None:
+        """The read-only call that would supply the missing record, or None."""
+        if not self.lookup:
+            return None
+        tool, arguments = json.loads(self.lookup)
+        return str(tool), dict(arguments)
 
 
 ALLOWED = Verdict("allowed")

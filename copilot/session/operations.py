@@ -12,14 +12,14 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol
 
-from base.errors import ApprovalError, ConnectorError, CopilotError
+from base.errors import ConnectorError, CopilotError
 from connectors.contract import ToolInfo
 from copilot.action_policy import ActionPolicy, policy_in_force
 from copilot.actions.approvals import Action, Desk, RecordResult
 from copilot.actions.customer import CustomerView, Lookup, lookups, view
 from copilot.actions.desk import fresh_verdict, read_as_call
 from copilot.actions.judge import Judge
-from copilot.actions.proposals import ActionContext, edited, propose, situation_of
+from copilot.actions.proposals import ActionContext, Proposal, edited, propose, situation_of
 from copilot.conversation.state import Conversation
 from copilot.pipeline import Insight, Pipeline
 from copilot.reasoning.guidance import Guidance
@@ -98,15 +98,16 @@ class Operations:
 
     def _follow(self, conversation: Conversation) -> None:
         """Look up what the conversation newly names (in the background)."""
-        if self._policy is None:
-            return
-        wanted = [
-            w for w in lookups(conversation, self._policy) if w.key not in self._done and w.key not in self._failed
-        ]
-        if wanted:
-            for lookup in wanted:
-                self._done.add(lookup.key)
-            self._followups.spawn(self._lookup(conversation, wanted))
+        if self._policy is not None:
+            self._look_up_new(conversation, lookups(conversation, self._policy))
+
+    def _look_up_new(self, conversation: Conversation, wanted: list[Lookup]) -> None:
+        """Run, in the background, the lookups not made (or failed) before in this conversation."""
+        new = [w for w in {w.key: w for w in wanted}.values() if w.key not in self._done and w.key not in self._failed]
+        for lookup in new:
+            self._done.add(lookup.key)
+        if new:
+            self._followups.spawn(self._lookup(conversation, new))
 
     def retry(self) -> None:
         """The rep asked to try failed lookups again."""
@@ -116,12 +117,14 @@ class Operations:
         if self._conversation is not None:
             self._follow(self._conversation)
 
-    async def _lookup(self, conversation: Conversation, wanted: list[Lookup]) -> None:
+    async def _lookup(self, conversation: Conversation, wanted: list[Lookup], asked: bool = False) -> None:
+        """Run lookups; only pre-approved ones unless the rep ``asked`` for this one (a read-only tool)."""
         systems = self.desk.systems
         for lookup in wanted:
             try:
                 await systems.tools()
-                if not systems.pre_approved(lookup.tool):
+                info = await systems.info(lookup.tool)
+                if not (systems.pre_approved(lookup.tool) or (asked and info is not None and info.read_only)):
                     continue
                 result = await systems.call(lookup.tool, lookup.arguments)
             except ConnectorError as exc:
@@ -152,8 +155,33 @@ class Operations:
         tools = self.tools
         advice = insight.advice
         context = ActionContext(advice.suggestions, advice.escalations, tools, self.desk.role, extra)
-        self.desk.offer(propose(conversation, context, self.desk.policy, guidance))
+        proposals = propose(conversation, context, self.desk.policy, guidance)
+        try:
+            self.desk.offer(proposals)
+        except CopilotError as exc:  # the audit log refuses to record: nothing is offered, the rep is told
+            self._listener.operation_failed(str(exc))
+            return
         self._listener.actions_changed(self.desk.actions(conversation.id))
+        self._supply(conversation, proposals)
+
+    def _supply(self, conversation: Conversation, proposals: tuple[Proposal, ...]) -> None:
+        """Read the records a proposal waits for with the lookups an admin pre-approved (in the background;
+        the message is analysed again with them, and the proposal judged on them). Others wait for the rep."""
+        wanted = [
+            Lookup(*call)
+            for p in proposals
+            if (call := p.verdict.lookup_call) is not None and self.desk.systems.pre_approved(call[0])
+        ]
+        self._look_up_new(conversation, wanted)
+
+    def look_up(self, action_id: str) -> None:
+        """The rep asked to run the read-only call a proposal waits for (a tool not pre-approved)."""
+        action = self.desk.get(action_id)
+        call = action.proposal.verdict.lookup_call if action is not None else None
+        if call is not None and self._conversation is not None:
+            lookup = Lookup(*call)
+            self._done.add(lookup.key)
+            self._requests.spawn(self._lookup(self._conversation, [lookup], asked=True))
 
     def edit(self, action_id: str, arguments: dict[str, Any]) -> None:
         """The rep filled in or changed a waiting action's arguments: it is proposed again with them, judged
@@ -221,7 +249,7 @@ class Operations:
             return
         try:
             self.desk.reject(action_id, self.desk.actor, why)
-        except ApprovalError as exc:
+        except CopilotError as exc:  # not rejectable any more, or the audit log refuses to record
             self._listener.operation_failed(str(exc))
         self._listener.actions_changed(self.desk.actions(self._conversation.id))
 

@@ -13,11 +13,12 @@ import pytest
 
 from base.errors import PackError
 from connectors.config import SystemConfig
+from connectors.contract import ToolInfo
 from connectors.mcp_client import McpSystem
 from connectors.systems import Systems
 from copilot.action_policy import ActionPolicy, pack_policy, parse_action_policy
 from copilot.actions.desk import ActionDesk
-from copilot.actions.judge import path_value
+from copilot.actions.judge import Judge, Situation, path_value
 from retrieval.packs import load_pack
 from tests.conftest import REPO
 
@@ -136,8 +137,9 @@ def airline(tmp_path: Path) -> Systems:
 async def verdicts(
     systems: Systems, policy: ActionPolicy, steps: list[tuple[str, str, dict[str, Any]]]
 ) -> list[tuple[str, str, str]]:
-    """Run (do, tool, arguments) steps — do: identify, judge or run — and collect (kind, rule, clause)."""
-    desk = ActionDesk(policy, systems)
+    """Run (do, tool, arguments) steps — do: identify, judge or run — and collect (kind, rule, clause).
+    Each change counts as stated and confirmed (that rule is tested on its own, below)."""
+    desk = ActionDesk(policy, systems, Situation(assume_confirmed=True))
     seen: list[tuple[str, str, str]] = []
     try:
         for do, tool, arguments in steps:
@@ -292,3 +294,39 @@ def test_a_search_answer_without_its_items_list_blocks_naming_the_field(tmp_path
         ("judge", "cancel_reservation", {"reservation_id": "JN75RZ"}),
     ]
     assert asyncio.run(verdicts(airline(tmp_path), policy, steps)) == [("blocked", "lookup", "")]
+
+
+CONFIRM_ACTIONS = """
+[[tool]]
+name = "cancel_reservation"
+identity = false
+
+  [[tool.rule]]
+  id = "customer-confirmed"
+  clause = "cancel.eligibility"
+  require = "confirmed([args.reservation_id])"
+  message = "List the change and wait for a yes."
+"""
+
+
+@pytest.mark.parametrize(
+    ("turns", "confirmed"),
+    [
+        ([("customer", "cancel ABC123 please")], False),  # asking is not confirming: the rep states it first
+        ([("customer", "cancel ABC123"), ("rep", "I'll cancel ABC123, ok?"), ("customer", "yes please")], True),
+        ([("rep", "I'll cancel ABC123, ok?"), ("customer", "Sí, adelante")], True),
+        ([("rep", "I'll cancel ABC123, ok?"), ("customer", "ok but wait, not yet")], False),
+        ([("rep", "I'll cancel XYZ999, ok?"), ("customer", "yes")], False),  # another reservation was stated
+        ([("rep", "I'll cancel ABC123, ok?"), ("customer", "hmm, how long does a refund take?")], False),
+    ],
+)
+def test_a_change_runs_only_after_the_customer_confirmed_what_the_rep_stated(
+    turns: list[tuple[str, str]], confirmed: bool
+) -> None:
+    policy = parse_action_policy({"actions.toml": CONFIRM_ACTIONS}, CLAUSES)
+    judge = Judge(policy, Situation(turns=turns))
+    info = ToolInfo("cancel_reservation", "", {"type": "object"}, False)
+    verdict = judge.verdict("cancel_reservation", {"reservation_id": "ABC123"}, info, lambda kind, key: None).verdict
+    assert (verdict.kind == "allowed") is confirmed
+    if not confirmed:
+        assert (verdict.rule, verdict.clause) == ("customer-confirmed", "cancel.eligibility")

@@ -68,6 +68,8 @@ def test_replay_with_a_described_system_looks_up_and_proposes_in_its_own_terms(t
     texts = [
         ("customer", "Hi, I want to cancel my reservation 4WQ150. My user id is chen_jackson_3290."),
         ("rep", "Thanks, let me look at reservation 4WQ150."),
+        ("rep", "4WQ150 is a business reservation, so I can cancel it with a full refund. Shall I cancel 4WQ150?"),
+        ("customer", "Yes, please do."),
     ]
     lines = [header] + [
         {"type": "message", "conversation_id": "c1", "seq": n, "role": role, "text": text,
@@ -82,4 +84,6 @@ def test_replay_with_a_described_system_looks_up_and_proposes_in_its_own_terms(t
     proposals = [p for line in done.stdout.splitlines() for p in json.loads(line).get("proposals", [])]
     cancel = [p for p in proposals if p["tool"] == "cancel_reservation"]
     assert cancel and cancel[-1]["arguments"] == {"reservation_id": "4WQ150"}
-    assert cancel[-1]["verdict"] == "allowed"  # a business reservation of the identified user
+    # the customer asked; the rep stated the change; only the customer's yes lets it run
+    assert [(p["verdict"], p["rule"]) for p in cancel[:-1]] == [("blocked", "customer-confirmed")] * (len(cancel) - 1)
+    assert cancel[-1]["verdict"] == "allowed"  # a business reservation of the identified user, confirmed

@@ -50,7 +50,7 @@ class ActionCard(QFrame):
 
     requested = Signal(str, str)
     """(verb, action id): ``approve``, ``second`` (a lead's approval), ``preview``, ``reject``, ``run``,
-    ``reconcile``, ``undo``."""
+    ``reconcile``, ``undo``, ``edit`` (fill in its arguments), ``lookup`` (read the record it waits for)."""
 
     def __init__(self, action: Action, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -116,6 +116,8 @@ class ActionCard(QFrame):
         if a.state == "proposed" and p.verdict.kind != "blocked":
             preview = [] if a.preview is not None else [("preview", "Preview")]
             return [("approve", "Approve (A)"), *preview, ("edit", "Edit…"), ("reject", "Reject")]
+        if a.state == "proposed" and p.verdict.lookup_call is not None:
+            return [("lookup", "Look it up (L)"), ("reject", "Reject")]
         if a.state == "proposed" and p.verdict.rule in FILLABLE:
             return [("edit", "Fill in… (E)"), ("reject", "Reject")]
         if a.state == "awaiting_second":
@@ -135,6 +137,8 @@ class ActionCard(QFrame):
         key = event.key()
         if key == Qt.Key.Key_E and "edit" in self.buttons:
             self.buttons["edit"].click()
+        elif key == Qt.Key.Key_L and "lookup" in self.buttons:
+            self.buttons["lookup"].click()
         elif key == Qt.Key.Key_A:
             button = self.buttons.get("approve") or self.buttons.get("second")
             if button is not None:

@@ -12,6 +12,14 @@ _ROLE_LABEL = {"customer": "Customer", "rep": "You", "system": "System"}
 _ROLE_COLOUR = {"customer": "#1b3a6b", "rep": "#2b2b2b", "system": "#6b6b6b"}
 
 
+SHOWN_CHARS = 20_000
+"""The most of one message the transcript shows (a pasted log can be a megabyte)."""
+
+
+def _shown_text(text: str) -> str:
+    return text if len(text) <= SHOWN_CHARS else f"{text[:SHOWN_CHARS]} … [{len(text):,} characters in all]"
+
+
 class TranscriptSection(QListWidget):
     """A read-only, keyboard-navigable list of turns; renders only what is new since the last update."""
 
@@ -32,7 +40,8 @@ class TranscriptSection(QListWidget):
             self._shown.clear()
             self._conversation_id = conversation.id
         entries: list[tuple[int, str, str, str]] = [
-            (t.seq, "turn", t.role, f"{_ROLE_LABEL.get(t.role, t.role)}: {t.text}") for t in conversation.turns
+            (t.seq, "turn", t.role, f"{_ROLE_LABEL.get(t.role, t.role)}: {_shown_text(t.full_text or t.text)}")
+            for t in conversation.turns
         ]
         entries += [
             (
