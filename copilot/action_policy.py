@@ -313,6 +313,11 @@ class ActionPolicy:
         context.add_function("confirmed", _nothing_confirmed)
         return context
 
+    @property
+    def id_patterns(self) -> tuple[tuple[str, str], ...]:
+        """(the key it is looked up by, pattern) of each record kind with an id pattern (see gather)."""
+        return tuple((k.key, k.pattern) for k in self.systems.record if k.pattern and k.key)
+
     def identifying(self, fields: Mapping[str, Any], tool: str = "") -> Identify | None:
         """The identify entry (of ``tool``, when given) whose identifying fields are all among ``fields``."""
         return next(

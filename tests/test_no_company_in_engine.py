@@ -22,7 +22,7 @@ def demo_words() -> re.Pattern[str]:
         tools = {t.name for t in DemoStore(Path(folder) / "store.sqlite3").tools()}
     # A clause id counts as a whole id only: `escalation.handoff_requested` is no mention of `escalation.handoff`.
     terms = [rf"(?<![\w.]){re.escape(i)}(?![\w-])" for i in ids]
-    terms += [rf"\b{re.escape(t)}\b" for t in tools] + ["northwind", "NW-"]
+    terms += [rf"\b{re.escape(t)}\b" for t in tools] + ["northwind", r"\bNW\b"]
     return re.compile("|".join(terms), re.IGNORECASE)
 
 

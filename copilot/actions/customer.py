@@ -57,7 +57,7 @@ def lookups(conversation: Conversation, policy: ActionPolicy) -> list[Lookup]:
         if kind.pattern:
             pattern = re.compile(kind.pattern)
             wanted += [Lookup(kind.tool, {kind.key: m.group()}) for text in texts for m in pattern.finditer(text)]
-    facts = gather(conversation)
+    facts = gather(conversation, id_patterns=policy.id_patterns)
     values = {"facts": dict(facts.values), "customer_name": conversation.customer_name or ""}
     for lookup in policy.systems.lookup:
         try:

@@ -87,7 +87,7 @@ def proposal_id(conversation_id: str, tool: str, arguments: Mapping[str, Any]) -
 
 def situation_of(conversation: Conversation, policy: ActionPolicy, role: str = "rep") -> Situation:
     """Who the conversation's lookups identified, what they read, what ran, and what the customer said."""
-    facts = gather(conversation)
+    facts = gather(conversation, id_patterns=policy.id_patterns)
     situation = Situation(
         stated=[t.text for t in conversation.turns if t.role == "customer"],
         role=role,

@@ -23,6 +23,8 @@ _CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b")
 _ACCOUNT = re.compile(r"\b(?:account|acct|a/c)\s*(?:no\.?|number|#)?\s*[:#]?\s*(?P<id>\d{6,12})\b", re.IGNORECASE)
 # signals only knows a few prefixed ids (ORD-12345); "order #4471923" is as personal and more common in chat.
+_PREFIXED_ID = re.compile(r"\b[A-Z]{2,4}-\d{4,12}\b", re.IGNORECASE)
+"""A letters-dash-digits id (an order, a case, a customer number): personal enough to keep from an LLM."""
 _ORDER = re.compile(r"\border\s*(?:no\.?|number|id)?\s*[:#]?\s*(?P<id>[A-Z]{0,4}-?\d{4,12})\b", re.IGNORECASE)
 # signals wants 3-4 digit groups and misses "+44 20 7946 0958" and unseparated "07700900123".
 _PHONE = re.compile(r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]?\d{2,4}){1,5}(?!\w)")
@@ -76,6 +78,7 @@ def _spans(text: str, names: tuple[str, ...]) -> list[tuple[int, int, str]]:
         *_matched(_CARD, text, "CARD"),
         *_located(text, entities.order_ids, "ORDER"),
         *_matched(_ORDER, text, "ORDER"),
+        *_matched(_PREFIXED_ID, text, "ORDER"),
         *_matched(_ACCOUNT, text, "ACCOUNT"),
         *_located(text, entities.phones, "PHONE"),
         *_phones(text),

@@ -38,4 +38,4 @@ class Case:
     @cached_property
     def facts(self) -> Facts:
         """Names, numbers and system records known up to the message."""
-        return gather(self.conversation, self.seq)
+        return gather(self.conversation, self.seq, self.guidance.id_patterns)

@@ -4,6 +4,9 @@ lookups (tool results). Paths, drafts and verification all read the same facts.
 
 from __future__ import annotations
 
+import functools
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -49,8 +52,15 @@ def _single_match(result: dict[str, object]) -> dict[str, object]:
     return {}
 
 
-def gather(conversation: Conversation, seq: int | None = None) -> Facts:
-    """Facts up to ``seq`` (all when None); a later mention or lookup replaces an earlier one."""
+@functools.lru_cache(maxsize=64)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def gather(conversation: Conversation, seq: int | None = None, id_patterns: Sequence[tuple[str, str]] = ()) -> Facts:
+    """Facts up to ``seq`` (all when None); a later mention or lookup replaces an earlier one. ``id_patterns``
+    (fact name, regular expression) are the company's ids to find in the messages (Guidance.id_patterns)."""
+    patterns = [(name, _compiled(pattern)) for name, pattern in id_patterns]
     values: dict[str, str] = {}
     sources: dict[str, str] = {}
 
@@ -71,6 +81,9 @@ def gather(conversation: Conversation, seq: int | None = None) -> Facts:
             found = extract_entities(item.text)
             if found.order_ids:
                 put("order_id", found.order_ids[-1], "conversation")
+            for name, pattern in patterns:
+                if mentioned := pattern.findall(item.text):
+                    put(name, mentioned[-1] if isinstance(mentioned[-1], str) else mentioned[-1][0], "conversation")
             if found.emails:
                 put("email", found.emails[-1], "conversation")
             if found.money and item.role == "customer":

@@ -190,6 +190,9 @@ class Guidance:
     """The clause each built-in check enforces (rules.toml [checks]), from the highest pack that names one."""
     citations: dict[str, str] = field(default_factory=dict)
     """Clause id → citation in the pack that defines it (the first pack in priority order wins)."""
+    id_patterns: tuple[tuple[str, str], ...] = ()
+    """(fact name, regular expression): the company's ids the facts find in messages, from the ``[[record]]``
+    patterns of the highest pack with a systems.toml (an order id ``AB-12345`` becomes the fact ``order_id``)."""
 
     def cite(self, clause_ids: Sequence[str]) -> tuple[str, ...]:
         return tuple(self.citations[c] for c in clause_ids if c in self.citations)
@@ -357,11 +360,14 @@ def merge(packs: Sequence[tuple[str, tuple[tuple[str, str], ...], set[str]]]) ->
     checks: dict[str, Enforced] = {}
     classifier_threshold: float | None = None
     utterances: list[Utterance] = []
+    id_patterns: tuple[tuple[str, str], ...] | None = None
     for key, files, ids in packs:
         name, version = key.split("@", 1)
         for clause_id in ids:
             citations.setdefault(clause_id, citation(name, version, clause_id))
         for file, text in files:
+            if file == "systems.toml" and id_patterns is None:
+                id_patterns = record_patterns(text)
             if file not in REASONING_FILES:
                 continue
             parsed = parse_file(file, text, ids, key)
@@ -393,4 +399,17 @@ def merge(packs: Sequence[tuple[str, tuple[tuple[str, str], ...], set[str]]]) ->
         disclosure or Disclosure(),
         Checks(checks),
         citations,
+        id_patterns or (),
+    )
+
+
+def record_patterns(systems_toml: str) -> tuple[tuple[str, str], ...]:
+    """(the key it is looked up by, pattern) of each ``[[record]]`` of a systems.toml that has a pattern (the file
+    is validated when its pack loads; copilot/action_policy.py reads the rest of it)."""
+    try:
+        records = tomllib.loads(systems_toml).get("record", [])
+    except tomllib.TOMLDecodeError:
+        return ()
+    return tuple(
+        (str(r["key"]), str(r["pattern"])) for r in records if isinstance(r, dict) and r.get("pattern") and r.get("key")
     )

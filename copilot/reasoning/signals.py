@@ -14,7 +14,8 @@ from functools import lru_cache
 
 from copilot.conversation.state import Conversation
 
-_ORDER = re.compile(r"\b(?:NW|ORD|ORDER)[-#]?\s?\d{4,8}\b", re.IGNORECASE)
+_ORDER = re.compile(r"\bORD(?:ER)?[-#]?\s?\d{4,8}\b", re.IGNORECASE)
+"""Order numbers written as such (``ORD-12345``); a company's own id formats come from its pack (systems.toml)."""
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 _NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?"
 _MONEY = re.compile(

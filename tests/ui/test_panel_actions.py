@@ -10,6 +10,7 @@ import sqlite3
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtCore import QEvent, Qt
@@ -218,3 +219,36 @@ def test_a_store_that_cannot_start_leaves_the_panel_usable(
     assert "cannot connect" in parts.panel.customer.body.text()
     assert parts.panel.suggestions.cards, "advice still works without the store"
     close_app(event_loop_qt, parts, systems)
+
+
+def test_an_action_only_the_rep_can_fill_in_is_completed_in_a_form_and_judged_again(
+    qtbot, event_loop_qt, store_app: PanelApp
+) -> None:  # type: ignore[no-untyped-def]
+    """The address path names update_shipping_address, whose new address only the rep can give: the card
+    asks for it (Fill in…, E), the form's arguments are proposed again, and the guardrails judge them."""
+    new_address = {"name": "Tom Becker", "line1": "Hauptstr. 5", "city": "Berlin", "postal_code": "10115"}
+    new_address["country"] = "DE"
+    asked: list[dict[str, Any]] = []
+
+    def fill_in(action, schema):  # type: ignore[no-untyped-def]
+        asked.append(schema)
+        return {**action.proposal.arguments, "address": new_address}
+
+    store_app.panel.ask_arguments = fill_in
+    store_app.panel.open_conversation(demo_conversation("address-change"))
+    play(event_loop_qt, store_app, 1)
+    until(event_loop_qt, lambda: card_for(store_app, "update_shipping_address") is not None, 30)
+    card = card_for(store_app, "update_shipping_address")
+    assert card.action.proposal.verdict.rule == "needs-input" and "address" in card.action.proposal.verdict.reason
+    press(card, Qt.Key.Key_E)
+    cards = store_app.panel.action_cards
+    until(
+        event_loop_qt, lambda: any(c.action.proposal.arguments.get("address") == new_address for c in cards.cards), 30
+    )
+    assert "address" in asked[0]["properties"]  # the form is the tool's own schema
+    edited = next(c for c in cards.cards if c.action.proposal.tool == "update_shipping_address")
+    # nobody has verified Tom yet (message 1): the demo pack's identity rule holds the change, citing its clause
+    assert (edited.action.proposal.verdict.rule, edited.action.proposal.verdict.clause) == (
+        "identity",
+        "security.verification-required",
+    )
