@@ -45,6 +45,10 @@ def parse_jsonl(
             value = json.loads(raw)
         except json.JSONDecodeError as exc:
             problem = f"not JSON ({exc.msg} at column {exc.colno})"
+        except RecursionError:
+            problem = "nested too deeply to read"
+        except ValueError as exc:  # json's own limits, e.g. an integer of thousands of digits
+            problem = f"not readable JSON ({str(exc).splitlines()[0]})"
         else:
             if isinstance(value, dict):
                 yield JsonLine(origin, number, value)
