@@ -269,7 +269,7 @@ class Panel(QWidget):
         self.demo.select(path)
         self.notices.clear_errors()
         for error in errors:
-            self.notices.add_error(f"Skipped a bad line: {error}")
+            self.notices.add_error(str(error))  # file:line: what is wrong (a skipped line, an empty file)
         self._update_progress()
 
     @Slot()
