@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from copilot.conversation.state import Turn
+from copilot.conversation.state import Conversation, Turn
 from copilot.reasoner import workspace_clauses
 from copilot.reasoning.claims import ClauseFinder, Unsupported, quantities, verify
-from copilot.reasoning.guidance import merge
+from copilot.reasoning.facts import gather
+from copilot.reasoning.guidance import merge, record_patterns
 from copilot.reasoning.rules import Checks, Draft, Enforced, Flag, evaluate
 from copilot.reasoning.signals import extract_entities
 from copilot.settings import DEMO_PACK, RESOURCES
@@ -147,8 +148,8 @@ def test_an_amount_that_needs_approval_is_not_backed_for_the_rep(workspace: Work
 
 
 def test_entities_found_in_a_message() -> None:
-    found = extract_entities("Order NW-10482: refund $129.00 to ana@example.com, card 4111 1111 1111 1111")
-    assert found.order_ids == ("NW-10482",) and found.emails == ("ana@example.com",)
+    found = extract_entities("Order ORD-10482: refund $129.00 to ana@example.com, card 4111 1111 1111 1111")
+    assert found.order_ids == ("ORD-10482",) and found.emails == ("ana@example.com",)
     assert [str(m.amount) for m in found.money] == ["129.00"] and found.card_numbers == ("4111 1111 1111 1111",)
 
 
@@ -195,3 +196,11 @@ def test_only_the_regulated_actions_a_pack_names_are_watched() -> None:
         "fees.waivers",
         "Waiving a balance needs a review first; escalate instead of agreeing.",
     )
+
+
+def test_a_company_s_own_id_format_comes_from_its_pack() -> None:
+    """The engine knows no company's ids: the demo pack's systems.toml says what its order ids look like."""
+    patterns = record_patterns((DEMO_PACK / "systems.toml").read_text())
+    conversation = Conversation("c", turns=(Turn(1, "customer", "Where is nw-10482? And NW-10490, sorry", None),))
+    assert gather(conversation).get("order_id") is None
+    assert gather(conversation, id_patterns=patterns).get("order_id") == "NW-10490"
