@@ -40,6 +40,8 @@ START_S = 30.0
 EXIT_GRACE_S = 0.25
 """How long a stdio program has to exit once its stdin is closed (a server that reads its input exits at once)."""
 mcp.client.stdio.PROCESS_TERMINATION_TIMEOUT = EXIT_GRACE_S
+CLOSE_S = 10.0
+"""Longest a closing connection is waited for (the SDK's own shutdown takes EXIT_GRACE_S plus a kill)."""
 _T = TypeVar("_T")
 _Op = Callable[[Client], Awaitable[Any]]
 _Queue = asyncio.Queue[tuple[_Op, asyncio.Future[Any]] | None]
@@ -88,7 +90,12 @@ class McpSystem:
             # Cancelled, not asked to finish: a request in flight belongs to a caller that is gone, and an app
             # closing must not wait for it. The worker's own ``finally`` closes the connection in its task.
             worker.cancel()
-            await asyncio.wait([worker])  # our own cancellation still propagates; the worker's does not
+            # Our own cancellation still propagates; the worker's does not. Bounded: a connection whose
+            # cleanup waits on a timer that never fires (an anyio timeout run outside the loop) must not hold
+            # a closing app; the program is then left to the app's exit.
+            _, pending = await asyncio.wait([worker], timeout=CLOSE_S)
+            if pending:
+                log.warning("%s: the connection did not close within %.0f s; leaving it", self.config.name, CLOSE_S)
 
     def _result(self, tool: str, result: CallToolResult) -> dict[str, Any]:
         text = "\n".join(c.text for c in result.content if isinstance(c, TextContent))
