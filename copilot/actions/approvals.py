@@ -26,7 +26,7 @@ from connectors.systems import Systems
 from copilot.action_policy import ActionPolicy
 from copilot.actions.audit import AuditLog
 from copilot.actions.desk import fresh, fresh_verdict, read_as_call
-from copilot.actions.judge import Judge
+from copilot.actions.judge import EXPRESSION_FAILURES, Judge
 from copilot.actions.proposals import Proposal, situation_of
 from copilot.actions.verdict import Verdict
 from copilot.conversation.state import Conversation
@@ -396,7 +396,7 @@ class Desk:
         variables = judge.variables(described, p.arguments, records, {}, before=action.before or {})
         try:
             return judge.evaluate(described.applied, variables) is True
-        except (KeyError, IndexError, ValueError, RuntimeError, TypeError):
+        except EXPRESSION_FAILURES:
             return None
 
     async def resume(self, record: RecordResult = lambda *_: None) -> None:

@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from copilot.action_policy import ActionPolicy, CustomerCard
-from copilot.actions.judge import path_value, shown
+from copilot.actions.judge import EXPRESSION_FAILURES, path_value, shown
 from copilot.conversation.state import Conversation
 from copilot.reasoning.facts import gather
 
-_FAILURES = (KeyError, IndexError, ValueError, RuntimeError, TypeError)
 _SEARCH_KEYS = ("customers", "matches", "results", "users")
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T")
 
@@ -36,7 +35,6 @@ class Lookup:
 class CustomerView:
     """What the panel's Customer section shows."""
 
-    customer: dict[str, Any] | None = None
     title: tuple[str, ...] = ()
     """The customer's first line, field by field (name, id, email)."""
     items: tuple[str, ...] = ()
@@ -65,7 +63,7 @@ def lookups(conversation: Conversation, policy: ActionPolicy) -> list[Lookup]:
                 continue
             context = policy.context(values)
             arguments = {name: policy.program(e).execute(context) for name, e in lookup.arguments.items()}
-        except _FAILURES:
+        except EXPRESSION_FAILURES:
             continue
         if all(v is not None and v != "" for v in arguments.values()):
             wanted.append(Lookup(lookup.tool, arguments))
@@ -82,11 +80,11 @@ def view(conversation: Conversation, policy: ActionPolicy, stale: bool = False, 
     card = policy.systems.customer
     customer = _newest(conversation, card) if card is not None else None
     if card is None or customer is None:
-        return CustomerView(None, (), (), stale, message)
+        return CustomerView((), (), stale, message)
     title = tuple(_text(value) for path in card.title if (value := path_value(customer, path)) not in (None, ""))
     listed = path_value(customer, card.items) if card.items else None
     items = tuple(_item(item, card) for item in listed) if isinstance(listed, list) else ()
-    return CustomerView(customer, title, items, stale, message)
+    return CustomerView(title, items, stale, message)
 
 
 def _newest(conversation: Conversation, card: CustomerCard) -> dict[str, Any] | None:

@@ -36,7 +36,7 @@ _YES = re.compile(
 """An explicit yes at the start of a reply, in the languages the copilot drafts in."""
 _NO = re.compile(r"\b(?:don'?t|do not|wait|hold on|stop|not yet)\b", re.IGNORECASE)
 """A yes taken back in the same reply ("ok, but wait")."""
-_FAILURES = (KeyError, IndexError, ValueError, RuntimeError, TypeError)
+EXPRESSION_FAILURES = (KeyError, IndexError, ValueError, RuntimeError, TypeError)
 """What evaluating an expression on data that lacks a field raises (the ``cel`` interpreter's errors)."""
 
 
@@ -174,7 +174,7 @@ class Judge:
             try:
                 applies = not rule.when or self.evaluate(rule.when, variables) is True
                 holds = not applies or self.evaluate(rule.require, variables) is True
-            except _FAILURES as exc:
+            except EXPRESSION_FAILURES as exc:
                 reason = f"{self.render(rule.message, variables)} (the rule could not be checked: {_missing(exc)})"
                 return Judged(Verdict("blocked", reason, rule.id, rule.clause), records)
             if holds:
@@ -223,7 +223,7 @@ class Judge:
         nothing usable (it fails, gives null or an empty id, or a map lacks a key)."""
         try:
             value = self.evaluate(expression, variables)
-        except _FAILURES:
+        except EXPRESSION_FAILURES:
             return None
         lookups: list[Lookup] = []
         for given in value if isinstance(value, list) else [value]:
@@ -258,7 +258,7 @@ class Judge:
         for name, expression in policy.arguments.items():
             try:
                 value = self.evaluate(expression, self.known(policy, arguments, source, context))
-            except _FAILURES:
+            except EXPRESSION_FAILURES:
                 value = None
             if value is not None and value != "":  # nothing to give: left out (the schema says if it may be)
                 arguments[name] = value
@@ -266,7 +266,7 @@ class Judge:
             try:
                 if self.evaluate(policy.offer, self.known(policy, arguments, source, context)) is not True:
                     return None
-            except _FAILURES:
+            except EXPRESSION_FAILURES:
                 return None
         return arguments
 
@@ -393,7 +393,7 @@ class Judge:
         for name, expression in (policy.variables if policy else {}).items():
             try:
                 values["variables"] = {**values["variables"], name: self.evaluate(expression, values)}
-            except _FAILURES:
+            except EXPRESSION_FAILURES:
                 continue
         return values
 
@@ -422,7 +422,7 @@ class Judge:
         for part in template_parts(text):
             try:
                 value = shown(self.evaluate(part, variables))
-            except _FAILURES:
+            except EXPRESSION_FAILURES:
                 value = "?"
             text = text.replace("{" + part + "}", value, 1)
         return text
