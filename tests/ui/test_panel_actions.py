@@ -69,11 +69,12 @@ def test_cancellation_demo_to_an_executed_approved_action(
     until(
         event_loop_qt,
         lambda: (
-            card_for(store_app, "cancel_order") is not None and "Marcus Bell" in store_app.panel.customer.body.text()
+            card_for(store_app, "cancel_order") is not None
+            and "Marcus Bell" in store_app.panel.customer.body.text()
+            and "NW-11730" in store_app.panel.customer.body.text()  # the order's lookup lands after the customer's
         ),
         30,
     )
-    assert "NW-11730" in store_app.panel.customer.body.text()
     card = card_for(store_app, "cancel_order")
     assert "You may approve" in card.text and "Can be undone" in card.text
     assert "cancellations.before-shipping" in card.text
