@@ -5,6 +5,7 @@
     │   └── EventError     a conversation event line; the rest of the file still plays
     ├── PackError          a policy pack that cannot be loaded (file, line, problem, fix)
     ├── StoreError         the clause store cannot be opened or written
+    ├── RecordsError       the records database cannot be opened, upgraded or written, or a record is unknown
     ├── ModelError         the embedding model cannot be loaded
     ├── LlmError           the optional language model failed; drafts fall back to templates
     ├── ApprovalError      an approval or run that is not allowed now
@@ -71,6 +72,10 @@ class PackError(CopilotError):
 
 class StoreError(CopilotError):
     """The clause store under the app data folder cannot be opened or written."""
+
+
+class RecordsError(CopilotError):
+    """The records of what reps did (SQLite or a team's PostgreSQL) cannot be used as asked."""
 
 
 class ModelError(CopilotError):
