@@ -240,6 +240,9 @@ class ToolPolicy(_Strict):
     required arguments from the records read and the identified customer, and the rep the rest."""
     offer: str = ""
     """The copilot proposes the tool only when this holds (empty: whenever a path or escalation calls for it)."""
+    free_text: tuple[str, ...] = ()
+    """Arguments in someone's own words (a transfer's summary): the copilot drafts them, and
+    ``copilot eval suggestions`` does not compare them with a recorded agent's."""
     label: str = ""
     """The action in a few words for its card, with ``{expression}`` parts (``Cancel order {args.order_id}``)."""
     undo: str = ""

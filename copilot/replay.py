@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from base.errors import ConnectorError, EventError
+from connectors.contract import ToolInfo
 from copilot.action_policy import policy_in_force
 from copilot.actions.customer import Lookup, lookups
 from copilot.actions.proposals import ActionContext, Proposal, propose
@@ -17,6 +18,7 @@ from copilot.conversation.state import Conversation, ToolEvent
 from copilot.pipeline import Insight, Pipeline
 
 if TYPE_CHECKING:
+    from connectors.systems import Systems
     from copilot.actions.approvals import Desk
 
 
@@ -84,6 +86,71 @@ def insight_record(insight: Insight) -> dict[str, Any]:
     }
 
 
+class Supply:
+    """The live panel's supply loop for one conversation, without the panel: before each analysis the
+    pre-approved lookups the conversation names, then those its proposals wait for, until nothing new is
+    read. ``systems`` None: no lookups (the conversation's own tool results are all the facts)."""
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        systems: Systems | None,
+        tools: Mapping[str, ToolInfo],
+        role: str = "rep",
+        warn: Callable[[str], None] = lambda _: None,
+    ) -> None:
+        self.pipeline = pipeline
+        self.systems = systems
+        self.tools = tools
+        self.role = role
+        self.warn = warn
+        self.found: list[ToolEvent] = []
+        """The copilot's own lookups so far (call and result), joined to every later state."""
+        self._done: set[str] = set()
+
+    async def advise(self, conversation: Conversation, seq: int) -> tuple[Insight, tuple[Proposal, ...]]:
+        """The insight and proposals for message ``seq`` of ``conversation`` (a state of the recorded events),
+        with every lookup made so far joined to it."""
+        conversation = replace(conversation, tools=(*conversation.tools, *self.found))
+        pipeline = self.pipeline
+        packs = pipeline.pinned or tuple(v.key for v in pipeline.workspace.applicable(conversation))
+        policy = policy_in_force(pipeline.workspace.catalog, packs)
+        while True:  # as the panel does: what the conversation names, then what a proposal waits for
+            known = len(self.found)
+            conversation = await self._look_up(conversation, seq, lookups(conversation, policy))
+            if len(self.found) > known:
+                continue
+            insight = pipeline.run(conversation, seq)
+            advice = insight.advice
+            context = ActionContext(advice.suggestions, advice.escalations, self.tools, self.role)
+            proposals = propose(conversation, context, policy, pipeline.workspace.guidance(insight.packs))
+            calls = [Lookup(*call) for p in proposals if (call := p.verdict.lookup_call) is not None]
+            conversation = await self._look_up(conversation, seq, calls)
+            if len(self.found) == known:
+                return insight, proposals
+
+    async def _look_up(self, conversation: Conversation, seq: int, wanted: list[Lookup]) -> Conversation:
+        """The conversation with the results of the pre-approved lookups not made before."""
+        systems = self.systems
+        for lookup in wanted:
+            if systems is None or lookup.key in self._done or not systems.pre_approved(lookup.tool):
+                continue
+            self._done.add(lookup.key)
+            try:
+                result = await systems.call(lookup.tool, lookup.arguments)
+            except ConnectorError as exc:
+                self.warn(f"lookup {lookup.tool} failed: {exc}")
+                continue
+            self.found.extend(
+                (
+                    ToolEvent(seq, "call", lookup.tool, json.dumps(lookup.arguments)),
+                    ToolEvent(seq, "result", lookup.tool, json.dumps(result)),
+                )
+            )
+            conversation = replace(conversation, tools=(*conversation.tools, *self.found[-2:]))
+        return conversation
+
+
 async def replay_with_systems(
     path: Path, pipeline: Pipeline, desk: Desk, warn: Callable[[str], None]
 ) -> tuple[list[tuple[Insight, tuple[Proposal, ...]]], list[EventError]]:
@@ -92,50 +159,11 @@ async def replay_with_systems(
     Proposals are offered to ``desk`` (so each lands in the audit log once) but nothing is executed.
     """
     states, errors = replay_states(path)
-    systems = desk.systems
-    tools = await systems.tools()
-    found: list[ToolEvent] = []
-    done: set[str] = set()
+    tools = await desk.systems.tools()
+    supply = Supply(pipeline, desk.systems, {name: info for name, (_, info) in tools.items()}, desk.role, warn)
     out: list[tuple[Insight, tuple[Proposal, ...]]] = []
-    offered = {name: info for name, (_, info) in tools.items()}
-
-    async def look_up(conversation: Conversation, seq: int, wanted: list[Lookup]) -> Conversation:
-        """The conversation with the results of the pre-approved lookups not made before."""
-        for lookup in wanted:
-            if lookup.key in done or not systems.pre_approved(lookup.tool):
-                continue
-            done.add(lookup.key)
-            try:
-                result = await systems.call(lookup.tool, lookup.arguments)
-            except ConnectorError as exc:
-                warn(f"lookup {lookup.tool} failed: {exc}")
-                continue
-            found.extend(
-                (
-                    ToolEvent(seq, "call", lookup.tool, json.dumps(lookup.arguments)),
-                    ToolEvent(seq, "result", lookup.tool, json.dumps(result)),
-                )
-            )
-            conversation = replace(conversation, tools=(*conversation.tools, *found[-2:]))
-        return conversation
-
     for conversation, seq in states:
-        conversation = replace(conversation, tools=(*conversation.tools, *found))
-        packs = pipeline.pinned or tuple(v.key for v in pipeline.workspace.applicable(conversation))
-        policy = policy_in_force(pipeline.workspace.catalog, packs)
-        while True:  # as the panel does: what the conversation names, then what a proposal waits for
-            known = len(found)
-            conversation = await look_up(conversation, seq, lookups(conversation, policy))
-            if len(found) > known:
-                continue
-            insight = pipeline.run(conversation, seq)
-            advice = insight.advice
-            context = ActionContext(advice.suggestions, advice.escalations, offered, desk.role)
-            proposals = propose(conversation, context, policy, pipeline.workspace.guidance(insight.packs))
-            calls = [Lookup(*call) for p in proposals if (call := p.verdict.lookup_call) is not None]
-            conversation = await look_up(conversation, seq, calls)
-            if len(found) == known:
-                break
+        insight, proposals = await supply.advise(conversation, seq)
         desk.offer(proposals)
         out.append((insight, proposals))
     return out, errors

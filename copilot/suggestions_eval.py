@@ -1,0 +1,329 @@
+"""`copilot eval suggestions`: would the copilot have proposed the writes a good agent made, in time and
+with the same arguments?
+
+Each solved conversation (``reward`` 1 in the outcomes file) is replayed event by event through the panel's
+supply loop (``replay.Supply``: the pre-approved lookups, the pipeline, the proposals): after every message,
+and again right before each write the recorded agent made (its lookups since the message are facts by
+then). A write counts as anticipated when a proposal of the same tool was shown after the customer's
+latest message before it; exactly, when its arguments were the agent's too (the arguments a pack marks
+``free_text``, someone's own words, are not compared). A proposal that matches none of the agent's writes
+of the conversation is an extra; a proposal whose arguments agree with one of them on every argument it
+gives is that write, not filled in completely. Nothing here knows a company: the pack names the write
+tools (or the server, when one is given) and the conversations are the events of
+docs/conversation-events.md.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from statistics import mean
+from typing import Any
+
+from base.errors import LineError
+from base.jsonl import read_jsonl
+from connectors.config import SystemConfig
+from connectors.contract import ToolInfo
+from connectors.systems import Systems, open_system
+from copilot.action_policy import ActionPolicy
+from copilot.actions.proposals import Proposal
+from copilot.conversation.events import ConversationStarted, Message, ToolCall, read_events
+from copilot.conversation.state import Conversation
+from copilot.pipeline import Pipeline
+from copilot.replay import Supply
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One recorded conversation's result: whether its agent solved the task."""
+
+    id: str
+    """The conversation's file name without ``.jsonl``."""
+    solved: bool
+
+
+def read_outcomes(path: Path) -> list[Outcome]:
+    """The outcomes of a JSONL file (``{"id", "reward", ...}`` a line); a LineError names the line and field."""
+    found: list[Outcome] = []
+    for line in read_jsonl(path):
+        value = line.value
+        if not isinstance(value.get("id"), str) or not value["id"]:
+            raise line.error("must be the conversation's id (its file name without .jsonl)", "id")
+        reward = value.get("reward")
+        if isinstance(reward, bool) or not isinstance(reward, int | float):
+            raise line.error("must be a number (1 for a solved task)", "reward")
+        found.append(Outcome(value["id"], reward == 1))
+    return found
+
+
+@dataclass(frozen=True)
+class Write:
+    """One write call of the recorded agent."""
+
+    tool: str
+    arguments: dict[str, Any]
+    turn: int
+    """The index of the customer's latest message before it (0: the first), -1 before any."""
+    shown_before: int
+    """How many of the conversation's analyses came before it."""
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """One conversation replayed: the proposals of every analysis (with its customer turn) and the writes."""
+
+    id: str
+    analyses: tuple[tuple[int, tuple[Proposal, ...]], ...]
+    writes: tuple[Write, ...]
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass
+class ToolTally:
+    writes: int = 0
+    named: int = 0
+    exact: int = 0
+    extra: int = 0
+    earlier: list[int] = field(default_factory=list)
+    """Per write proposed in time by name: how many customer turns before the agent it was shown."""
+    exact_earlier: list[int] = field(default_factory=list)
+
+    def as_json(self, conversations: int) -> dict[str, Any]:
+        return {
+            "writes": self.writes,
+            "name_recall": _share(self.named, self.writes),
+            "exact_recall": _share(self.exact, self.writes),
+            "extra": self.extra,
+            "extra_per_conversation": _share(self.extra, conversations),
+            "turns_earlier": round(mean(self.earlier), 2) if self.earlier else None,
+            "exact_turns_earlier": round(mean(self.exact_earlier), 2) if self.exact_earlier else None,
+        }
+
+
+@dataclass
+class SuggestionScores:
+    conversations: int = 0
+    total: ToolTally = field(default_factory=ToolTally)
+    by_tool: dict[str, ToolTally] = field(default_factory=dict)
+    misses: list[dict[str, Any]] = field(default_factory=list)
+    """The writes not proposed exactly: the agent's arguments and the copilot's of the same tool."""
+    extras: list[dict[str, Any]] = field(default_factory=list)
+
+    def tally(self, tool: str) -> list[ToolTally]:
+        return [self.total, self.by_tool.setdefault(tool, ToolTally())]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "conversations": self.conversations,
+            "overall": self.total.as_json(self.conversations),
+            "by_tool": {tool: t.as_json(self.conversations) for tool, t in sorted(self.by_tool.items())},
+            "misses": self.misses,
+            "extras": self.extras,
+        }
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 3) if whole else None
+
+
+def _plain(value: Any) -> Any:
+    """A JSON value compared as data: whole floats as ints, so 250 and 250.0 are one amount."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+class Matcher:
+    """Whether a proposal is an agent's write, by the pack's tools (their ``free_text`` arguments aside)."""
+
+    def __init__(self, policy: ActionPolicy) -> None:
+        self.policy = policy
+
+    def compared(self, tool: str, arguments: Mapping[str, Any]) -> dict[str, Any]:
+        described = self.policy.tools.get(tool)
+        ignored = set(described.free_text) if described else set()
+        plain: dict[str, Any] = _plain({k: v for k, v in arguments.items() if k not in ignored})
+        return plain
+
+    @staticmethod
+    def named(proposal: Proposal, write: Write) -> bool:
+        return proposal.tool == write.tool
+
+    def exact(self, proposal: Proposal, write: Write) -> bool:
+        return proposal.tool == write.tool and self.compared(proposal.tool, proposal.arguments) == self.compared(
+            write.tool, write.arguments
+        )
+
+    def agrees(self, proposal: Proposal, write: Write) -> bool:
+        """The proposal is this write, perhaps not filled in completely: every argument it gives is the agent's."""
+        if proposal.tool != write.tool:
+            return False
+        wanted = self.compared(write.tool, write.arguments)
+        return all(
+            wanted.get(name) == value for name, value in self.compared(proposal.tool, proposal.arguments).items()
+        )
+
+
+def score(replayed: Sequence[Replayed], matcher: Matcher) -> SuggestionScores:
+    """Recall in time by name and with exact arguments, turns earlier, and extras, per tool and overall."""
+    scores = SuggestionScores(conversations=len(replayed))
+    for one in replayed:
+        by_turn: dict[int, list[Proposal]] = {}
+        for turn, proposals in one.analyses:
+            by_turn.setdefault(turn, []).extend(proposals)
+        for write in one.writes:
+            window = [p for turn, shown in one.analyses[: write.shown_before] if turn == write.turn for p in shown]
+            named = any(Matcher.named(p, write) for p in window)
+            exact = any(matcher.exact(p, write) for p in window)
+            for tally in scores.tally(write.tool):
+                tally.writes += 1
+                tally.named += named
+                tally.exact += exact
+                if named:
+                    tally.earlier.append(_run_before(by_turn, write, Matcher.named))
+                if exact:
+                    tally.exact_earlier.append(_run_before(by_turn, write, matcher.exact))
+            if not exact:
+                scores.misses.append(
+                    {
+                        "conversation": one.id,
+                        "tool": write.tool,
+                        "arguments": write.arguments,
+                        "proposed": _distinct([p.arguments for p in window if p.tool == write.tool]),
+                    }
+                )
+        extras: dict[str, Proposal] = {}
+        for _, proposals in one.analyses:
+            for proposal in proposals:
+                if not any(matcher.agrees(proposal, write) for write in one.writes):
+                    extras.setdefault(proposal.id, proposal)
+        for proposal in extras.values():
+            for tally in scores.tally(proposal.tool):
+                tally.extra += 1
+            scores.extras.append(
+                {
+                    "conversation": one.id,
+                    "tool": proposal.tool,
+                    "arguments": proposal.arguments,
+                    "verdict": proposal.verdict.kind,
+                    "why": proposal.why,
+                }
+            )
+    return scores
+
+
+def _run_before(
+    by_turn: Mapping[int, Sequence[Proposal]], write: Write, matches: Callable[[Proposal, Write], bool]
+) -> int:
+    """How many customer turns right before the write's showed a matching proposal, without a gap."""
+    earlier, turn = 0, write.turn
+    while turn - earlier - 1 >= 0 and any(matches(p, write) for p in by_turn.get(turn - earlier - 1, ())):
+        earlier += 1
+    return earlier
+
+
+def _distinct(values: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen: dict[str, dict[str, Any]] = {}
+    for value in values:
+        seen.setdefault(json.dumps(value, sort_keys=True, default=str), value)
+    return list(seen.values())
+
+
+async def replay_conversation(path: Path, supply: Supply, writes: set[str]) -> Replayed:
+    """Analyses after every message and right before every write call (when something arrived since the
+    message), each with the customer turn it belongs to; the write calls of the tools in ``writes``."""
+    log = read_events(path)
+    conversation: Conversation | None = None
+    analyses: list[tuple[int, tuple[Proposal, ...]]] = []
+    found: list[Write] = []
+    turn, message, changed = -1, None, False
+    for event in log.events:
+        if isinstance(event, ConversationStarted):
+            conversation = Conversation.start(event)
+            continue
+        if conversation is None:
+            conversation = Conversation(id=getattr(event, "conversation_id", path.stem))
+        if isinstance(event, ToolCall) and event.name in writes:
+            if changed and message is not None:
+                analyses.append((turn, (await supply.advise(conversation, message))[1]))
+                changed = False
+            found.append(Write(event.name, dict(event.arguments), turn, len(analyses)))
+        conversation = conversation.apply(event)
+        if isinstance(event, Message):
+            turn += event.role == "customer"
+            message, changed = event.seq, False
+            analyses.append((turn, (await supply.advise(conversation, event.seq))[1]))
+        else:
+            changed = True
+    return Replayed(path.stem, tuple(analyses), tuple(found), tuple(str(e) for e in log.errors))
+
+
+def offline_tools(policy: ActionPolicy) -> dict[str, ToolInfo]:
+    """Without a server: the write tools the pack describes and the lookups it names (no schemas)."""
+    reads = [kind.tool for kind in policy.systems.record] + [how.tool for how in policy.systems.identify]
+    tools = {name: ToolInfo(name, read_only=True) for name in reads}
+    tools.update({name: ToolInfo(name) for name in policy.tools})
+    return tools
+
+
+async def evaluate_suggestions(
+    pipeline: Pipeline,
+    policy: ActionPolicy,
+    conversations: Path,
+    outcomes: Sequence[Outcome],
+    server: str | None,
+    progress: Callable[[int, int], None] | None = None,
+    warn: Callable[[str], None] = lambda _: None,
+) -> SuggestionScores:
+    """Replay every solved conversation of ``outcomes`` (files ``conversations/ID.jsonl``) and score it.
+    ``server`` starts the company's system afresh for each conversation (``{state}``: a new empty folder,
+    ``{task}``: empty), whose pre-approved lookups are the ones the pack's systems.toml names."""
+    solved = [o for o in outcomes if o.solved]
+    missing = [o.id for o in solved if not (conversations / f"{o.id}.jsonl").is_file()]
+    if missing:
+        raise LineError(
+            str(conversations), 0, "file", f"has no conversation file for {', '.join(missing[:3])}.jsonl (solved)"
+        )
+    replayed: list[Replayed] = []
+    for number, outcome in enumerate(solved, start=1):
+        path = conversations / f"{outcome.id}.jsonl"
+        if server is None:
+            tools = offline_tools(policy)
+            replayed.append(
+                await replay_conversation(path, Supply(pipeline, None, tools, warn=warn), set(policy.tools))
+            )
+        else:
+            replayed.append(await _with_server(pipeline, policy, path, server, warn))
+        for warning in replayed[-1].warnings:
+            warn(f"skipped: {warning}")
+        if progress:
+            progress(number, len(solved))
+    return score(replayed, Matcher(policy))
+
+
+async def _with_server(
+    pipeline: Pipeline, policy: ActionPolicy, path: Path, server: str, warn: Callable[[str], None]
+) -> Replayed:
+    """One conversation with the system started fresh for it; the writes are the tools it does not mark read-only."""
+    lookups = {kind.tool for kind in policy.systems.record} | {how.tool for how in policy.systems.identify}
+    lookups |= {lookup.tool for lookup in policy.systems.lookup}
+    with tempfile.TemporaryDirectory(prefix="copilot-eval-suggestions-") as state:
+        command = tuple(part.replace("{state}", state).replace("{task}", "") for part in shlex.split(server))
+        config = SystemConfig(
+            name="eval", transport="stdio", command=command, timeout_s=60, pre_approved=tuple(sorted(lookups))
+        )
+        systems = Systems([open_system(config)])
+        try:
+            tools = {name: info for name, (_, info) in (await systems.tools()).items()}
+            writes = {name for name, info in tools.items() if not info.read_only}
+            return await replay_conversation(path, Supply(pipeline, systems, tools, warn=warn), writes)
+        finally:
+            await systems.aclose()

@@ -1,0 +1,57 @@
+"""`copilot eval suggestions` as a user runs it: recorded airline conversations replayed against the airline
+fixture server, scored on whether the copilot proposed the agent's writes in time and with its arguments."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from tests.conftest import BENCHDATA, REPO
+from tests.copilot.test_cli import copilot
+
+AIRLINE = BENCHDATA / "airline"
+SOLVED = ("taubench-airline-gpt-4o-task001-t1", "taubench-airline-gpt-4o-task043-t0")
+"""A cancellation for an insured customer who feels unwell, and a passenger's new last name."""
+
+
+def arguments(conversations: Path, outcomes: Path) -> list[str]:
+    server = f"{sys.executable} -m tests.fixtures.airline.server --state {{state}}"
+    return [
+        "eval", "suggestions", "--conversations", str(conversations), "--outcomes", str(outcomes),
+        "--pack", str(REPO / "resources" / "packs" / "airline"), "--server", server, "--json",
+    ]  # fmt: skip
+
+
+def test_solved_conversations_are_scored_per_tool(tmp_path: Path) -> None:
+    conversations = tmp_path / "conversations"
+    conversations.mkdir()
+    for name in SOLVED:
+        shutil.copy(AIRLINE / "conversations" / f"{name}.jsonl", conversations)
+    outcomes = tmp_path / "outcomes.jsonl"
+    lines = [json.loads(line) for line in (AIRLINE / "outcomes.jsonl").read_text().splitlines()]
+    unsolved = next(line for line in lines if line["reward"] == 0)  # its file is absent: never read
+    outcomes.write_text("".join(json.dumps(line) + "\n" for line in lines if line["id"] in SOLVED or line is unsolved))
+
+    done = copilot(*arguments(conversations, outcomes), home=tmp_path / "home")
+
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.splitlines()[-1])
+    assert result["conversations"] == 2
+    assert {"name_recall", "exact_recall", "extra_per_conversation"} <= set(result["overall"])
+    assert set(result["by_tool"]) >= {"cancel_reservation", "update_reservation_passengers"}
+    assert result["overall"]["writes"] == 2
+    assert result["overall"]["name_recall"] == 1.0
+    cancel = result["by_tool"]["cancel_reservation"]
+    assert cancel["exact_recall"] == 1.0  # Z7GOZK, the reservation the customer's return flight is on
+    assert "cancel_reservation" in done.stdout and "all" in done.stdout
+
+
+def test_an_outcome_line_without_a_reward_is_named(tmp_path: Path) -> None:
+    outcomes = tmp_path / "outcomes.jsonl"
+    outcomes.write_text(json.dumps({"id": SOLVED[0], "reward": "yes"}) + "\n")
+    done = copilot(*arguments(tmp_path, outcomes), home=tmp_path / "home")
+    assert done.returncode == 2
+    assert f"{outcomes}:1" in done.stderr and "reward" in done.stderr
+    assert "Traceback" not in done.stderr
