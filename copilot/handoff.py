@@ -90,8 +90,13 @@ def build_handoff(conversation: Conversation, insight: Insight) -> Handoff:
     parts: list[str] = []
     if customer:
         parts.append(f"{who}{where} wrote: “{' '.join(_sentences(customer[0].text)[:2])}”")
-    if advice.intent.known and advice.suggestions:
-        parts.append(f"Topic: {advice.suggestions[0].playbook.lower()}.")
+    topics = [t for t in advice.topics.topics if t.known]
+    if len(topics) == 1:
+        parts.append(f"Topic: {topics[0].title.lower()}.")
+    elif topics:
+        now = advice.topics.topic
+        named = [t.title.lower() + (" (the latest)" if t is now else "") for t in topics]
+        parts.append(f"Topics: {'; '.join(named)}.")
     for escalation in advice.escalations:
         turn = conversation.turn(escalation.seq)
         if turn is not None and turn is not (customer[0] if customer else None):

@@ -100,6 +100,8 @@ class Pipeline:
             notices = self._notices(conversation, seq, packs)
         case = self.reasoner.case(conversation, seq, packs)
         advice, stages = self.reasoner.advise(case, lambda: [h.text for h in searching.result().hits])
+        if advice.topics.notice:
+            notices = (advice.topics.notice, *notices)
         result = searching.result()
         timings = {
             "embed": round(result.embed_ms, 2),

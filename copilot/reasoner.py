@@ -7,6 +7,7 @@ for a verdict. The example indexes are built once per guidance (pack versions) a
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -21,11 +22,12 @@ from copilot.reasoning.escalation import Escalation, Taxonomy, detect
 from copilot.reasoning.examples import ExampleIndex
 from copilot.reasoning.facts import Facts
 from copilot.reasoning.guidance import Guidance
-from copilot.reasoning.intent import Intent, classify
+from copilot.reasoning.intent import Intent
 from copilot.reasoning.pack_rules import pack_rules
 from copilot.reasoning.rules import Checks, Draft, Flag, evaluate
 from copilot.reasoning.signals import SentimentTrend, customer_sentiment
 from copilot.reasoning.suggest import Suggestion, suggest
+from copilot.reasoning.topics import Reading, Topics, track
 from copilot.timing import stage
 from copilot.workspace import Workspace
 from retrieval.cache import CachedEmbedder
@@ -62,6 +64,8 @@ class Advice:
     sentiment: SentimentTrend = SentimentTrend(0.0, "steady")
     escalations: tuple[Escalation, ...] = ()
     intent: Intent = Intent("unknown", 0.0, -1)
+    """The intent of the topic the newest customer message belongs to (``topics.intent``)."""
+    topics: Topics = field(default_factory=Topics)
     suggestions: tuple[Suggestion, ...] = ()
     reply: Reply = Reply("")
     reply_review: Review = Review()
@@ -94,7 +98,7 @@ class Reasoner:
     def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
         self._lock = threading.Lock()
-        self._built: tuple[Guidance, ExampleIndex, Taxonomy] | None = None
+        self._built: tuple[Guidance, Reading, Taxonomy] | None = None
         self._found: dict[tuple[int, tuple[str, ...], str, str], tuple[str, ...]] = {}
         """(catalog generation, packs, sentence, region) → the clauses a claim check found for the sentence."""
 
@@ -120,13 +124,22 @@ class Reasoner:
     def _vector(self, text: str) -> np.ndarray:
         return self.workspace.searcher.vectors([text])[0]
 
-    def _indexes(self, guidance: Guidance) -> tuple[ExampleIndex, Taxonomy]:
+    def _indexes(self, guidance: Guidance) -> tuple[Reading, Taxonomy]:
         with self._lock:
             if self._built is None or self._built[0] is not guidance:
                 cached = CachedEmbedder(self.workspace.embedder, self.workspace.cache)
                 pairs = [(p.intent, e) for p in guidance.playbooks for e in p.examples]
-                intents = ExampleIndex(pairs, cached.encode)
-                self._built = (guidance, intents, Taxonomy.of(guidance, cached.encode, self._vector))
+                settings = guidance.settings
+                reading = Reading(
+                    ExampleIndex(pairs, cached.encode),
+                    self._vector,
+                    {p.intent: p.topic or p.intent for p in guidance.playbooks},
+                    {p.intent: p.title for p in guidance.playbooks},
+                    settings.intent_floor,
+                    settings.new_topic_floor,
+                    tuple(re.compile(pattern) for _, pattern in guidance.id_patterns),
+                )
+                self._built = (guidance, reading, Taxonomy.of(guidance, cached.encode, self._vector))
             return self._built[1], self._built[2]
 
     def case(self, conversation: Conversation, seq: int | None, packs: tuple[str, ...]) -> Case:
@@ -144,14 +157,15 @@ class Reasoner:
         conversation, seq = case.conversation, case.seq
         if seq is None:
             raise ValueError("advice is for one message: the case names no message")
-        intents, taxonomy = self._indexes(case.guidance)
+        reading, taxonomy = self._indexes(case.guidance)
         with stage(timings, "signals"):
             facts = case.facts
             mood = customer_sentiment(conversation, seq)
         with stage(timings, "escalation"):
             escalations = self._escalations(case, taxonomy)
         with stage(timings, "suggest"):
-            intent = classify(conversation, seq, intents, self._vector, case.guidance.settings.intent_floor)
+            topics = track(conversation, seq, reading)
+            intent = topics.intent
             suggestions = tuple(suggest(intent, case.guidance, facts))
         with stage(timings, "draft"):
             reply, draft = self._compose(case, suggestions[0] if suggestions else None, escalations)
@@ -170,7 +184,16 @@ class Reasoner:
                 unsupported = self._unsupported(case, turn.draft, clauses, find_in=True)
                 turn_flags = _reviewed(rep_flags, unsupported, checks).flags
         advice = Advice(
-            facts, mood, escalations, intent, suggestions, reply, reply_review, turn_flags, case.guidance.settings.tone
+            facts,
+            mood,
+            escalations,
+            intent,
+            topics,
+            suggestions,
+            reply,
+            reply_review,
+            turn_flags,
+            case.guidance.settings.tone,
         )
         return advice, timings
 

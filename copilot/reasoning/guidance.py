@@ -56,6 +56,9 @@ class ResolutionPath(_Strict):
 class Playbook(_Strict):
     intent: str
     title: str
+    topic: str = ""
+    """Playbooks with the same topic are one case for the customer (a late delivery that turns out lost):
+    a message moving between them stays in its topic. Empty: the intent is a topic of its own."""
     examples: tuple[str, ...] = Field(min_length=2)
     clauses: tuple[str, ...] = ()
     path: tuple[ResolutionPath, ...] = Field(min_length=1)
@@ -69,6 +72,9 @@ class PlaybookSettings(_Strict):
     max_suggestions: int = Field(4, ge=1, le=10)
     intent_floor: float = Field(0.45, ge=0, le=1)
     """Intent similarity below which the intent is ``unknown`` and no path is suggested."""
+    new_topic_floor: float = Field(0.65, ge=0, le=1)
+    """Intent similarity at which a message asks for something new even without a cue such as "also"
+    (copilot/reasoning/topics.py); opening requests score about this, follow-up questions below it."""
 
 
 class PlaybookFile(_Strict):
