@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
     QHBoxLayout,
-    QInputDialog,
     QMessageBox,
     QPushButton,
     QScrollArea,
@@ -24,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from copilot.actions.approvals import Action
+from copilot.actions.credentials import Approver, Leads
 from copilot.conversation.state import Conversation
 from copilot.pipeline import Insight
 from copilot.reasoner import Review
@@ -34,6 +34,7 @@ from copilot.session.reply import ReplyDesk
 from copilot.session.tasks import Tasks
 from ui.arguments import ArgumentsDialog
 from ui.bridge import Bridge
+from ui.lead_approval import LeadApprovalDialog
 from ui.sections.actions import ActionsSection, describe
 from ui.sections.alerts import EscalationBanner, FlagList
 from ui.sections.customer import CustomerSection
@@ -84,16 +85,10 @@ async def ask_override(parent: QWidget, review: Review) -> bool:
         box.deleteLater()
 
 
-def ask_second_approver(parent: QWidget, action: Action) -> str:
-    """The name of the second approver (a lead) who approves ``action`` at this desk; empty to cancel."""
-    role = action.proposal.verdict.approver_role or "lead"
-    name, ok = QInputDialog.getText(
-        parent,
-        f"{role.capitalize()} approval",
-        f"{describe(action.proposal)}\n\n"
-        f"{action.proposal.verdict.reason}\n\nThe {role}'s name (recorded in the audit log):",
-    )
-    return name.strip() if ok else ""
+def ask_second_approver(parent: QWidget, action: Action, leads: Leads) -> Approver | None:
+    """The lead approving ``action`` at this desk, proven by their own passphrase; None if cancelled."""
+    dialog = LeadApprovalDialog(leads, describe(action.proposal), action.proposal.verdict, parent)
+    return dialog.approver if dialog.exec() == QDialog.DialogCode.Accepted else None
 
 
 def ask_arguments(parent: QWidget, action: Action, schema: dict[str, Any]) -> dict[str, Any] | None:
@@ -138,8 +133,10 @@ class Panel(QWidget):
         """The newest insight the bridge delivered, while it belongs to the conversation shown."""
         self.confirm_override: Callable[[Review], Awaitable[bool]] = lambda review: ask_override(self, review)
         """Asked before inserting a draft with unsupported figures or error flags (tests answer it)."""
-        self.ask_second_approver: Callable[[Action], str] = lambda action: ask_second_approver(self, action)
-        """Asked for the name of the lead approving an action above the rep's limit (tests answer it)."""
+        self.ask_second_approver: Callable[[Action, Leads], Approver | None] = lambda action, leads: (
+            ask_second_approver(self, action, leads)
+        )
+        """Asked for the verified lead approving an action above the rep's limit (tests answer it)."""
         self.ask_arguments: Callable[[Action, dict[str, Any]], dict[str, Any] | None] = lambda action, schema: (
             ask_arguments(self, action, schema)
         )
@@ -362,8 +359,8 @@ class Panel(QWidget):
         if verb == "approve":
             operations.approve(action_id)
         elif verb == "second":
-            if name := self.ask_second_approver(card.action):
-                operations.approve(action_id, name, proposal.verdict.approver_role or "lead")
+            if approver := self.ask_second_approver(card.action, operations.desk.leads):
+                operations.approve(action_id, approver)
         elif verb == "reject":
             operations.reject(action_id)
         elif verb == "undo":

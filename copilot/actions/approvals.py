@@ -6,6 +6,10 @@ Each action is a row in ``actions.sqlite3`` whose state moves
 appended to the audit log. An action runs with its proposal id as idempotency key; a reply lost on
 the way is retried with that same key where the system takes one, otherwise the outcome is marked
 unknown and settled by reading the system's state, never by running the action again blindly.
+
+An approval is given by an ``Approver`` (copilot/actions/credentials.py), never a typed name: the second
+approval a ``needs_approval`` verdict asks for counts only from a person of its role whose credential was
+checked, and never from someone who already approved (same name or same OS login).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from base.sqlite import open_db
 from connectors.systems import Systems
 from copilot.action_policy import ActionPolicy
 from copilot.actions.audit import AuditLog
+from copilot.actions.credentials import LEADS_FILE, Approver, Leads, Method, at_desk, os_login, person_key
 from copilot.actions.desk import fresh, fresh_verdict, read_as_call
 from copilot.actions.judge import EXPRESSION_FAILURES, Judge
 from copilot.actions.proposals import Proposal, situation_of
@@ -58,11 +63,42 @@ CREATE TABLE IF NOT EXISTS actions (
 
 
 @dataclass(frozen=True)
+class Approval:
+    """One approval given, as the action keeps it: who, in which role, and how they were identified."""
+
+    role: str
+    name: str
+    method: Method | Literal["unrecorded"] = "unrecorded"
+    """``unrecorded``: given before approvals recorded how (it never counts as a verified one)."""
+    logins: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, approver: Approver) -> Approval:
+        return cls(approver.role, approver.name, approver.method, approver.logins)
+
+    @classmethod
+    def from_json(cls, data: Any) -> Approval:
+        """A stored approval; older rows hold ``[role, name]``."""
+        if isinstance(data, list):
+            return cls(str(data[0]), str(data[1]))
+        return cls(data["role"], data["name"], data["method"], tuple(data["logins"]))
+
+    @property
+    def verified(self) -> bool:
+        return self.method == "passphrase"
+
+    def same_person(self, approver: Approver) -> bool:
+        """Whether ``approver`` is this approval's person: a shared name or login, in any case or spacing."""
+        mine = {person_key(n) for n in (self.name, *self.logins) if n.strip()}
+        return not mine.isdisjoint(person_key(n) for n in (approver.name, *approver.logins) if n.strip())
+
+
+@dataclass(frozen=True)
 class Action:
     proposal: Proposal
     state: State
-    approvals: tuple[tuple[str, str], ...] = ()
-    """(role, name) of each person who approved."""
+    approvals: tuple[Approval, ...] = ()
+    """Each approval given, in order."""
     message: str = ""
     """What the rep reads about the outcome: the system's refusal, a lost reply, a reconciliation."""
     result: dict[str, Any] | None = None
@@ -104,19 +140,25 @@ class Desk:
         actor: str = "rep",
         role: str = "rep",
         policy: ActionPolicy | None = None,
+        leads: Leads | None = None,
     ) -> None:
         self._db = open_db(path, _SCHEMA)
+        self.leads = leads or Leads(path.with_name(LEADS_FILE))
+        """The leads enrolled in the same data folder, whose passphrases prove a lead's approval."""
         self._lock = threading.Lock()
         self._running: set[str] = set()
         self.audit = audit
         self.systems = systems
         self.actor = actor
         self.role = role
+        self.person = at_desk(actor, role)
+        """Who approves at this desk when nobody else is named: the settings' user (else the OS login)."""
         self.policy = policy or ActionPolicy()
         """The action policy of the packs in force (set by the live session on each analysis)."""
 
     def close(self) -> None:
         self._db.close()
+        self.leads.close()
 
     # Records
 
@@ -129,7 +171,7 @@ class Desk:
                     action.proposal.conversation_id,
                     _proposal_json(action.proposal),
                     action.state,
-                    json.dumps(action.approvals),
+                    json.dumps([asdict(a) for a in action.approvals]),
                     action.message,
                     json.dumps(action.result),
                     json.dumps(action.before),
@@ -150,7 +192,7 @@ class Desk:
         return Action(
             _proposal_from(row[0]),
             row[1],
-            tuple(tuple(a) for a in json.loads(row[2])),
+            tuple(Approval.from_json(a) for a in json.loads(row[2])),
             row[3],
             json.loads(row[4]),
             json.loads(row[5]),
@@ -218,19 +260,30 @@ class Desk:
         changes = [c for c in result.get("changes", []) if isinstance(c, dict)]
         return self._save(replace(action, preview=changes))
 
-    def approve(self, action_id: str, name: str, role: str) -> Action:
-        """One person's approval; a ``needs_approval`` verdict also needs someone of its approver role."""
+    def approve(self, action_id: str, approver: Approver | None = None) -> Action:
+        """One person's approval (this desk's person unless ``approver`` says otherwise). A ``needs_approval``
+        verdict also needs someone of its approver role whose credential was checked, who is not a person
+        that approved before."""
+        approver = approver or self.person
         action = self._required(action_id)
         verdict = action.proposal.verdict
         if verdict.kind == "blocked":
             raise ApprovalError(f"{action.proposal.tool} is blocked by rule {verdict.rule}: {verdict.reason}")
         if action.state not in ("proposed", "awaiting_second"):
             raise ApprovalError(f"{action.proposal.tool} is {action.state.replace('_', ' ')}; nothing to approve")
-        if any(n == name for _, n in action.approvals):
-            raise ApprovalError(f"{name} has already approved this; a second approval must come from another person")
-        approvals = (*action.approvals, (role, name))
+        if earlier := next((a for a in action.approvals if a.same_person(approver)), None):
+            raise ApprovalError(
+                f"{approver.name} already approved this as {earlier.role} ({earlier.name}); "
+                "a second approval must come from another person"
+            )
         needed = verdict.approver_role if verdict.kind == "needs_approval" else ""
-        complete = not needed or (any(r == needed for r, _ in approvals) and len(approvals) >= 2)
+        if action.state == "awaiting_second" and not (approver.verified and approver.role == needed):
+            raise ApprovalError(
+                f"{action.proposal.tool} waits for a {needed}'s approval, given with the {needed}'s own passphrase; "
+                f"{approver.name}'s approval at this desk cannot stand in for it"
+            )
+        approvals = (*action.approvals, Approval.of(approver))
+        complete = not needed or (any(a.verified and a.role == needed for a in approvals) and len(approvals) >= 2)
         action = self._save(
             replace(
                 action,
@@ -239,7 +292,12 @@ class Desk:
                 message="" if complete else f"Waiting for a {needed} to approve as well.",
             )
         )
-        self._log(action, "approved", name, {"role": role, "complete": complete})
+        self._log(
+            action,
+            "approved",
+            approver.name,
+            {"role": approver.role, "complete": complete, "authenticated": approver.method, "desk_login": os_login()},
+        )
         return action
 
     def reject(self, action_id: str, name: str, why: str = "") -> Action:

@@ -16,6 +16,7 @@ from base.errors import ConnectorError, CopilotError
 from connectors.contract import ToolInfo
 from copilot.action_policy import ActionPolicy, policy_in_force
 from copilot.actions.approvals import Action, Desk, RecordResult
+from copilot.actions.credentials import Approver
 from copilot.actions.customer import CustomerView, Lookup, lookups, view
 from copilot.actions.desk import fresh_verdict, read_as_call
 from copilot.actions.judge import Judge
@@ -218,12 +219,12 @@ class Operations:
 
     # What the rep asks for
 
-    def approve(self, action_id: str, name: str = "", role: str = "") -> None:
-        """One person's approval (by default this app's user); once complete, the action runs straight away."""
-        name, role = name or self.desk.actor, role or self.desk.role
+    def approve(self, action_id: str, approver: Approver | None = None) -> None:
+        """One person's approval (by default this desk's person; a lead comes verified by their passphrase,
+        ``Desk.leads.verify``); once complete, the action runs straight away."""
 
         async def approved(conversation: Conversation) -> Action:
-            action = self.desk.approve(action_id, name, role)
+            action = self.desk.approve(action_id, approver)
             return await self.desk.execute(action_id, conversation, self._add_result) if action.runnable else action
 
         self._request(approved)

@@ -83,7 +83,7 @@ class Rig:
             verdict,
         )
         self.desk.offer((proposal,))
-        self.desk.approve(proposal.id, "ana", "rep")
+        self.desk.approve(proposal.id)  # the desk's person, ana
         return proposal, conversation
 
     def kinds(self, action_id: str) -> list[str]:

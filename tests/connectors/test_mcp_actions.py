@@ -65,7 +65,7 @@ async def cancel_once(config: SystemConfig, folder: Path) -> tuple[str, str, lis
             demo_check("cancel_order", arguments, conversation=conversation),
         )
         desk.offer((proposal,))
-        desk.approve(proposal.id, "ana", "rep")
+        desk.approve(proposal.id)  # the desk's person, ana
         action = await desk.execute(proposal.id, conversation)
         return action.state, action.message, [r.kind for r in audit.records(proposal.id)]
     finally:

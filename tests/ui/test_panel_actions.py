@@ -15,18 +15,22 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QDialog
 
 from connectors.config import SystemConfig
 from connectors.demo_store.store import DemoStore
 from connectors.systems import Systems, open_system
+from copilot.actions.approvals import Action
 from copilot.actions.audit import AUDIT_FILE, AuditLog
 from copilot.actions.connections import DEMO_LOOKUPS, demo_store
+from copilot.actions.credentials import LEADS_FILE, Approver, Leads
+from copilot.settings import Settings
 from copilot.workspace import Workspace
 from tests.conftest import demo_conversation
 from tests.ui.test_panel import play
 from tests.ui.test_panel_advice import until
 from ui.app import PanelApp, compose, start_workspace
+from ui.lead_approval import LeadApprovalDialog
 
 
 def open_app(qtbot, loop, workspace: Workspace, folder: Path, systems: Systems) -> PanelApp:  # type: ignore[no-untyped-def]
@@ -168,13 +172,20 @@ def big_damaged_order(folder: Path) -> Path:
 def test_a_refund_above_the_limit_needs_a_lead_and_survives_a_restart(
     qtbot, event_loop_qt, workspace: Workspace, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    """The rep approves; the app restarts; the action still waits; a lead approves; it runs once."""
+    """The rep approves; the app restarts; the action still waits; a lead approves with their own passphrase
+    (a wrong one first); it runs once, and the audit log says how each approver was known."""
     DemoStore(tmp_path / "demo-store.sqlite3").close()  # seeded
+    enrolled = Leads(tmp_path / LEADS_FILE)
+    enrolled.add("Lee Lead", LEAD_PASSPHRASE, ("lee",), None)
+    enrolled.close()
     conversation = big_damaged_order(tmp_path)
+    problems: list[str] = []
     for round_ in ("rep", "lead"):
         systems = Systems([open_system(demo_store(tmp_path, timeout_s=30))])
         parts = open_app(qtbot, event_loop_qt, workspace, tmp_path, systems)
-        parts.panel.ask_second_approver = lambda action: "Lee Lead"
+        parts.panel.ask_second_approver = lambda action, leads, parts=parts: lead_answers(
+            parts, action, leads, problems
+        )
         parts.panel.open_conversation(conversation)
         play(event_loop_qt, parts, 1)
         until(event_loop_qt, lambda parts=parts: card_for(parts, "refund_payment") is not None, 30)
@@ -195,9 +206,28 @@ def test_a_refund_above_the_limit_needs_a_lead_and_survives_a_restart(
     store = DemoStore(tmp_path / "demo-store.sqlite3")
     assert store.count_effects("refund_payment") == 1
     store.close()
-    approvals = [r.result for r in AuditLog(tmp_path / AUDIT_FILE).records() if r.kind == "approved"]
-    assert [a["role"] for a in approvals] == ["rep", "lead"]
-    assert [a["complete"] for a in approvals] == [False, True]
+    assert problems == ["Wrong passphrase for Lee Lead. 4 more wrong tries lock Lee Lead's approvals for 5 minutes."]
+    approvals = [r for r in AuditLog(tmp_path / AUDIT_FILE).records() if r.kind == "approved"]
+    assert [(r.actor, r.result["role"], r.result["authenticated"]) for r in approvals] == [
+        (Settings().user(), "rep", "desk"),
+        ("Lee Lead", "lead", "passphrase"),
+    ]
+    assert [r.result["complete"] for r in approvals] == [False, True]
+
+
+LEAD_PASSPHRASE = "correct horse battery"
+
+
+def lead_answers(parts: PanelApp, action: Action, leads: Leads, problems: list[str]) -> Approver | None:
+    """Answer the panel's lead dialog as a lead at the rep's desk: a mistyped passphrase, then the right one."""
+    dialog = LeadApprovalDialog(leads, "refund", action.proposal.verdict, parts.panel)
+    dialog.name.setCurrentText("Lee Lead")
+    for typed in ("correct horse batery", LEAD_PASSPHRASE):
+        dialog.passphrase.setText(typed)
+        dialog.ok.click()
+        if dialog.result() != QDialog.DialogCode.Accepted:
+            problems.append(dialog.problem.text())
+    return dialog.approver
 
 
 def test_a_store_that_cannot_start_leaves_the_panel_usable(
