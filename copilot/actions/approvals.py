@@ -273,8 +273,8 @@ class Desk:
             raise ApprovalError(f"{action.proposal.tool} is {action.state.replace('_', ' ')}; nothing to approve")
         if earlier := next((a for a in action.approvals if a.same_person(approver)), None):
             raise ApprovalError(
-                f"{approver.name} already approved this as {earlier.role} ({earlier.name}); "
-                "a second approval must come from another person"
+                f"{approver.name} approved this already, as {earlier.role} ({earlier.name}): "
+                "the second approval must come from another person"
             )
         needed = verdict.approver_role if verdict.kind == "needs_approval" else ""
         if action.state == "awaiting_second" and not (approver.verified and approver.role == needed):
