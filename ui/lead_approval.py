@@ -34,6 +34,7 @@ class LeadApprovalDialog(QDialog):
         enrolled = [lead.name for lead in leads.enrolled()]
         intro = QLabel(f"{action}\n\n{verdict.reason}")
         intro.setWordWrap(True)
+        intro.setMinimumWidth(360)
         self.name = QComboBox()
         self.name.addItems(enrolled)
         self.name.setAccessibleName(f"The approving {role}")
@@ -79,6 +80,7 @@ class LeadApprovalDialog(QDialog):
             self.approver = self._leads.verify(self.name.currentText(), self.passphrase.text())
         except CopilotError as exc:
             self.problem.setText(str(exc))
+            self.adjustSize()  # taller for the message (wrapped lines are not in the window's minimum size)
             self.passphrase.clear()
             self.passphrase.setFocus()
             return
