@@ -44,6 +44,13 @@ class Settings:
     """Who approves actions at this desk, as the audit log records it; the OS login when empty."""
     role: str = "rep"
     """``rep`` or ``lead``: decides which actions need a second approver (see copilot/actions/guardrails.py)."""
+    records_url: str = ""
+    """Admin setting: where the records of what reps did are kept, any SQLAlchemy URL (``postgresql://host/db``
+    for a team; the password in PGPASSWORD or ~/.pgpass, not here); empty: ``journal.sqlite3`` here."""
+    records_retention_days: int = 90
+    """Admin setting: records older than this are deleted (when the app starts; `copilot records purge`)."""
+    redact_records: bool = True
+    """Admin setting: personal data is redacted from the texts records keep, as it is before an LLM sees them."""
 
     def user(self) -> str:
         return self.user_name or getpass.getuser()

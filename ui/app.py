@@ -16,13 +16,13 @@ from types import TracebackType
 
 from PySide6.QtWidgets import QApplication, QWidget
 
-from base.errors import ConfigError
+from base.errors import ConfigError, RecordsError
 from connectors.systems import Systems
 from copilot.actions.approvals import ACTIONS_FILE, Desk
 from copilot.actions.audit import AUDIT_FILE, AuditLog
 from copilot.actions.connections import configured, connect
 from copilot.pipeline import Pipeline
-from copilot.records.journal import Journal
+from copilot.records.folder import open_records
 from copilot.session.live import Session
 from copilot.session.playback import DemoPlayer
 from copilot.session.tasks import Tasks, in_daemon_thread
@@ -107,8 +107,8 @@ def demo_conversations() -> list[Path]:
 
 def compose(loop: asyncio.AbstractEventLoop, folder: Path | None = None, systems: Systems | None = None) -> PanelApp:
     """Build the panel and its session; the pipeline arrives later through ``ready``. ``folder`` holds the
-    settings, the journal, pending actions and the audit log (the data folder unless given); ``systems``
-    are the connected systems (none: no customer lookups or actions)."""
+    settings, the records (unless settings name a server), pending actions and the audit log (the data
+    folder unless given); ``systems`` are the connected systems (none: no customer lookups or actions)."""
     bridge = Bridge()
     ready: asyncio.Future[Pipeline] = loop.create_future()
     folder = folder or home()
@@ -118,9 +118,12 @@ def compose(loop: asyncio.AbstractEventLoop, folder: Path | None = None, systems
         if systems is not None
         else None
     )
-    session = Session.open(
-        ready, bridge, Journal(folder / "journal.sqlite3"), lambda: Settings.load(folder).llm(), desk
-    )
+    try:
+        records, _ = open_records(folder, settings)
+        records_error = ""
+    except RecordsError as exc:  # the panel still works; nothing is recorded until the database is fixed
+        records, records_error = None, f"Records are off: {exc}"
+    session = Session.open(ready, bridge, records, lambda: Settings.load(folder).llm(), desk)
     player = DemoPlayer(session.analysis)
     tasks = Tasks(loop)
     panel = Panel(bridge, player, demo_conversations(), session.reply, session.operations, tasks)
@@ -130,6 +133,8 @@ def compose(loop: asyncio.AbstractEventLoop, folder: Path | None = None, systems
     if settings.always_on_top:
         panel.on_top.setChecked(True)
     parts = PanelApp(bridge, session, player, panel, ready, tasks)
+    if records_error:
+        bridge.error_reported.emit(records_error)
     panel.handoff_requested.connect(lambda: open_handoff(parts))
     panel.settings_requested.connect(lambda: open_settings(parts, folder))
     panel.packs_requested.connect(lambda: open_packs(parts))

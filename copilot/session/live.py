@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from copilot.pipeline import Pipeline
-from copilot.records.journal import Journal
+from copilot.records.store import Records
 from copilot.session.analysis import Analysis, AnalysisListener
 from copilot.session.operations import Operations, OperationsListener
 from copilot.session.reply import ReplyDesk, ReplyListener
@@ -40,14 +40,14 @@ class Session:
         cls,
         pipeline: asyncio.Future[Pipeline],
         listener: SessionListener,
-        journal: Journal | None = None,
+        records: Records | None = None,
         llm_config: Callable[[], LlmConfig] | None = None,
         desk: Desk | None = None,
     ) -> Session:
         """The parts wired together; the pipeline arrives later through ``pipeline``."""
         loop = pipeline.get_loop()
         analysis = Analysis(pipeline, listener)
-        reply = ReplyDesk(loop, listener, journal, llm_config)
+        reply = ReplyDesk(loop, listener, records, llm_config)
         analysis.follow(reply)
         operations = None
         if desk is not None:

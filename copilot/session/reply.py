@@ -1,5 +1,6 @@
 """The reply being written for a live conversation: reviews of the rep's edits, the saved draft, recorded
-overrides and decisions, and the optional LLM draft (cancelled the moment a newer message makes it stale)."""
+overrides and decisions, the records of the cards shown and what the rep did with them, and the optional LLM
+draft (cancelled the moment a newer message makes it stale)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from copilot.reasoner import Review
 from copilot.reasoning.claims import Unsupported
 from copilot.reasoning.drafting import Reply
 from copilot.reasoning.suggest import Suggestion
-from copilot.records.journal import Journal
+from copilot.records.models import Kind, Outcome, Reason
+from copilot.records.shown import DRAFT_KEY, cards_of, shown_for
+from copilot.records.store import Records
 from copilot.session.tasks import Tasks, in_daemon_thread
 
 if TYPE_CHECKING:
@@ -40,7 +43,7 @@ class ReplyDesk:
         self,
         loop: asyncio.AbstractEventLoop,
         listener: ReplyListener,
-        journal: Journal | None = None,
+        records: Records | None = None,
         llm_config: Callable[[], LlmConfig] | None = None,
     ) -> None:
         self._listener = listener
@@ -51,7 +54,9 @@ class ReplyDesk:
         self._newest = -1
         self._insight: Insight | None = None
         self._pipeline: Pipeline | None = None
-        self.journal = journal
+        self.records = records
+        self._cards: dict[tuple[Kind, str], int] = {}
+        """Record ids of the cards shown for the newest insight, by (kind, key)."""
         self.llm_config = llm_config
 
     # What the analysis tells it
@@ -59,20 +64,63 @@ class ReplyDesk:
     def started(self, conversation: Conversation) -> None:
         self._tasks.cancel()  # its review and LLM draft are of the previous conversation
         self._review = self._llm = None
+        if self.records is not None and self._conversation is not None:
+            self.records.ignore_undecided(self._conversation.id)
+        self._cards = {}
         self._conversation, self._newest, self._insight = conversation, -1, None
 
     def updated(self, conversation: Conversation, newest: int) -> None:
         if newest != self._newest:
             self.cancel_llm()  # an LLM draft for an earlier message is stale now
+            self._record_message(conversation, newest)
         self._conversation, self._newest = conversation, newest
 
     def analysed(self, insight: Insight, conversation: Conversation, pipeline: Pipeline) -> None:
-        """Work on ``insight`` from now on; nothing follows at once: reviews and drafts wait for the rep."""
+        """Work on ``insight`` from now on (its cards are recorded as shown); nothing follows at once: reviews
+        and drafts wait for the rep."""
         self._insight, self._pipeline = insight, pipeline
+        if self.records is not None:
+            cards = cards_of(insight, _names(conversation))
+            ids = self.records.cards_shown(cards)
+            self._cards = {(card.kind, card.key): id_ for card, id_ in zip(cards, ids, strict=True)}
 
     async def aclose(self) -> None:
         """Cancel the review and the LLM draft in flight and wait for them to end."""
         await self._tasks.aclose()
+
+    # Records of the cards shown
+
+    def _record_message(self, conversation: Conversation, newest: int) -> None:
+        """A new message: a rep's is what was sent in place of (or as) the draft; every card of earlier
+        messages still waiting for a decision was ignored."""
+        if self.records is None:
+            return
+        turn = conversation.turn(newest)
+        draft = self._cards.get((Kind.DRAFT, DRAFT_KEY))
+        if turn is not None and turn.role == "rep" and draft is not None:
+            self.records.card_decided(draft, Outcome.SENT, sent=turn.text, names=_names(conversation))
+        self.records.ignore_undecided(conversation.id, before_seq=newest)
+
+    def card_shown(self, kind: Kind, key: str, text: str = "", citations: tuple[str, ...] = ()) -> None:
+        """A card the insight does not carry (an action proposal) is on the panel now; once per message."""
+        if self.records is None or self._insight is None or self._conversation is None or (kind, key) in self._cards:
+            return
+        names = _names(self._conversation)
+        self._cards[kind, key] = self.records.card_shown(shown_for(self._insight, kind, key, text, citations, names))
+
+    def card_decided(
+        self, kind: Kind, key: str, outcome: Outcome, sent: str | None = None, reason: Reason | None = None
+    ) -> None:
+        """The rep expanded, copied, inserted, sent or rejected one of the newest message's cards."""
+        card = self._cards.get((kind, key))
+        if self.records is not None and self._conversation is not None and card is not None:
+            self.records.card_decided(card, outcome, sent=sent, reason=reason, names=_names(self._conversation))
+
+    def thumb(self, kind: Kind, key: str, up: bool | None) -> None:
+        """Thumbs up or down (None: taken back) on one of the newest message's cards."""
+        card = self._cards.get((kind, key))
+        if self.records is not None and card is not None:
+            self.records.thumb(card, up)
 
     # Reviews and the journal
 
@@ -107,19 +155,21 @@ class ReplyDesk:
         return Review(tuple(f for f in review.flags if f.severity == "error"), review.unsupported)
 
     def inserted(self, text: str, unsupported: tuple[Unsupported, ...]) -> None:
-        """The rep inserted ``text``; with unsupported spans this is their recorded override."""
-        if self.journal is not None and self._conversation is not None:
-            self.journal.record_insert(self._conversation.id, self._newest, text, unsupported)
+        """The rep inserted ``text`` (the draft card's outcome, with its word diff); with unsupported spans
+        this is their recorded override."""
+        if self.records is not None and self._conversation is not None:
+            self.records.journal.record_insert(self._conversation.id, self._newest, text, unsupported)
+            self.card_decided(Kind.DRAFT, DRAFT_KEY, Outcome.INSERTED, sent=text)
 
     def save_draft(self, text: str) -> None:
         """Keep the rep's edited draft so a crash or restart does not lose it."""
-        if self.journal is not None and self._conversation is not None:
-            self.journal.save_draft(self._conversation.id, self._newest, text)
+        if self.records is not None and self._conversation is not None:
+            self.records.journal.save_draft(self._conversation.id, self._newest, text)
 
     def saved_draft(self) -> tuple[int, str] | None:
-        if self.journal is None or self._conversation is None:
+        if self.records is None or self._conversation is None:
             return None
-        return self.journal.draft(self._conversation.id)
+        return self.records.journal.draft(self._conversation.id)
 
     def path_draft(self, suggestion: Suggestion) -> tuple[Reply, Review] | None:
         """The draft of a suggested path the rep picked (fast: templates and arithmetic only)."""
@@ -136,9 +186,11 @@ class ReplyDesk:
         )
 
     def decide(self, intent: str, path: str, decision: str) -> None:
-        """Record a suggestion accepted or dismissed, for team leads' review."""
-        if self.journal is not None and self._conversation is not None:
-            self.journal.record_decision(self._conversation.id, self._newest, intent, path, decision)
+        """Record a suggestion accepted (its draft goes into the editor: inserted) or dismissed (rejected)."""
+        if self.records is not None and self._conversation is not None:
+            self.records.journal.record_decision(self._conversation.id, self._newest, intent, path, decision)
+            outcome = Outcome.INSERTED if decision == "accepted" else Outcome.REJECTED
+            self.card_decided(Kind.SUGGESTION, path, outcome)
 
     # The optional LLM draft
 
@@ -157,8 +209,7 @@ class ReplyDesk:
             if advice.facts.sources.get(k) != "conversation"
         )
         tone = "; ".join(filter(None, [advice.tone] + [e.tone for e in advice.escalations]))
-        names = tuple(n for n in (self._conversation.customer_name,) if n)
-        return DraftRequest(tone, turns, clauses, facts, names)
+        return DraftRequest(tone, turns, clauses, facts, _names(self._conversation))
 
     def draft_with_llm(self) -> None:
         """Stream an LLM draft for the newest message; errors fall back to the template draft (the UI keeps it)."""
@@ -187,3 +238,8 @@ class ReplyDesk:
             self._listener.draft_failed(seq, str(exc))
             return
         self._listener.draft_streamed(seq, text, True)
+
+
+def _names(conversation: Conversation) -> tuple[str, ...]:
+    """The customer's name, so redaction of what records keep finds it."""
+    return (conversation.customer_name,) if conversation.customer_name else ()

@@ -15,7 +15,8 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 from copilot.reasoner import Review
 from copilot.reasoning.claims import Unsupported
 from copilot.reasoning.escalation import Escalation
-from copilot.records.journal import Journal
+from copilot.records.database import sqlite_url
+from copilot.records.store import Records
 from copilot.settings import Settings
 from copilot.workspace import Workspace
 from tests.conftest import demo_conversation
@@ -91,7 +92,7 @@ def test_accepting_a_path_from_the_keyboard_uses_its_draft(qtbot, event_loop_qt,
     qtbot.keyClick(second, Qt.Key.Key_Return)
     assert app.panel.draft.state_text.startswith(f"Draft for “{second.suggestion.title}”")
     qtbot.keyClick(app.panel.suggestions.cards[0], Qt.Key.Key_Delete)
-    decisions = Journal(tmp_path / "journal.sqlite3").decisions("cancellation")
+    decisions = Records.open(sqlite_url(tmp_path / "journal.sqlite3")).journal.decisions("cancellation")
     assert [d[3] for d in decisions] == ["accepted", "dismissed"]
     assert all(c.suggestion.title != cards[0].suggestion.title for c in app.panel.suggestions.cards)
 
@@ -116,10 +117,10 @@ def test_unbacked_figures_are_marked_and_inserting_them_is_a_recorded_override(
 
     app.panel.confirm_override = refuse
     event_loop_qt.run_until_complete(app.panel._insert(text))
-    assert asked and not Journal(tmp_path / "journal.sqlite3").overrides()
+    assert asked and not Records.open(sqlite_url(tmp_path / "journal.sqlite3")).journal.overrides()
     app.panel.confirm_override = confirm
     event_loop_qt.run_until_complete(app.panel._insert(text))
-    [override] = Journal(tmp_path / "journal.sqlite3").overrides()
+    [override] = Records.open(sqlite_url(tmp_path / "journal.sqlite3")).journal.overrides()
     assert {u["text"] for u in override["unsupported"]} >= {"$500"}
     assert QGuiApplication.clipboard().text() == text
 

@@ -1,0 +1,315 @@
+"""The records of what reps did with every card the copilot showed them: the API the panel, the review window
+and QA use. One ``Records`` per desk (its rep); a team's desks share one PostgreSQL database."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Engine, delete, func, select, tuple_, update
+from sqlalchemy.orm import selectinload
+
+from base.errors import RecordsError
+from copilot.llm.redact import redact
+from copilot.records.columns import now
+from copilot.records.database import Sessions, engine_for, shown, upgrade
+from copilot.records.diff import word_diff
+from copilot.records.journal import Journal
+from copilot.records.models import LOOKS, Card, CardAction, Decision, Draft, Insert, Kind, Outcome, Reason
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A card as the panel showed it."""
+
+    conversation_id: str
+    seq: int
+    """The message the card was made for."""
+    kind: Kind
+    key: str
+    """What it is about: a citation, rule id, escalation category, path title or proposal id."""
+    text: str = ""
+    """The words it showed (what a rep may insert or send)."""
+    citations: tuple[str, ...] = ()
+    packs: tuple[str, ...] = ()
+    latency_ms: float | None = None
+    topic: str = ""
+    names: tuple[str, ...] = ()
+    """The customer's names, so redaction finds them; not stored."""
+
+
+@dataclass(frozen=True)
+class CardRecord:
+    """One recorded card, as a review or QA reads it."""
+
+    id: int
+    conversation_id: str
+    seq: int
+    kind: Kind
+    key: str
+    text: str
+    citations: tuple[str, ...]
+    packs: tuple[str, ...]
+    latency_ms: float | None
+    topic: str
+    rep: str
+    shown_at: datetime
+    outcome: Outcome
+    decided_at: datetime | None
+    decision_ms: int | None
+    sent_text: str | None
+    diff: tuple[tuple[str, str], ...] | None
+    edit_ratio: float | None
+    reason: Reason | None
+    thumb: int | None
+    actions: tuple[tuple[Outcome, datetime], ...]
+    """Everything the rep did with it, in order."""
+
+    @classmethod
+    def of(cls, card: Card) -> CardRecord:
+        return cls(
+            card.id,
+            card.conversation_id,
+            card.seq,
+            card.kind,
+            card.key,
+            card.text,
+            tuple(card.citations),
+            tuple(card.packs),
+            card.latency_ms,
+            card.topic,
+            card.rep,
+            card.shown_at,
+            card.outcome,
+            card.decided_at,
+            card.decision_ms,
+            card.sent_text,
+            None if card.diff is None else tuple((op, words) for op, words in card.diff),
+            card.edit_ratio,
+            card.reason,
+            card.thumb,
+            tuple((a.action, a.at) for a in card.actions),
+        )
+
+
+@dataclass(frozen=True)
+class CardFilter:
+    """Which cards a review or QA asks for; empty fields do not filter."""
+
+    rep: str | None = None
+    since: datetime | None = None
+    """Shown at or after."""
+    until: datetime | None = None
+    """Shown before."""
+    outcomes: frozenset[Outcome] = frozenset()
+    kinds: frozenset[Kind] = frozenset()
+    conversation_id: str | None = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        """The WHERE conditions on ``cards`` this filter stands for."""
+        found: list[ColumnElement[bool]] = []
+        if self.rep is not None:
+            found.append(Card.rep == self.rep)
+        if self.since is not None:
+            found.append(Card.shown_at >= self.since)
+        if self.until is not None:
+            found.append(Card.shown_at < self.until)
+        if self.outcomes:
+            found.append(Card.outcome.in_(sorted(self.outcomes)))
+        if self.kinds:
+            found.append(Card.kind.in_(sorted(self.kinds)))
+        if self.conversation_id is not None:
+            found.append(Card.conversation_id == self.conversation_id)
+        return found
+
+
+@dataclass(frozen=True)
+class Purged:
+    """How many records of each kind a purge deleted."""
+
+    cards: int = 0
+    inserts: int = 0
+    decisions: int = 0
+    drafts: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.cards + self.inserts + self.decisions + self.drafts
+
+
+@dataclass
+class Records:
+    """Cards shown and decided at one desk, and the journal, in one database (SQLite file or server)."""
+
+    engine: Engine
+    rep: str = ""
+    """Who works at this desk: every record written here names them."""
+    redacting: bool = True
+    """Redact personal data from shown and sent texts before storing them (an admin may turn it off)."""
+    journal: Journal = field(init=False)
+    _sessions: Sessions = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._sessions = Sessions(self.engine)
+        self.journal = Journal(self._sessions, self.rep)
+
+    @classmethod
+    def open(cls, url: str, rep: str = "", redacting: bool = True) -> Records:
+        """The records at ``url``, upgraded to the newest schema first (an older data folder's journal too)."""
+        engine = engine_for(url)
+        upgrade(engine)
+        return cls(engine, rep, redacting)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def _private(self, text: str, names: tuple[str, ...]) -> str:
+        return redact(text, names=names).text if self.redacting else text
+
+    # Writing
+
+    def cards_shown(self, cards: Sequence[Shown], at: datetime | None = None) -> list[int]:
+        """Record the cards the panel just showed (one transaction for a message's cards); their ids.
+
+        A card this desk already recorded for the same message (kind and key) keeps its record: a message
+        analysed again (a lookup's result joined it) shows its cards again, but the rep saw them once.
+        """
+        at = at or now()
+        with self._sessions.writing() as session:
+            known = {
+                (c.conversation_id, c.seq, c.kind, c.key): c.id
+                for c in session.scalars(
+                    select(Card).where(
+                        Card.rep == self.rep,
+                        tuple_(Card.conversation_id, Card.seq).in_({(c.conversation_id, c.seq) for c in cards}),
+                    )
+                )
+            }
+            new = {
+                (c.conversation_id, c.seq, c.kind, c.key): self._card(c, at)
+                for c in cards
+                if (c.conversation_id, c.seq, c.kind, c.key) not in known
+            }
+            session.add_all(new.values())
+            session.flush()
+            known |= {identity: card.id for identity, card in new.items()}
+            return [known[c.conversation_id, c.seq, c.kind, c.key] for c in cards]
+
+    def _card(self, shown: Shown, at: datetime) -> Card:
+        return Card(
+            conversation_id=shown.conversation_id,
+            seq=shown.seq,
+            kind=shown.kind,
+            key=shown.key,
+            text=self._private(shown.text, shown.names),
+            citations=list(shown.citations),
+            packs=list(shown.packs),
+            latency_ms=shown.latency_ms,
+            topic=shown.topic,
+            rep=self.rep,
+            shown_at=at,
+            outcome=Outcome.DISPLAYED,
+            actions=[CardAction(action=Outcome.DISPLAYED, at=at)],
+        )
+
+    def card_shown(self, card: Shown, at: datetime | None = None) -> int:
+        return self.cards_shown([card], at)[0]
+
+    def card_decided(
+        self,
+        card_id: int,
+        outcome: Outcome,
+        *,
+        sent: str | None = None,
+        reason: Reason | None = None,
+        names: tuple[str, ...] = (),
+        at: datetime | None = None,
+    ) -> Outcome:
+        """Record what the rep did with a card; returns the outcome kept.
+
+        A look (expanded, copied) never replaces a decision. ``sent`` is the text inserted or sent; sent
+        with other words than the card's it is kept as ``edited``, with the word diff. ``reason`` goes
+        with a rejection only. Time to decision is counted to the first decision.
+        """
+        if outcome is Outcome.DISPLAYED:
+            raise RecordsError("a card is recorded as displayed when it is shown (cards_shown), not decided")
+        if reason is not None and outcome is not Outcome.REJECTED:
+            raise RecordsError(f"a reason ({reason}) goes with a rejection, not with {outcome}")
+        if sent is not None and outcome not in (Outcome.INSERTED, Outcome.SENT, Outcome.EDITED):
+            raise RecordsError(f"a sent text goes with inserted, sent or edited, not with {outcome}")
+        at = at or now()
+        with self._sessions.writing() as session:
+            card = session.get(Card, card_id)
+            if card is None:
+                raise RecordsError(f"no card record {card_id} in {shown(self.engine.url)}")
+            if sent is not None:
+                card.sent_text = self._private(sent, names)
+                diff = word_diff(card.text, card.sent_text)
+                card.diff, card.edit_ratio = diff.ops, diff.edit_ratio
+                if outcome is Outcome.SENT and diff.edit_ratio > 0:
+                    outcome = Outcome.EDITED
+            if outcome.decides or card.outcome in LOOKS:
+                card.outcome = outcome
+            if outcome.decides and card.decided_at is None:
+                card.decided_at = at
+                card.decision_ms = round((at - card.shown_at).total_seconds() * 1000)
+            if reason is not None:
+                card.reason = reason
+            session.add(CardAction(card_id=card.id, action=outcome, at=at))
+            return outcome
+
+    def thumb(self, card_id: int, up: bool | None) -> None:
+        """Thumbs up (True) or down (False) on a card; None takes the thumb back."""
+        with self._sessions.writing() as session:
+            found = session.execute(
+                update(Card).where(Card.id == card_id).values(thumb=None if up is None else (1 if up else -1))
+            )
+            if found.rowcount == 0:  # type: ignore[attr-defined]
+                raise RecordsError(f"no card record {card_id} in {shown(self.engine.url)}")
+
+    def ignore_undecided(self, conversation_id: str, before_seq: int | None = None, at: datetime | None = None) -> int:
+        """Cards of the conversation's earlier messages (before ``before_seq``; None: all of them) that the rep
+        never decided on become ``ignored``; how many."""
+        at = at or now()
+        waiting = select(Card).where(Card.conversation_id == conversation_id, Card.outcome.in_(sorted(LOOKS)))
+        if before_seq is not None:
+            waiting = waiting.where(Card.seq < before_seq)
+        with self._sessions.writing() as session:
+            cards = session.scalars(waiting).all()
+            for card in cards:
+                card.outcome = Outcome.IGNORED
+                session.add(CardAction(card_id=card.id, action=Outcome.IGNORED, at=at))
+            return len(cards)
+
+    def purge(self, before: datetime) -> Purged:
+        """Delete every record made before ``before``: cards, inserts, decisions and stale drafts."""
+        old_cards = select(Card.id).where(Card.shown_at < before)
+        with self._sessions.writing() as session:
+            session.execute(delete(CardAction).where(CardAction.card_id.in_(old_cards)))
+            counts = [
+                session.execute(statement).rowcount  # type: ignore[attr-defined]
+                for statement in (
+                    delete(Card).where(Card.shown_at < before),
+                    delete(Insert).where(Insert.at < before),
+                    delete(Decision).where(Decision.at < before),
+                    delete(Draft).where(Draft.saved_at < before),
+                )
+            ]
+        return Purged(*counts)
+
+    # Reading
+
+    def cards(self, which: CardFilter = CardFilter()) -> list[CardRecord]:
+        """The cards that match, in the order they were shown."""
+        query = (
+            select(Card).where(*which.conditions()).options(selectinload(Card.actions)).order_by(Card.shown_at, Card.id)
+        )
+        with self._sessions.reading() as session:
+            return [CardRecord.of(card) for card in session.scalars(query)]
+
+    def outcomes(self, which: CardFilter = CardFilter()) -> dict[Outcome, int]:
+        """How many of the matching cards ended in each outcome (acceptance rates, charts)."""
+        query = select(Card.outcome, func.count()).where(*which.conditions()).group_by(Card.outcome)
+        with self._sessions.reading() as session:
+            return dict(session.execute(query).all())
