@@ -46,6 +46,9 @@ def workspace_clauses(workspace: Workspace, keys: Sequence[str] | None = None) -
     return find
 
 
+_UNFILLED = re.compile(r"\[[a-z][a-z0-9 ._-]{0,40}\]")
+"""A draft's gap for a fact nobody knew yet (``[order id]``, copilot/reasoning/drafting.py): never for a customer."""
+
 FOUND_REMEMBERED = 2048
 """Sentences whose clauses are kept (many conversations' worth of rep messages)."""
 
@@ -56,6 +59,13 @@ class Review:
 
     flags: tuple[Flag, ...] = ()
     unsupported: tuple[Unsupported, ...] = ()
+
+    @property
+    def blocking(self) -> Review:
+        """What must not reach a customer without the rep's recorded override: every unsupported span
+        (unbacked figures, unfilled placeholders), error flags, and promises of an outcome at any severity."""
+        held = tuple(f for f in self.flags if f.severity == "error" or f.category == "forbidden_commitment")
+        return Review(held, self.unsupported)
 
 
 @dataclass(frozen=True)
@@ -221,10 +231,10 @@ class Reasoner:
         )
         return reply, Draft(reply.text, case.turns, case.jurisdiction, True, case.guidance.disclosure.jurisdictions)
 
-    def _review(self, case: Case, draft: Draft, cited: Sequence[str], *, find_in: bool) -> Review:
+    def _review(self, case: Case, draft: Draft, cited: Sequence[str], *, find_in: bool, strict: bool = False) -> Review:
         """Flags and unsupported spans of rep text; with ``find_in`` it also consults the clauses each
-        sentence is about (in the case's packs), beyond those cited."""
-        unsupported = self._unsupported(case, draft, cited, find_in=find_in)
+        sentence is about (in the case's packs), beyond those cited; ``strict`` as in `_known`."""
+        unsupported = self._unsupported(case, draft, cited, find_in=find_in, strict=strict)
         return _reviewed(self._rule_flags(case, draft), unsupported, case.guidance.checks)
 
     @staticmethod
@@ -232,16 +242,20 @@ class Reasoner:
         """The compliance rules on rep text (the copilot's own draft, or what the rep wrote)."""
         return evaluate(draft, case.guidance.checks, pack_rules(case.guidance, "draft" if draft.ai_drafted else "rep"))
 
-    def _unsupported(self, case: Case, draft: Draft, cited: Sequence[str], *, find_in: bool) -> list[Unsupported]:
+    def _unsupported(
+        self, case: Case, draft: Draft, cited: Sequence[str], *, find_in: bool, strict: bool = False
+    ) -> list[Unsupported]:
         """Figures and dates of rep text that nothing cited (or found, with ``find_in``) backs."""
-        known = self._known(case, draft)
+        known = self._known(case, draft, strict=strict)
         finder = self._finder(case.packs) if find_in else None
         return verify(draft.text, cited, known, draft.jurisdiction, finder)
 
     @staticmethod
-    def _known(case: Case, draft: Draft) -> list[str]:
-        """What backs a figure besides clauses: the conversation before the text, and the system data."""
-        return [t.text for t in draft.context] + case.facts.system_texts()
+    def _known(case: Case, draft: Draft, *, strict: bool) -> list[str]:
+        """What backs a figure besides clauses: the system data, and the conversation before the text. For
+        text about to be inserted (``strict``) only the customer's own words in it count: a figure the rep
+        typed earlier is no evidence for itself."""
+        return [t.text for t in draft.context if not strict or t.role == "customer"] + case.facts.system_texts()
 
     def review_text(
         self,
@@ -254,7 +268,14 @@ class Reasoner:
         """Review the text in the draft editor (a copilot draft, maybe edited) before it is inserted."""
         case = self.case(conversation, None, packs)
         draft = Draft(text, case.turns, case.jurisdiction, True, case.guidance.disclosure.jurisdictions)
-        return self._review(case, draft, [*retrieved, *self._texts(citations)], find_in=True)
+        review = self._review(case, draft, [*retrieved, *self._texts(citations)], find_in=True, strict=True)
+        unfilled = tuple(
+            Unsupported(
+                m.start(), m.end(), m.group(), f"{m.group()} is not filled in: put in the real value or take it out"
+            )
+            for m in _UNFILLED.finditer(text)
+        )
+        return replace(review, unsupported=tuple(sorted((*review.unsupported, *unfilled), key=lambda u: u.start)))
 
     def escalations(
         self, conversation: Conversation, seq: int | None, packs: tuple[str, ...]

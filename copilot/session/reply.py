@@ -152,7 +152,7 @@ class ReplyDesk:
         if self._conversation is None or self._insight is None:
             return Review()
         review = await self._reviewed(self._conversation, self._insight, text)
-        return Review(tuple(f for f in review.flags if f.severity == "error"), review.unsupported)
+        return review.blocking
 
     def inserted(self, text: str, unsupported: tuple[Unsupported, ...]) -> None:
         """The rep inserted ``text`` (the draft card's outcome, with its word diff); with unsupported spans
