@@ -16,7 +16,7 @@ import logging
 import re
 import time
 from collections.abc import AsyncGenerator, Awaitable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from types import TracebackType
 from typing import Any, TypeVar, cast
@@ -28,6 +28,7 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletio
 
 from base.errors import LlmError
 from connectors.secrets import KEYRING_FAILURES, KeySource, lookup
+from copilot.llm.pii.known import PrivateValues
 from copilot.llm.redact import Redaction, StreamRestorer, redact
 
 log = logging.getLogger("copilot")
@@ -77,8 +78,8 @@ class LlmConfig:
 
 
 def is_local(base_url: str) -> bool:
-    """Only a literal loopback address or a ``localhost`` name counts: a name that resolves to 127.0.0.1 today
-    may resolve elsewhere tomorrow, so it is treated as remote."""
+    """Only ``localhost``, ``127.0.0.0/8`` and ``::1`` count: any other name (``api.localhost`` included, which
+    nothing guarantees a resolver keeps on this machine) may resolve elsewhere tomorrow, so it is remote."""
     try:
         host = urlsplit(base_url).hostname
     except ValueError:
@@ -86,7 +87,7 @@ def is_local(base_url: str) -> bool:
     if not host:
         return False
     host = host.rstrip(".")
-    if host == "localhost" or host.endswith(".localhost"):
+    if host.lower() == "localhost":
         return True
     try:
         address = ipaddress.ip_address(host)
@@ -125,20 +126,26 @@ class DraftRequest:
     facts: tuple[str, ...]
     """Plain statements from order and account systems."""
     names: tuple[str, ...] = ()
-    """People's names to redact (the customer's, from the CRM): names cannot be found by pattern."""
+    """People's names to redact (the customer's): shorthand for ``private.names``, for callers that know only names."""
+    private: PrivateValues = field(default_factory=PrivateValues)
+    """What the company's systems hold about the customer (name, email, phone, address, private ids), redacted
+    wherever it appears: `copilot.llm.pii.known.private_values` gathers it from a conversation."""
 
 
 def outgoing(request: DraftRequest) -> tuple[list[dict[str, str]], Redaction]:
-    """The chat messages for a draft, every text redacted through one mapping, and that mapping."""
+    """The chat messages for a draft, every text redacted through one mapping, and that mapping.
+
+    The clause texts and their citations are quoted by span and never redacted: they are the company's policy,
+    not anyone's data, and the model must cite them as written.
+    """
     conversation = "\n".join(f"{role}: {text}" for role, text in request.turns) or "(no messages yet)"
-    clauses = "\n".join(f"[{citation}] {text}" for citation, text in request.clauses) or "(none)"
+    clauses = "\n".join(f"[{citation}] {text}" for citation, text in request.clauses)
     facts = "\n".join(f"- {fact}" for fact in request.facts) or "(none)"
-    user = (
-        f"Conversation so far:\n{conversation}\n\nPolicy clauses you may use:\n{clauses}\n\n"
-        f"Facts from our systems:\n{facts}\n\nDraft the rep's next reply."
-    )
-    system = redact(_SYSTEM.format(tone=request.tone), names=request.names)
-    everything = redact(user, known=system, names=request.names)
+    head = f"Conversation so far:\n{conversation}\n\nPolicy clauses you may use:\n"
+    user = f"{head}{clauses or '(none)'}\n\nFacts from our systems:\n{facts}\n\nDraft the rep's next reply."
+    private = request.private | PrivateValues(names=request.names)
+    system = redact(_SYSTEM.format(tone=request.tone), private=private)
+    everything = redact(user, known=system, private=private, quoted=[(len(head), len(head) + len(clauses))])
     return [{"role": "system", "content": system.text}, {"role": "user", "content": everything.text}], everything
 
 
@@ -201,19 +208,25 @@ class LlmClient:
                 yield tail
 
     async def complete_json(
-        self, messages: list[dict[str, str]], schema: dict[str, Any], name: str, names: tuple[str, ...] = ()
+        self,
+        messages: list[dict[str, str]],
+        schema: dict[str, Any],
+        name: str,
+        names: tuple[str, ...] = (),
+        private: PrivateValues | None = None,
     ) -> dict[str, Any]:
         """An answer parsed as a JSON object, in the strongest structured form the server accepts.
 
         Servers differ: OpenAI takes ``json_schema``, llama.cpp's server takes ``json_object`` with a schema,
         others only a prompt. A refused form (HTTP 400/422) steps down to the next one, and the form that
-        worked is where later calls start. The messages are redacted here (``names`` as in `DraftRequest`);
+        worked is where later calls start. The messages are redacted here (``names`` and ``private`` as in
+        `DraftRequest`);
         strings in the answer are restored.
         """
         redaction = Redaction("", {})
         redacted = []
         for message in messages:
-            redaction = redact(message["content"], known=redaction, names=names)
+            redaction = redact(message["content"], known=redaction, names=names, private=private)
             redacted.append({**message, "content": redaction.text})
         index = self._first_format
         with self._plain_errors():

@@ -300,7 +300,7 @@ def test_connection_refused_in_plain_words() -> None:
         ("http://127.0.0.1:8080/v1", True),
         ("http://127.8.9.10/v1", True),
         ("http://localhost:11434/v1", True),
-        ("http://llm.localhost/v1", True),
+        ("http://llm.localhost/v1", False),
         ("http://[::1]:8080/v1", True),
         ("http://[::ffff:127.0.0.1]:8080/v1", True),
         ("http://10.0.0.5:8080/v1", False),
