@@ -196,7 +196,9 @@ class ReplyDesk:
 
     def llm_request(self) -> DraftRequest | None:
         """What an LLM draft for the newest message would be given (before redaction)."""
+        from copilot.action_policy import policy_in_force
         from copilot.llm.client import DraftRequest
+        from copilot.llm.pii.known import private_values
 
         if self._conversation is None or self._insight is None:
             return None
@@ -209,7 +211,11 @@ class ReplyDesk:
             if advice.facts.sources.get(k) != "conversation"
         )
         tone = "; ".join(filter(None, [advice.tone] + [e.tone for e in advice.escalations]))
-        return DraftRequest(tone, turns, clauses, facts, _names(self._conversation))
+        # Everything the systems returned about the customer, not only the header's name: a name a lookup
+        # found (when the header had none) is in the facts too, and must be redacted there.
+        policy = policy_in_force(self._pipeline.workspace.catalog, self._insight.packs) if self._pipeline else None
+        private = private_values(self._conversation, policy)
+        return DraftRequest(tone, turns, clauses, facts, _names(self._conversation), private)
 
     def draft_with_llm(self) -> None:
         """Stream an LLM draft for the newest message; errors fall back to the template draft (the UI keeps it)."""
