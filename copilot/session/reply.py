@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
-from base.errors import CopilotError
+from base.errors import CopilotError, RecordsError
 from copilot.conversation.state import Conversation
-from copilot.pipeline import Insight, Pipeline
+from copilot.pipeline import Insight, Pipeline, Worker
 from copilot.reasoner import Review
 from copilot.reasoning.claims import Unsupported
 from copilot.reasoning.drafting import Reply
@@ -23,6 +24,8 @@ from copilot.session.tasks import Tasks, in_daemon_thread
 
 if TYPE_CHECKING:
     from copilot.llm.client import DraftRequest, LlmConfig
+
+log = logging.getLogger("copilot")
 
 
 class ReplyListener(Protocol):
@@ -56,7 +59,9 @@ class ReplyDesk:
         self._pipeline: Pipeline | None = None
         self.records = records
         self._cards: dict[tuple[Kind, str], int] = {}
-        """Record ids of the cards shown for the newest insight, by (kind, key)."""
+        """Record ids of the cards shown for the newest insight, by (kind, key); used in the writer only."""
+        self._writer = Worker("records")
+        """Card records are written in order off the GUI thread (a message's cards cost tens of ms)."""
         self.llm_config = llm_config
 
     # What the analysis tells it
@@ -64,37 +69,52 @@ class ReplyDesk:
     def started(self, conversation: Conversation) -> None:
         self._tasks.cancel()  # its review and LLM draft are of the previous conversation
         self._review = self._llm = None
-        if self.records is not None and self._conversation is not None:
-            self.records.ignore_undecided(self._conversation.id)
-        self._cards = {}
+        if self._conversation is not None:
+            self._write(self._record_start, self._conversation.id)
         self._conversation, self._newest, self._insight = conversation, -1, None
 
     def updated(self, conversation: Conversation, newest: int) -> None:
         if newest != self._newest:
             self.cancel_llm()  # an LLM draft for an earlier message is stale now
-            self._record_message(conversation, newest)
+            self._write(self._record_message, conversation, newest)
         self._conversation, self._newest = conversation, newest
 
     def analysed(self, insight: Insight, conversation: Conversation, pipeline: Pipeline) -> None:
         """Work on ``insight`` from now on (its cards are recorded as shown); nothing follows at once: reviews
         and drafts wait for the rep."""
         self._insight, self._pipeline = insight, pipeline
-        if self.records is not None:
-            cards = cards_of(insight, _names(conversation))
-            ids = self.records.cards_shown(cards)
-            self._cards = {(card.kind, card.key): id_ for card, id_ in zip(cards, ids, strict=True)}
+        self._write(self._record_shown, insight, conversation)
 
     async def aclose(self) -> None:
         """Cancel the review and the LLM draft in flight and wait for them to end."""
         await self._tasks.aclose()
 
-    # Records of the cards shown
+    # Records of the cards shown (each in the writer thread, in the order the session saw things)
+
+    def _write(self, job: Callable[..., None], *args: object) -> None:
+        if self.records is not None:
+            self._writer.submit(_logged, job, *args)
+
+    async def records_written(self) -> None:
+        """Wait until every card record asked for so far is written (tests, screenshots)."""
+        await asyncio.wrap_future(self._writer.submit(_logged, lambda: None))
+
+    def _record_start(self, previous: str) -> None:
+        """A new conversation: the previous one's cards still waiting for a decision were ignored."""
+        assert self.records is not None
+        self.records.ignore_undecided(previous)
+        self._cards = {}
+
+    def _record_shown(self, insight: Insight, conversation: Conversation) -> None:
+        assert self.records is not None
+        cards = cards_of(insight, _names(conversation))
+        ids = self.records.cards_shown(cards)
+        self._cards = {(card.kind, card.key): id_ for card, id_ in zip(cards, ids, strict=True)}
 
     def _record_message(self, conversation: Conversation, newest: int) -> None:
         """A new message: a rep's is what was sent in place of (or as) the draft; every card of earlier
         messages still waiting for a decision was ignored."""
-        if self.records is None:
-            return
+        assert self.records is not None
         turn = conversation.turn(newest)
         draft = self._cards.get((Kind.DRAFT, DRAFT_KEY))
         if turn is not None and turn.role == "rep" and draft is not None:
@@ -103,23 +123,38 @@ class ReplyDesk:
 
     def card_shown(self, kind: Kind, key: str, text: str = "", citations: tuple[str, ...] = ()) -> None:
         """A card the insight does not carry (an action proposal) is on the panel now; once per message."""
-        if self.records is None or self._insight is None or self._conversation is None or (kind, key) in self._cards:
-            return
-        names = _names(self._conversation)
-        self._cards[kind, key] = self.records.card_shown(shown_for(self._insight, kind, key, text, citations, names))
+        if self._insight is not None and self._conversation is not None:
+            self._write(self._record_card, self._insight, self._conversation, kind, key, text, citations)
+
+    def _record_card(
+        self, insight: Insight, conversation: Conversation, kind: Kind, key: str, text: str, citations: tuple[str, ...]
+    ) -> None:
+        assert self.records is not None
+        if (kind, key) not in self._cards:
+            shown = shown_for(insight, kind, key, text, citations, _names(conversation))
+            self._cards[kind, key] = self.records.card_shown(shown)
 
     def card_decided(
         self, kind: Kind, key: str, outcome: Outcome, sent: str | None = None, reason: Reason | None = None
     ) -> None:
         """The rep expanded, copied, inserted, sent or rejected one of the newest message's cards."""
-        card = self._cards.get((kind, key))
-        if self.records is not None and self._conversation is not None and card is not None:
-            self.records.card_decided(card, outcome, sent=sent, reason=reason, names=_names(self._conversation))
+        if self._conversation is not None:
+            self._write(self._record_decision, kind, key, outcome, sent, reason, _names(self._conversation))
+
+    def _record_decision(
+        self, kind: Kind, key: str, outcome: Outcome, sent: str | None, reason: Reason | None, names: tuple[str, ...]
+    ) -> None:
+        assert self.records is not None
+        if (card := self._cards.get((kind, key))) is not None:
+            self.records.card_decided(card, outcome, sent=sent, reason=reason, names=names)
 
     def thumb(self, kind: Kind, key: str, up: bool | None) -> None:
         """Thumbs up or down (None: taken back) on one of the newest message's cards."""
-        card = self._cards.get((kind, key))
-        if self.records is not None and card is not None:
+        self._write(self._record_thumb, kind, key, up)
+
+    def _record_thumb(self, kind: Kind, key: str, up: bool | None) -> None:
+        assert self.records is not None
+        if (card := self._cards.get((kind, key))) is not None:
             self.records.thumb(card, up)
 
     # Reviews and the journal
@@ -249,3 +284,11 @@ class ReplyDesk:
 def _names(conversation: Conversation) -> tuple[str, ...]:
     """The customer's name, so redaction of what records keep finds it."""
     return (conversation.customer_name,) if conversation.customer_name else ()
+
+
+def _logged(job: Callable[..., None], *args: object) -> None:
+    """Run a record write; a database that fails is logged, and the panel goes on without that record."""
+    try:
+        job(*args)
+    except RecordsError as exc:
+        log.warning("a record was not written: %s", exc)
