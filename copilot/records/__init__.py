@@ -1,1 +1,1 @@
-"""What reps did with the advice: drafts in progress, overrides and decisions."""
+"""What reps did with the advice: every card shown and its outcome, drafts in progress, overrides and decisions."""
