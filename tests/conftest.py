@@ -35,6 +35,13 @@ DEMO_WRITE_TOOLS = frozenset(
         "update_shipping_address",
         "create_ticket",
         "escalate_to_queue",
+        "issue_provisional_credit",
+        "reverse_provisional_credit",
+        "file_dispute",
+        "withdraw_dispute",
+        "send_confirmation",
+        "schedule_followup",
+        "cancel_followup",
     }
 )
 """The demo store's tools that change something."""

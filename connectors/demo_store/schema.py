@@ -2,12 +2,13 @@
 
 Money is stored in integer cents so that refunds add up exactly; addresses are JSON objects because
 the tools read and write them whole. Every timestamp is an ISO 8601 UTC string ending in ``Z``.
-``SCHEMA_VERSION`` goes into ``PRAGMA user_version``: a file at version 0 is new and gets seeded.
+``SCHEMA_VERSION`` goes into ``PRAGMA user_version``: a file at version 0 is new and gets seeded; a file
+at an older version gets the tables of each ``MIGRATIONS`` entry above its version (and their seed rows).
 """
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 DDL = """
 CREATE TABLE customers (
@@ -143,3 +144,66 @@ CREATE TABLE idempotency (
     created_at TEXT NOT NULL
 );
 """
+
+DISPUTES_DDL = """
+-- Store credit given while a disputed charge is investigated; reversed if the dispute goes the other way.
+CREATE TABLE provisional_credits (
+    id TEXT PRIMARY KEY,
+    customer_id TEXT NOT NULL REFERENCES customers(id),
+    order_id TEXT NOT NULL REFERENCES orders(id),
+    amount_cents INTEGER NOT NULL,
+    currency TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('issued', 'reversed')),
+    created_at TEXT NOT NULL
+);
+CREATE INDEX provisional_credits_by_order ON provisional_credits(order_id);
+
+-- A charge or hold disputed with the card processor.
+CREATE TABLE disputes (
+    id TEXT PRIMARY KEY,
+    order_id TEXT NOT NULL REFERENCES orders(id),
+    payment_id TEXT NOT NULL REFERENCES payments(id),
+    reason TEXT NOT NULL,
+    processor_reference TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('filed', 'withdrawn')),
+    created_at TEXT NOT NULL
+);
+CREATE INDEX disputes_by_order ON disputes(order_id);
+
+-- Messages sent to customers (to the email on file).
+CREATE TABLE notifications (
+    id TEXT PRIMARY KEY,
+    customer_id TEXT NOT NULL REFERENCES customers(id),
+    order_id TEXT REFERENCES orders(id),
+    address TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+
+-- Reminders for the support team to get back to a customer on a date.
+CREATE TABLE followups (
+    id TEXT PRIMARY KEY,
+    customer_id TEXT NOT NULL REFERENCES customers(id),
+    order_id TEXT REFERENCES orders(id),
+    due_date TEXT NOT NULL,
+    note TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('scheduled', 'cancelled')),
+    created_at TEXT NOT NULL
+);
+
+-- The card processor refuses the next ``refusals_left`` real calls of ``tool`` whose ``argument`` is ``value``
+-- (a deterministic outage for demos and tests; dry runs never reach the processor).
+CREATE TABLE processor_refusals (
+    tool TEXT NOT NULL,
+    argument TEXT NOT NULL,
+    value TEXT NOT NULL,
+    refusals_left INTEGER NOT NULL,
+    message TEXT NOT NULL,
+    PRIMARY KEY (tool, argument, value)
+);
+"""
+
+MIGRATIONS: tuple[tuple[int, str], ...] = ((2, DISPUTES_DDL),)
+"""(version, the tables it adds) after the first version's ``DDL``, oldest first."""

@@ -442,6 +442,27 @@ class _Customer:
         return self.country if self.country in ("US", "UK") else "EU"
 
 
+PROCESSOR_REFUSALS: tuple[tuple[str, str, str, int, str], ...] = (
+    # double-charge: the card processor is busy the first time a dispute about NW-13408 is filed, so the
+    # disputed-charge plan stops at that step in the demo and goes through when the rep retries it.
+    (
+        "file_dispute",
+        "order_id",
+        "NW-13408",
+        1,
+        "The card processor did not accept the dispute (PRC-503: service busy); nothing was filed. "
+        "Try again in a minute.",
+    ),
+)
+"""(tool, argument, value, how many real calls, message) the card processor refuses (docs/demo-store.md)."""
+
+
+def seed_added(conn: sqlite3.Connection, version: int) -> None:
+    """The seed rows of the tables schema ``version`` adds (the caller owns the transaction)."""
+    if version == 2:
+        conn.executemany("INSERT INTO processor_refusals VALUES (?,?,?,?,?)", PROCESSOR_REFUSALS)
+
+
 def seed(conn: sqlite3.Connection) -> None:
     """Insert the whole demo world into an empty schema (the caller owns the transaction)."""
     rng = random.Random(SEED)

@@ -17,7 +17,7 @@ import threading
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -25,8 +25,8 @@ from typing import Any
 import jsonschema
 
 from base.errors import BusinessRefusal
-from connectors.demo_store.schema import DDL, SCHEMA_VERSION
-from connectors.demo_store.seed import seed
+from connectors.demo_store.schema import DDL, MIGRATIONS, SCHEMA_VERSION
+from connectors.demo_store.seed import seed, seed_added
 
 Clock = Callable[[], datetime]
 Change = dict[str, Any]
@@ -76,6 +76,7 @@ def _write(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
 _ORDER_ID = _text("Order id, e.g. NW-11730.", 20)
 _CUSTOMER_ID = _text("Customer id, e.g. C-1001.", 20)
 _REASON = _text("Why, in the rep's words; kept on the record.", 500)
+_AMOUNT = {"type": "number", "exclusiveMinimum": 0, "description": "In the order's currency."}
 _ADDRESS = _object(
     {
         "name": _text("Recipient name."),
@@ -147,7 +148,7 @@ SPECS: tuple[ToolSpec, ...] = (
         _write(
             {
                 "order_id": _ORDER_ID,
-                "amount": {"type": "number", "exclusiveMinimum": 0, "description": "In the order's currency."},
+                "amount": _AMOUNT,
                 "reason": _REASON,
             },
             ["order_id", "amount", "reason"],
@@ -191,6 +192,82 @@ SPECS: tuple[ToolSpec, ...] = (
             ["customer_id", "queue", "summary"],
         ),
         read_only=False,
+    ),
+    ToolSpec(
+        "list_payments",
+        "The payments of an order (charges and authorisation holds), which of them duplicate another, and the "
+        "disputes and provisional credits on it.",
+        _object({"order_id": _ORDER_ID}, ["order_id"]),
+        read_only=True,
+    ),
+    ToolSpec(
+        "issue_provisional_credit",
+        "Give the customer store credit for a disputed amount while the dispute is investigated (at most what "
+        "the order charged; one open credit per order).",
+        _write({"order_id": _ORDER_ID, "amount": _AMOUNT, "reason": _REASON}, ["order_id", "amount", "reason"]),
+        read_only=False,
+        compensated_by="reverse_provisional_credit",
+    ),
+    ToolSpec(
+        "reverse_provisional_credit",
+        "Take back a provisional credit that was issued (refused once the customer has spent it).",
+        _write({"credit_id": _text("Provisional credit id, e.g. PC-9001.", 20)}, ["credit_id"]),
+        read_only=False,
+        destructive=True,
+    ),
+    ToolSpec(
+        "file_dispute",
+        "Dispute one of an order's payments (a duplicate charge or a hold the bank still shows) with the card "
+        "processor.",
+        _write(
+            {"order_id": _ORDER_ID, "payment_id": _text("Payment id, e.g. PM-20417.", 20), "reason": _REASON},
+            ["order_id", "payment_id", "reason"],
+        ),
+        read_only=False,
+        compensated_by="withdraw_dispute",
+    ),
+    ToolSpec(
+        "withdraw_dispute",
+        "Withdraw a dispute filed with the card processor.",
+        _write({"dispute_id": _text("Dispute id, e.g. DP-4001.", 20)}, ["dispute_id"]),
+        read_only=False,
+        destructive=True,
+    ),
+    ToolSpec(
+        "send_confirmation",
+        "Email the customer (at the address on file) a confirmation of what was done.",
+        _write(
+            {
+                "customer_id": _CUSTOMER_ID,
+                "subject": _text("One line."),
+                "body": _text("The message.", 5000),
+                "order_id": _ORDER_ID,
+            },
+            ["customer_id", "subject", "body"],
+        ),
+        read_only=False,
+    ),
+    ToolSpec(
+        "schedule_followup",
+        "Remind the support team to get back to a customer on a date.",
+        _write(
+            {
+                "customer_id": _CUSTOMER_ID,
+                "due_date": {"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"},
+                "note": _text("What to check then.", 2000),
+                "order_id": _ORDER_ID,
+            },
+            ["customer_id", "due_date", "note"],
+        ),
+        read_only=False,
+        compensated_by="cancel_followup",
+    ),
+    ToolSpec(
+        "cancel_followup",
+        "Cancel a scheduled follow-up reminder.",
+        _write({"followup_id": _text("Follow-up id, e.g. FU-8001.", 20)}, ["followup_id"]),
+        read_only=False,
+        destructive=True,
     ),
 )
 
@@ -270,11 +347,17 @@ class DemoStore:
             return
         self._db.execute("BEGIN IMMEDIATE")
         try:
-            if self._db.execute("PRAGMA user_version").fetchone()[0] == 0:  # not seeded by a racing process
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]  # a racing process may have seeded it
+            if version == 0:
                 for statement in _statements(DDL):
                     self._db.execute(statement)
                 seed(self._db)
-                self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            for number, added in MIGRATIONS:
+                if version < number:
+                    for statement in _statements(added):
+                        self._db.execute(statement)
+                    seed_added(self._db, number)
+            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")
@@ -296,6 +379,13 @@ class DemoStore:
             if dry_run:
                 self._db.execute("ROLLBACK")
                 return {"dry_run": True, "changes": changes}
+            refused = self._processor_refusal(tool, args)
+            if refused is not None:  # the store's own rules passed; the card processor says no
+                self._db.execute("ROLLBACK")  # none of the call's changes stand, but the refusal is counted
+                self._db.execute(
+                    "UPDATE processor_refusals SET refusals_left = refusals_left - 1 WHERE rowid = ?", (refused[0],)
+                )
+                raise BusinessRefusal(refused[1])
             result = applied.result | {"changes": changes}
             at = self._stamp()
             self._db.execute(
@@ -325,6 +415,24 @@ class DemoStore:
             )
         result: dict[str, Any] = json.loads(recorded["result_json"])
         return result | {"replayed": True}
+
+    def _processor_refusal(self, tool: str, args: Mapping[str, Any]) -> tuple[int, str] | None:
+        """(row id, message) of the card processor's refusal of this real call (``processor_refusals``), or None."""
+        for row in self._all(
+            "SELECT rowid, argument, value, message FROM processor_refusals WHERE tool = ? AND refusals_left > 0", tool
+        ):
+            if str(args.get(row["argument"], "")).upper() == row["value"].upper():
+                return int(row["rowid"]), str(row["message"])
+        return None
+
+    def refuse_next(self, tool: str, argument: str, value: str, times: int, message: str) -> None:
+        """Make the card processor refuse the next ``times`` real calls of ``tool`` whose ``argument`` is ``value``
+        (a deterministic outage for demos and tests)."""
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO processor_refusals VALUES (?, ?, ?, ?, ?)",
+                (tool, argument, value, times, message),
+            )
 
     def _stamp(self) -> str:
         moment = self._now()
@@ -543,6 +651,43 @@ class DemoStore:
             ],
         }
 
+    def _list_payments(self, order_id: str) -> dict[str, Any]:
+        order = self._order_row(order_id)
+        oid = order["id"]
+        payments = self._payments(oid)
+        disputes = self._all("SELECT * FROM disputes WHERE order_id = ? ORDER BY created_at, id", oid)
+        credits = self._all("SELECT * FROM provisional_credits WHERE order_id = ? ORDER BY created_at, id", oid)
+        return {
+            "order_id": oid,
+            "customer_id": order["customer_id"],
+            "currency": order["currency"],
+            "payments": [
+                {
+                    "payment_id": p["id"],
+                    "status": p["status"],
+                    "amount": _amount(p["amount_cents"]),
+                    **_payment_method(p),
+                    "created_at": p["created_at"],
+                    "updated_at": p["updated_at"],
+                }
+                for p in payments
+            ],
+            "duplicates": _duplicates(payments),
+            "disputes": [
+                {
+                    "dispute_id": d["id"],
+                    "payment_id": d["payment_id"],
+                    "status": d["status"],
+                    "processor_reference": d["processor_reference"],
+                    "created_at": d["created_at"],
+                }
+                for d in disputes
+            ],
+            "provisional_credits": [
+                {"credit_id": c["id"], "amount": _amount(c["amount_cents"]), "status": c["status"]} for c in credits
+            ],
+        }
+
     def _order_summaries(self, customer_id: str, limit: int) -> list[dict[str, Any]]:
         rows = self._all(
             """
@@ -719,12 +864,7 @@ class DemoStore:
         order_id: str | None = None,
     ) -> _Applied:
         cid = self._customer_row(customer_id)["id"]
-        oid = None
-        if order_id is not None:
-            order = self._order_row(order_id)
-            if order["customer_id"] != cid:
-                raise BusinessRefusal(f"Order {order['id']} does not belong to customer {cid}.")
-            oid = order["id"]
+        oid = self._owned_order(cid, order_id)
         ticket_id = self._next_id("tickets", "TK-", 5001)
         now = self._stamp()
         self._db.execute(
@@ -776,6 +916,195 @@ class DemoStore:
                 "message": f"Escalated to the {queue} queue as {escalation_id} (position {position}).",
             },
         )
+
+    def _issue_provisional_credit(self, changes: list[Change], order_id: str, amount: float, reason: str) -> _Applied:
+        order = self._order_row(order_id)
+        oid, currency = order["id"], order["currency"]
+        cents = int(Decimal(str(amount)) * 100)
+        captured, _ = self._money_state(oid)
+        if cents > captured:
+            raise BusinessRefusal(
+                f"A provisional credit of {_format(cents, currency)} is more than order {oid} charged "
+                f"({_format(captured, currency)})."
+            )
+        open_credit = self._one("SELECT id FROM provisional_credits WHERE order_id = ? AND status = 'issued'", oid)
+        if open_credit is not None:
+            raise BusinessRefusal(
+                f"Order {oid} already has provisional credit {open_credit['id']}; reverse it before issuing another."
+            )
+        customer = self._customer_row(order["customer_id"])
+        credit_id = self._next_id("provisional_credits", "PC-", 9001)
+        self._db.execute(
+            "INSERT INTO provisional_credits VALUES (?, ?, ?, ?, ?, ?, 'issued', ?)",
+            (credit_id, customer["id"], oid, cents, currency, reason, self._stamp()),
+        )
+        changes.append(_change("provisional_credit", credit_id, "status", None, "issued"))
+        balance = self._add_store_credit(changes, customer, cents)
+        return _Applied(
+            credit_id,
+            {
+                "credit_id": credit_id,
+                "order_id": oid,
+                "customer_id": customer["id"],
+                "amount": _amount(cents),
+                "currency": currency,
+                "status": "issued",
+                "store_credit": _amount(balance),
+                "message": f"Provisional credit {credit_id} of {_format(cents, currency)} added to the customer's "
+                f"store credit while the dispute is looked into.",
+            },
+        )
+
+    def _reverse_provisional_credit(self, changes: list[Change], credit_id: str) -> _Applied:
+        credit = self._one("SELECT * FROM provisional_credits WHERE id = ?", credit_id.upper())
+        if credit is None:
+            raise BusinessRefusal(f"There is no provisional credit {credit_id}.")
+        cid, currency = credit["id"], credit["currency"]
+        if credit["status"] != "issued":
+            raise BusinessRefusal(f"Provisional credit {cid} was already reversed.")
+        customer = self._customer_row(credit["customer_id"])
+        if customer["store_credit_cents"] < credit["amount_cents"]:
+            raise BusinessRefusal(
+                f"The customer has already spent part of provisional credit {cid} "
+                f"(store credit left: {_format(customer['store_credit_cents'], currency)}); "
+                "it cannot be taken back here."
+            )
+        self._set(changes, "provisional_credit", "provisional_credits", cid, status="reversed")
+        balance = self._add_store_credit(changes, customer, -credit["amount_cents"])
+        return _Applied(
+            cid,
+            {
+                "credit_id": cid,
+                "status": "reversed",
+                "store_credit": _amount(balance),
+                "message": f"Provisional credit {cid} of {_format(credit['amount_cents'], currency)} was reversed.",
+            },
+        )
+
+    def _file_dispute(self, changes: list[Change], order_id: str, payment_id: str, reason: str) -> _Applied:
+        order = self._order_row(order_id)
+        oid = order["id"]
+        payment = self._one("SELECT * FROM payments WHERE id = ?", payment_id.upper())
+        if payment is None or payment["order_id"] != oid:
+            raise BusinessRefusal(f"Payment {payment_id} is not one of order {oid}'s payments.")
+        pid = payment["id"]
+        filed = self._one("SELECT id FROM disputes WHERE payment_id = ? AND status = 'filed'", pid)
+        if filed is not None:
+            raise BusinessRefusal(f"Payment {pid} is already disputed ({filed['id']}).")
+        dispute_id = self._next_id("disputes", "DP-", 4001)
+        reference = f"PRC-{dispute_id[3:]}-{pid[3:]}"
+        self._db.execute(
+            "INSERT INTO disputes VALUES (?, ?, ?, ?, ?, 'filed', ?)",
+            (dispute_id, oid, pid, reason, reference, self._stamp()),
+        )
+        changes.append(_change("dispute", dispute_id, "status", None, "filed"))
+        amount = _format(payment["amount_cents"], payment["currency"])
+        return _Applied(
+            dispute_id,
+            {
+                "dispute_id": dispute_id,
+                "order_id": oid,
+                "payment_id": pid,
+                "amount": _amount(payment["amount_cents"]),
+                "currency": payment["currency"],
+                "status": "filed",
+                "processor_reference": reference,
+                "message": f"Dispute {dispute_id} about the {amount} payment {pid} ({payment['status']}) was filed "
+                f"with the card processor, reference {reference}.",
+            },
+        )
+
+    def _withdraw_dispute(self, changes: list[Change], dispute_id: str) -> _Applied:
+        dispute = self._one("SELECT * FROM disputes WHERE id = ?", dispute_id.upper())
+        if dispute is None:
+            raise BusinessRefusal(f"There is no dispute {dispute_id}.")
+        if dispute["status"] != "filed":
+            raise BusinessRefusal(f"Dispute {dispute['id']} was already withdrawn.")
+        self._set(changes, "dispute", "disputes", dispute["id"], status="withdrawn")
+        return _Applied(
+            dispute["id"],
+            {
+                "dispute_id": dispute["id"],
+                "status": "withdrawn",
+                "message": f"Dispute {dispute['id']} was withdrawn.",
+            },
+        )
+
+    def _send_confirmation(
+        self, changes: list[Change], customer_id: str, subject: str, body: str, order_id: str | None = None
+    ) -> _Applied:
+        customer = self._customer_row(customer_id)
+        oid = self._owned_order(customer["id"], order_id)
+        message_id = self._next_id("notifications", "MSG-", 6001)
+        self._db.execute(
+            "INSERT INTO notifications VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (message_id, customer["id"], oid, customer["email"], subject, body, self._stamp()),
+        )
+        changes.append(_change("notification", message_id, "to", None, customer["email"]))
+        return _Applied(
+            message_id,
+            {
+                "message_id": message_id,
+                "to": customer["email"],
+                "subject": subject,
+                "message": f"Confirmation {message_id} sent to {customer['email']}.",
+            },
+        )
+
+    def _schedule_followup(
+        self, changes: list[Change], customer_id: str, due_date: str, note: str, order_id: str | None = None
+    ) -> _Applied:
+        customer = self._customer_row(customer_id)
+        oid = self._owned_order(customer["id"], order_id)
+        try:
+            due = date.fromisoformat(due_date).isoformat()
+        except ValueError:
+            raise ValueError(f"due_date: {due_date!r} is not a date (YYYY-MM-DD)") from None
+        followup_id = self._next_id("followups", "FU-", 8001)
+        self._db.execute(
+            "INSERT INTO followups VALUES (?, ?, ?, ?, ?, 'scheduled', ?)",
+            (followup_id, customer["id"], oid, due, note, self._stamp()),
+        )
+        changes.append(_change("followup", followup_id, "due_date", None, due))
+        return _Applied(
+            followup_id,
+            {
+                "followup_id": followup_id,
+                "customer_id": customer["id"],
+                "due_date": due,
+                "status": "scheduled",
+                "message": f"Follow-up {followup_id} scheduled for {due}.",
+            },
+        )
+
+    def _cancel_followup(self, changes: list[Change], followup_id: str) -> _Applied:
+        followup = self._one("SELECT * FROM followups WHERE id = ?", followup_id.upper())
+        if followup is None:
+            raise BusinessRefusal(f"There is no follow-up {followup_id}.")
+        if followup["status"] != "scheduled":
+            raise BusinessRefusal(f"Follow-up {followup['id']} was already cancelled.")
+        self._set(changes, "followup", "followups", followup["id"], status="cancelled")
+        return _Applied(
+            followup["id"],
+            {"followup_id": followup["id"], "status": "cancelled", "message": f"Follow-up {followup['id']} cancelled."},
+        )
+
+    def _add_store_credit(self, changes: list[Change], customer: sqlite3.Row, cents: int) -> int:
+        """Change the customer's store credit by ``cents``, recorded in the currency's units; the new balance."""
+        balance = int(customer["store_credit_cents"]) + cents
+        self._db.execute("UPDATE customers SET store_credit_cents = ? WHERE id = ?", (balance, customer["id"]))
+        before, after = _amount(customer["store_credit_cents"]), _amount(balance)
+        changes.append(_change("customer", customer["id"], "store_credit", before, after))
+        return balance
+
+    def _owned_order(self, customer_id: str, order_id: str | None) -> str | None:
+        """The id of ``order_id`` when given, refused unless it is the customer's."""
+        if order_id is None:
+            return None
+        order = self._order_row(order_id)
+        if order["customer_id"] != customer_id:
+            raise BusinessRefusal(f"Order {order['id']} does not belong to customer {customer_id}.")
+        return str(order["id"])
 
 
 def open_store(path: Path) -> DemoStore:
@@ -858,6 +1187,17 @@ def _payment_method(payment: sqlite3.Row) -> dict[str, Any]:
 def _payment_label(method: Mapping[str, Any]) -> str:
     """'Visa ending 4417', or just 'PayPal'."""
     return method["brand"] if method["last4"] is None else f"{method['brand']} ending {method['last4']}"
+
+
+def _duplicates(payments: list[sqlite3.Row]) -> list[str]:
+    """The ids of payments that repeat another of the same amount on the order: of each amount, every one but
+    the first captured (or, none captured, the first); a second charge, or a hold the bank may still show."""
+    duplicates: list[str] = []
+    for cents in dict.fromkeys(p["amount_cents"] for p in payments):
+        same = [p for p in payments if p["amount_cents"] == cents]
+        kept = next((p for p in same if p["status"] == "captured"), same[0])
+        duplicates += [p["id"] for p in same if p is not kept]
+    return duplicates
 
 
 def _jurisdiction(country: str, region: str | None) -> str:

@@ -476,7 +476,7 @@ async def mcp_session(
 @pytest.mark.anyio
 async def test_tools_over_mcp(mcp_session: ClientSession) -> None:
     tools = {tool.name: tool for tool in (await mcp_session.list_tools()).tools}
-    assert len(tools) == 11
+    assert len(tools) == 19
     cancel = tools["cancel_order"]
     assert cancel.input_schema["required"] == ["order_id", "reason", "idempotency_key"]
     assert cancel.annotations is not None and cancel.annotations.destructive_hint and cancel.annotations.idempotent_hint
