@@ -31,7 +31,14 @@ class LeadApprovalDialog(QDialog):
         role = verdict.approver_role or "lead"
         self.setWindowTitle(f"{role.capitalize()} approval")
         self.setAccessibleName(f"{role.capitalize()} approval")
-        enrolled = [lead.name for lead in leads.enrolled()]
+        try:
+            enrolled = [lead.name for lead in leads.enrolled()]
+            unavailable = (
+                f"No {role} is enrolled on this computer, so nobody can give a {role}'s approval here. "
+                f"{ENROL_HINT}, then approve again."
+            )
+        except CopilotError as exc:  # a damaged leads file proves nobody
+            enrolled, unavailable = [], str(exc)
         intro = QLabel(f"{action}\n\n{verdict.reason}")
         intro.setWordWrap(True)
         intro.setMinimumWidth(360)
@@ -62,10 +69,7 @@ class LeadApprovalDialog(QDialog):
         layout.addWidget(self.problem)
         layout.addLayout(buttons)
         if not enrolled:  # fail closed: nobody to prove, so nothing to accept
-            self.problem.setText(
-                f"No {role} is enrolled on this computer, so nobody can give a {role}'s approval here. "
-                f"{ENROL_HINT}, then approve again."
-            )
+            self.problem.setText(unavailable)
             for widget in (self.name, self.passphrase, self.ok):
                 widget.setEnabled(False)
         else:

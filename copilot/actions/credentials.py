@@ -56,9 +56,14 @@ _MINT = object()
 """Held only by this module: an Approver made anywhere else is refused."""
 
 
+def spaced(text: str) -> str:
+    """A name as stored and looked up: no leading, trailing or repeated spaces."""
+    return " ".join(text.split())
+
+
 def person_key(text: str) -> str:
     """A name or login as compared between approvals: case and runs of spaces do not make another person."""
-    return " ".join(text.split()).casefold()
+    return spaced(text).casefold()
 
 
 def os_login() -> str:
@@ -121,29 +126,44 @@ class Leads:
         self.path = path
         self._clock = clock
         self._hasher = PasswordHasher()  # argon2id with RFC 9106's low-memory parameters (64 MiB, t=3)
-        self._db = open_db(path, _SCHEMA)
         self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+        """Opened on first use: a damaged file then refuses every lead, and the app still starts."""
 
     def close(self) -> None:
-        self._db.close()
+        if self._db is not None:
+            self._db.close()
+
+    @contextmanager
+    def _using(self) -> Iterator[sqlite3.Connection]:
+        """The database, under this object's lock; a file that is not (or no longer) the leads' database
+        proves nobody, with a message saying what to do."""
+        with self._lock:
+            try:
+                if self._db is None:
+                    self._db = open_db(self.path, _SCHEMA)
+                yield self._db
+            except sqlite3.DatabaseError as exc:
+                raise ApprovalError(
+                    f"{self.path}: cannot be read as the leads' database ({exc}), so nobody can give a lead's "
+                    "approval; move it away and enrol the leads again (copilot leads add NAME)"
+                ) from None
 
     @contextmanager
     def _writing(self) -> Iterator[sqlite3.Connection]:
         """One transaction holding SQLite's write lock, so tries counted by two processes never overwrite
         each other; it commits also when the block raises (a wrong try must be counted)."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+        with self._using() as db:
+            db.execute("BEGIN IMMEDIATE")
             try:
-                yield self._db
+                yield db
             finally:
-                self._db.execute("COMMIT")
+                db.execute("COMMIT")
 
     def enrolled(self) -> list[Lead]:
         """Every enrolled lead, by name."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT name, logins, enrolled_at, locked_until FROM leads ORDER BY name"
-            ).fetchall()
+        with self._using() as db:
+            rows = db.execute("SELECT name, logins, enrolled_at, locked_until FROM leads ORDER BY name").fetchall()
         now = self._clock()
         return [
             Lead(
@@ -162,10 +182,10 @@ class Leads:
             if db.execute("SELECT 1 FROM leads LIMIT 1").fetchone() is None:
                 raise ApprovalError(f"No lead is enrolled, so nobody can give a lead's approval. {ENROL_HINT}")
             row = db.execute(
-                "SELECT name, hash, logins, failures, locked_until FROM leads WHERE name = ?", (name.strip(),)
+                "SELECT name, hash, logins, failures, locked_until FROM leads WHERE name = ?", (spaced(name),)
             ).fetchone()
             if row is None:
-                raise ApprovalError(f"No lead named {name.strip()!r} is enrolled (copilot leads list names them)")
+                raise ApprovalError(f"No lead named {spaced(name)!r} is enrolled (copilot leads list names them)")
             name, stored, logins, failures, locked = row
             now = self._clock()
             if (until := _moment(locked)) is not None and until > now:
@@ -199,7 +219,7 @@ class Leads:
     def add(self, name: str, passphrase: str, logins: tuple[str, ...], by: Approver | None) -> Lead:
         """Enrol ``name``. Once any lead is enrolled, only a verified lead (``by``) may enrol another, so
         a rep cannot make themselves a lead while real leads exist."""
-        name = " ".join(name.split())
+        name = spaced(name)
         if not name:
             raise CopilotError("A lead needs a name (as the audit log will record it)")
         self._check_passphrase(name, passphrase)
@@ -221,8 +241,8 @@ class Leads:
         """Remove ``name`` (any verified lead may, also the lead themselves)."""
         _authorised(by, f"remove {name}")
         with self._writing() as db:
-            if db.execute("DELETE FROM leads WHERE name = ?", (name.strip(),)).rowcount == 0:
-                raise CopilotError(f"No lead named {name.strip()!r} is enrolled (copilot leads list names them)")
+            if db.execute("DELETE FROM leads WHERE name = ?", (spaced(name),)).rowcount == 0:
+                raise CopilotError(f"No lead named {spaced(name)!r} is enrolled (copilot leads list names them)")
 
     def change(self, lead: Approver, passphrase: str) -> None:
         """Give the verified ``lead`` a new passphrase."""

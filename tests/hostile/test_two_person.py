@@ -185,3 +185,18 @@ def test_a_damaged_hash_proves_nobody(home: Path) -> None:
     with pytest.raises(ApprovalError, match="stored passphrase hash of Lee Lead cannot be read"):
         leads.verify("Lee Lead", PASS)
     leads.close()
+
+
+def test_a_leads_file_that_is_not_a_database_proves_nobody_and_the_desk_still_opens(home: Path) -> None:
+    for leftover in home.glob(f"{LEADS_FILE}*"):
+        leftover.unlink()
+    (home / LEADS_FILE).write_bytes(b"not a database" * 100)
+    desk = open_desk(home, "Ana Rep")
+    action_id = refund_above_limit(desk)
+    desk.approve(action_id)
+    with pytest.raises(ApprovalError, match="cannot be read as the leads' database"):
+        desk.leads.verify("Lee Lead", PASS)
+    assert desk.get(action_id).state == "awaiting_second"
+    desk.close()
+    listed = leads_command(home, "list")
+    assert listed.returncode == 2 and "move it away and enrol the leads again" in listed.stderr

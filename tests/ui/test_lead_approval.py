@@ -61,3 +61,11 @@ def test_a_locked_lead_is_told_until_when(qtbot, tmp_path: Path) -> None:  # typ
     shown.ok.click()
     assert shown.result() != QDialog.DialogCode.Accepted and "locked" in shown.problem.text()
     leads.close()
+
+
+def test_a_damaged_leads_file_is_said_and_nothing_is_accepted(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / LEADS_FILE).write_bytes(b"not a database" * 100)
+    leads = Leads(tmp_path / LEADS_FILE)
+    shown = dialog(qtbot, leads)
+    assert "cannot be read as the leads' database" in shown.problem.text() and not shown.ok.isEnabled()
+    leads.close()
