@@ -7,7 +7,11 @@ draft, verification and flags, with the demo pack's guidance on) with each of it
 physical floor beside them, on the same messages: one query embedding, one unfiltered top-10 vector
 search and one BM25 top-10, the least any retrieval must do. The filtered query of the old
 one-collection layout is timed too. Cold start to first paint, the time the app takes to exit, and
-the longest UI stall are measured in child processes."""
+the longest UI stall are measured in child processes.
+
+`copilot bench --ingest` measures pack ingest alone, at 1, 10 and 50 MB of clause text: each size in
+a child process of its own (so each peak memory is its own), from a cold embedding cache, with the
+time spent in the model apart from the rest (reading, chunking, the store and the catalog)."""
 
 from __future__ import annotations
 
@@ -22,22 +26,25 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
+
+import numpy as np
 
 from copilot.conversation.events import ConversationStarted, Message, read_events
 from copilot.conversation.query import build_query
 from copilot.conversation.state import Conversation
 from copilot.pipeline import Pipeline
-from copilot.settings import DEMO_CONVERSATIONS, DEMO_PACK
+from copilot.settings import DEMO_CONVERSATIONS, DEMO_PACK, Settings
 from copilot.workspace import Workspace
 from retrieval.cache import CachedEmbedder
-from retrieval.embed import LocalEmbedder
+from retrieval.embed import Embedder, LocalEmbedder
 from retrieval.ingest import clause_chunks
 from retrieval.lexical import BM25, top
+from retrieval.limits import MB
 from retrieval.packs import Pack
 from retrieval.search import Searcher
 from retrieval.synthetic import synthetic_pack, write_pack
@@ -209,9 +216,14 @@ def _memory_of_app(folder: Path, keys: tuple[str, ...]) -> float:
     for conversation, seq in _states():
         pipeline.run(conversation, seq)
     workspace.close()
-    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the forked parent across exec.
-    status = Path("/proc/self/status").read_text()
-    found = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+    return _memory_mb("VmHWM")
+
+
+def _memory_mb(field: str) -> float:
+    """This process's ``VmHWM`` (peak) or ``VmRSS`` (now) in MB; VmHWM, not ru_maxrss: Linux carries
+    ru_maxrss over from the forked parent across exec. Where /proc is missing, the peak from getrusage."""
+    status = Path("/proc/self/status")
+    found = re.search(rf"^{field}:\s+(\d+) kB", status.read_text(), re.MULTILINE) if status.exists() else None
     return (
         round(int(found.group(1)) / 1024, 1)
         if found
@@ -358,5 +370,89 @@ def run_bench(
     return result
 
 
+INGEST_MB = (1, 10, 50)
+"""Pack sizes of `copilot bench --ingest`, in MB of clause files."""
+
+CLAUSE_SENTENCES = (14, 30)
+"""Sentences per synthetic clause: about 2 KB, a long clause of a real policy."""
+
+CLAUSE_BYTES = 2000
+"""About how many bytes one such clause takes in its file, to size a pack."""
+
+
+class _TimedEmbedder:
+    """An embedder that adds up the seconds its model spends, so ingest can be told apart from the model."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+        self.model_id = embedder.model_id
+        self.seconds = 0.0
+
+    def load(self) -> None:
+        self.embedder.load()
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        started = time.perf_counter()
+        try:
+            return self.embedder.encode(texts)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+
+def run_ingest_bench(
+    megabytes: tuple[int, ...] = INGEST_MB, seed: int = 7, say: Callable[[str], None] = lambda text: None
+) -> dict[str, object]:
+    """Ingest time and peak memory per pack size, as `copilot bench --ingest --json` prints them."""
+    sizes: dict[str, object] = {}
+    for size in megabytes:
+        say(f"{size} MB pack: ingesting in a child process")
+        done = subprocess.run(
+            [sys.executable, "-m", "cli.bench", "ingest", str(size), str(seed)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        try:
+            sizes[f"{size}MB"] = json.loads(done.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            sizes[f"{size}MB"] = {"error": (done.stderr or done.stdout).strip()[-300:]}
+    return {"ingest": sizes}
+
+
+def _ingest(megabytes: int, seed: int) -> dict[str, float]:
+    """One pack of about ``megabytes`` MB ingested into a fresh data folder whose limits admit it."""
+    clauses = max(1, megabytes * MB // CLAUSE_BYTES)
+    with tempfile.TemporaryDirectory(prefix="copilot-bench-ingest-") as folder:
+        # Written, then let go: the memory measured is the load's, not the generator's.
+        source = write_pack(synthetic_pack(clauses, seed, name="bench", sentences=CLAUSE_SENTENCES), Path(folder) / "p")
+        size = sum(path.stat().st_size for path in source.rglob("*") if path.is_file())
+        home = Path(folder) / "home"
+        home.mkdir()
+        roomy = max(size + MB, Settings().pack_max_bytes)
+        replace(Settings(), pack_max_bytes=roomy, pack_max_clauses=max(clauses, Settings().pack_max_clauses)).save(home)
+        embedder = _TimedEmbedder(LocalEmbedder())
+        embedder.load()
+        workspace = Workspace(home, embedder)
+        before = _memory_mb("VmRSS")
+        started = time.perf_counter()
+        workspace.load_pack(source, activate=False)
+        seconds = time.perf_counter() - started
+        vectors = workspace.store.count()
+        workspace.close()
+    return {
+        "pack_mb": round(size / MB, 2),
+        "clauses": clauses,
+        "vectors": vectors,
+        "seconds": round(seconds, 1),
+        "model_seconds": round(embedder.seconds, 1),
+        "other_seconds": round(seconds - embedder.seconds, 1),
+        "seconds_per_mb": round(seconds * MB / size, 2),
+        "rss_before_mb": before,
+        "peak_rss_mb": _memory_mb("VmHWM"),
+    }
+
+
 if __name__ == "__main__" and sys.argv[1:2] == ["memory"]:  # the child of _app_memory
     print(_memory_of_app(Path(sys.argv[2]), tuple(sys.argv[3:])))
+if __name__ == "__main__" and sys.argv[1:2] == ["ingest"]:  # a child of run_ingest_bench
+    print(json.dumps(_ingest(int(sys.argv[2]), int(sys.argv[3]))))

@@ -194,14 +194,23 @@ def cmd_packs(args: argparse.Namespace) -> int:
             version=args.pack_version,
         )
         pack = result.pack
-        state = (
-            "already loaded, nothing to do"
-            if result.already_loaded
-            else (f"{len(pack.clauses)} clauses, {result.embedded} texts embedded (the rest from cache)")
-        )
-        print(f"{pack.name}@{pack.version}: {state}{'; active' if args.activate else ''}")
+        print(f"{pack.name}@{pack.version}: {result.summary()}{'; active' if args.activate else ''}")
         if args.activate:
             also_active(pack.name)
+    elif args.action == "verify":
+        found = workspace.verify(repair=not args.check)
+        for problem in found.problems:
+            print(problem)
+        for repair in found.repaired:
+            print(f"repaired: {repair}")
+        outcome = (
+            "catalog, vectors and clause texts agree"
+            if not found.problems
+            else f"{len(found.problems)} problem(s), "
+            + (f"{found.unresolved} not repaired" if found.unresolved else "all repaired")
+        )
+        print(f"{found.versions} versions, {found.vectors} vectors checked: {outcome}")
+        return 1 if found.unresolved else 0
     elif args.action == "list":
         print(f"{'name':24} {'version':12} {'status':10} {'clauses':>7}  loaded at")
         for v in catalog.versions():
@@ -289,10 +298,15 @@ def cmd_eval_retrieval(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from cli.bench import run_bench
+    from cli.bench import run_bench, run_ingest_bench
 
-    sizes = tuple(int(n) for n in args.sizes.split(","))
-    result = run_bench(sizes, args.seed, say=lambda text: print(f"bench: {text}", file=sys.stderr, flush=True))
+    def say(text: str) -> None:
+        print(f"bench: {text}", file=sys.stderr, flush=True)
+
+    if args.ingest:
+        result = run_ingest_bench(tuple(int(n) for n in args.megabytes.split(",")), args.seed, say)
+    else:
+        result = run_bench(tuple(int(n) for n in args.sizes.split(",")), args.seed, say)
     for name, value in result.items():
         print(f"{name:16} {json.dumps(value)}")
     if args.json:
@@ -480,7 +494,9 @@ def build_parser() -> argparse.ArgumentParser:
     hand.add_argument("--json", action="store_true", help="one compact JSON line instead of Markdown")
     hand.set_defaults(func=cmd_handoff)
 
-    packs = sub.add_parser("packs", help="load, list, activate, deactivate, roll back, diff and remove policy packs")
+    packs = sub.add_parser(
+        "packs", help="load, list, activate, deactivate, roll back, diff, remove and verify policy packs"
+    )
     actions = packs.add_subparsers(dest="action", required=True)
     load = actions.add_parser("load", help="validate and load a pack folder, .zip or Markdown / text / HTML document")
     load.add_argument("path")
@@ -511,6 +527,11 @@ def build_parser() -> argparse.ArgumentParser:
     changes.add_argument("old")
     changes.add_argument("new")
     actions.add_parser("show", help="print the clause a citation names").add_argument("citation")
+    actions.add_parser(
+        "verify",
+        help="check the catalog, the vectors and the clause texts against each other; re-embed from the catalog "
+        "what is missing or wrong",
+    ).add_argument("--check", action="store_true", help="only report, repair nothing")
     actions.add_parser("priority", help="set the pack priority order, highest first").add_argument("names", nargs="+")
     scaffold = actions.add_parser(
         "scaffold", help="write a pack folder to start from: a policy document's clauses and a server's tools"
@@ -549,6 +570,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="measure speed and memory on synthetic packs")
     bench.add_argument("--sizes", default="1000,10000", help="pack sizes in clauses, comma-separated")
     bench.add_argument("--seed", type=int, default=7, help="seed of the synthetic clauses")
+    bench.add_argument(
+        "--ingest", action="store_true", help="measure pack ingest alone: time and peak memory per pack size in MB"
+    )
+    bench.add_argument("--megabytes", default="1,10,50", help="with --ingest: pack sizes in MB, comma-separated")
     bench.add_argument("--json", action="store_true", help="also print one compact JSON line, last on stdout")
     bench.set_defaults(func=cmd_bench)
 

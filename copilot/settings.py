@@ -14,6 +14,7 @@ import platformdirs
 
 from base.errors import CopilotError
 from retrieval.embed import DEFAULT_MODEL
+from retrieval.limits import DEFAULT_LIMITS, PackLimits
 
 if TYPE_CHECKING:
     from copilot.llm.client import LlmConfig
@@ -51,6 +52,27 @@ class Settings:
     """Admin setting: records older than this are deleted (when the app starts; `copilot records purge`)."""
     redact_records: bool = True
     """Admin setting: personal data is redacted from the texts records keep, as it is before an LLM sees them."""
+    listen_port: int = 8787
+    """Port of the push endpoint on 127.0.0.1 (docs/conversation-events.md, "Push"); its token is the data
+    folder's ``push-token`` file (copilot/session/push.py), rotated from Settings."""
+
+    pack_max_bytes: int = DEFAULT_LIMITS.pack_max_bytes
+    """Admin setting: the largest pack folder, .zip or document loaded, in bytes (retrieval/limits.py)."""
+    pack_max_unpacked_bytes: int = DEFAULT_LIMITS.pack_max_unpacked_bytes
+    """Admin setting: the most a .zip pack's files may decompress to together, in bytes."""
+    pack_max_entries: int = DEFAULT_LIMITS.pack_max_entries
+    """Admin setting: the most entries in a .zip pack (or files in a pack folder)."""
+    pack_max_clauses: int = DEFAULT_LIMITS.pack_max_clauses
+    """Admin setting: the most clauses in one pack version."""
+    pack_max_clause_chars: int = DEFAULT_LIMITS.pack_max_clause_chars
+    """Admin setting: the longest clause (title and text), in characters."""
+
+    def pack_limits(self) -> PackLimits:
+        """The pack limits these settings give; a value that is not a positive whole number is named."""
+        try:
+            return PackLimits(**{f.name: getattr(self, f.name) for f in fields(PackLimits)})
+        except ValueError as exc:
+            raise CopilotError(f"{SETTINGS_FILE}: {exc}; fix it in the data folder, or delete it") from None
 
     def user(self) -> str:
         return self.user_name or getpass.getuser()

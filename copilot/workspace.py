@@ -9,20 +9,20 @@ from pathlib import Path
 
 from packaging.version import Version
 
-from base.errors import PackError
 from connectors.config import CONNECTORS_FILE
 from copilot.action_policy import pack_policy
 from copilot.conversation.state import Conversation
 from copilot.reasoning.guidance import Guidance, check_pack, merge
 from copilot.settings import DEMO_PACK, Settings
 from retrieval.cache import CachedEmbedder, EmbeddingCache
-from retrieval.catalog import Catalog, PackVersion, fingerprint
+from retrieval.catalog import Catalog, Known, PackVersion
 from retrieval.documents import DOCUMENT_SUFFIXES, import_document
 from retrieval.embed import DEFAULT_MODEL, Embedder, LocalEmbedder
 from retrieval.ingest import Progress, ingest, restore, write_vectors
 from retrieval.packs import Pack, load_pack, renamed
 from retrieval.search import Searcher
 from retrieval.store import VectorStore
+from retrieval.verify import Verification, verify
 
 log = logging.getLogger("copilot")
 
@@ -34,7 +34,20 @@ class LoadResult:
     pack: Pack
     embedded: int
     """Texts sent to the model; the rest came from the embedding cache."""
-    already_loaded: bool
+    known: Known
+    """What the catalog held of this version before: nothing, the version itself (the load did nothing), or
+    the tombstone of its removal (the same text, loaded again)."""
+
+    @property
+    def already_loaded(self) -> bool:
+        return self.known == "loaded"
+
+    def summary(self) -> str:
+        """What the load did, in a few words for the admin."""
+        if self.known == "loaded":
+            return "already loaded with this very content, nothing to do"
+        again = " (removed before; the same text is back)" if self.known == "removed" else ""
+        return f"{len(self.pack.clauses)} clauses, {self.embedded} texts embedded (the rest from cache){again}"
 
 
 class Workspace:
@@ -63,31 +76,32 @@ class Workspace:
         name: str | None = None,
         version: str | None = None,
     ) -> LoadResult:
-        """Validate and ingest a pack; the active version changes only after a complete ingest.
+        """Validate and ingest a pack within the admin's limits; the active version changes only after a
+        complete ingest.
 
         ``name`` and ``version``, when given, replace the pack's own (a document's file name and 1.0).
         Loading a version that is already loaded with the same clauses does nothing; with other
-        clauses it is refused, because a citation must always mean one text.
+        clauses it is refused, also after that version was removed, because a citation must always mean
+        one text. The check and the ingest happen under the writer lock, so two loads at once, in one
+        process or two, run one after the other.
         """
+        limits = Settings.load(self.home).pack_limits()
         pack = renamed(
-            import_document(path) if path.suffix.lower() in DOCUMENT_SUFFIXES else load_pack(path), name, version
+            import_document(path, limits=limits)
+            if path.suffix.lower() in DOCUMENT_SUFFIXES
+            else load_pack(path, limits),
+            name,
+            version,
         )
         check_pack(pack, str(path))
         pack_policy(pack, str(path))  # systems.toml and actions.toml: their errors, too, before anything is ingested
-        known = self.catalog.fingerprint_of(pack.name, pack.version)
         embedder = CachedEmbedder(self.embedder, self.cache)
-        if known is None:
-            ingest(pack, self.catalog, self.store, embedder, progress)
-        elif known != fingerprint(pack):
-            raise PackError(
-                str(path),
-                None,
-                f"{pack.name}@{pack.version} is already loaded with different clauses",
-                "load it as a new version (in pack.toml, or `copilot packs load PATH --version V`), or a different "
-                "document under another name (`--name N`); a citation must always mean one text",
-            )
-        if activate:
-            self.catalog.activate(pack.name, pack.version)
+        with self.catalog.writing():
+            known = self.catalog.known(pack, str(path))
+            if known != "loaded":
+                ingest(pack, self.catalog, self.store, embedder, progress)
+            if activate:
+                self.catalog.activate(pack.name, pack.version)
         log.info(
             "loaded pack %s@%s (%d clauses, %d texts embedded)",
             pack.name,
@@ -95,7 +109,7 @@ class Workspace:
             len(pack.clauses),
             embedder.embedded,
         )
-        return LoadResult(pack, embedder.embedded, already_loaded=known is not None)
+        return LoadResult(pack, embedder.embedded, known)
 
     def reembed(self, embedder: Embedder, progress: Progress | None = None) -> None:
         """Embed every loaded version with another model into that model's own collection.
@@ -105,23 +119,31 @@ class Workspace:
         """
         store = VectorStore(self.home / "chroma", embedder.model_id)
         cached = CachedEmbedder(embedder, self.cache)
-        versions = self.catalog.versions()
-        total = sum(v.clause_count for v in versions)
-        done = 0
-        for version in versions:
-            pack = self.catalog.pack(version.name, version.version)
+        with self.catalog.writing():
+            versions = self.catalog.versions()
+            total = sum(v.clause_count for v in versions)
+            done = 0
+            for version in versions:
+                pack = self.catalog.pack(version.name, version.version)
 
-            def step(part: int, _: int, offset: int = done) -> None:
-                if progress:
-                    progress(min(offset + part, total), total)
+                def step(part: int, _: int, offset: int = done) -> None:
+                    if progress:
+                        progress(min(offset + part, total), total)
 
-            write_vectors(pack, store, cached, step if progress else None)
-            done += len(pack.clauses)
+                write_vectors(pack, store, cached, step if progress else None)
+                done += len(pack.clauses)
 
     def remove_pack(self, name: str, version: str) -> None:
-        """Remove an inactive version from search; its clause texts stay for citation lookups."""
-        self.catalog.remove(name, version)
-        self.store.drop(f"{name}@{version}")
+        """Remove an inactive version from search; its clause texts and content hash stay, for citation
+        lookups and so that the version can come back only with the same text."""
+        with self.catalog.writing():
+            self.catalog.remove(name, version)
+            self.store.drop(f"{name}@{version}")
+
+    def verify(self, *, repair: bool) -> Verification:
+        """Check catalog, vectors and clause texts against each other; with ``repair``, embed from the catalog
+        again what is missing or wrong, and drop vectors no loaded version owns (retrieval/verify.py)."""
+        return verify(self.catalog, self.store, self.embedder, self.cache, repair=repair)
 
     def ensure_demo_pack(self, progress: Progress | None = None) -> None:
         """Demo mode (a folder without connectors.toml): a fresh data folder gets the bundled demo pack, loaded

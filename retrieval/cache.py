@@ -50,6 +50,11 @@ class EmbeddingCache:
                 [(model, h, np.asarray(v, dtype=np.float32).tobytes()) for h, v in items.items()],
             )
 
+    def forget(self, model: str, hashes: Sequence[str]) -> None:
+        """Drop these texts' vectors, so they are embedded afresh (a vector found wrong is never reused)."""
+        with self._lock:
+            self._db.executemany("DELETE FROM embeddings WHERE model = ? AND hash = ?", [(model, h) for h in hashes])
+
 
 class CachedEmbedder:
     """An Embedder that answers from the cache and embeds only texts it has not seen with this model."""

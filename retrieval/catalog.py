@@ -3,6 +3,10 @@ every clause's text (kept even after a version is removed, so every citation eve
 
 The catalog row is the commit point of an ingest: vectors written before it are invisible to search
 until the row exists, so an interrupted load never leaves a half-visible version.
+
+``name@version`` is immutable: ``contents`` keeps the hash of every version ever loaded here, and keeps
+it after the version is removed (its tombstone), so a version can come back only with the same text.
+One process at a time changes the packs of a data folder (``writing``, a lock file beside the catalog).
 """
 
 from __future__ import annotations
@@ -11,17 +15,19 @@ import hashlib
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Literal
 
 from packaging.version import Version
 
 from base.errors import PackError
 from base.sqlite import open_db
 from retrieval.jurisdiction import covers
+from retrieval.lock import WriterLock
 from retrieval.packs import Clause, Manifest, Pack
 
 _SCHEMA = """
@@ -35,7 +41,6 @@ CREATE TABLE IF NOT EXISTS pack_versions (
     active INTEGER NOT NULL DEFAULT 0,
     loaded_at TEXT NOT NULL,
     clause_count INTEGER NOT NULL,
-    fingerprint TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (name, version)
 );
 CREATE TABLE IF NOT EXISTS clauses (
@@ -69,19 +74,36 @@ CREATE TABLE IF NOT EXISTS withdrawals (
     kind TEXT NOT NULL,
     at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS contents (
+    name TEXT NOT NULL,
+    version TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    PRIMARY KEY (name, version)
+);
 """
 # ``activations`` and ``withdrawals`` (kind: deactivated, removed) are append-only: the history of what an
-# admin chose in this data folder, which outlives the versions it names.
+# admin chose in this data folder, which outlives the versions it names. ``contents`` only grows too: a row
+# whose version is no longer in ``pack_versions`` is the tombstone of a removed version.
 
 
 def fingerprint(pack: Pack) -> str:
-    """A hash of everything citable in a pack version: same fingerprint, same clauses."""
+    """A hash of everything citable in a pack version: same fingerprint, same clauses and guidance."""
+    return _content_hash(((c.id, c.title, c.text, c.jurisdictions) for c in pack.clauses), pack.guidance)
+
+
+def _content_hash(clauses: Iterable[tuple[str, str, str, tuple[str, ...]]], guidance: Iterable[tuple[str, str]]) -> str:
+    """Clauses count in id order and guidance in file order, so a version read back from the catalog hashes
+    as the pack it was loaded from."""
     digest = hashlib.sha256()
-    for c in pack.clauses:
-        digest.update(json.dumps([c.id, c.title, c.text, list(c.jurisdictions)]).encode())
-    for file, text in pack.guidance:  # absent guidance adds nothing, so older fingerprints stay valid
+    for clause_id, title, text, regions in sorted(clauses):
+        digest.update(json.dumps([clause_id, title, text, list(regions)]).encode())
+    for file, text in sorted(guidance):
         digest.update(json.dumps([file, text]).encode())
     return digest.hexdigest()
+
+
+Known = Literal["new", "loaded", "removed"]
+"""What the catalog holds of a version: nothing, the version itself, or the tombstone of a removed one."""
 
 
 @dataclass(frozen=True)
@@ -169,11 +191,60 @@ class Catalog:
     def __init__(self, path: Path) -> None:
         self._db = open_db(path, _SCHEMA)
         self._lock = threading.Lock()
+        """This process's threads share one connection: one statement or transaction at a time."""
+        self._writer = WriterLock(path.with_suffix(".lock"))
         self.generation = 0
         """Bumped on every change of clause content or activation, so derived indexes know to rebuild."""
+        self._hash_older_versions()
 
     def close(self) -> None:
         self._db.close()
+
+    def writing(self) -> AbstractContextManager[None]:
+        """Hold the data folder's pack writer lock: every change to the catalog or the vector store happens
+        inside it, so a check and the write it allows see no other writer in between."""
+        return self._writer.held()
+
+    def _hash_older_versions(self) -> None:
+        """Record the content hash of versions loaded before hashes were kept (removed ones included: their
+        clause texts stayed), so they are immutable too."""
+        query = "SELECT DISTINCT name, version FROM clauses EXCEPT SELECT name, version FROM contents"
+        with self._lock:
+            if not self._db.execute(query).fetchone():
+                return
+        with self.writing():
+            with self._lock:
+                unhashed = self._db.execute(query).fetchall()
+            hashes = [(name, version, self.stored_fingerprint(f"{name}@{version}")) for name, version in unhashed]
+            with self._transaction() as db:
+                db.executemany("INSERT OR IGNORE INTO contents VALUES (?, ?, ?)", hashes)
+
+    def stored_fingerprint(self, key: str) -> str:
+        """The content hash of version ``name@version`` as the catalog holds its clauses and guidance now."""
+        clauses = ((c.clause_id, c.title, c.text, c.jurisdictions) for c in self.clauses_of([key]))
+        return _content_hash(clauses, self.guidance_of(key))
+
+    def known(self, pack: Pack, where: str) -> Known:
+        """What the catalog holds of ``pack``'s version; one known with other content is refused (a citation
+        must always mean one text, also after its version was removed)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT c.fingerprint, v.name IS NOT NULL FROM contents c LEFT JOIN pack_versions v "
+                "ON v.name = c.name AND v.version = c.version WHERE c.name = ? AND c.version = ?",
+                (pack.name, pack.version),
+            ).fetchone()
+        if row is None:
+            return "new"
+        if row[0] != fingerprint(pack):
+            was = "is already loaded" if row[1] else "was loaded before (and removed since)"
+            raise PackError(
+                where,
+                None,
+                f"{pack.key} {was} with different clauses; a version never changes its text",
+                "load it as a new version (in pack.toml, or `copilot packs load PATH --version V`), or a different "
+                "document under another name (`--name N`); a citation must always mean one text",
+            )
+        return "loaded" if row[1] else "removed"
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -188,8 +259,18 @@ class Catalog:
             self.generation += 1
 
     def record(self, pack: Pack) -> None:
-        """Add a pack version and its clauses in one transaction; it starts inactive."""
+        """Add a pack version and its clauses in one transaction; it starts inactive.
+
+        A version removed before comes back only with the same content (``known`` refuses any other).
+        """
+        with self.writing():
+            if self.known(pack, pack.key) == "loaded":
+                raise PackError(pack.key, None, "this version is already loaded", "activate it, or load another")
+            self._write(pack)
+
+    def _write(self, pack: Pack) -> None:
         with self._transaction() as db:
+            db.execute("INSERT OR IGNORE INTO contents VALUES (?, ?, ?)", (pack.name, pack.version, fingerprint(pack)))
             db.execute("DELETE FROM clauses WHERE name = ? AND version = ?", (pack.name, pack.version))
             db.executemany(
                 "INSERT INTO clauses VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -204,7 +285,7 @@ class Catalog:
                 [(pack.name, pack.version, file, text) for file, text in pack.guidance],
             )
             db.execute(
-                "INSERT INTO pack_versions VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
+                f"INSERT INTO pack_versions ({_VERSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)",
                 (
                     pack.name,
                     pack.version,
@@ -214,7 +295,6 @@ class Catalog:
                     pack.effective_until.isoformat() if pack.effective_until else None,
                     _now(),
                     len(pack.clauses),
-                    fingerprint(pack),
                 ),
             )
             db.execute(
@@ -223,9 +303,10 @@ class Catalog:
             )
 
     def fingerprint_of(self, name: str, version: str) -> str | None:
+        """The content hash recorded when ``name@version`` was loaded (kept after it is removed)."""
         with self._lock:
             row = self._db.execute(
-                "SELECT fingerprint FROM pack_versions WHERE name = ? AND version = ?", (name, version)
+                "SELECT fingerprint FROM contents WHERE name = ? AND version = ?", (name, version)
             ).fetchone()
         return row[0] if row else None
 
@@ -243,10 +324,11 @@ class Catalog:
 
     def activate(self, name: str, version: str) -> None:
         """Make ``version`` the one active version of pack ``name``; remembered for rollback."""
-        self.get(name, version)
-        with self._transaction() as db:
-            db.execute("UPDATE pack_versions SET active = (version = ?) WHERE name = ?", (version, name))
-            db.execute("INSERT INTO activations VALUES (?, ?, ?)", (name, version, _now()))
+        with self.writing():
+            self.get(name, version)
+            with self._transaction() as db:
+                db.execute("UPDATE pack_versions SET active = (version = ?) WHERE name = ?", (version, name))
+                db.execute("INSERT INTO activations VALUES (?, ?, ?)", (name, version, _now()))
 
     def deactivate(self, name: str) -> str | None:
         """Leave pack ``name`` with no active version; returns the version that was active (None: none was).
@@ -254,66 +336,72 @@ class Catalog:
         Its versions stay loaded, so ``activate`` or ``rollback`` brings one back; the deactivation is
         recorded with the activations, for good.
         """
-        mine = [v for v in self.versions() if v.name == name]
-        if not mine:
-            loaded = ", ".join(self.pack_names()) or "none"
-            raise PackError(name, None, "no such pack loaded", f"name one of the loaded packs: {loaded}")
-        active = next((v.version for v in mine if v.active), None)
-        if active is not None:
-            with self._transaction() as db:
-                db.execute("UPDATE pack_versions SET active = 0 WHERE name = ?", (name,))
-                db.execute("INSERT INTO withdrawals VALUES (?, ?, 'deactivated', ?)", (name, active, _now()))
-        return active
+        with self.writing():
+            mine = [v for v in self.versions() if v.name == name]
+            if not mine:
+                loaded = ", ".join(self.pack_names()) or "none"
+                raise PackError(name, None, "no such pack loaded", f"name one of the loaded packs: {loaded}")
+            active = next((v.version for v in mine if v.active), None)
+            if active is not None:
+                with self._transaction() as db:
+                    db.execute("UPDATE pack_versions SET active = 0 WHERE name = ?", (name,))
+                    db.execute("INSERT INTO withdrawals VALUES (?, ?, 'deactivated', ?)", (name, active, _now()))
+            return active
 
     def rollback(self, name: str) -> str:
         """Re-activate the version that was active before the current one (with none active, the last one that
         was); returns it."""
-        with self._lock:
-            history = [
-                str(r[0])
-                for r in self._db.execute(
-                    "SELECT version FROM activations WHERE name = ? ORDER BY rowid", (name,)
-                ).fetchall()
-            ]
-        current = next((v.version for v in self.versions() if v.name == name and v.active), None)
-        loaded = {v.version for v in self.versions() if v.name == name}
-        previous = next((v for v in reversed(history) if v != current and v in loaded), None)
-        if previous is None:
-            raise PackError(
-                name,
-                None,
-                "nothing to roll back to",
-                "rollback returns to the version active before the current one (or, with none active, to the "
-                "last one that was); activate a version with `copilot packs activate` instead",
-            )
-        self.activate(name, previous)
-        return previous
+        with self.writing():
+            with self._lock:
+                history = [
+                    str(r[0])
+                    for r in self._db.execute(
+                        "SELECT version FROM activations WHERE name = ? ORDER BY rowid", (name,)
+                    ).fetchall()
+                ]
+            current = next((v.version for v in self.versions() if v.name == name and v.active), None)
+            loaded = {v.version for v in self.versions() if v.name == name}
+            previous = next((v for v in reversed(history) if v != current and v in loaded), None)
+            if previous is None:
+                raise PackError(
+                    name,
+                    None,
+                    "nothing to roll back to",
+                    "rollback returns to the version active before the current one (or, with none active, to the "
+                    "last one that was); activate a version with `copilot packs activate` instead",
+                )
+            self.activate(name, previous)
+            return previous
 
     def remove(self, name: str, version: str) -> None:
-        """Forget a version (refused while active). Its clause texts stay, so old citations still resolve."""
-        if self.get(name, version).active:
-            raise PackError(
-                f"{name}@{version}",
-                None,
-                "this version is active and cannot be removed",
-                "activate another version (or roll back) first",
-            )
-        with self._transaction() as db:
-            db.execute("DELETE FROM pack_versions WHERE name = ? AND version = ?", (name, version))
-            db.execute("INSERT INTO withdrawals VALUES (?, ?, 'removed', ?)", (name, version, _now()))
+        """Forget a version (refused while active). Its clause texts and content hash stay, so old citations
+        still resolve and the version can come back only with the same text. Call it while ``writing``,
+        with the version's vectors dropped in the same hold."""
+        with self.writing():
+            if self.get(name, version).active:
+                raise PackError(
+                    f"{name}@{version}",
+                    None,
+                    "this version is active and cannot be removed",
+                    "activate another version (or roll back) first",
+                )
+            with self._transaction() as db:
+                db.execute("DELETE FROM pack_versions WHERE name = ? AND version = ?", (name, version))
+                db.execute("INSERT INTO withdrawals VALUES (?, ?, 'removed', ?)", (name, version, _now()))
 
     def set_priority(self, names: list[str]) -> None:
         """Priority order, highest first: where two active packs define the same clause id, the higher wins."""
-        loaded = {v.name for v in self.versions()}
-        unknown = [n for n in names if n not in loaded]
-        if unknown:
-            raise PackError(unknown[0], None, "no such pack loaded", f"loaded packs: {', '.join(sorted(loaded))}")
-        rest = [n for n in self.pack_names() if n not in names]
-        with self._transaction() as db:
-            db.executemany(
-                "INSERT OR REPLACE INTO priorities VALUES (?, ?)",
-                [(n, rank) for rank, n in enumerate([*names, *rest], start=1)],
-            )
+        with self.writing():
+            loaded = {v.name for v in self.versions()}
+            unknown = [n for n in names if n not in loaded]
+            if unknown:
+                raise PackError(unknown[0], None, "no such pack loaded", f"loaded packs: {', '.join(sorted(loaded))}")
+            rest = [n for n in self.pack_names() if n not in names]
+            with self._transaction() as db:
+                db.executemany(
+                    "INSERT OR REPLACE INTO priorities VALUES (?, ?)",
+                    [(n, rank) for rank, n in enumerate([*names, *rest], start=1)],
+                )
 
     def pack_names(self) -> list[str]:
         """Loaded pack names, highest priority first."""
@@ -379,4 +467,9 @@ class Catalog:
         return row is not None
 
     def has(self, name: str, version: str) -> bool:
-        return self.fingerprint_of(name, version) is not None
+        """Whether ``name@version`` is loaded now (not removed)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT 1 FROM pack_versions WHERE name = ? AND version = ?", (name, version)
+            ).fetchone()
+        return row is not None

@@ -17,7 +17,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from base.errors import PackError
-from retrieval.packs import PACK_NAME, Clause, Pack
+from retrieval.limits import DEFAULT_LIMITS, PackLimits
+from retrieval.packs import PACK_NAME, Clause, Pack, check_clauses, read_bounded
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _ITEM = re.compile(r"^(\s*)(?:[-*+]|\d{1,9}[.)])\s+\S")
@@ -95,10 +96,15 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "section"
 
 
-def import_document(path: Path, version: str = "1.0") -> Pack:
-    """Turn a Markdown, plain-text or HTML policy document into a pack (one clause per rule, see the module)."""
+def import_document(path: Path, version: str = "1.0", limits: PackLimits = DEFAULT_LIMITS) -> Pack:
+    """Turn a Markdown, plain-text or HTML policy document into a pack (one clause per rule, see the module),
+    read and cut within ``limits``."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as source:
+            data = read_bounded(source, limits.pack_max_bytes)
+        if data is None:
+            raise limits.exceeded(str(path), None, "the document is too large", "pack_max_bytes", "split it")
+        text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise PackError(
             str(path), None, f"cannot read the document ({exc})", "give a readable UTF-8 Markdown, text or HTML file"
@@ -108,7 +114,9 @@ def import_document(path: Path, version: str = "1.0") -> Pack:
         text = html_to_markdown(text)
     elif suffix in (".txt", ".text"):
         text = text_to_markdown(text)
-    return markdown_pack(text, path, version)
+    pack = markdown_pack(text, path, version)
+    check_clauses(list(pack.clauses), limits)
+    return pack
 
 
 def text_to_markdown(text: str) -> str:
@@ -325,15 +333,18 @@ def _pieces(blocks: list[_Block]) -> list[_Piece]:
             pieces += _paragraph_pieces(block)
             end = at + 1
         at = end
-    merged: list[_Piece] = []
+    # Texts are gathered and joined once per piece: joining as they come was quadratic in a long run of
+    # short list items (100,000 one-word items took seconds; a 50 MB document would take hours).
+    merged: list[tuple[_Piece, list[str], int]] = []  # (piece, its texts, its words)
     for piece in pieces:
-        if merged and _words(piece.text) < MIN_WORDS:
-            merged[-1] = replace(merged[-1], text=f"{merged[-1].text}\n{piece.text}")
-        elif merged and _words(merged[-1].text) < MIN_WORDS:
-            merged[-1] = replace(piece, line=merged[-1].line, text=f"{merged[-1].text}\n{piece.text}")
+        words = _words(piece.text)
+        if merged and (words < MIN_WORDS or merged[-1][2] < MIN_WORDS):
+            first, texts, count = merged[-1]
+            texts.append(piece.text)
+            merged[-1] = (first if words < MIN_WORDS else replace(piece, line=first.line), texts, count + words)
         else:
-            merged.append(piece)
-    return merged
+            merged.append((piece, [piece.text], words))
+    return [replace(piece, text="\n".join(texts)) for piece, texts, _ in merged]
 
 
 def _section(

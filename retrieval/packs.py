@@ -3,25 +3,49 @@
 A pack is ``pack.toml`` with a ``[pack]`` table plus ``clauses/*.md``; each clause is a Markdown
 heading of level 2 or deeper carrying a stable id (``## Refund window {#refunds.window}``) followed
 by its text. Level-1 headings title a file and are not clauses. See docs/policy-packs.md.
+
+A pack is read within its limits (retrieval/limits.py): only the files a pack is made of are read,
+each to the bound and no further, and a .zip entry that names a place outside the pack, or a link,
+refuses the whole pack.
 """
 
 from __future__ import annotations
 
+import lzma
+import os
 import re
+import stat
 import tomllib
 import zipfile
+import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
 from datetime import date
-from pathlib import Path, PurePosixPath
+from pathlib import Path
+from typing import IO
 
 from packaging.version import InvalidVersion, Version
 
 from base.errors import PackError
+from retrieval.limits import DEFAULT_LIMITS, PackLimits
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*$")
 _ID_SUFFIX = re.compile(r"\{#([^}\s]*)([^}]*)\}\s*$")
 _ATTRIBUTE = re.compile(r"^([a-z_]+)=(\S+)$")
 CLAUSE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+READ_BLOCK = 1 << 20
+"""Bytes read (or decompressed) at a time, each counted against the limits before the next."""
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    lzma.LZMAError,
+    EOFError,
+    OSError,
+    NotImplementedError,
+    RuntimeError,
+    ValueError,
+)
+"""What zipfile raises on a damaged, encrypted or unsupported archive (RuntimeError: a password is needed)."""
 PACK_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 GUIDANCE_FILES = (
     "actions.toml",
@@ -90,12 +114,12 @@ class Pack(Manifest):
         return cls(**{f.name: getattr(manifest, f.name) for f in fields(Manifest)}, clauses=clauses, guidance=guidance)
 
 
-def load_pack(path: Path) -> Pack:
-    """Read and validate a pack folder or .zip; raise PackError naming file, line and fix."""
+def load_pack(path: Path, limits: PackLimits = DEFAULT_LIMITS) -> Pack:
+    """Read and validate a pack folder or .zip within ``limits``; raise PackError naming file, line and fix."""
     if path.is_dir():
-        files = {p.relative_to(path).as_posix(): p.read_bytes() for p in path.rglob("*") if p.is_file()}
+        files = _read_folder(path, limits)
     elif path.suffix.lower() == ".zip" and path.is_file():
-        files = _read_zip(path)
+        files = _read_zip(path, limits)
     elif not path.exists():
         raise PackError(str(path), None, "no such file or folder", "give the path of a pack folder or .zip")
     else:
@@ -105,27 +129,141 @@ def load_pack(path: Path) -> Pack:
             "not a pack folder or .zip",
             "a pack is a folder holding pack.toml and clauses/*.md, or a .zip of one",
         )
-    return parse_pack_files(files, str(path))
+    return parse_pack_files(files, str(path), limits)
 
 
-def _read_zip(path: Path) -> dict[str, bytes]:
-    try:
-        with zipfile.ZipFile(path) as archive:
-            files = {name: archive.read(name) for name in archive.namelist() if not name.endswith("/")}
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise PackError(
-            str(path), None, f"unreadable zip ({exc})", "re-create the archive from the pack folder"
-        ) from None
-    roots = {PurePosixPath(name).parts[0] for name in files}
-    if "pack.toml" not in files and len(roots) == 1:
-        # A zip of the folder itself: strip the single top-level directory.
-        root = roots.pop()
-        files = {name[len(root) + 1 :]: data for name, data in files.items()}
+def is_pack_file(name: str) -> bool:
+    """Whether a file (a posix path inside the pack) is one a pack is made of: pack.toml, clauses/**/*.md and
+    the guidance files (escalation examples in any language included); every other file is ignored, unread."""
+    return (
+        name == "pack.toml"
+        or name in GUIDANCE_FILES
+        or (name.startswith("clauses/") and name.endswith(".md"))
+        or (name.startswith("escalation-examples.") and name.endswith(".jsonl") and "/" not in name)
+    )
+
+
+def read_bounded(source: IO[bytes], budget: int) -> bytes | None:
+    """At most ``budget`` bytes of ``source``, or None once it holds more: reading stops at the bound."""
+    blocks: list[bytes] = []
+    while block := source.read(min(READ_BLOCK, budget + 1)):
+        budget -= len(block)
+        if budget < 0:
+            return None
+        blocks.append(block)
+    return b"".join(blocks)
+
+
+def _read_folder(root: Path, limits: PackLimits) -> dict[str, bytes]:
+    """The pack's files of a folder, read within the limits; a link among them refuses the pack."""
+    files: dict[str, bytes] = {}
+    left = limits.pack_max_bytes
+    for name, path in _folder_files(root):
+        if len(files) == limits.pack_max_entries:
+            raise limits.exceeded(
+                f"{root}/{name}", None, "the pack has too many files", "pack_max_entries", "split the pack"
+            )
+        with path.open("rb") as source:
+            data = read_bounded(source, left)
+        if data is None:
+            raise limits.exceeded(
+                f"{root}/{name}", None, "the pack's files are too large together", "pack_max_bytes", "split the pack"
+            )
+        left -= len(data)
+        files[name] = data
     return files
 
 
-def parse_pack_files(files: dict[str, bytes], origin: str) -> Pack:
-    """Validate a pack given as {relative posix path: bytes}."""
+def _folder_files(root: Path) -> Iterable[tuple[str, Path]]:
+    """(posix name, path) of a folder's pack files: its top level and its clauses/ tree, nothing else walked."""
+    for folder, subfolders, names in os.walk(root):
+        here = Path(folder)
+        inside = here.relative_to(root).as_posix()
+        for entry in sorted(names + subfolders):
+            path = here / entry
+            name = entry if inside == "." else f"{inside}/{entry}"
+            link = path.is_symlink()
+            if link and (is_pack_file(name) or name == "clauses" or name.startswith("clauses/")):
+                raise PackError(
+                    str(path), None, "a link in a pack", "copy the file into the pack instead of linking to it"
+                )
+            if not link and entry in names and is_pack_file(name):
+                yield name, path
+        subfolders[:] = sorted(d for d in subfolders if d == "clauses" or inside.startswith("clauses"))
+
+
+def _read_zip(path: Path, limits: PackLimits) -> dict[str, bytes]:
+    """The pack's files of a .zip, each decompressed in blocks counted against the limits as they come."""
+    if path.stat().st_size > limits.pack_max_bytes:
+        raise limits.exceeded(str(path), None, "the archive is too large", "pack_max_bytes", "split the pack")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return _unpack(path, archive, limits)
+    except _ZIP_ERRORS as exc:
+        raise PackError(
+            str(path), None, f"unreadable zip ({exc})", "re-create the archive from the pack folder"
+        ) from None
+
+
+def _unpack(path: Path, archive: zipfile.ZipFile, limits: PackLimits) -> dict[str, bytes]:
+    entries = archive.infolist()
+    if len(entries) > limits.pack_max_entries:
+        raise limits.exceeded(
+            str(path), None, f"the archive has {len(entries):,} entries", "pack_max_entries", "split the pack"
+        )
+    names = [_entry_name(path, entry) for entry in entries]
+    root = _single_root(names)
+    files: dict[str, bytes] = {}
+    left = limits.pack_max_unpacked_bytes
+    for entry, name in zip(entries, names, strict=True):
+        inside = name[len(root) :]
+        if entry.is_dir() or not is_pack_file(inside):
+            continue
+        if inside in files:
+            raise PackError(f"{path}!{name}", None, "the archive holds this file twice", "re-create the archive")
+        with archive.open(entry) as source:
+            data = read_bounded(source, left)
+        if data is None:
+            raise limits.exceeded(
+                f"{path}!{name}",
+                None,
+                "the archive's files decompress to too much",
+                "pack_max_unpacked_bytes",
+                "split the pack",
+            )
+        left -= len(data)
+        files[inside] = data
+    return files
+
+
+def _entry_name(path: Path, entry: zipfile.ZipInfo) -> str:
+    """An entry's name, if it stays inside the pack: no absolute path, no drive, no '..', no link."""
+    name = entry.filename
+    parts = name.replace("\\", "/").split("/")
+    if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name) or ".." in parts:
+        raise PackError(
+            f"{path}!{name}",
+            None,
+            "an archive entry names a place outside the pack",
+            "re-create the archive from the pack folder, with paths relative to it",
+        )
+    if stat.S_ISLNK(entry.external_attr >> 16):
+        raise PackError(
+            f"{path}!{name}", None, "a link in the archive", "re-create the archive with the file itself, not a link"
+        )
+    return name
+
+
+def _single_root(names: list[str]) -> str:
+    """``folder/`` when the archive holds one folder with the pack in it (a zip of the folder itself), else ''."""
+    tops = {name.split("/", 1)[0] for name in names}
+    if "pack.toml" in names or len(tops) != 1 or not all("/" in name for name in names if name):
+        return ""
+    return f"{tops.pop()}/"
+
+
+def parse_pack_files(files: dict[str, bytes], origin: str, limits: PackLimits = DEFAULT_LIMITS) -> Pack:
+    """Validate a pack given as {relative posix path: bytes}, its clauses within ``limits``."""
     manifest = files.get("pack.toml")
     if manifest is None:
         raise PackError(f"{origin}/pack.toml", None, "missing manifest", "add pack.toml with a [pack] table")
@@ -149,8 +287,27 @@ def parse_pack_files(files: dict[str, bytes], origin: str) -> Pack:
                 )
             seen[clause.id] = clause
             clauses.append(clause)
+        check_clauses(clauses, limits)
     guidance = tuple((name, _decode(files[name], f"{origin}/{name}")) for name in GUIDANCE_FILES if name in files)
     return Pack.of(meta, tuple(clauses), guidance)
+
+
+def check_clauses(clauses: list[Clause], limits: PackLimits) -> None:
+    """Refuse a pack with more clauses, or a clause longer, than ``limits`` allow, naming the first one over."""
+    if len(clauses) > limits.pack_max_clauses:
+        first = clauses[limits.pack_max_clauses]
+        raise limits.exceeded(
+            first.file, first.line, "the pack has too many clauses", "pack_max_clauses", "split it into packs"
+        )
+    for clause in clauses:
+        if len(clause.title) + len(clause.text) > limits.pack_max_clause_chars:
+            raise limits.exceeded(
+                clause.file,
+                clause.line,
+                f"clause '{clause.id}' is {len(clause.title) + len(clause.text):,} characters long",
+                "pack_max_clause_chars",
+                "split it into clauses of their own, each under a heading with its own id",
+            )
 
 
 def _decode(data: bytes, where: str) -> str:

@@ -30,6 +30,9 @@ log = logging.getLogger("copilot.retrieval")
 UPSERT_SLICE = 16
 """Vectors per chromadb call."""
 
+READ_PAGE = 1000
+"""Vectors read back per chromadb call (checking a store)."""
+
 EXACT_LIMIT = 5000
 """Versions with at most this many vectors are searched exactly, in memory (a few MB; well under a
 millisecond): a chromadb query costs about a millisecond however small its collection."""
@@ -178,6 +181,27 @@ class VectorStore:
             self._memory.pop(key, None)
             with contextlib.suppress(self._missing):
                 self._client.delete_collection(self._name(key))
+
+    def ids(self, key: str) -> set[str]:
+        """Every vector id of version ``key`` (empty when it has no collection)."""
+        with self._lock:
+            collection = self._collection(key)
+            if collection is None:
+                return set()
+            found: set[str] = set()
+            while page := collection.get(include=[], limit=READ_PAGE, offset=len(found))["ids"]:
+                found.update(page)
+        return found
+
+    def vectors(self, key: str, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of these ids of version ``key`` (ids it lacks are left out)."""
+        with self._lock:
+            collection = self._collection(key)
+            if collection is None or not ids:
+                return {}
+            stored = collection.get(ids=list(ids), include=["embeddings"])
+        matrix = np.asarray(stored["embeddings"], dtype=np.float32).reshape(len(stored["ids"]), -1)
+        return dict(zip(stored["ids"], matrix, strict=True))
 
     def drop_legacy(self) -> None:
         """Drop this model's one collection of every version, from before per-version collections."""
