@@ -44,16 +44,53 @@ class SystemConfig(BaseModel):
         return self
 
 
+class ChatwootConfig(BaseModel):
+    """The Chatwoot helpdesk whose conversations the panel follows (``[chatwoot]``, docs/connectors.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str = Field(pattern=r"^https?://")
+    """The Chatwoot installation, e.g. ``https://chat.example.com``."""
+    account_id: int = Field(gt=0)
+    token_env: str = "CHATWOOT_API_TOKEN"
+    """Environment variable holding the rep's access token (Profile settings); keyring entry (``copilot``,
+    ``chatwoot``) next."""
+    poll_s: float = Field(2.0, ge=0.2, le=300)
+    """Seconds between two polls of the rep's assigned conversations."""
+    reply_as: Literal["message", "private_note"] = "message"
+    """How the rep's sent reply is posted back: a message to the customer, or a private note for the team."""
+    webhook_secret_env: str = ""
+    """Environment variable holding the webhook's secret, when webhooks come to the push endpoint's
+    ``/chatwoot`` route signed (``X-Chatwoot-Signature``); empty: only the push token is checked."""
+    timeout_s: float = Field(10.0, gt=0, le=300)
+
+
 class ConnectorsFile(BaseModel):
-    """The whole file: its ``[[system]]`` entries."""
+    """The whole file: its ``[[system]]`` entries and the optional ``[chatwoot]`` helpdesk."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     system: tuple[SystemConfig, ...] = ()
+    chatwoot: ChatwootConfig | None = None
 
 
 def load_connectors(path: Path) -> tuple[SystemConfig, ...]:
     """The systems in ``path``; a file that cannot be used raises ConfigError naming entry and field."""
+    systems = _read(path).system
+    names = [s.name for s in systems]
+    duplicate = next((n for n in names if names.count(n) > 1), None)
+    if duplicate:
+        raise ConfigError(f"{path}: two systems are named {duplicate!r}; give each a unique name")
+    return systems
+
+
+def load_chatwoot(path: Path) -> ChatwootConfig | None:
+    """The ``[chatwoot]`` helpdesk of ``path``, None when the file has none (or there is no file)."""
+    return _read(path).chatwoot if path.exists() else None
+
+
+def _read(path: Path) -> ConnectorsFile:
+    """The whole file validated; ConfigError names the entry and field of the first problem."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -61,15 +98,12 @@ def load_connectors(path: Path) -> tuple[SystemConfig, ...]:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}); fix the line it names") from None
     try:
-        systems = ConnectorsFile.model_validate(data).system
+        return ConnectorsFile.model_validate(data)
     except ValidationError as exc:
         error = exc.errors()[0]
         where = ".".join(str(p) for p in error["loc"]) or "file"
         if len(error["loc"]) >= 2 and error["loc"][0] == "system" and isinstance(error["loc"][1], int):
             where = f"[[system]] #{error['loc'][1] + 1}" + "".join(f".{p}" for p in error["loc"][2:])
+        elif error["loc"] and error["loc"][0] == "chatwoot":
+            where = "[chatwoot]" + "".join(f".{p}" for p in error["loc"][1:])
         raise ConfigError(f"{path}: {where}: {error['msg']}; see docs/connectors.md") from None
-    names = [s.name for s in systems]
-    duplicate = next((n for n in names if names.count(n) > 1), None)
-    if duplicate:
-        raise ConfigError(f"{path}: two systems are named {duplicate!r}; give each a unique name")
-    return systems
