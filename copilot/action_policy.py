@@ -42,6 +42,7 @@ VARIABLES = (
     "conversation_id",
     "variables",
     "before",
+    "turns",
 )
 """The names a tool's expressions read (docs/policy-packs.md says what each holds)."""
 LOOKUP_VARIABLES = ("facts", "customer_name")
@@ -89,6 +90,11 @@ def _nothing_confirmed(values: list[Any]) -> bool:
     return False
 
 
+def _nothing_mentioned(values: list[Any]) -> list[Any]:
+    """``mentioned`` where there is no conversation to read (a judge binds the real one)."""
+    return []
+
+
 def _day_of(zone: timezone) -> Callable[[datetime], str]:
     def day(moment: datetime) -> str:
         return moment.astimezone(zone).date().isoformat()
@@ -104,6 +110,8 @@ FUNCTIONS: Mapping[str, str] = {
     "round": "round(number, digits) → the number rounded half-up to that many decimals (money: round(x, 2))",
     "confirmed": "confirmed(list) → whether a rep message stated every value of the list and the customer's next"
     " message said an explicit yes: confirmed([args.reservation_id])",
+    "mentioned": "mentioned(list) → the values the conversation's messages name, the one named last first:"
+    " mentioned(seen.reservation.map(r, r.reservation_id))",
     "max0": "max0(number) → the number, or 0 if it is negative",
     "range": "range(n) → [0, 1, …, n-1], to pair lists by position: range(size(a)).all(i, a[i] != b[i])",
     "flatten": "flatten(list) → a list of lists as one list: flatten(records.reservation.map(r, r.flights))",
@@ -221,6 +229,9 @@ class Rule(_Strict):
     effect: Literal["block", "approval"] = "block"
     approver: str = "lead"
     """For ``approval``: the role whose second approval lets the action run."""
+    waits: bool = False
+    """The rule stops the action only until something happens in the conversation (the customer's yes), not
+    because it is against policy: a proposal it stops is still shown when ``offer_blocked`` is false."""
 
 
 class ToolPolicy(_Strict):
@@ -258,6 +269,44 @@ class ToolPolicy(_Strict):
         return self.records if self.after is None else self.after
 
 
+class Compensation(_Strict):
+    """The call that undoes a plan step that ran (the compensating steps run newest first)."""
+
+    tool: str = Field(min_length=1)
+    arguments: dict[str, str] = {}
+    """Argument → expression; it may read ``steps.<id>.result`` of its own step and those before it."""
+
+
+class PlanStep(_Strict):
+    """One action of a plan: a tool, and the expressions filling its arguments from what ran before it."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    """Read by later steps as ``steps.<id>.result`` (the tool's answer) and ``steps.<id>.args``."""
+    tool: str = Field(min_length=1)
+    arguments: dict[str, str] = {}
+    """Argument → expression (the variables of a tool's expressions, plus ``steps`` of the steps before it)."""
+    label: str = ""
+    """The step in a few words, with ``{expression}`` parts; empty: the tool's name."""
+    compensate: Compensation | None = None
+
+
+class Plan(_Strict):
+    """Several actions run in order for one request (a disputed charge: look it up, credit, dispute, confirm,
+    remind), approved as a whole or step by step; each step's result feeds the next one's arguments."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
+    title: str = Field(min_length=1)
+    intents: tuple[str, ...] = ()
+    """Offered when a suggested path of one of these intents is shown."""
+    escalations: tuple[str, ...] = ()
+    """Offered when one of these escalation categories is detected."""
+    offer: str = ""
+    """Offered only when this holds (read before any step ran; ``steps`` is empty)."""
+    clauses: tuple[str, ...] = ()
+    """The clauses the plan follows, shown as its citations."""
+    step: tuple[PlanStep, ...] = Field(min_length=1)
+
+
 class ActionsFile(_Strict):
     clock: str = ""
     """An ISO date-time with zone fixing ``now`` (a policy written for a fixed moment); empty: the real clock."""
@@ -267,7 +316,12 @@ class ActionsFile(_Strict):
     """The clause cited when a record belongs to someone other than the identified customer."""
     unlisted: Literal["block", "approval"] = "block"
     """What happens to a write tool this file does not describe."""
+    offer_blocked: bool = True
+    """Whether the copilot shows a proposal that a rule blocks; false: only those waiting for something (a rule
+    that ``waits``, a record to read, the customer's identity, the rep's input), the path's draft explaining
+    a refusal instead."""
     tool: tuple[ToolPolicy, ...] = ()
+    plan: tuple[Plan, ...] = ()
 
 
 class ActionPolicy:
@@ -314,6 +368,7 @@ class ActionPolicy:
         context.add_function("day", _day_of(zone))
         context.add_function("days", _days_between(zone))
         context.add_function("confirmed", _nothing_confirmed)
+        context.add_function("mentioned", _nothing_mentioned)
         return context
 
     @property
@@ -349,6 +404,7 @@ def _probe() -> dict[str, Any]:
         "conversation_id": "",
         "variables": {},
         "before": {},
+        "turns": [],
         "customer_name": "",
     }
 
@@ -449,6 +505,11 @@ def parse_action_policy(files: Mapping[str, str], clause_ids: set[str], origin: 
         for name, expression in (*lookup.arguments.items(), ("when", lookup.when)):
             if expression:
                 _check_expression(policy, expression, systems_where, systems_text, f"{lookup.tool}.{name}")
+    for number, plan in enumerate(policy.actions.plan):
+        if any(other.id == plan.id for other in policy.actions.plan[:number]):
+            raise PackError(where, line_of(text, f'"{plan.id}"'), f"plan '{plan.id}' is declared twice", "rename one")
+        cited += [(f"plan {plan.id}", clause) for clause in plan.clauses]
+        _check_plan(policy, plan, where, text)
     for rule_id, clause in cited:  # rule_id: who cites it
         if clause and clause not in clause_ids:
             raise PackError(
@@ -458,6 +519,75 @@ def parse_action_policy(files: Mapping[str, str], clause_ids: set[str], origin: 
                 "use the id of one of the pack's clauses",
             )
     return policy
+
+
+_STEP_READ = re.compile(r"\bsteps\.([A-Za-z_]\w*)")
+
+
+def _check_plan(policy: ActionPolicy, plan: Plan, where: str, text: str) -> None:
+    """What a ``[[plan]]`` must say beyond its fields' types: something offers it, each step's tool is one the
+    pack describes, and its expressions compile and read only the steps before it (a compensation: also its own)."""
+    plan_line = line_of(text, f'"{plan.id}"') or 1
+    if not plan.intents and not plan.escalations:
+        raise PackError(
+            where, plan_line, f"plan {plan.id} is offered by nothing", "add intents = [...] or escalations = [...]"
+        )
+    if plan.offer:
+        _check_expression(policy, plan.offer, where, text, f"{plan.id}.offer", {"steps": {}})
+    reads = {
+        *policy.tools,
+        *(k.tool for k in policy.systems.record),
+        *(lookup.tool for lookup in policy.systems.lookup),
+        *(i.tool for i in policy.systems.identify),
+    }
+    for number, step in enumerate(plan.step):
+        earlier = [s.id for s in plan.step[:number]]
+        step_line = _line_after(text, plan_line, f'"{step.id}"') or plan_line
+        if step.id in earlier:
+            raise PackError(where, step_line, f"plan {plan.id} has two steps '{step.id}'", "give each step its own id")
+
+        def check(field: str, expression: str, readable: list[str], step: PlanStep = step, at: int = step_line) -> None:
+            line = _line_after(text, at, f"{field.rsplit('.', 1)[-1]} =") or at
+            for read in _STEP_READ.findall(expression):
+                if read not in readable:
+                    later = "runs later" if any(s.id == read for s in plan.step) else "is not a step of this plan"
+                    raise PackError(
+                        where,
+                        line,
+                        f"plan {plan.id}, step {step.id}: {field} reads steps.{read}, which {later}",
+                        "read only the steps before it (a compensation also reads its own step's result)",
+                    )
+            _check_expression(policy, expression, where, text, f"{plan.id}.{step.id}.{field}", {"steps": {}}, line)
+
+        if step.tool not in reads:
+            raise PackError(
+                where,
+                step_line,
+                f"plan {plan.id}, step {step.id}: tool '{step.tool}' is not described by this pack",
+                "add a [[tool]] for it to actions.toml (a read: a [[record]] or [[lookup]] of systems.toml)",
+            )
+        for name, expression in step.arguments.items():
+            check(f"arguments.{name}", expression, earlier)
+        for part in template_parts(step.label):
+            check("label", part, earlier)
+        if step.compensate is None:
+            continue
+        if step.compensate.tool not in policy.tools:
+            raise PackError(
+                where,
+                step_line,
+                f"plan {plan.id}, step {step.id}: compensating tool '{step.compensate.tool}' is not described by "
+                "this pack",
+                "add a [[tool]] for it to actions.toml",
+            )
+        for name, expression in step.compensate.arguments.items():
+            check(f"compensate.arguments.{name}", expression, [*earlier, step.id])
+
+
+def _line_after(text: str, start: int, needle: str) -> int | None:
+    """The first line from ``start`` on that holds ``needle``."""
+    lines = text.splitlines()
+    return next((n for n in range(start, len(lines) + 1) if needle in lines[n - 1]), None)
 
 
 def _check_kinds(kinds: Sequence[RecordKind], text: str, where: str) -> None:
@@ -526,8 +656,19 @@ def _line_in(text: str, tool: str, name: str) -> int | None:
     return found or line_of(text, needle)
 
 
-def _check_expression(policy: ActionPolicy, expression: str, where: str, text: str, rule_id: str) -> None:
-    line = line_of(text, rule_id) if "." not in rule_id else _line_in(text, *rule_id.split(".", 1))
+def _check_expression(
+    policy: ActionPolicy,
+    expression: str,
+    where: str,
+    text: str,
+    rule_id: str,
+    extra: Mapping[str, Any] | None = None,
+    at: int | None = None,
+) -> None:
+    """Compile ``expression`` and run it on empty values of every variable (and of ``extra``), so that a syntax
+    error or an unknown name is reported at load, naming the file, the line (``at``, else found by ``rule_id``)
+    and ``rule_id``."""
+    line = at or (line_of(text, rule_id) if "." not in rule_id else _line_in(text, *rule_id.split(".", 1)))
     try:
         program = policy.program(expression)
     except (ValueError, RuntimeError) as exc:
@@ -541,7 +682,7 @@ def _check_expression(policy: ActionPolicy, expression: str, where: str, text: s
             f"the functions are CEL's and {', '.join(FUNCTIONS)}",
         )
     try:
-        program.execute(policy.context(_probe()))
+        program.execute(policy.context({**_probe(), **(extra or {})}))
     except RuntimeError as exc:
         if "Undefined variable or function" in str(exc):
             name = re.search(r"'([^']+)'", str(exc))

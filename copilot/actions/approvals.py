@@ -143,6 +143,8 @@ class Desk:
         leads: Leads | None = None,
     ) -> None:
         self._db = open_db(path, _SCHEMA)
+        self.path = path
+        """The actions database (plans keep their state beside the actions, copilot/actions/plans.py)."""
         self.leads = leads or Leads(path.with_name(LEADS_FILE))
         """The leads enrolled in the same data folder, whose passphrases prove a lead's approval."""
         self._lock = threading.Lock()

@@ -20,6 +20,7 @@ from copilot.actions.credentials import Approver
 from copilot.actions.customer import CustomerView, Lookup, lookups, view
 from copilot.actions.desk import fresh_verdict, read_as_call
 from copilot.actions.judge import Judge
+from copilot.actions.plans import PlanRunner
 from copilot.actions.proposals import ActionContext, Proposal, edited, propose, situation_of
 from copilot.conversation.state import Conversation
 from copilot.pipeline import Insight, Pipeline
@@ -61,6 +62,8 @@ class Operations:
         self._policy: ActionPolicy | None = None
         """The action policy of the packs of the last analysis: what to look up (None before the first)."""
         self.customer = CustomerView()
+        self.plans = PlanRunner(desk)
+        """The conversation's multi-step plans (pack ``[[plan]]``s), each step through the desk."""
         self.tools: dict[str, ToolInfo] = {}
         """The tools the connected systems offer, as of the last proposals (their schemas make the forms)."""
 
@@ -94,6 +97,7 @@ class Operations:
         """Cancel lookups, proposals and runs in flight and wait for them to end."""
         await self._followups.aclose()
         await self._requests.aclose()
+        self.plans.close()
 
     # Lookups
 
@@ -159,6 +163,8 @@ class Operations:
         proposals = propose(conversation, context, self.desk.policy, guidance)
         try:
             self.desk.offer(proposals)
+            intents = {s.intent for s in advice.suggestions}
+            self.plans.offer(conversation, intents, {e.category for e in advice.escalations}, guidance.citations)
         except CopilotError as exc:  # the audit log refuses to record: nothing is offered, the rep is told
             self._listener.operation_failed(str(exc))
             return
@@ -244,6 +250,27 @@ class Operations:
     def resume(self) -> None:
         """After a restart, settle actions whose reply died with the last run (by reading the system)."""
         self._requests.spawn(self.desk.resume())
+
+    def plan(self, verb: str, run_id: str, approver: Approver | None = None) -> None:
+        """The rep's request about a plan (``PlanRun.choices``): ``approve`` the rest of it, ``step`` (the next
+        step only), ``second`` (``approver``, a lead, approves the step waiting), ``retry``, ``compensate``,
+        ``handoff`` or ``dismiss``."""
+
+        async def asked(conversation: Conversation) -> None:
+            plans, record = self.plans, self._add_result
+            if verb in ("approve", "step", "second"):
+                whole = {"approve": True, "step": False}.get(verb)  # a lead's approval goes on as the rep approved
+                await plans.approve(run_id, conversation, record, whole=whole, approver=approver)
+            elif verb == "retry":
+                await plans.retry(run_id, conversation, record)
+            elif verb == "compensate":
+                await plans.compensate(run_id, conversation, record)
+            elif verb == "handoff":
+                plans.hand_off(run_id)
+            elif verb == "dismiss":
+                plans.dismiss(run_id)
+
+        self._request(asked)
 
     def reject(self, action_id: str, why: str = "") -> None:
         if self._conversation is None:
