@@ -19,7 +19,7 @@ _EN_STREET = re.compile(
     rf"(?<![\w-]){_UNIT}\d{{1,5}}[A-Za-z]?(?:-\d{{1,5}})?\s(?:[A-Z][\w'’-]{{0,24}}\.?\s){{1,3}}"
     r"(?i:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|way|place|pl|terrace|close|crescent"
     r"|cres|square|sq|parkway|pkwy|highway|hwy|row|mews|gardens|grove|hill|walk|circle|cir|trail|park)\b\.?"
-    r"(?:\s(?:NW|NE|SW|SE|N|S|E|W)\b)?"
+    r"(?:\s[NS]?[EW]?(?<=[NSEW])\b)?"
 )
 _DE_WORDS = "straße|strasse|str\\.|weg|allee|platz|gasse|ring|damm|ufer|chaussee|steig|pfad|markt|berg|hof"
 _DE_STREET = re.compile(

@@ -1,4 +1,4 @@
-"""Order and customer ids: after an order word, or letters-dash-digits ids (``NW-12345``) that no product word names.
+"""Order and customer ids: after an order word, or letters-dash-digits ids (``AB-12345``) that no product word names.
 
 An order id is not sensitive by itself, but it finds the customer in the company's systems, so it is kept
 from the model like the rest; the model copies the placeholder, and the rep sees the id again.
@@ -19,7 +19,7 @@ _ORDER = after(
     r"(?P<id>[A-Z]{0,4}[-#]?\d{4,12})(?![\w-])",
 )
 _PREFIXED = re.compile(r"(?<![\w-])[A-Z]{2,4}[-#]\d{4,12}(?![\w-])")
-"""Letters, a dash and digits, as written (``NW-12345``, ``ORD-20931``)."""
+"""Letters, a dash and digits, as written (``AB-12345``, ``ORD-20931``)."""
 _PRODUCT = re.compile(
     r"(?i:model|modell|modèle|modelo|sku|item|part|art\.|artikel(?:nummer)?|ref\.?|r[ée]f[ée]rence|referencia"
     r"|product|produkt|produit|producto|isbn|ean|batch|lot|charge)\W{0,4}$"
