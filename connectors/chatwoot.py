@@ -330,7 +330,7 @@ class ChatwootConnector:
     def __init__(
         self,
         client: ChatwootClient,
-        deliver: Callable[[list[Record]], None],
+        deliver: Callable[[list[Record]], object],
         on_state: Callable[[State, str], None] = lambda *_: None,
     ) -> None:
         self.client = client
