@@ -97,6 +97,13 @@ class Follow:
         elif self._listener is not None:
             self._listener.followed(self.current, pinned)
 
+    def state(self, conversation_id: str) -> Conversation | None:
+        """Where ``conversation_id`` is now, followed or not (None: never seen)."""
+        if conversation_id == self.current:
+            return self.analysis.conversation
+        left = self._left.get(conversation_id)
+        return left.conversation if left is not None else None
+
     def conversations(self) -> list[str]:
         """Every conversation known, the followed one first (for a picker)."""
         return [c for c in (self.current, *self._left) if c]

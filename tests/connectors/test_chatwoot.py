@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from base.errors import ReplyLost, SystemUnavailable, ToolRefused
+from base.errors import ConfigError, ReplyLost, SystemUnavailable, ToolRefused
 from connectors.chatwoot import ChatwootClient, ChatwootConnector, State, webhook_records
-from connectors.config import ChatwootConfig
+from connectors.config import ChatwootConfig, load_chatwoot, load_connectors
 from copilot.conversation.events import ConversationStarted, Message, OtherEvent, parse_event
 from tests.fakes.chatwoot import FakeChatwoot
 
@@ -266,3 +267,23 @@ def test_webhook_payloads_become_the_same_events(chatwoot: FakeChatwoot) -> None
         {"type": "status", "conversation_id": "chatwoot:12", "status": "resolved", "previous_status": "open"}
     ]
     assert webhook_records({"event": "contact_updated", "id": 99}) == []
+
+
+def test_the_chatwoot_table_of_connectors_toml(tmp_path: Path) -> None:
+    path = tmp_path / "connectors.toml"
+    assert load_chatwoot(path) is None
+    path.write_text(
+        '[[system]]\nname = "shop"\ntransport = "rest"\nurl = "http://127.0.0.1:9"\n\n'
+        '[chatwoot]\nurl = "https://chat.example.com"\naccount_id = 3\nreply_as = "private_note"\n',
+        encoding="utf-8",
+    )
+    config = load_chatwoot(path)
+    assert config is not None and (config.account_id, config.reply_as, config.token_env) == (
+        3,
+        "private_note",
+        "CHATWOOT_API_TOKEN",
+    )
+    assert [s.name for s in load_connectors(path)] == ["shop"]
+    path.write_text('[chatwoot]\nurl = "chat.example.com"\naccount_id = 3\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"\[chatwoot\]\.url: String should match pattern"):
+        load_chatwoot(path)
