@@ -17,6 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import cel
 import jsonschema
 
 from connectors.contract import ToolInfo
@@ -62,6 +63,8 @@ def records_of(kind: RecordKind, answer: Mapping[str, Any], arguments: Mapping[s
     each holding the lookup's ``arguments`` where it has no value of its own (a search's date, a status's
     flight number). Raises Unreadable when ``items`` names no list in the answer."""
     found = path_value(answer, kind.items) if kind.items else [answer]
+    if found is None and kind.items and isinstance(answer.get("value"), list):
+        found = answer["value"]  # a bare list answer (recorded as it was sent) is the list of items
     if not isinstance(found, list):
         raise Unreadable(f"the answer of {kind.tool} has no list at '{kind.items}' (items of [[record]] {kind.name})")
     return [
@@ -169,11 +172,12 @@ class Judge:
         if owned is not None:
             return Judged(owned, records)
         variables = self.variables(policy, arguments, records, context)
+        bound = self.bound(variables)
         waiting: Verdict | None = None
         for rule in policy.rule:
             try:
-                applies = not rule.when or self.evaluate(rule.when, variables) is True
-                holds = not applies or self.evaluate(rule.require, variables) is True
+                applies = not rule.when or self.evaluate(rule.when, bound) is True
+                holds = not applies or self.evaluate(rule.require, bound) is True
             except EXPRESSION_FAILURES as exc:
                 reason = f"{self.render(rule.message, variables)} (the rule could not be checked: {_missing(exc)})"
                 return Judged(Verdict("blocked", reason, rule.id, rule.clause), records)
@@ -388,19 +392,30 @@ class Judge:
             "source": context.get("source", ""),
             "conversation_id": situation.conversation_id,
             "before": dict(before or {}),
+            "turns": [{"role": role, "text": text} for role, text in situation.turns],
             "variables": {},
         }
+        bound = self.bound(values)  # one context for them all: converting records into CEL values is the cost
         for name, expression in (policy.variables if policy else {}).items():
             try:
-                values["variables"] = {**values["variables"], name: self.evaluate(expression, values)}
+                value = self.evaluate(expression, bound)
             except EXPRESSION_FAILURES:
                 continue
+            values["variables"] = {**values["variables"], name: value}
+            bound.add_variable("variables", values["variables"])
         return values
 
-    def evaluate(self, expression: str, variables: Mapping[str, Any]) -> Any:
+    def evaluate(self, expression: str, variables: Mapping[str, Any] | cel.Context) -> Any:
+        """The expression's value on these variables (or on a context ``bound`` to them, to evaluate several)."""
+        context = variables if isinstance(variables, cel.Context) else self.bound(variables)
+        return self.policy.program(expression).execute(context)
+
+    def bound(self, variables: Mapping[str, Any]) -> cel.Context:
+        """The CEL context of these variables, with the functions that read this conversation."""
         context = self.policy.context(variables)
         context.add_function("confirmed", self.confirmed)
-        return self.policy.program(expression).execute(context)
+        context.add_function("mentioned", self.mentioned)
+        return context
 
     def confirmed(self, values: list[Any]) -> bool:
         """Whether a rep message stated every one of ``values`` and the customer's next message is an explicit
@@ -416,6 +431,15 @@ class Judge:
             if reply is not None and _YES.search(reply) and not _NO.search(reply):
                 return True
         return False
+
+    def mentioned(self, values: list[Any]) -> list[Any]:
+        """Those of ``values`` the conversation's messages name, the one named last first (ties: the later in
+        the list first): of several records, the one in question."""
+        texts = [text for _, text in self.situation.turns]
+        last = {
+            n: max((i for i, t in enumerate(texts) if str(v) and str(v) in t), default=-1) for n, v in enumerate(values)
+        }
+        return [values[n] for n in sorted((n for n in last if last[n] >= 0), key=lambda n: (-last[n], -n))]
 
     def render(self, text: str, variables: Mapping[str, Any]) -> str:
         """A message or label with each ``{expression}`` part replaced by its value (``?`` if it has none)."""
