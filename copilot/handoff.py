@@ -8,7 +8,8 @@ language model and cannot misstate what the customer said.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from copilot.conversation.state import Conversation
@@ -36,6 +37,9 @@ class Handoff:
     paths: list[dict[str, Any]]
     citations: list[str]
     suggested_response: str
+    plans: list[dict[str, Any]] = field(default_factory=list)
+    """The conversation's multi-step plans that ran or stopped (``PlanRun.record()``): steps done, the step that
+    stopped and why, so the colleague goes on from there instead of repeating what was done."""
 
     def record(self) -> dict[str, Any]:
         return {
@@ -46,6 +50,7 @@ class Handoff:
             "paths": self.paths,
             "citations": self.citations,
             "suggested_response": self.suggested_response,
+            "plans": self.plans,
         }
 
     def markdown(self, title: str) -> str:
@@ -70,6 +75,13 @@ class Handoff:
             lines += [
                 f"- {p['title']}: next, {p['next_step']}" if p["next_step"] else f"- {p['title']}" for p in self.paths
             ]
+        for plan in self.plans:
+            lines += ["", f"**Plan: {plan['plan']}** ({plan['state'].replace('_', ' ')})"]
+            lines += [f"{plan['message']}"] if plan["message"] else []
+            lines += [
+                f"{n}. {s['label']}: {s['state']}" + (f" ({s['outcome']})" if s["outcome"] else "")
+                for n, s in enumerate(plan["steps"], start=1)
+            ]
         if self.citations:
             lines += ["", "**Policy**", *[f"- `{c}`" for c in self.citations]]
         lines += [
@@ -81,8 +93,9 @@ class Handoff:
         return "\n".join(lines) + "\n"
 
 
-def build_handoff(conversation: Conversation, insight: Insight) -> Handoff:
-    """The package for the state ``insight`` describes (normally after the newest message)."""
+def build_handoff(conversation: Conversation, insight: Insight, plans: Sequence[Mapping[str, Any]] = ()) -> Handoff:
+    """The package for the state ``insight`` describes (normally after the newest message), with the state of
+    the conversation's ``plans`` that got under way (``PlanRun.record()``; one only offered is left out)."""
     advice = insight.advice
     customer = [t for t in conversation.turns_upto(insight.seq) if t.role == "customer"]
     who = conversation.customer_name or "The customer"
@@ -154,4 +167,5 @@ def build_handoff(conversation: Conversation, insight: Insight) -> Handoff:
         paths,
         citations,
         advice.reply.text,
+        [dict(plan) for plan in plans if plan["state"] not in ("offered", "dismissed")],
     )

@@ -151,7 +151,10 @@ def open_handoff(parts: PanelApp) -> None:
         parts.bridge.error_reported.emit("The handoff package is ready once the first message has been analysed.")
         return
     conversation = analysis.conversation
-    window = HandoffWindow(build_handoff(conversation, analysis.insight), conversation.title or conversation.id)
+    operations = parts.session.operations
+    plans = [run.record() for run in operations.plans.runs(conversation.id)] if operations is not None else []
+    handoff = build_handoff(conversation, analysis.insight, plans)
+    window = HandoffWindow(handoff, conversation.title or conversation.id)
     parts.windows[:] = [window]
     window.show()
 

@@ -42,6 +42,7 @@ from ui.sections.demo import DemoSection
 from ui.sections.draft import DraftSection
 from ui.sections.header import HeaderSection
 from ui.sections.notices import NoticeBar
+from ui.sections.plan import PlanSection
 from ui.sections.policy import PolicySection
 from ui.sections.suggestions import SuggestionsSection
 from ui.sections.transcript import TranscriptSection
@@ -143,6 +144,8 @@ class Panel(QWidget):
         """Asked for an action's arguments in a form made from its tool's schema (tests answer it)."""
         self.customer = CustomerSection()
         self.action_cards = ActionsSection()
+        self.plan_cards = PlanSection()
+        self.plan_cards.hide()  # shown once the conversation has a plan
         self.header = HeaderSection()
         self.packs_button = QPushButton("Packs… (Ctrl+Shift+P)")
         self.packs_button.setAccessibleName("Open the policy packs window")
@@ -171,6 +174,7 @@ class Panel(QWidget):
         advice_layout.setContentsMargins(0, 0, 4, 0)
         advice_layout.addWidget(self.customer)
         advice_layout.addWidget(self.suggestions)
+        advice_layout.addWidget(self.plan_cards)
         advice_layout.addWidget(self.action_cards)
         advice_layout.addWidget(self.policy, 1)
         self.cards_area = cards = QScrollArea()
@@ -229,7 +233,8 @@ class Panel(QWidget):
         self.draft.ai_cancelled.connect(self._on_ai_cancelled)
         self.draft.refresh_requested.connect(self._use_current_draft)
         bridge.customer_updated.connect(self.customer.show_customer)
-        bridge.actions_updated.connect(self.action_cards.show_actions)
+        bridge.actions_updated.connect(self._on_actions_updated)
+        self.plan_cards.requested.connect(self._on_plan_requested)
         if self.operations is not None:
             self.customer.retry_requested.connect(self.operations.retry)
         self.action_cards.requested.connect(self._on_action_requested)
@@ -348,6 +353,35 @@ class Panel(QWidget):
             self.draft.show_review(reply.text, review)
             self.reply.save_draft(reply.text)
         self.draft.editor.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    @Slot(list)
+    def _on_actions_updated(self, actions: list[Action]) -> None:
+        """A plan's steps show on its card; the other actions in the Actions list."""
+        if self.operations is None:
+            self.action_cards.show_actions(actions)
+            return
+        plans, conversation_id = self.operations.plans, self.operations.conversation_id
+        steps = plans.plan_actions(conversation_id)
+        self.action_cards.show_actions([a for a in actions if a.id not in steps])
+        self.plan_cards.show_plans(plans.runs(conversation_id))
+
+    @Slot(str, str)
+    def _on_plan_requested(self, verb: str, run_id: str) -> None:
+        operations = self.operations
+        card = self.plan_cards.card(run_id)
+        if operations is None or card is None:
+            return
+        step = card.run.next
+        if verb != "second":
+            operations.plan(verb, run_id)
+        elif (
+            step is not None
+            and step.action is not None
+            and (approver := self.ask_second_approver(step.action, operations.desk.leads))
+        ):
+            operations.plan(verb, run_id, approver)
+        if verb == "handoff":
+            self.handoff_requested.emit()
 
     @Slot(str, str)
     def _on_action_requested(self, verb: str, action_id: str) -> None:

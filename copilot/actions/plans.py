@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -158,12 +158,21 @@ class PlanRun:
                     "tool": s.step.tool,
                     "state": step_state(s),
                     "arguments": s.action.proposal.arguments if s.action else {},
-                    "outcome": s.action.message if s.action else "",
+                    "outcome": step_outcome(s.action),
                     "compensation": s.undo.message if s.undo else "",
                 }
                 for s in self.steps
             ],
         }
+
+
+def step_outcome(action: Action | None) -> str:
+    """What became of a step's (or a compensation's) action, in the system's or the guardrail's words."""
+    if action is None:
+        return ""
+    if not action.message and action.state == "proposed" and action.proposal.verdict.kind == "blocked":
+        return action.proposal.verdict.reason
+    return action.message
 
 
 def step_state(view: StepView) -> str:
@@ -181,8 +190,10 @@ def step_state(view: StepView) -> str:
 class PlanRunner:
     """Offers a conversation's plans and runs their steps through the Desk when the rep asks; one per Desk."""
 
-    def __init__(self, desk: Desk) -> None:
+    def __init__(self, desk: Desk, changed: Callable[[str], None] = lambda _: None) -> None:
+        """``changed`` hears the conversation id of a plan whose state or step changed (as it runs)."""
         self.desk = desk
+        self._changed = changed
         self._db = open_db(desk.path, _SCHEMA)
         self._lock = threading.Lock()
         self._busy: set[str] = set()
@@ -256,7 +267,9 @@ class PlanRunner:
                 f"UPDATE plans SET {assignments}, updated_at = ? WHERE id = ?",
                 (*fields.values(), datetime.now(UTC).isoformat(timespec="seconds"), run_id),
             )
-        return self._required(run_id)
+        run = self._required(run_id)
+        self._changed(run.conversation_id)
+        return run
 
     def _attempted(self, run_id: str, slot: str, action_id: str) -> None:
         with self._lock:
@@ -475,6 +488,7 @@ class PlanRunner:
         if current.state in ("proposed", "awaiting_second"):
             current = self.desk.approve(current.id, approver)
         if current.runnable:
+            self._changed(run.conversation_id)  # approved, about to run
             current = await self.desk.execute(current.id, conversation, record)
         return current, ""
 

@@ -62,10 +62,22 @@ class Operations:
         self._policy: ActionPolicy | None = None
         """The action policy of the packs of the last analysis: what to look up (None before the first)."""
         self.customer = CustomerView()
-        self.plans = PlanRunner(desk)
+        self.plans = PlanRunner(desk, self._plan_changed)
+        self._policy_known = asyncio.Event()
+        """Set by the first analysis: a plan's steps are judged by the packs in force (after a restart, seconds)."""
         """The conversation's multi-step plans (pack ``[[plan]]``s), each step through the desk."""
         self.tools: dict[str, ToolInfo] = {}
         """The tools the connected systems offer, as of the last proposals (their schemas make the forms)."""
+
+    @property
+    def conversation_id(self) -> str:
+        """The id of the conversation followed ('' before the first)."""
+        return self._conversation.id if self._conversation is not None else ""
+
+    def _plan_changed(self, conversation_id: str) -> None:
+        """A plan's step ran or its state changed: the panel shows it if it is the conversation's on screen."""
+        if conversation_id == self.conversation_id:
+            self._listener.actions_changed(self.desk.actions(conversation_id))
 
     # What the analysis tells it
 
@@ -87,6 +99,7 @@ class Operations:
         """Refresh the Customer section now; offering the actions this analysis calls for is returned, for
         the analysis task to run (a newer analysis cancels it)."""
         self._policy = self.desk.policy = policy_in_force(pipeline.workspace.catalog, insight.packs)
+        self._policy_known.set()
         self._shown(conversation)
         self._follow(conversation)  # what the packs' systems.toml says to look up, now that it is known
         guidance = pipeline.workspace.guidance(insight.packs)
@@ -255,8 +268,15 @@ class Operations:
         """The rep's request about a plan (``PlanRun.choices``): ``approve`` the rest of it, ``step`` (the next
         step only), ``second`` (``approver``, a lead, approves the step waiting), ``retry``, ``compensate``,
         ``handoff`` or ``dismiss``."""
+        if verb in ("handoff", "dismiss"):  # at once: the handoff package opened next shows the plan handed off
+            try:
+                (self.plans.hand_off if verb == "handoff" else self.plans.dismiss)(run_id)
+            except CopilotError as exc:
+                self._listener.operation_failed(str(exc))
+            return
 
         async def asked(conversation: Conversation) -> None:
+            await self._policy_known.wait()
             plans, record = self.plans, self._add_result
             if verb in ("approve", "step", "second"):
                 whole = {"approve": True, "step": False}.get(verb)  # a lead's approval goes on as the rep approved
@@ -265,10 +285,6 @@ class Operations:
                 await plans.retry(run_id, conversation, record)
             elif verb == "compensate":
                 await plans.compensate(run_id, conversation, record)
-            elif verb == "handoff":
-                plans.hand_off(run_id)
-            elif verb == "dismiss":
-                plans.dismiss(run_id)
 
         self._request(asked)
 

@@ -27,6 +27,7 @@ from copilot.actions.approvals import Desk
 from copilot.actions.audit import AuditLog
 from copilot.actions.plans import PlanRun, PlanRunner
 from copilot.conversation.state import Conversation, Turn
+from copilot.handoff import Handoff
 from tests.conftest import DEMO_POLICY
 
 ORDER = "NW-13408"  # the double-charge demo: a voided hold and a captured charge of 212.40 USD
@@ -188,6 +189,9 @@ def test_a_refused_step_stops_the_plan_and_a_retry_goes_on(tmp_path: Path) -> No
     assert [s["state"] for s in package["steps"]] == ["done", "blocked", "pending", "pending", "pending"]
     assert "already has a provisional credit" in handed.message
     assert list(AuditLog(tmp_path / "audit.sqlite3").records(handed.id))[-1].result["handed_off"] is True
+    markdown = Handoff("", {"score": 0.0, "trend": "steady"}, [], [], [], [], "", [package]).markdown("Two charges")
+    assert "**Plan: Dispute the duplicate charge** (handed off)" in markdown
+    assert "2. Provisional credit for the duplicate: blocked (Order NW-13408 already has a provisional" in markdown
 
 
 def test_compensation_undoes_the_steps_done_newest_first(tmp_path: Path) -> None:

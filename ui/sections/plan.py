@@ -1,0 +1,166 @@
+"""Multi-step plans: each step with its state, and what the rep may do with the plan from the keyboard.
+
+A plan card lists the steps in order (done, running, failed, waiting, compensated) with what each did, the
+plan's state and the clauses it follows. Focused, ``A`` approves the rest of the plan (or, for a step waiting
+for a lead, asks for the lead's approval), ``N`` approves only the next step, ``R`` retries the step that
+stopped it, ``U`` undoes the steps done (their compensating calls, newest first), ``H`` hands the case off with
+the plan's state, ``Delete`` dismisses a plan nothing of which ran. Nothing runs without that click or key.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from copilot.actions.plans import PlanRun, StepView, step_outcome, step_state
+from ui.sections.cards import CardColumn, cited_clauses, move_between_cards
+
+EMPTY = "A plan appears when a path calls for several actions in a row (a disputed charge, say)."
+_STATE = {
+    "offered": ("#2d6cdf", "Proposed: approve the whole plan, or one step at a time"),
+    "running": ("#2d6cdf", "Running…"),
+    "paused": ("#8a5300", "Paused"),
+    "stopped": ("#a61b1b", "Stopped"),
+    "done": ("#2e6b3a", "Done"),
+    "compensating": ("#8a5300", "Undoing…"),
+    "undo_stopped": ("#a61b1b", "Undoing stopped"),
+    "compensated": ("#555555", "Undone"),
+    "handed_off": ("#555555", "Handed off"),
+    "dismissed": ("#555555", "Dismissed"),
+}
+_MARK = {
+    "pending": "○",
+    "proposed": "○",
+    "approved": "◔",
+    "awaiting second": "⏳",
+    "running": "…",
+    "done": "✓",
+    "failed": "✗",
+    "blocked": "⛔",
+    "unknown": "?",
+    "rejected": "✗",
+    "compensated": "↺",
+}
+_KEYS = {
+    Qt.Key.Key_A: ("approve", "second"),
+    Qt.Key.Key_N: ("step",),
+    Qt.Key.Key_R: ("retry",),
+    Qt.Key.Key_U: ("compensate",),
+    Qt.Key.Key_H: ("handoff",),
+    Qt.Key.Key_Delete: ("dismiss",),
+}
+
+
+def _step_line(number: int, view: StepView) -> str:
+    state = step_state(view)
+    label = view.step.label or view.step.tool.replace("_", " ").capitalize()
+    line = f"{_MARK.get(state, '•')} {number}. {escape(label, quote=False)}"
+    if state not in ("pending", "done"):
+        line += f" <i>({escape(state)})</i>"
+    detail = step_outcome(view.undo or view.action)
+    if detail:
+        line += f"<br><span style='color:#555'>&nbsp;&nbsp;&nbsp;&nbsp;{escape(detail, quote=False)}</span>"
+    return line
+
+
+class PlanCard(QFrame):
+    """One plan instance: its steps and the buttons its state allows."""
+
+    requested = Signal(str, str)
+    """(verb, plan instance id): one of ``PlanRun.choices``."""
+
+    def __init__(self, run: PlanRun, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.run = run
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setObjectName("planCard")
+        self.setStyleSheet(
+            "#planCard { background: palette(base); border: 1px solid #9fb3d9; border-radius: 5px; }"
+            "#planCard:focus { border: 2px solid #2d6cdf; }"
+        )
+        color, state = _STATE[run.state]
+        done = sum(1 for s in run.steps if s.done)
+        message = f"<br>{escape(run.message)}" if run.message else ""
+        steps = "<br>".join(_step_line(n, s) for n, s in enumerate(run.steps, start=1))
+        self.text = (
+            f"<b>Plan: {escape(run.plan.title)}</b> "
+            f"<span style='color:#666'>({done} of {len(run.steps)} steps done)</span><br>"
+            f"<span style='color:{color}'>● {escape(state)}</span>{message}<br>{steps}"
+            f"{cited_clauses(run.citations, 'Follows: ')}"
+        )
+        body = QLabel(self.text)
+        body.setWordWrap(True)
+        body.setTextFormat(Qt.TextFormat.RichText)
+        self.setAccessibleName(f"Plan: {run.plan.title}; {state}; {done} of {len(run.steps)} steps done")
+        self.setAccessibleDescription(
+            "A approves the plan, N the next step only, R retries, U undoes what was done, H hands off."
+        )
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.addWidget(body)
+        self.buttons: dict[str, QPushButton] = {}
+        row = QHBoxLayout()
+        for verb in run.choices:
+            button = QPushButton(self._caption(verb))
+            button.clicked.connect(lambda _=False, v=verb: self.requested.emit(v, run.id))
+            row.addWidget(button)
+            self.buttons[verb] = button
+        row.addStretch(1)
+        layout.addLayout(row)
+
+    def _caption(self, verb: str) -> str:
+        run = self.run
+        step = run.next
+        number = run.steps.index(step) + 1 if step is not None else 0
+        started = any(s.action is not None for s in run.steps)
+        return {
+            "approve": "Approve the rest (A)" if started else "Approve the plan (A)",
+            "step": f"Step {number} only (N)",
+            "second": f"{(self._approver_role() or 'lead').capitalize()} approves step {number}… (A)",
+            "retry": f"Retry step {number} (R)",
+            "compensate": "Undo what was done (U)",
+            "handoff": "Hand off (H)",
+            "dismiss": "Dismiss",
+        }[verb]
+
+    def _approver_role(self) -> str:
+        step = self.run.next
+        return step.action.proposal.verdict.approver_role if step is not None and step.action is not None else ""
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        verbs = _KEYS.get(Qt.Key(event.key()), ())
+        button = next((self.buttons[v] for v in verbs if v in self.buttons), None)
+        if button is not None:
+            button.click()
+        elif not move_between_cards(self, event.key()):
+            super().keyPressEvent(event)
+
+
+class PlanSection(CardColumn[PlanCard]):
+    """The "Plans" list; replaced on every change of the conversation's plans or actions, keeping the focus."""
+
+    requested = Signal(str, str)
+    """(verb, plan instance id) from any card; see PlanCard.requested."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Plans", EMPTY, parent)
+
+    def card(self, run_id: str) -> PlanCard | None:
+        return next((c for c in self.cards if c.run.id == run_id), None)
+
+    def show_plans(self, runs: list[PlanRun]) -> None:
+        focused = next((c.run.id for c in self.cards if c.hasFocus()), None)
+        self._clear()
+        shown = [r for r in runs if r.state != "dismissed"]
+        for run in shown:
+            card = PlanCard(run)
+            card.requested.connect(self.requested)
+            self._add(card)
+            if run.id == focused:
+                card.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.setVisible(bool(shown))
+        waiting = sum(1 for r in shown if r.choices)
+        self._status.setText(f"{waiting} waiting for you." if waiting else "Nothing waits for you." if shown else EMPTY)
