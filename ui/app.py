@@ -24,6 +24,7 @@ from copilot.actions.connections import configured, connect
 from copilot.pipeline import Pipeline
 from copilot.records.folder import open_records
 from copilot.session.live import Session
+from copilot.session.memory import ConversationMemory
 from copilot.session.playback import DemoPlayer
 from copilot.session.tasks import Tasks, in_daemon_thread
 from copilot.settings import DEMO_CONVERSATIONS, Settings, home
@@ -101,14 +102,29 @@ class PanelApp:
         await self.session.aclose()
 
 
+def _left_open(parts: PanelApp) -> Path | None:
+    """The conversation file open when the app last closed, if it still exists (it resumes where it was)."""
+    opened = parts.session.analysis.memory.opened()
+    source = Path(opened.source) if opened is not None and opened.source else None
+    return source if source is not None and source.is_file() else None
+
+
 def demo_conversations() -> list[Path]:
     return sorted(DEMO_CONVERSATIONS.glob("*.jsonl"))
 
 
-def compose(loop: asyncio.AbstractEventLoop, folder: Path | None = None, systems: Systems | None = None) -> PanelApp:
+def compose(
+    loop: asyncio.AbstractEventLoop,
+    folder: Path | None = None,
+    systems: Systems | None = None,
+    *,
+    remember: bool = True,
+) -> PanelApp:
     """Build the panel and its session; the pipeline arrives later through ``ready``. ``folder`` holds the
-    settings, the records (unless settings name a server), pending actions and the audit log (the data
-    folder unless given); ``systems`` are the connected systems (none: no customer lookups or actions)."""
+    settings, the records (unless settings name a server), pending actions, the audit log and where each
+    conversation was left (the data folder unless given; ``remember`` False keeps that in memory only, for a
+    screenshot or benchmark that must play from the start); ``systems`` are the connected systems (none: no
+    customer lookups or actions)."""
     bridge = Bridge()
     ready: asyncio.Future[Pipeline] = loop.create_future()
     folder = folder or home()
@@ -123,7 +139,8 @@ def compose(loop: asyncio.AbstractEventLoop, folder: Path | None = None, systems
         records_error = ""
     except RecordsError as exc:  # the panel still works; nothing is recorded until the database is fixed
         records, records_error = None, f"Records are off: {exc}"
-    session = Session.open(ready, bridge, records, lambda: Settings.load(folder).llm(), desk)
+    memory = ConversationMemory(folder if remember else None)
+    session = Session.open(ready, bridge, records, lambda: Settings.load(folder).llm(), desk, memory)
     player = DemoPlayer(session.analysis)
     tasks = Tasks(loop)
     panel = Panel(bridge, player, demo_conversations(), session.reply, session.operations, tasks)
@@ -291,7 +308,7 @@ def run_app(conversation: Path | None) -> int:
     background.spawn(start_workspace(parts, make_embedder))
     if parts.session.operations is not None:  # actions whose reply died with the last run: read what happened
         parts.session.operations.resume()
-    first = conversation or next(iter(demo_conversations()), None)
+    first = conversation or _left_open(parts) or next(iter(demo_conversations()), None)
     if first is not None:  # demo mode: a conversation is ready to play
         parts.panel.open_conversation(first)
 

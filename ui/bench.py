@@ -31,7 +31,7 @@ def main(conversation: Path) -> None:
     app = QApplication(sys.argv)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    parts = compose(loop)
+    parts = compose(loop, remember=False)
     preload(home() / "chroma")  # before a window that must stay responsive is on screen
     parts.panel.show()
     app.processEvents()

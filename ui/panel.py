@@ -131,6 +131,11 @@ class Panel(QWidget):
         self.operations = operations
         self._tasks = tasks
         self._insight: Insight | None = None
+        self._shown_conversation = ""
+        """The id of the conversation whose advice the sections show."""
+        self._reopened = False
+        """A conversation was just shown again (switched to, or after a restart): its first advice brings back
+        the rep's edited draft even when it was stale."""
         """The newest insight the bridge delivered, while it belongs to the conversation shown."""
         self.confirm_override: Callable[[Review], Awaitable[bool]] = lambda review: ask_override(self, review)
         """Asked before inserting a draft with unsupported figures or error flags (tests answer it)."""
@@ -220,6 +225,7 @@ class Panel(QWidget):
         self.demo.conversation_chosen.connect(self.open_conversation)
         self.demo.play_toggled.connect(self.toggle_play)
         self.demo.step_requested.connect(self.step)
+        self.demo.start_over_requested.connect(self.start_over)
         self.demo.message_typed.connect(self._on_message_typed)
         self.policy.citation_copied.connect(lambda c: self.notices.show_notices([f"Copied {c}"]))
         bridge.review_arrived.connect(self.draft.show_review)
@@ -284,6 +290,17 @@ class Panel(QWidget):
         self.demo.set_playing(self._timer.isActive())
 
     @Slot()
+    def start_over(self) -> None:
+        """Play the open demo conversation again from its first message (it otherwise resumes where it was)."""
+        self._timer.stop()
+        self.demo.set_playing(False)
+        self.notices.clear_errors()
+        for error in self.player.start_over():
+            self.notices.add_error(str(error))
+        self._forget_advice()
+        self._update_progress()
+
+    @Slot()
     def step(self) -> None:
         self.player.step()
         self._update_progress()
@@ -306,15 +323,30 @@ class Panel(QWidget):
     def _on_conversation_updated(self, conversation: Conversation) -> None:
         self.header.show_conversation(conversation)
         self.transcript.show_conversation(conversation)
+        if conversation.id != self._shown_conversation:
+            self._shown_conversation = conversation.id
+            self._forget_advice()  # nothing of the previous customer stays; this one's comes with its analysis
         insight = self._insight
-        if insight is not None and (
-            insight.conversation_id != conversation.id or conversation.turn(insight.seq) is None
-        ):
-            self._insight = None  # another conversation began: its draft comes with its first analysis
+        if insight is not None and conversation.turn(insight.seq) is None:
+            self._insight = None  # the conversation started over
+        newest = conversation.turns[-1].seq if conversation.turns else -1
+        if newest >= 0 and (self._insight is None or self._insight.seq < newest):
+            self.header.analysing(newest)
+
+    def _forget_advice(self) -> None:
+        self._insight = None
+        self._reopened = True
+        self.policy.reset()
+        self.suggestions.reset()
+        self.escalation.show_escalations([])
+        self.turn_flags.show_flags([])
+        self.notices.show_notices([])
+        self.draft.set_text("", -1, "The draft appears with the analysis of this conversation's newest message.")
 
     @Slot(object)
     def _on_insight_arrived(self, insight: Insight) -> None:
         self._insight = insight
+        self.header.analysed(insight.seq)
         self.policy.show_insight(insight)
         self.notices.show_notices(list(insight.notices))
         self.escalation.show_escalations(insight.advice.escalations)
@@ -331,11 +363,14 @@ class Panel(QWidget):
         if insight is None:
             return
         saved = self.reply.saved_draft()
-        if saved is not None and saved[0] >= insight.seq and saved[1] != insight.advice.reply.text:
+        reopened, self._reopened = self._reopened, False
+        if saved is not None and saved[1] != insight.advice.reply.text and (saved[0] >= insight.seq or reopened):
             self.draft.set_text(
                 saved[1], saved[0], f"Your edited draft for message #{saved[0]} (restored).", edited=True
             )
             self.reply.review(saved[1])
+            if saved[0] < insight.seq:  # the rep left it stale: it stays theirs, and says so again
+                self.draft.mark_stale(insight.seq)
             return
         reply = insight.advice.reply
         missing = f" Fill in: {', '.join(m.replace('_', ' ') for m in reply.missing)}." if reply.missing else ""
@@ -442,6 +477,7 @@ class Panel(QWidget):
 
     @Slot(int, str)
     def _on_analysis_error(self, seq: int, message: str) -> None:
+        self.header.analysed(seq)
         self.notices.add_error(f"Could not analyse message #{seq}: {message}. The previous advice is still shown.")
 
     def closeEvent(self, event: QCloseEvent) -> None:

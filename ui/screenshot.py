@@ -41,7 +41,7 @@ def render_screenshot(
 
     async def play() -> None:
         systems = connect(configured(home())) if store else None
-        parts = compose(loop, systems=systems)
+        parts = compose(loop, systems=systems, remember=False)
         parts.panel.show()
         await start_workspace(parts, LocalEmbedder)
         parts.bridge.model_status_changed.emit("ready")

@@ -250,6 +250,34 @@ def parse_event(data: object, source: str = "<event>", line: int = 1) -> Event:
     return OtherEvent(kind, dict(data))
 
 
+def event_record(event: Event) -> dict[str, Any]:
+    """The JSON object ``parse_event`` reads back as ``event`` (docs/conversation-events.md)."""
+    if isinstance(event, OtherEvent):
+        return dict(event.data)
+    if isinstance(event, ConversationStarted):
+        record: dict[str, Any] = {
+            **event.extra,
+            "type": "conversation",
+            "id": event.id,
+            "channel": event.channel,
+            "customer": {"name": event.customer_name},
+            "jurisdiction": event.jurisdiction,
+            "title": event.title,
+        }
+        if event.started_at is not None:
+            record["started_at"] = event.started_at.isoformat()
+        return record
+    common = {**event.extra, "conversation_id": event.conversation_id, "seq": event.seq}
+    if isinstance(event, Message):
+        record = {**common, "type": "message", "role": event.role, "text": event.text}
+        if event.ts is not None:
+            record["ts"] = event.ts.isoformat()
+        return record
+    if isinstance(event, ToolCall):
+        return {**common, "type": "tool_call", "name": event.name, "arguments": event.arguments}
+    return {**common, "type": "tool_result", "name": event.name, "content": event.content}
+
+
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 """A JSON string literal (unrolled, so matching is linear in its length)."""
 _BRACKET = re.compile(r"[\[\]{}]")

@@ -92,6 +92,8 @@ class Conversation(Header):
                 else replace(Conversation.start(event), turns=self.turns, tools=self.tools)
             )
         if isinstance(event, Message) and event.conversation_id == self.id:
+            if self.turn(event.seq) is not None:  # delivered again (a resumed file, a retried push): one turn per seq
+                return self
             return replace(self, turns=(*self.turns, Turn.of(event)))
         if isinstance(event, ToolCall) and event.conversation_id == self.id:
             return replace(
@@ -100,6 +102,16 @@ class Conversation(Header):
         if isinstance(event, ToolResult) and event.conversation_id == self.id:
             return replace(self, tools=(*self.tools, ToolEvent(event.seq, "result", event.name, event.content)))
         return self
+
+    def holds(self, event: Event) -> bool:
+        """Whether the conversation already has ``event`` (a file played again from where it was left)."""
+        if isinstance(event, Message):
+            return self.turn(event.seq) is not None
+        if isinstance(event, ToolCall):
+            return ToolEvent(event.seq, "call", event.name, json.dumps(event.arguments)) in self.tools
+        if isinstance(event, ToolResult):
+            return ToolEvent(event.seq, "result", event.name, event.content) in self.tools
+        return True
 
     @property
     def next_seq(self) -> int:

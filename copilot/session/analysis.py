@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from copilot.conversation.events import ConversationStarted, Event, Message, ToolCall, ToolResult
 from copilot.conversation.state import Conversation
 from copilot.pipeline import Insight, Pipeline
+from copilot.session.memory import ConversationMemory, Left
 from copilot.session.tasks import Tasks, in_daemon_thread
 
 log = logging.getLogger("copilot")
@@ -34,7 +35,8 @@ class Follower(Protocol):
     """
 
     def started(self, conversation: Conversation) -> None:
-        """A new conversation begins: drop whatever belonged to the previous one."""
+        """Another conversation is followed (a new one, or one the rep comes back to): drop whatever
+        belonged to the previous one and take up this one's own state."""
 
     def updated(self, conversation: Conversation, newest: int) -> None:
         """An event joined ``conversation``; ``newest`` is the seq of its newest message (-1: none yet)."""
@@ -48,11 +50,21 @@ class Follower(Protocol):
 
 
 class Analysis:
-    """Owns the conversation state and its analysis task; a newer message cancels the older task."""
+    """Owns the conversation state and its analysis task; a newer message cancels the older task.
 
-    def __init__(self, pipeline: asyncio.Future[Pipeline], listener: AnalysisListener) -> None:
+    Each conversation keeps its own state in ``memory``: switching to another and back shows the first as
+    it was left, and a restart rebuilds it from the data folder.
+    """
+
+    def __init__(
+        self,
+        pipeline: asyncio.Future[Pipeline],
+        listener: AnalysisListener,
+        memory: ConversationMemory | None = None,
+    ) -> None:
         self._pipeline = pipeline
         self._listener = listener
+        self.memory = memory or ConversationMemory(None)
         self._followers: list[Follower] = []
         self._tasks = Tasks(pipeline.get_loop())
         self._task: asyncio.Task[None] | None = None
@@ -66,15 +78,33 @@ class Analysis:
         """Tell ``follower`` of every conversation, event and insight from now on."""
         self._followers.append(follower)
 
-    def start(self, event: ConversationStarted) -> None:
-        """Begin a new conversation, dropping any analysis of the previous one."""
+    def start(self, event: ConversationStarted, source: str = "") -> None:
+        """Follow the conversation ``event`` opens: where it was left if the rep had it before, else new.
+        ``source`` names the file it plays from, so a restart can open it again."""
         self._cancel()
-        self.newest = -1
-        self.insight = None
-        self.conversation = Conversation.start(event)
+        if self.conversation is not None:
+            self.memory.remember(Left(self.conversation, self.newest, self.insight))
+        left = self.memory.recall(event.id)
+        if left is None:
+            self.memory.append(event.id, event)
+            left = Left(Conversation.start(event), -1, None)
+        self.conversation = left.conversation.apply(event)
+        self.newest, self.insight = left.newest, left.insight
+        self.memory.mark_open(event.id, source)
         for follower in self._followers:
             follower.started(self.conversation)
+            follower.updated(self.conversation, self.newest)
         self._listener.conversation_changed(self.conversation)
+        if self.insight is not None:
+            self._listener.insight_ready(self.insight)
+        if self.newest >= 0:  # followers' work (proposals, lookups) and anything that changed since
+            self._task = self._tasks.spawn(self._analyse(self.conversation, self.newest))
+
+    def forget(self) -> None:
+        """Drop the followed conversation's saved state, so it can be played again from its start."""
+        if self.conversation is not None:
+            self.memory.forget(self.conversation.id)
+            self.conversation = None
 
     def submit(self, event: Event) -> None:
         """Apply one event now; analyse it in the background when it is a message."""
@@ -84,9 +114,13 @@ class Analysis:
         if self.conversation is None:
             self.start(ConversationStarted(id=getattr(event, "conversation_id", "conversation")))
         assert self.conversation is not None
+        conversation = self.conversation.apply(event)
+        if conversation is self.conversation:
+            return  # another conversation's event, or a message delivered twice
+        self.memory.append(conversation.id, event)
         if isinstance(event, Message):
             self.newest = event.seq
-        self._changed(self.conversation.apply(event), analyse=isinstance(event, Message))
+        self._changed(conversation, analyse=isinstance(event, Message))
 
     def add_system_result(self, tool: str, arguments: dict[str, Any], result: dict[str, Any]) -> None:
         """A lookup or action result from a connected system joins the conversation; the newest message
@@ -95,12 +129,15 @@ class Analysis:
             return
         seq = max(self.newest, 0)  # known from now on, so it counts for the message being analysed
         conversation_id = self.conversation.id
-        self._changed(
-            self.conversation.apply(ToolCall(conversation_id, seq, tool, arguments)).apply(
-                ToolResult(conversation_id, seq, tool, json.dumps(result))
-            ),
-            analyse=self.newest >= 0,
+        events = (
+            ToolCall(conversation_id, seq, tool, arguments),
+            ToolResult(conversation_id, seq, tool, json.dumps(result)),
         )
+        conversation = self.conversation
+        for event in events:
+            conversation = conversation.apply(event)
+            self.memory.append(conversation_id, event)
+        self._changed(conversation, analyse=self.newest >= 0)
 
     def _changed(self, conversation: Conversation, analyse: bool) -> None:
         self.conversation = conversation

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 from copilot.pipeline import Pipeline
 from copilot.records.store import Records
 from copilot.session.analysis import Analysis, AnalysisListener
+from copilot.session.memory import ConversationMemory
 from copilot.session.operations import Operations, OperationsListener
 from copilot.session.reply import ReplyDesk, ReplyListener
 
@@ -43,10 +44,12 @@ class Session:
         records: Records | None = None,
         llm_config: Callable[[], LlmConfig] | None = None,
         desk: Desk | None = None,
+        memory: ConversationMemory | None = None,
     ) -> Session:
-        """The parts wired together; the pipeline arrives later through ``pipeline``."""
+        """The parts wired together; the pipeline arrives later through ``pipeline``. ``memory`` keeps each
+        conversation's state (in memory only when None)."""
         loop = pipeline.get_loop()
-        analysis = Analysis(pipeline, listener)
+        analysis = Analysis(pipeline, listener, memory)
         reply = ReplyDesk(loop, listener, records, llm_config)
         analysis.follow(reply)
         operations = None

@@ -20,7 +20,8 @@ class DemoPlayer:
         self.source: Path | None = None
 
     def open(self, path: Path) -> list[EventError]:
-        """Load a conversation; it starts with its opening event applied and no message played yet."""
+        """Load a conversation where the rep left it (its opening event applied and no message played the
+        first time); the events it already had are not played again."""
         log = read_events(path)
         self.source = path
         self._events = log.events
@@ -28,10 +29,20 @@ class DemoPlayer:
         first = self._events[0] if self._events else None
         if isinstance(first, ConversationStarted):
             self._position = 1
-            self.analysis.start(first)
         else:
-            self.analysis.start(ConversationStarted(id=path.stem))
+            first = ConversationStarted(id=path.stem)
+        self.analysis.start(first, str(path.resolve()))
+        conversation = self.analysis.conversation
+        while conversation is not None and not self.finished and conversation.holds(self._events[self._position]):
+            self._position += 1
         return log.errors
+
+    def start_over(self) -> list[EventError]:
+        """Play the open file again from its first message, its saved state dropped."""
+        if self.source is None:
+            return []
+        self.analysis.forget()
+        return self.open(self.source)
 
     @property
     def finished(self) -> bool:

@@ -18,7 +18,7 @@ from ui.app import PanelApp, compose, start_workspace
 
 @pytest.fixture
 def panel_app(qtbot, event_loop_qt, workspace: Workspace) -> Iterator[PanelApp]:  # type: ignore[no-untyped-def]
-    parts = compose(event_loop_qt)
+    parts = compose(event_loop_qt, remember=False)  # the shared demo data folder: every test plays from the start
     qtbot.addWidget(parts.panel)
     event_loop_qt.run_until_complete(start_workspace(parts, lambda: workspace.embedder))
     yield parts

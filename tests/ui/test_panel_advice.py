@@ -135,10 +135,12 @@ def test_an_edited_draft_goes_stale_then_survives_a_restart(event_loop_qt, opene
     assert first.panel.draft.state_text.startswith("<b>Stale:</b>") and not first.panel.draft.refresh.isHidden()
     assert first.panel.draft.editor.toPlainText() == edited
     event_loop_qt.run_until_complete(first.aclose())
-    second = opened()  # a restart
+    second = opened()  # a restart: the conversation resumes after its second message, the edit still there
     second.panel.open_conversation(demo_conversation("damaged-item"))
-    play(event_loop_qt, second, 1)
-    assert second.panel.draft.editor.toPlainText() == edited and "restored" in second.panel.draft.state_text
+    event_loop_qt.run_until_complete(second.session.settle())
+    until(event_loop_qt, lambda: second.panel.draft.editor.toPlainText() == edited, 30)
+    assert second.player.messages_played == 2
+    assert second.panel.draft.state_text.startswith("<b>Stale:</b>")
 
 
 def test_an_llm_draft_streams_in_redacted_and_falls_back_on_error(

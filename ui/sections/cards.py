@@ -42,6 +42,7 @@ class CardColumn(QWidget, Generic[Card]):
         font = heading.font()
         font.setBold(True)
         heading.setFont(font)
+        self._placeholder = status
         self._status = QLabel(status)
         self._status.setWordWrap(True)
         self._status.setStyleSheet("color: #555;")
@@ -72,6 +73,11 @@ class CardColumn(QWidget, Generic[Card]):
             card.hide()
             card.deleteLater()
         self._shown.clear()
+
+    def reset(self) -> None:
+        """Empty, as before any conversation: another conversation is shown and its analysis is not in yet."""
+        self._clear()
+        self._status.setText(self._placeholder)
 
     def focus_first(self) -> None:
         if self.cards:

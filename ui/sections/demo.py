@@ -27,6 +27,7 @@ class DemoSection(QWidget):
     """A Path to open."""
     play_toggled = Signal()
     step_requested = Signal()
+    start_over_requested = Signal()
     message_typed = Signal(str, str)
     """(role, text)."""
 
@@ -44,6 +45,12 @@ class DemoSection(QWidget):
         self.step = QPushButton("Step (F6)")
         self.step.setAccessibleName("Next message")
         self.step.clicked.connect(self.step_requested)
+        self.start_over = QPushButton("Start over")
+        self.start_over.setAccessibleName("Play this conversation again from its first message")
+        self.start_over.setToolTip(
+            "A conversation opens where you left it, also after a restart; this plays it again from the top."
+        )
+        self.start_over.clicked.connect(self.start_over_requested)
         self.progress = QLabel("")
         self.progress.setAccessibleName("Playback position")
         self.role = QComboBox()
@@ -57,6 +64,7 @@ class DemoSection(QWidget):
         controls = QHBoxLayout()
         controls.addWidget(self.play)
         controls.addWidget(self.step)
+        controls.addWidget(self.start_over)
         controls.addWidget(self.progress, 1)
         typing = QGridLayout()
         typing.addWidget(self.composer, 0, 0)
