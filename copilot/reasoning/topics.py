@@ -205,5 +205,5 @@ def _read(topic: Topic, turn: Turn, match: Match, reading: Reading) -> Topic:
 
 
 def _ids(text: str, patterns: Sequence[re.Pattern[str]]) -> set[str]:
-    """The record ids a text names, normalised so "NW 1234" and "nw-1234" are one id."""
+    """The record ids a text names, normalised so "AB 1234" and "ab-1234" are one id."""
     return {re.sub(r"[\W_]", "", m.group()).upper() for p in patterns for m in p.finditer(text)}
