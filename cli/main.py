@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from base.errors import CopilotError
-from cli import leads, records, redaction, suggestions
+from cli import leads, listen, records, redaction, suggestions
 
 if TYPE_CHECKING:
     from base.errors import EventError
@@ -624,7 +624,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--approve", action="store_true", help="with --store: approve the first action that may run (it runs)"
     )
     shot.set_defaults(func=cmd_screenshot)
-    for commands in (leads, records, redaction, suggestions):
+    for commands in (leads, listen, records, redaction, suggestions):
         commands.register(sub, kinds)
     return parser
 
