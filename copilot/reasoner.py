@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from copilot.conversation.language import customer_language_code
 from copilot.conversation.state import Conversation
 from copilot.reasoning.case import Case
 from copilot.reasoning.claims import FINDER_CLAUSES, ClauseFinder, Unsupported, verify
@@ -227,7 +228,14 @@ class Reasoner:
         """The reply for one path, and the same text as a draft to judge in this conversation."""
         rep_texts = [t.text for t in case.turns if t.role == "rep"]
         reply = compose(
-            suggestion, escalations, case.guidance, case.facts, case.jurisdiction, rep_texts, self.clause_text
+            suggestion,
+            escalations,
+            case.guidance,
+            case.facts,
+            case.jurisdiction,
+            rep_texts,
+            self.clause_text,
+            customer_language_code(case.turns),
         )
         return reply, Draft(reply.text, case.turns, case.jurisdiction, True, case.guidance.disclosure.jurisdictions)
 

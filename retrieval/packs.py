@@ -58,6 +58,10 @@ GUIDANCE_FILES = (
 """Optional files beside pack.toml (sorted, as the catalog returns them): labelled customer messages the
 escalation classifier learns from, the escalation taxonomy, intents with resolution paths, compliance rules,
 the guardrails of each action and how the company's systems are looked up."""
+LANGUAGE = re.compile(r"^[a-z]{2}$")
+"""A language as pack.toml's ``languages`` names it: an ISO 639-1 code (``en``, ``de``)."""
+EXAMPLES_IN_LANGUAGE = re.compile(r"^escalation-examples\.([a-z]{2})\.jsonl$")
+"""``escalation-examples.de.jsonl``: labelled customer messages in one of the pack's other languages."""
 
 
 def citation(name: str, version: str, clause_id: str) -> str:
@@ -288,8 +292,51 @@ def parse_pack_files(files: dict[str, bytes], origin: str, limits: PackLimits = 
             seen[clause.id] = clause
             clauses.append(clause)
         check_clauses(clauses, limits)
-    guidance = tuple((name, _decode(files[name], f"{origin}/{name}")) for name in GUIDANCE_FILES if name in files)
+    names = _guidance_names(
+        files, pack_languages(_decode(manifest, f"{origin}/pack.toml"), f"{origin}/pack.toml"), origin
+    )
+    guidance = tuple((name, _decode(files[name], f"{origin}/{name}")) for name in names)
     return Pack.of(meta, tuple(clauses), guidance)
+
+
+def pack_languages(text: str, where: str) -> tuple[str, ...]:
+    """pack.toml's ``languages`` (the default language first), () when it declares none (then English)."""
+    try:
+        languages = tomllib.loads(text).get("pack", {}).get("languages", [])
+    except tomllib.TOMLDecodeError:
+        return ()  # the manifest's own parse names the syntax error
+    if (
+        not isinstance(languages, list)
+        or not all(isinstance(code, str) and LANGUAGE.match(code) for code in languages)
+        or len(set(languages)) != len(languages)
+    ):
+        raise PackError(
+            where,
+            _line_of(text, "languages"),
+            "languages must be a list of distinct two-letter ISO 639-1 codes, the default language first",
+            'write e.g. languages = ["en", "de", "fr"]',
+        )
+    return tuple(languages)
+
+
+def _guidance_names(files: dict[str, bytes], languages: tuple[str, ...], origin: str) -> list[str]:
+    """The guidance files to keep with the version, sorted as the catalog returns them: GUIDANCE_FILES, the
+    examples in each declared language, and pack.toml itself when it declares languages (the engine reads
+    them from the stored version; a pack that declares none keeps its fingerprint)."""
+    names = [name for name in files if name in GUIDANCE_FILES]
+    for name in files:
+        language = EXAMPLES_IN_LANGUAGE.match(name)
+        if language is None:
+            continue
+        if language.group(1) not in languages:
+            raise PackError(
+                f"{origin}/{name}",
+                None,
+                f"examples in '{language.group(1)}', a language pack.toml does not declare",
+                f'add "{language.group(1)}" to languages under [pack] in pack.toml, or remove the file',
+            )
+        names.append(name)
+    return sorted([*names, "pack.toml"] if languages else names)
 
 
 def check_clauses(clauses: list[Clause], limits: PackLimits) -> None:

@@ -4,6 +4,10 @@ voice. It always exists, so the rep has something to edit with or without a lang
 Figures never come from the template author's memory: ``{refunds.processing-time:duration}`` takes the first
 duration written in that clause, so a new pack version changes the draft with the policy. A fact that
 is not known yet stays visible as ``[order id]`` for the rep to fill in.
+
+A customer writing one of the pack's other languages gets the draft in that language when the path has a
+template in it (``draft_by_language``), with the greeting, opening, disclosure and closing in it too;
+otherwise the English draft, and the panel's notice says the customer writes another language.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from dataclasses import dataclass
 from copilot.reasoning.claims import quantities
 from copilot.reasoning.escalation import Escalation
 from copilot.reasoning.facts import Facts
-from copilot.reasoning.guidance import Guidance
+from copilot.reasoning.guidance import Guidance, in_language
 from copilot.reasoning.rules import disclosed
 from copilot.reasoning.suggest import Suggestion
 from retrieval.jurisdiction import covers
@@ -79,21 +83,24 @@ def compose(
     jurisdiction: str,
     rep_texts: list[str],
     clause_text: Callable[[str], str | None],
+    language: str | None = None,
 ) -> Reply:
-    """Greeting, an opening for the gravest escalation, the path's template (or a handoff), closing.
+    """Greeting, an opening for the gravest escalation, the path's template (or a handoff), closing; in the
+    customer's ``language`` (a code) when the path has a template in it.
 
     The pack's AI disclosure line leads when the region requires it and the customer was not told yet.
     """
     settings = guidance.settings
+    template, language = _template(suggestion, guidance, language)
     parts: list[str] = []
     if covers(guidance.disclosure.jurisdictions, jurisdiction) and jurisdiction and not disclosed(rep_texts):
-        parts.append(guidance.disclosure.line)
+        parts.append(in_language(guidance.disclosure.line, guidance.disclosure.line_by_language, language))
     category = next((c for e in escalations if (c := guidance.category(e.category)) is not None), None)
     if category and category.opening:
-        parts.append(category.opening)
+        parts.append(in_language(category.opening, category.opening_by_language, language))
     citations: tuple[str, ...] = ()
-    if suggestion and suggestion.template:
-        parts.append(suggestion.template)
+    if suggestion and template:
+        parts.append(template)
         citations = suggestion.citations
         source = "template"
     elif category:
@@ -106,7 +113,20 @@ def compose(
     body, missing = fill(
         " ".join(parts), facts, lambda cid: clause_text(guidance.citations.get(cid, "")), currency_of(jurisdiction)
     )
-    greeting = settings.greeting if facts.get("customer_first_name") else re.sub(r"\s*\{[^}]*\}", "", settings.greeting)
+    greeting = in_language(settings.greeting, settings.greeting_by_language, language)
+    greeting = greeting if facts.get("customer_first_name") else re.sub(r"\s*\{[^}]*\}", "", greeting)
     greeting, _ = fill(greeting, facts, clause_text)
-    text = "\n\n".join(p for p in (greeting, body, settings.closing) if p)
+    closing = in_language(settings.closing, settings.closing_by_language, language)
+    text = "\n\n".join(p for p in (greeting, body, closing) if p)
     return Reply(text, citations, missing, source)
+
+
+def _template(suggestion: Suggestion | None, guidance: Guidance, language: str | None) -> tuple[str, str | None]:
+    """The suggested path's template in ``language`` and that language where its playbook gives one; else its
+    own template and None (then all of the draft is in the default language)."""
+    if suggestion is None:
+        return "", None
+    playbook = next((p for p in guidance.playbooks if p.intent == suggestion.intent), None)
+    path = next((p for p in playbook.path if p.title == suggestion.title), None) if playbook else None
+    translated = path.draft_by_language.get(language) if path and language else None
+    return (translated, language) if translated else (suggestion.template, None)

@@ -15,11 +15,19 @@ from functools import lru_cache
 
 import numpy as np
 
+from copilot.conversation.language import non_english_code, reading_languages
 from copilot.conversation.state import Conversation, Turn
 from copilot.reasoning.classifier import Classifier, Utterance
 from copilot.reasoning.examples import ExampleIndex
 from copilot.reasoning.guidance import Guidance
-from copilot.reasoning.signals import TEXTS_REMEMBERED, extract_entities, rx, sentences, sentiment
+from copilot.reasoning.signals import (
+    TEXTS_REMEMBERED,
+    extract_entities,
+    fold,
+    rx,
+    sentences,
+    sentiment,
+)
 
 ESCALATION_CATEGORIES = (
     "bereavement",
@@ -51,6 +59,8 @@ class Trigger:
     category: str
     pattern: re.Pattern[str]
     guard: re.Pattern[str] | None = None
+    folded: bool = False
+    """``pattern`` reads the sentence ``fold``-ed (a pack's phrases: case and accents ignored)."""
 
 
 TRIGGERS: tuple[Trigger, ...] = (
@@ -431,13 +441,26 @@ _GUARDS = {t.category: t.guard for t in TRIGGERS}
 
 
 @dataclass(frozen=True)
-class Taxonomy:
-    """What the pack adds to the coded triggers: its phrases, and a classifier trained on its labelled
-    messages (category examples and escalation-examples.jsonl); the closest example is the evidence shown."""
+class Reader:
+    """A classifier over the embeddings of one language's labelled messages, and those messages (the closest
+    one is the evidence shown)."""
 
-    phrases: tuple[Trigger, ...] = ()
-    examples: ExampleIndex | None = None
-    classifier: Classifier | None = None
+    classifier: Classifier | None
+    examples: ExampleIndex | None
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    """What the pack adds to the coded triggers: its phrases and patterns, and a classifier per language trained
+    on its labelled messages (category examples and escalation-examples.jsonl, and those of its other languages)."""
+
+    phrases: dict[tuple[str, ...], tuple[Trigger, ...]] = field(default_factory=dict)
+    """The categories' phrases and patterns by the pack's other languages a text is read in (``reading_languages``):
+    those of the default language, with those of the text's own (or of all, when too short to tell)."""
+    readers: dict[str, Reader] = field(default_factory=dict)
+    """Language → its classifier, for the languages with labelled messages."""
+    languages: tuple[str, ...] = ("en",)
+    """The pack's languages, its default first."""
     vector: Callable[[str], np.ndarray] | None = None
     thresholds: dict[str, float] = field(default_factory=dict)
     """Category → the probability the classifier needs."""
@@ -448,39 +471,74 @@ class Taxonomy:
     def of(
         cls, guidance: Guidance, vectors: Callable[[list[str]], np.ndarray], vector: Callable[[str], np.ndarray]
     ) -> Taxonomy:
-        phrases = tuple(
-            Trigger(c.id, rx(*(rf"\b{re.escape(p)}\b" for p in c.phrases)), _GUARDS.get(c.id))
-            for c in guidance.categories
-            if c.phrases
-        )
         known = {c.id for c in guidance.categories}
-        labelled = [Utterance(example, frozenset({c.id})) for c in guidance.categories for example in c.examples]
-        labelled += [u for u in guidance.utterances if u.labels <= known]
-        pairs = [(label, u.text) for u in labelled for label in sorted(u.labels)]
+        default, *others = guidance.languages
+        labelled = {
+            language: [
+                *(
+                    Utterance(example, frozenset({c.id}))
+                    for c in guidance.categories
+                    for example in (c.examples if language == default else c.examples_by_language.get(language, ()))
+                ),
+                *(
+                    u
+                    for u in (
+                        guidance.utterances
+                        if language == default
+                        else guidance.utterances_by_language.get(language, ())
+                    )
+                    if u.labels <= known
+                ),
+            ]
+            for language in guidance.languages
+        }
         thresholds = {
             c.id: c.threshold if c.threshold is not None else guidance.classifier_threshold for c in guidance.categories
         }
-        texts = list(dict.fromkeys(u.text for u in labelled))
+        texts = list(dict.fromkeys(u.text for found in labelled.values() for u in found))
         embedded = dict(zip(texts, vectors(texts), strict=True)) if texts else {}
 
-        def once(batch: Sequence[str]) -> np.ndarray:  # the index and the classifier share one embedding pass
+        def once(batch: Sequence[str]) -> np.ndarray:  # the index and the classifiers share one embedding pass
             return np.stack([embedded[t] for t in batch])
 
+        def reader(found: list[Utterance]) -> Reader:
+            pairs = [(label, u.text) for u in found for label in sorted(u.labels)]
+            return Reader(Classifier.train(found, once), ExampleIndex(pairs, once) if pairs else None)
+
+        readings = {(), tuple(others), *((code,) for code in others)}
         return cls(
-            phrases, ExampleIndex(pairs, once) if pairs else None, Classifier.train(labelled, once), vector, thresholds
+            {read: _phrases(guidance, read) for read in readings},
+            {language: reader(found) for language, found in labelled.items() if found},
+            guidance.languages,
+            vector,
+            thresholds,
         )
 
+    def triggers(self, text: str) -> tuple[Trigger, ...]:
+        """The pack's phrases and patterns that read ``text``."""
+        return self.phrases.get(reading_languages(text, self.languages), ())
+
+    def _reader(self, text: str) -> Reader | None:
+        """The classifier of the language ``text`` is written in: the default language's unless the text is
+        clearly in another of the pack's languages, whose own classifier (if it has examples) reads it. The
+        packaged embedding model is English-only: it misreads other languages (docs/eval.md)."""
+        code = non_english_code(text)
+        if code in self.languages[1:]:
+            return self.readers.get(code)
+        return self.readers.get(self.languages[0])
+
     def closest(self, turn: Turn) -> tuple[tuple[str, str], ...]:
-        """(category, evidence) for every category the classifier reads in the turn."""
-        if self.classifier is None or self.vector is None:
+        """(category, evidence) for every category the classifier of the turn's language reads in it."""
+        reader = self._reader(turn.text)
+        if reader is None or reader.classifier is None or self.vector is None:
             return ()
         read = self._read.get(turn.text)
         if read is None:
             if len(self._read) >= TEXTS_REMEMBERED:
                 self._read.clear()
             vector = self.vector(turn.text)
-            scores = self.classifier.scores(vector)
-            nearest = {m.label: m.example for m in self.examples.best(vector)} if self.examples else {}
+            scores = reader.classifier.scores(vector)
+            nearest = {m.label: m.example for m in reader.examples.best(vector)} if reader.examples else {}
             read = self._read[turn.text] = tuple(
                 (category, f"reads like {category.replace('_', ' ')} ({p:.2f}), as in “{nearest.get(category, '')}”")
                 for category, p in scores.items()
@@ -490,6 +548,15 @@ class Taxonomy:
         return read
 
 
+def _phrases(guidance: Guidance, read: tuple[str, ...]) -> tuple[Trigger, ...]:
+    """A trigger for each category with phrases or patterns in the default language or those ``read``."""
+    return tuple(
+        Trigger(category.id, pattern, _GUARDS.get(category.id), folded=True)
+        for category in guidance.categories
+        if (pattern := category.pattern(read)) is not None
+    )
+
+
 @lru_cache(maxsize=TEXTS_REMEMBERED)
 def _trigger_hits(text: str, triggers: tuple[Trigger, ...]) -> tuple[tuple[str, str], ...]:
     """(category, matched text) for each trigger that fires on a sentence of ``text``, in trigger order;
@@ -497,9 +564,9 @@ def _trigger_hits(text: str, triggers: tuple[Trigger, ...]) -> tuple[tuple[str, 
     hits = []
     for trigger in triggers:
         for sentence in sentences(text):
-            match = trigger.pattern.search(sentence)
+            match = trigger.pattern.search(fold(sentence) if trigger.folded else sentence)
             if match and not (trigger.guard and trigger.guard.search(sentence)):
-                hits.append((trigger.category, match.group()))
+                hits.append((trigger.category, sentence[match.start() : match.end()]))
                 break
     return tuple(hits)
 
@@ -509,11 +576,12 @@ def detect(conversation: Conversation, seq: int | None = None, taxonomy: Taxonom
     found: dict[str, Escalation] = {}
     scores: list[float] = []
     turns = conversation.turns if seq is None else conversation.turns_upto(seq)
-    triggers = TRIGGERS + (taxonomy.phrases if taxonomy else ())
     for turn in turns:
         if turn.role != "customer":
             continue
-        for category, matched in _trigger_hits(turn.text, triggers):
+        for category, matched in _trigger_hits(
+            turn.text, TRIGGERS + (taxonomy.triggers(turn.text) if taxonomy else ())
+        ):
             if category not in found:
                 found[category] = Escalation(category, turn.seq, matched.strip(), _severity(category, turn, matched))
         for category, evidence in taxonomy.closest(turn) if taxonomy else ():

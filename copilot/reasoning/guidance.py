@@ -22,7 +22,8 @@ from base.errors import LineError, PackError
 from base.jsonl import parse_jsonl
 from copilot.reasoning.classifier import Utterance
 from copilot.reasoning.rules import CHECKS, FLAG_CATEGORIES, Checks, Enforced
-from retrieval.packs import Pack, citation
+from copilot.reasoning.signals import pack_pattern
+from retrieval.packs import EXAMPLES_IN_LANGUAGE, Pack, citation, pack_languages
 
 Severity = Literal["info", "warning", "error"]
 M = TypeVar("M", bound=BaseModel)
@@ -51,6 +52,8 @@ class ResolutionPath(_Strict):
     actions: tuple[str, ...] = ()
     draft: str = ""
     """Reply template: ``{fact}`` placeholders and ``{clause-id:duration|amount|percent}`` clause values."""
+    draft_by_language: dict[str, str] = {}
+    """The template in the pack's other languages (code → template), for a customer who writes one of them."""
 
 
 class Playbook(_Strict):
@@ -69,6 +72,8 @@ class PlaybookSettings(_Strict):
     """One line of tone guidance, shown to the rep and given to an LLM."""
     greeting: str = "Hi {customer_first_name},"
     closing: str = ""
+    greeting_by_language: dict[str, str] = {}
+    closing_by_language: dict[str, str] = {}
     max_suggestions: int = Field(4, ge=1, le=10)
     intent_floor: float = Field(0.45, ge=0, le=1)
     """Intent similarity below which the intent is ``unknown`` and no path is suggested."""
@@ -82,21 +87,54 @@ class PlaybookFile(_Strict):
     playbook: tuple[Playbook, ...] = ()
 
 
-class Category(_Strict):
+class _Watches(_Strict):
+    """What a category or a rule watches for in a text: phrases and regular expressions in the pack's default
+    language and, by language code, in its others."""
+
+    phrases: tuple[str, ...] = ()
+    """Words or phrases: whole words, case and accents ignored; a ``*`` at either end of one stands for the
+    rest of the word (``verstorben*``)."""
+    patterns: tuple[str, ...] = ()
+    """Python regular expressions, case-insensitive, read against the text without its accents."""
+    phrases_by_language: dict[str, tuple[str, ...]] = {}
+    patterns_by_language: dict[str, tuple[str, ...]] = {}
+    """Phrases and patterns in the pack's other languages (code → list): they watch a text written in that
+    language, or one too short to tell, beside the default language's."""
+
+    @field_validator("patterns", "patterns_by_language")
+    @classmethod
+    def _compiles(cls, value: tuple[str, ...] | dict[str, tuple[str, ...]]) -> Any:
+        for pattern in value if isinstance(value, tuple) else [p for ps in value.values() for p in ps]:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern {pattern!r} is not a valid regular expression ({exc})") from None
+        return value
+
+    def pattern(self, languages: tuple[str, ...] = ()) -> re.Pattern[str] | None:
+        """The default language's phrases and patterns with those of ``languages``, as one pattern to search in
+        ``fold``-ed text (None when there are none)."""
+        phrases = self.phrases + tuple(p for code in languages for p in self.phrases_by_language.get(code, ()))
+        patterns = self.patterns + tuple(p for code in languages for p in self.patterns_by_language.get(code, ()))
+        return pack_pattern(phrases, patterns)
+
+
+class Category(_Watches):
     id: str
     title: str
     queue: str
     tone: str = ""
     clauses: tuple[str, ...] = ()
-    phrases: tuple[str, ...] = ()
-    """Extra words or phrases (case-insensitive, whole words) that trigger the category."""
     examples: tuple[str, ...] = ()
     """Customer messages that show the category: the classifier learns from them (with
     escalation-examples.jsonl), for wordings no phrase foresaw."""
+    examples_by_language: dict[str, tuple[str, ...]] = {}
+    """Examples in the pack's other languages (with escalation-examples.<code>.jsonl)."""
     threshold: float | None = Field(None, gt=0, le=1)
     """The classifier probability this category needs (default: the file's classifier_threshold)."""
     opening: str = ""
     """A first sentence for drafts once the category applies (``I'm so sorry for your loss.``)."""
+    opening_by_language: dict[str, str] = {}
 
 
 class EscalationFile(_Strict):
@@ -120,9 +158,10 @@ class ExamplesFile(_Strict):
 class Disclosure(_Strict):
     jurisdictions: tuple[str, ...] = ("US-CA", "EU")
     line: str = "I'm using an AI assistant to help draft replies; a person reads and sends every message."
+    line_by_language: dict[str, str] = {}
 
 
-class PackRule(_Strict):
+class PackRule(_Watches):
     id: str
     category: str
     message: str
@@ -130,8 +169,6 @@ class PackRule(_Strict):
     severity: Severity = "warning"
     scope: tuple[Literal["customer", "rep", "draft", "action"], ...] = ("rep", "draft")
     jurisdictions: tuple[str, ...] = ()
-    phrases: tuple[str, ...] = ()
-    patterns: tuple[str, ...] = ()
     unless: tuple[str, ...] = ()
 
     @field_validator("category")
@@ -141,16 +178,6 @@ class PackRule(_Strict):
             raise ValueError(f"must be one of {', '.join(FLAG_CATEGORIES)}")
         return value
 
-    @field_validator("patterns")
-    @classmethod
-    def _compiles(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for pattern in value:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"pattern {pattern!r} is not a valid regular expression ({exc})") from None
-        return value
-
     @field_validator("unless")
     @classmethod
     def _known_condition(cls, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -158,10 +185,6 @@ class PackRule(_Strict):
         if unknown:
             raise ValueError(f"unknown condition {unknown[0]!r}; use {' or '.join(CONDITIONS)}")
         return value
-
-    def matcher(self) -> re.Pattern[str]:
-        parts = [rf"\b{re.escape(p)}\b" for p in self.phrases] + list(self.patterns)
-        return re.compile("|".join(f"(?:{p})" for p in parts) or r"(?!)", re.IGNORECASE)
 
 
 class RulesFile(_Strict):
@@ -200,6 +223,11 @@ class Guidance:
     """(fact name, regular expression): the company's ids the facts find in messages, from the ``[[record]]``
     patterns of the highest pack with a systems.toml (an order id ``AB-12345`` becomes the fact ``order_id``)."""
 
+    languages: tuple[str, ...] = ("en",)
+    """The languages the packs declare (pack.toml), the highest pack's default first."""
+    utterances_by_language: dict[str, tuple[Utterance, ...]] = field(default_factory=dict)
+    """The labelled messages of escalation-examples.<code>.jsonl, by language."""
+
     def cite(self, clause_ids: Sequence[str]) -> tuple[str, ...]:
         return tuple(self.citations[c] for c in clause_ids if c in self.citations)
 
@@ -214,15 +242,35 @@ _MODELS: dict[str, type[_Strict]] = {
 }
 """The TOML guidance files; escalation-examples.jsonl is read line by line."""
 REASONING_FILES = frozenset({*_MODELS, "escalation-examples.jsonl"})
-"""The guidance files read here; actions.toml and systems.toml are the actions' (copilot/actions/policy.py)."""
+"""The guidance files read here, with escalation-examples.<code>.jsonl; actions.toml and systems.toml are the
+actions' (copilot/actions/policy.py)."""
 
 
-def parse_file(file: str, text: str, clause_ids: set[str], origin: str = "") -> _Strict:
-    """Parse one guidance file; a PackError names the field, its line and the fix."""
+def in_language(text: str, by_language: dict[str, str], language: str | None) -> str:
+    """A text of the pack in ``language`` where the pack gives one, else in its default language."""
+    return by_language.get(language, text) if language else text
+
+
+def _reasoning_file(file: str) -> bool:
+    return file in REASONING_FILES or EXAMPLES_IN_LANGUAGE.match(file) is not None
+
+
+def _languages_of(files: Sequence[tuple[str, str]], origin: str) -> tuple[str, ...]:
+    """The languages pack.toml declares (stored with the guidance when it declares any): English when none."""
+    manifest = next((text for file, text in files if file == "pack.toml"), "")
+    return pack_languages(manifest, f"{origin}/pack.toml" if origin else "pack.toml") or ("en",)
+
+
+def parse_file(
+    file: str, text: str, clause_ids: set[str], origin: str = "", languages: tuple[str, ...] = ("en",)
+) -> _Strict:
+    """Parse one guidance file; a PackError names the field, its line and the fix. ``languages``: the pack's,
+    the default first; a text ``_by_language`` may be in any of the others."""
     where = f"{origin}/{file}" if origin else file
     if file.endswith(".jsonl"):
         return _parse_examples(where, text)
     parsed = validated(_MODELS[file], text, where)
+    _check_languages(parsed, "", text, where, languages)
     if isinstance(parsed, RulesFile):
         _check_checks(parsed, text, where, clause_ids)
     for referenced in _clause_refs(parsed):
@@ -251,6 +299,31 @@ def _check_checks(parsed: RulesFile, text: str, where: str, clause_ids: set[str]
                 f"check '{name}' enforces clause '{said.clause}', which is not in this pack",
                 "name a clause id defined in this pack's clauses/*.md, or leave the check out (docs/policy-packs.md)",
             )
+
+
+def _check_languages(model: BaseModel, path: str, text: str, where: str, languages: tuple[str, ...]) -> None:
+    """Every ``<field>_by_language`` of the file names one of the pack's languages other than its default
+    (the default language's text is the field itself)."""
+    for name, value in model:
+        at = f"{path}.{name}" if path else name
+        if isinstance(value, BaseModel):
+            _check_languages(value, at, text, where, languages)
+        elif isinstance(value, tuple):
+            for i, item in enumerate(value):
+                if isinstance(item, BaseModel):
+                    _check_languages(item, f"{at}.{i}", text, where, languages)
+        elif name.endswith("_by_language") and isinstance(value, dict):
+            for language in value:
+                if language not in languages[1:]:
+                    others = ", ".join(languages[1:]) or "none"
+                    raise PackError(
+                        where,
+                        line_of(text, name),
+                        f"field '{at}' has a text in '{language}', which is not one of the pack's other languages "
+                        f"(pack.toml languages: default {languages[0]}, others: {others})",
+                        f"declare '{language}' in pack.toml's languages, or write the default language's text in "
+                        f"'{name.removesuffix('_by_language')}' itself",
+                    )
 
 
 def _key_line(text: str, table: str, key: str) -> int | None:
@@ -289,7 +362,8 @@ def _clause_refs(parsed: _Strict) -> list[str]:
             m.group(1)
             for p in parsed.playbook
             for path in p.path
-            for m in re.finditer(r"\{([a-z0-9][a-z0-9._-]*):(?:duration|amount|percent)\}", path.draft)
+            for draft in (path.draft, *path.draft_by_language.values())
+            for m in re.finditer(r"\{([a-z0-9][a-z0-9._-]*):(?:duration|amount|percent)\}", draft)
         ]
         return refs
     if isinstance(parsed, EscalationFile):
@@ -335,14 +409,19 @@ def line_of(text: str, needle: str) -> int | None:
 def check_pack(pack: Pack, origin: str = "") -> None:
     """Validate a pack's guidance files against its clauses (before ingest)."""
     ids = {c.id for c in pack.clauses}
-    parsed = {file: parse_file(file, text, ids, origin) for file, text in pack.guidance if file in REASONING_FILES}
-    examples, taxonomy = parsed.get("escalation-examples.jsonl"), parsed.get("escalation.toml")
-    if isinstance(examples, ExamplesFile):
-        known = {c.id for c in taxonomy.category} if isinstance(taxonomy, EscalationFile) else set()
+    languages = _languages_of(pack.guidance, origin)
+    parsed = {
+        file: parse_file(file, text, ids, origin, languages) for file, text in pack.guidance if _reasoning_file(file)
+    }
+    taxonomy = parsed.get("escalation.toml")
+    known = {c.id for c in taxonomy.category} if isinstance(taxonomy, EscalationFile) else set()
+    for file, examples in parsed.items():
+        if not isinstance(examples, ExamplesFile):
+            continue
         for number, message in enumerate(examples.message, start=1):
             unknown = set(message.labels) - known
             if unknown:
-                where = f"{origin}/escalation-examples.jsonl" if origin else "escalation-examples.jsonl"
+                where = f"{origin}/{file}" if origin else file
                 raise PackError(
                     where,
                     None,
@@ -366,17 +445,22 @@ def merge(packs: Sequence[tuple[str, tuple[tuple[str, str], ...], set[str]]]) ->
     checks: dict[str, Enforced] = {}
     classifier_threshold: float | None = None
     utterances: list[Utterance] = []
+    in_languages: dict[str, list[Utterance]] = {}
+    languages: list[str] = []
     id_patterns: tuple[tuple[str, str], ...] | None = None
     for key, files, ids in packs:
         name, version = key.split("@", 1)
+        own = _languages_of(files, key)
+        languages += [language for language in own if language not in languages]
         for clause_id in ids:
             citations.setdefault(clause_id, citation(name, version, clause_id))
         for file, text in files:
             if file == "systems.toml" and id_patterns is None:
                 id_patterns = record_patterns(text)
-            if file not in REASONING_FILES:
+            if not _reasoning_file(file):
                 continue
-            parsed = parse_file(file, text, ids, key)
+            parsed = parse_file(file, text, ids, key, own)
+            in_language = EXAMPLES_IN_LANGUAGE.match(file)
             if isinstance(parsed, PlaybookFile):
                 settings = settings or parsed.settings
                 for playbook in parsed.playbook:
@@ -388,7 +472,12 @@ def merge(packs: Sequence[tuple[str, tuple[tuple[str, str], ...], set[str]]]) ->
                 for category in parsed.category:
                     categories.setdefault(category.id, category)
             elif isinstance(parsed, ExamplesFile):
-                utterances += [Utterance(m.text, frozenset(m.labels)) for m in parsed.message]
+                labelled = [Utterance(m.text, frozenset(m.labels)) for m in parsed.message]
+                language = in_language.group(1) if in_language else own[0]
+                if language == languages[0]:
+                    utterances += labelled
+                else:
+                    in_languages.setdefault(language, []).extend(labelled)
             elif isinstance(parsed, RulesFile):
                 disclosure = disclosure or parsed.disclosure
                 for name, said in parsed.checks.items():
@@ -406,6 +495,8 @@ def merge(packs: Sequence[tuple[str, tuple[tuple[str, str], ...], set[str]]]) ->
         Checks(checks),
         citations,
         id_patterns or (),
+        tuple(languages),
+        {language: tuple(found) for language, found in in_languages.items()},
     )
 
 

@@ -4,11 +4,10 @@ and conditions, turned into the same kind of rule as those in ``rules.py``.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
+from copilot.conversation.language import reading_languages
 from copilot.reasoning.guidance import Guidance, PackRule
 from copilot.reasoning.rules import Draft, Flag, Rule, disclosed, identity_verified
-from copilot.reasoning.signals import found, sentences
+from copilot.reasoning.signals import fold, found, sentences
 from retrieval.jurisdiction import covers
 
 
@@ -19,19 +18,29 @@ def _holds(condition: str, draft: Draft) -> bool:
     return disclosed(rep_texts)
 
 
-@lru_cache(maxsize=512)
-def compile_rule(rule: PackRule) -> Rule:
-    pattern = rule.matcher()
+def compile_rule(rule: PackRule, languages: tuple[str, ...] = ("en",)) -> Rule:
+    """The rule as a check; ``languages`` are the pack's (its default first): a text is read with the phrases
+    and patterns of the language it is written in beside the default language's."""
 
     def check(draft: Draft) -> list[Flag]:
         if rule.jurisdictions and not covers(rule.jurisdictions, draft.jurisdiction):
             return []
         if any(_holds(condition, draft) for condition in rule.unless):
             return []
-        for sentence in sentences(draft.text):
-            hit = found(pattern, sentence)
+        pattern = rule.pattern(reading_languages(draft.text, languages))
+        for sentence in sentences(draft.text) if pattern else ():
+            hit = found(pattern, fold(sentence))
             if hit:
-                return [Flag(rule.id, rule.category, rule.message, hit.group(), rule.clause, rule.severity)]
+                return [
+                    Flag(
+                        rule.id,
+                        rule.category,
+                        rule.message,
+                        sentence[hit.start() : hit.end()],
+                        rule.clause,
+                        rule.severity,
+                    )
+                ]
         return []
 
     return check
@@ -39,4 +48,4 @@ def compile_rule(rule: PackRule) -> Rule:
 
 def pack_rules(guidance: Guidance, scope: str) -> tuple[Rule, ...]:
     """The pack's rules that watch ``scope`` (``customer``, ``rep``, ``draft`` or ``action``)."""
-    return tuple(compile_rule(r) for r in guidance.rules if scope in r.scope)
+    return tuple(compile_rule(r, guidance.languages) for r in guidance.rules if scope in r.scope)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import threading
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -83,6 +84,43 @@ TEXTS_REMEMBERED = 4096
 def rx(*alternatives: str) -> re.Pattern[str]:
     """One case-insensitive pattern that matches any of ``alternatives`` (the detectors' phrase lists)."""
     return re.compile("|".join(f"(?:{p})" for p in alternatives), re.IGNORECASE)
+
+
+def _bare(char: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+
+
+_SAME = {"\u2019": "'", "\u2018": "'", "\u02bc": "'"}
+"""Typographic apostrophes read as the plain one (``c’est``, ``mir reicht’s``)."""
+
+
+def _fold_char(char: str) -> str:
+    bare = _SAME.get(char) or _bare(char).lower()
+    return bare if len(bare) == 1 else char.lower()
+
+
+@lru_cache(maxsize=TEXTS_REMEMBERED * 4)
+def fold(text: str) -> str:
+    """``text`` lowercased and without accents (``Ärger, très`` → ``arger, tres``), one character for one, so
+    a match in the folded text is at the same place in the original: a pack's phrases match however a
+    customer types accents, and the evidence shown is still the customer's own words."""
+    return "".join(_fold_char(c) for c in text)
+
+
+@lru_cache(maxsize=1024)
+def pack_pattern(phrases: tuple[str, ...], patterns: tuple[str, ...] = ()) -> re.Pattern[str] | None:
+    """One pattern for a pack's phrases and regular expressions, to search in ``fold``-ed text (None when
+    there are none): phrases are whole words, and a ``*`` at either end stands for the rest of the word
+    (``verstorben*`` also finds ``verstorbene``, ``*anwalt`` finds ``Rechtsanwalt``); the expressions are
+    case-insensitive and lose their accents as the text does (``fallecí`` finds ``falleci``)."""
+    parts = [
+        (r"\w*" if p.startswith("*") else r"\b")
+        + re.escape(fold(p.strip("*")))
+        + (r"\w*" if p.endswith("*") else r"\b")
+        for p in phrases
+    ]
+    parts += ["".join(c if len(bare := _bare(c)) != 1 else bare for c in p) for p in patterns]
+    return re.compile("|".join(f"(?:{p})" for p in parts), re.IGNORECASE) if parts else None
 
 
 @lru_cache(maxsize=TEXTS_REMEMBERED * 8)

@@ -26,6 +26,7 @@ def test_demo_guidance_is_stored_with_its_version(workspace: Workspace) -> None:
         "actions.toml",
         "escalation-examples.jsonl",
         "escalation.toml",
+        "pack.toml",
         "playbooks.toml",
         "rules.toml",
         "systems.toml",
