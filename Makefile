@@ -8,7 +8,7 @@ X11_PACKAGES := libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxkbcommon-x11-0
 X11_SONAMES := libxcb-cursor.so.0 libxcb-icccm.so.4 libxcb-keysyms.so.1 libxkbcommon-x11.so.0
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup run test test-llm desktop-libs
+.PHONY: setup run test test-llm desktop-libs test-servers
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,17 @@ desktop-libs:
 run: setup desktop-libs
 	$(VENV)/bin/copilot run
 
-test: setup
+# The record tests also run against a real PostgreSQL server they start on 127.0.0.1 (tests/records/conftest.py);
+# Debian's package provides it. Where it cannot be installed those tests are skipped, saying why.
+test-servers:
+	@if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v apt-get >/dev/null; then \
+		echo "Installing PostgreSQL for the record tests"; \
+		$(SUDO) apt-get install -y -qq postgresql >/dev/null 2>&1 || \
+		($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq postgresql >/dev/null) || \
+		echo "Could not install PostgreSQL; its tests will be skipped."; \
+	fi
+
+test: setup test-servers
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
