@@ -416,6 +416,7 @@ def run_ingest_bench(
             sizes[f"{size}MB"] = json.loads(done.stdout.strip().splitlines()[-1])
         except (ValueError, IndexError):
             sizes[f"{size}MB"] = {"error": (done.stderr or done.stdout).strip()[-300:]}
+        say(f"{size} MB pack: {json.dumps(sizes[f'{size}MB'])}")
     return {"ingest": sizes}
 
 
