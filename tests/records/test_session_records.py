@@ -59,7 +59,7 @@ def test_playing_a_conversation_fills_the_records(workspace: Workspace, tmp_path
         for event in events:
             analysis.submit(event)
             await analysis.settle()
-        reply.card_shown(Kind.ACTION, "p-1", "Email accessible instructions", ("northwind-retail@2025.4#a11y",))
+        reply.card_shown(Kind.ACTION, "p-1", "Email accessible instructions", ("northwind-retail@2025.5#a11y",))
         reply.card_shown(Kind.ACTION, "p-1", "Email accessible instructions")  # shown again: one record
         await reply.records_written()  # card records are written off the loop, in order
         newest = listener.insights[-1]
@@ -74,7 +74,7 @@ def test_playing_a_conversation_fills_the_records(workspace: Workspace, tmp_path
     _, listener = asyncio.run(play())
     first = [c for c in records.cards(CardFilter(conversation_id="accessibility")) if c.seq == 1]
     assert {c.kind for c in first} >= {Kind.CLAUSE, Kind.DRAFT}, first
-    assert all(c.packs == ("northwind-retail@2025.4",) and c.latency_ms and c.rep == "ana" for c in first)
+    assert all(c.packs == ("northwind-retail@2025.5",) and c.latency_ms and c.rep == "ana" for c in first)
     [draft] = [c for c in first if c.kind is Kind.DRAFT and c.key == DRAFT_KEY]
     assert draft.outcome is Outcome.EDITED  # the rep's own message #2 is what was sent
     assert draft.sent_text is not None and draft.sent_text.startswith("Hi [NAME_")
@@ -83,7 +83,7 @@ def test_playing_a_conversation_fills_the_records(workspace: Workspace, tmp_path
     newest = listener.insights[-1]
     latest = records.cards(CardFilter(conversation_id="accessibility"))
     [action] = [c for c in latest if c.kind is Kind.ACTION]
-    assert (action.seq, action.key, action.citations) == (newest.seq, "p-1", ("northwind-retail@2025.4#a11y",))
+    assert (action.seq, action.key, action.citations) == (newest.seq, "p-1", ("northwind-retail@2025.5#a11y",))
     looked = [c for c in latest if c.seq == newest.seq and c.outcome is Outcome.EXPANDED]
     assert [c.thumb for c in looked] == [-1]
     assert {c.seq for c in latest} == {i.seq for i in listener.insights}
