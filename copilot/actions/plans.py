@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from base.errors import ApprovalError, CopilotError
+from base.errors import ApprovalError
 from base.sqlite import open_db
 from copilot.action_policy import Plan, PlanStep
 from copilot.actions.approvals import Action, Desk, RecordResult
@@ -39,7 +39,6 @@ PlanState = Literal[
 """``offered`` (nothing ran) → ``running`` → ``done``, or ``paused`` (step by step, or waiting for a second
 approver), or ``stopped`` (a step failed, or the app closed while it ran); from there ``compensating`` →
 ``compensated`` (or ``undo_stopped``), or ``handed_off``; ``dismissed`` before anything ran."""
-CLOSED: tuple[PlanState, ...] = ("done", "compensated", "handed_off", "dismissed")
 Mode = Literal["", "plan", "step"]
 """How the rep approved: the whole plan, or one step at a time ('' before any approval)."""
 UNDO = "undo:"
@@ -62,7 +61,7 @@ CREATE INDEX IF NOT EXISTS plans_by_conversation ON plans(conversation_id);
 """
 
 
-class PlanError(CopilotError):
+class _Unfilled(Exception):
     """A step whose arguments cannot be worked out from what the conversation and the steps before it hold."""
 
 
@@ -272,10 +271,9 @@ class PlanRunner:
         return run
 
     def _attempted(self, run_id: str, slot: str, action_id: str) -> None:
+        attempts = self._attempts(run_id)  # one runner per desk and one request per plan at a time
+        attempts[slot] = [*attempts.get(slot, []), action_id]
         with self._lock:
-            row = self._db.execute("SELECT attempts FROM plans WHERE id = ?", (run_id,)).fetchone()
-            attempts: dict[str, list[str]] = json.loads(row[0])
-            attempts[slot] = [*attempts.get(slot, []), action_id]
             self._db.execute("UPDATE plans SET attempts = ? WHERE id = ?", (json.dumps(attempts), run_id))
 
     def _log(self, run: PlanRun, kind: str, actor: str, result: dict[str, Any]) -> None:
@@ -460,7 +458,7 @@ class PlanRunner:
         again with its key; one of unknown outcome is settled by reading the system; a refused or blocked one
         is followed by a new attempt (a refusal changed nothing, so a new key is safe)."""
         slot = UNDO + step.id if undo else step.id
-        ids = json.loads(self._db_attempts(run.id)).get(slot, [])
+        ids = self._attempts(run.id).get(slot, [])
         current = self.desk.get(ids[-1]) if ids else None
         if current is not None and current.state in ("running", "unknown"):  # died with the app, or a lost reply
             current = await self.desk.reconcile(current.id, record)
@@ -476,7 +474,7 @@ class PlanRunner:
         if renewed:
             try:
                 proposal = await self._proposal(run, step, undo, len(ids) + 1, conversation, record)
-            except PlanError as exc:
+            except _Unfilled as exc:
                 return None, str(exc)
             self.desk.offer((proposal,))
             self._attempted(run.id, slot, proposal.id)
@@ -492,9 +490,12 @@ class PlanRunner:
             current = await self.desk.execute(current.id, conversation, record)
         return current, ""
 
-    def _db_attempts(self, run_id: str) -> str:
+    def _attempts(self, run_id: str) -> dict[str, list[str]]:
+        """Slot (a step's id, or ``undo:`` and its id) → the ids of its attempts' actions, oldest first."""
         with self._lock:
-            return str(self._db.execute("SELECT attempts FROM plans WHERE id = ?", (run_id,)).fetchone()[0])
+            row = self._db.execute("SELECT attempts FROM plans WHERE id = ?", (run_id,)).fetchone()
+        attempts: dict[str, list[str]] = json.loads(row[0])
+        return attempts
 
     async def _proposal(
         self, run: PlanRun, step: PlanStep, undo: bool, attempt: int, conversation: Conversation, record: RecordResult
@@ -525,7 +526,7 @@ class PlanRunner:
                 value = judge.evaluate(expression, variables)
             except EXPRESSION_FAILURES as exc:
                 detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                raise PlanError(f"its argument {name} cannot be worked out ({detail})") from None
+                raise _Unfilled(f"its argument {name} cannot be worked out ({detail})") from None
             if value is not None and value != "":
                 arguments[name] = value
         verdict = (
