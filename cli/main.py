@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from base.errors import CopilotError
-from cli import leads, listen, records, redaction, suggestions
+from cli import leads, listen, live_bench, records, redaction, suggestions
 
 if TYPE_CHECKING:
     from base.errors import EventError
@@ -300,6 +300,9 @@ def cmd_eval_retrieval(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from cli.bench import run_bench, run_ingest_bench
 
+    if args.live:
+        return live_bench.cmd_bench_live(args)
+
     def say(text: str) -> None:
         print(f"bench: {text}", file=sys.stderr, flush=True)
 
@@ -575,6 +578,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--megabytes", default="1,10,50", help="with --ingest: pack sizes in MB, comma-separated")
     bench.add_argument("--json", action="store_true", help="also print one compact JSON line, last on stdout")
+    live_bench.add_arguments(bench)
     bench.set_defaults(func=cmd_bench)
 
     for kind, text in (("escalation", "escalation detection"), ("flags", "compliance flags")):
