@@ -220,12 +220,15 @@ class ReplyDesk:
             [h.text for h in insight.clauses],
         )
 
-    def decide(self, intent: str, path: str, decision: str) -> None:
-        """Record a suggestion accepted (its draft goes into the editor: inserted) or dismissed (rejected)."""
+    def decide(self, intent: str, path: str, decision: str, reason: Reason | None = None) -> None:
+        """Record a suggestion accepted (its draft goes into the editor: inserted) or dismissed (rejected, with
+        the rep's reason when they gave one)."""
         if self.records is not None and self._conversation is not None:
             self.records.journal.record_decision(self._conversation.id, self._newest, intent, path, decision)
-            outcome = Outcome.INSERTED if decision == "accepted" else Outcome.REJECTED
-            self.card_decided(Kind.SUGGESTION, path, outcome)
+            if decision == "accepted":
+                self.card_decided(Kind.SUGGESTION, path, Outcome.INSERTED)
+            else:
+                self.card_decided(Kind.SUGGESTION, path, Outcome.REJECTED, reason=reason)
 
     # The optional LLM draft
 

@@ -14,7 +14,7 @@ from copilot.conversation.state import Conversation
 from copilot.pipeline import Insight, Pipeline
 from copilot.reasoner import Review
 from copilot.records.database import sqlite_url
-from copilot.records.models import Kind, Outcome
+from copilot.records.models import Kind, Outcome, Reason
 from copilot.records.shown import DRAFT_KEY
 from copilot.records.store import CardFilter, Records
 from copilot.session.analysis import Analysis
@@ -63,6 +63,8 @@ def test_playing_a_conversation_fills_the_records(workspace: Workspace, tmp_path
         reply.card_shown(Kind.ACTION, "p-1", "Email accessible instructions")  # shown again: one record
         await reply.records_written()  # card records are written off the loop, in order
         newest = listener.insights[-1]
+        [path, *_] = newest.advice.suggestions
+        reply.decide(path.intent, path.title, "dismissed", Reason.NOT_RELEVANT)
         [target, *_] = [c for c in records.cards() if c.seq == newest.seq and c.kind is not Kind.ACTION]
         reply.card_decided(target.kind, target.key, Outcome.EXPANDED)
         reply.thumb(target.kind, target.key, False)
@@ -85,6 +87,9 @@ def test_playing_a_conversation_fills_the_records(workspace: Workspace, tmp_path
     latest = records.cards(CardFilter(conversation_id="accessibility"))
     [action] = [c for c in latest if c.kind is Kind.ACTION]
     assert (action.seq, action.key, action.citations) == (newest.seq, "p-1", ("northwind-retail@2025.5#a11y",))
+    path = newest.advice.suggestions[0].title
+    [dismissed] = [c for c in latest if c.seq == newest.seq and c.kind is Kind.SUGGESTION and c.key == path]
+    assert (dismissed.outcome, dismissed.reason) == (Outcome.REJECTED, Reason.NOT_RELEVANT)
     looked = [c for c in latest if c.seq == newest.seq and c.outcome is Outcome.EXPANDED]
     assert [c.thumb for c in looked] == [-1]
     assert {c.seq for c in latest} == {i.seq for i in listener.insights}
