@@ -237,7 +237,14 @@ class Reasoner:
             self.clause_text,
             customer_language_code(case.turns),
         )
-        return reply, Draft(reply.text, case.turns, case.jurisdiction, True, case.guidance.disclosure.jurisdictions)
+        return reply, Draft(
+            reply.text,
+            case.turns,
+            case.jurisdiction,
+            True,
+            case.guidance.disclosure.jurisdictions,
+            case.guidance.disclosure.lines,
+        )
 
     def _review(self, case: Case, draft: Draft, cited: Sequence[str], *, find_in: bool, strict: bool = False) -> Review:
         """Flags and unsupported spans of rep text; with ``find_in`` it also consults the clauses each
@@ -275,7 +282,14 @@ class Reasoner:
     ) -> Review:
         """Review the text in the draft editor (a copilot draft, maybe edited) before it is inserted."""
         case = self.case(conversation, None, packs)
-        draft = Draft(text, case.turns, case.jurisdiction, True, case.guidance.disclosure.jurisdictions)
+        draft = Draft(
+            text,
+            case.turns,
+            case.jurisdiction,
+            True,
+            case.guidance.disclosure.jurisdictions,
+            case.guidance.disclosure.lines,
+        )
         review = self._review(case, draft, [*retrieved, *self._texts(citations)], find_in=True, strict=True)
         unfilled = tuple(
             Unsupported(
@@ -314,7 +328,14 @@ class Reasoner:
         if turn is None:
             return None
         context = tuple(t for t in case.turns if t.seq < turn.seq)
-        draft = Draft(turn.text, context, case.jurisdiction, ai_drafted, case.guidance.disclosure.jurisdictions)
+        draft = Draft(
+            turn.text,
+            context,
+            case.jurisdiction,
+            ai_drafted,
+            case.guidance.disclosure.jurisdictions,
+            case.guidance.disclosure.lines,
+        )
         return _Turn(turn.role, draft)
 
     @staticmethod

@@ -93,7 +93,11 @@ def compose(
     settings = guidance.settings
     template, language = _template(suggestion, guidance, language)
     parts: list[str] = []
-    if covers(guidance.disclosure.jurisdictions, jurisdiction) and jurisdiction and not disclosed(rep_texts):
+    if (
+        covers(guidance.disclosure.jurisdictions, jurisdiction)
+        and jurisdiction
+        and not disclosed(rep_texts, guidance.disclosure.lines)
+    ):
         parts.append(in_language(guidance.disclosure.line, guidance.disclosure.line_by_language, language))
     category = next((c for e in escalations if (c := guidance.category(e.category)) is not None), None)
     if category and category.opening:

@@ -160,6 +160,11 @@ class Disclosure(_Strict):
     line: str = "I'm using an AI assistant to help draft replies; a person reads and sends every message."
     line_by_language: dict[str, str] = {}
 
+    @property
+    def lines(self) -> tuple[str, ...]:
+        """The line in each language the pack gives it in."""
+        return (self.line, *self.line_by_language.values())
+
 
 class PackRule(_Watches):
     id: str

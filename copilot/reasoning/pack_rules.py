@@ -15,7 +15,7 @@ def _holds(condition: str, draft: Draft) -> bool:
     rep_texts = draft.earlier("rep")
     if condition == "identity_verified":
         return identity_verified(rep_texts)
-    return disclosed(rep_texts)
+    return disclosed(rep_texts, draft.disclosure_lines)
 
 
 def compile_rule(rule: PackRule, languages: tuple[str, ...] = ("en",)) -> Rule:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from copilot.conversation.state import Conversation, Turn
-from copilot.reasoning.signals import extract_entities, found, rx, sentences
+from copilot.reasoning.signals import extract_entities, fold, found, rx, sentences
 from retrieval.jurisdiction import covers
 
 FLAG_CATEGORIES = (
@@ -120,6 +120,8 @@ class Draft:
     ai_drafted: bool = False
     disclosure_required: tuple[str, ...] = ("US-CA", "EU")
     """Regions where customers must be told AI is involved (the pack's ``rules.toml`` [disclosure])."""
+    disclosure_lines: tuple[str, ...] = ()
+    """The pack's own disclosure line in each of its languages: saying one of them tells the customer too."""
 
     @classmethod
     def last_rep_turn(cls, conversation: Conversation, ai_drafted: bool = False) -> Draft | None:
@@ -144,15 +146,17 @@ _DISCLOSED = rx(
 )
 
 
-def disclosed(rep_texts: list[str]) -> bool:
-    """Whether the customer was told AI helps with the replies in any of these messages."""
-    return any(found(_DISCLOSED, t) for t in rep_texts)
+def disclosed(rep_texts: list[str], lines: tuple[str, ...] = ()) -> bool:
+    """Whether the customer was told AI helps with the replies in any of these messages: in English words, or
+    with one of the pack's disclosure ``lines`` (in any of its languages)."""
+    said = [fold(line) for line in lines]
+    return any(found(_DISCLOSED, t) or any(line in fold(t) for line in said) for t in rep_texts)
 
 
 def ai_disclosure(draft: Draft, checks: Checks) -> list[Flag]:
     if not draft.ai_drafted or not covers(draft.disclosure_required, draft.jurisdiction) or not draft.jurisdiction:
         return []
-    if disclosed([*draft.earlier("rep"), draft.text]):
+    if disclosed([*draft.earlier("rep"), draft.text], draft.disclosure_lines):
         return []
     return [
         checks.flag(

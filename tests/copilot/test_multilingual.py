@@ -19,6 +19,7 @@ from copilot.reasoning.escalation import Taxonomy, detect
 from copilot.reasoning.facts import Facts
 from copilot.reasoning.guidance import Category, Guidance, check_pack, merge
 from copilot.reasoning.intent import Intent
+from copilot.reasoning.rules import Draft, ai_disclosure
 from copilot.reasoning.signals import fold, pack_pattern
 from copilot.reasoning.suggest import suggest
 from copilot.settings import DEMO_PACK
@@ -192,6 +193,8 @@ def test_a_spanish_customer_gets_the_spanish_template_and_others_the_english_one
     assert reply.text.startswith("Hola")
     assert "Para abrir una reclamación de garantía" in reply.text and "warranty claim" not in reply.text
     assert guidance.disclosure.line_by_language["es"] in reply.text  # the disclosure in Spanish too
+    draft = Draft(reply.text, spanish, "EU-ES", True, guidance.disclosure.jurisdictions, guidance.disclosure.lines)
+    assert not ai_disclosure(draft, guidance.checks)  # and the check knows the pack's line in Spanish
     english = compose(path, (), guidance, Facts(), "EU-ES", [], lambda _: "2 years", None)
     assert "To start a warranty claim" in english.text and english.text.startswith("Hi")
     italian = compose(path, (), guidance, Facts(), "EU-IT", [], lambda _: "2 years", "it")
