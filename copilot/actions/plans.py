@@ -300,12 +300,12 @@ class PlanRunner:
         """Offer the plans of the policy in force that a shown path's intent or a detected escalation calls for
         and whose ``offer`` holds (each once per conversation, audited once); the conversation's plans."""
         policy = self.desk.policy
-        judge = Judge(policy, situation_of(conversation, policy, self.desk.role))
         for plan in policy.actions.plan:
             intent = next((i for i in plan.intents if i in intents), "")
             if not intent and not set(plan.escalations) & set(escalations):
                 continue
             if plan.offer:
+                judge = Judge(policy, situation_of(conversation, policy, self.desk.role))
                 context = {"intent": intent, "why": plan.title, "source": "plan"}
                 try:
                     if judge.evaluate(plan.offer, {**judge.variables(None, {}, {}, context), "steps": {}}) is not True:

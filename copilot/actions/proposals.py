@@ -287,7 +287,6 @@ def arguments_for(
     for each record the call could act on, best first: of several records of a kind, those whose ids the
     conversation mentioned, the one mentioned last first (none mentioned: the one read last). Only the
     first record argument varies; a pack whose rules rule a record out lets the next one be proposed."""
-    by_key = {kind.key: kind for kind in policy.systems.record}
     identity_fields = {name for how in policy.systems.identify for name in how.by}
     texts = [turn.text for turn in conversation.turns]
     filled: dict[str, Any] = {}
@@ -296,9 +295,10 @@ def arguments_for(
     for name in info.schema.get("required", []):
         if name == "idempotency_key":
             continue
-        kind = by_key.get(name)
-        seen = situation.seen.get(kind.name, []) if kind else []
-        ids = list(dict.fromkeys(str(v) for r in seen[::-1] if kind and (v := path_value(r, kind.id_path)) is not None))
+        # several kinds may be looked up by the same argument (an order and its payments, by order_id)
+        kinds = [kind for kind in policy.systems.record if kind.key == name]
+        read = [(kind, r) for kind in kinds for r in situation.seen.get(kind.name, [])[::-1]]
+        ids = list(dict.fromkeys(str(v) for kind, r in read if (v := path_value(r, kind.id_path)) is not None))
         last = {i: max((n for n, t in enumerate(texts) if i in t), default=-1) for i in ids}
         ranked = sorted((i for i in ids if last[i] >= 0), key=lambda i: -last[i]) or ids[:1]
         if ranked and choices is None:
