@@ -1,6 +1,7 @@
-"""The records' tables as SQLAlchemy models: the journal's drafts, inserts and decisions, and every card shown
-with what the rep did with it. Migrations (``migrations/versions``) build the same schema; a test keeps
-the two equal."""
+"""The records' tables as SQLAlchemy models: the journal's drafts, inserts and decisions, every card shown
+with what the rep did with it, and what leads review: wrap-ups, customer questions (for knowledge gaps),
+queue verdicts, coaching notes and change requests. Migrations (``migrations/versions``) build the same
+schema; a test keeps the two equal."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Enum, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Enum, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from copilot.records.columns import UtcDateTime
@@ -61,14 +62,14 @@ class Reason(StrEnum):
     OTHER = "other"
 
 
-def _choice(enum: type[StrEnum], name: str) -> Enum:
+def _choice(enum: type[StrEnum], name: str, length: int = 16) -> Enum:
     """A column of ``enum``'s values, checked by the database (VARCHAR + CHECK: the same on both backends)."""
     return Enum(
         enum,
         name=name,
         native_enum=False,
         create_constraint=True,
-        length=16,
+        length=length,
         values_callable=lambda e: [m.value for m in e],
     )
 
@@ -173,3 +174,135 @@ class CardAction(Base):
     action: Mapped[Outcome] = mapped_column(_choice(Outcome, "card_action"))
     at: Mapped[datetime]
     card: Mapped[Card] = relationship(back_populates="actions")
+
+
+class Ending(StrEnum):
+    """How a conversation ended, as its wrap-up says."""
+
+    RESOLVED = "resolved"
+    ESCALATED = "escalated"
+    PENDING = "pending"
+    FOLLOW_UP = "follow_up"
+    """Resolved for now, with a follow-up due."""
+
+
+class Wrapup(Base):
+    """A conversation's wrap-up as the rep confirmed it: root causes from the pack's taxonomy, the ending and
+    a summary. The review window filters and charts by root cause from these rows."""
+
+    __tablename__ = "wrapups"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(200), index=True)
+    rep: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(index=True)
+    ending: Mapped[Ending] = mapped_column(_choice(Ending, "wrapup_ending"))
+    root_causes: Mapped[list[Any]]
+    """The taxonomy's ids the rep confirmed."""
+    summary: Mapped[str] = mapped_column(Text)
+    """Redacted unless an admin turned redaction off."""
+    citations: Mapped[list[Any]]
+
+
+class Question(Base):
+    """A customer message the advice was for, with how well the pack answered it: the knowledge gaps are
+    the questions no clause was relevant enough for, or whose drafts reps kept rewriting."""
+
+    __tablename__ = "questions"
+    __table_args__ = (Index("ix_questions_conversation", "conversation_id", "seq"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(200))
+    seq: Mapped[int]
+    rep: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(index=True)
+    text: Mapped[str] = mapped_column(Text)
+    """The customer's words (redacted unless an admin turned redaction off)."""
+    relevance: Mapped[float | None]
+    """The best clause's relevance score (None: no clause was retrieved at all)."""
+    answered: Mapped[bool]
+    """Whether any clause passed the pack's relevance floor."""
+    topic: Mapped[str] = mapped_column(String(200))
+
+
+class Concern(StrEnum):
+    """Why an item is in the leads' review queue."""
+
+    OVERRIDE = "override"
+    """A draft inserted although verification did not back some of it."""
+    REJECTED = "rejected"
+    """A suggestion or draft the rep rejected."""
+    REWRITTEN = "rewritten"
+    """A suggestion or draft sent after heavy editing."""
+    NEEDED_LEAD = "needed_lead"
+    """An action proposal that needed a lead's approval."""
+    CLAUSE_WRONG = "clause_wrong"
+    """A clause the rep marked outdated or wrong."""
+    ESCALATION_SKIPPED = "escalation_skipped"
+    """An escalation the copilot advised and the rep did not follow."""
+
+
+class Verdict(StrEnum):
+    """What a lead did with a queue item."""
+
+    DISMISSED = "dismissed"
+    COACHED = "coached"
+    CHANGE_REQUESTED = "change_requested"
+
+
+class Review(Base):
+    """A lead's verdict on one queue item; an item with a verdict has left the queue."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (UniqueConstraint("source", "source_id", name="uq_reviews_item"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))
+    """``card`` or ``insert``: the record the item is about."""
+    source_id: Mapped[int]
+    concern: Mapped[Concern] = mapped_column(_choice(Concern, "review_concern", 24))
+    verdict: Mapped[Verdict] = mapped_column(_choice(Verdict, "review_verdict", 24))
+    lead: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime]
+    conversation_id: Mapped[str] = mapped_column(String(200))
+    rep: Mapped[str] = mapped_column(String(200))
+
+
+class Coaching(Base):
+    """A lead's note to a rep, shown in the rep's panel until they have seen it."""
+
+    __tablename__ = "coaching"
+    __table_args__ = (Index("ix_coaching_rep_seen", "rep", "seen_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rep: Mapped[str] = mapped_column(String(200))
+    lead: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(Text)
+    conversation_id: Mapped[str] = mapped_column(String(200))
+    """The conversation the note is about ('' when none)."""
+    at: Mapped[datetime]
+    seen_at: Mapped[datetime | None]
+
+
+class RequestState(StrEnum):
+    """Where a change request stands: admins accept (and change the pack) or decline it."""
+
+    OPEN = "open"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
+class ChangeRequest(Base):
+    """A lead's request to change a pack clause, kept with the evidence that prompted it; listed for admins."""
+
+    __tablename__ = "change_requests"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clause: Mapped[str] = mapped_column(String(500), index=True)
+    """The clause's citation."""
+    packs: Mapped[list[Any]]
+    """``name@version`` of the packs in force when the evidence was recorded."""
+    note: Mapped[str] = mapped_column(Text)
+    """What the lead says is wrong and should change."""
+    evidence: Mapped[list[Any]]
+    """``[{"conversation_id", "seq", "rep", "concern", "shown", "sent", "reason"}]``: what reps saw and did."""
+    lead: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime]
+    state: Mapped[RequestState] = mapped_column(_choice(RequestState, "request_state"), index=True)
+    closed_by: Mapped[str] = mapped_column(String(200), default="")
+    closed_at: Mapped[datetime | None]
