@@ -1,6 +1,6 @@
 """The records' tables as SQLAlchemy models: the journal's drafts, inserts and decisions, every card shown
 with what the rep did with it, and what leads review: wrap-ups, customer questions (for knowledge gaps),
-queue verdicts, coaching notes and change requests. Migrations (``migrations/versions``) build the same
+lead approvals, queue verdicts, coaching notes and change requests. Migrations (``migrations/versions``) build the same
 schema; a test keeps the two equal."""
 
 from __future__ import annotations
@@ -223,6 +223,24 @@ class Question(Base):
     topic: Mapped[str] = mapped_column(String(200))
 
 
+class Approval(Base):
+    """An action run with a lead's second approval (the pack's action policy asked for one): leads review
+    what needed them."""
+
+    __tablename__ = "approvals"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(200), index=True)
+    seq: Mapped[int]
+    rep: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(Text)
+    """What ran, as the panel labelled it (redacted unless an admin turned redaction off)."""
+    citations: Mapped[list[Any]]
+    """The clauses of the rule that asked for the approval."""
+    lead: Mapped[str] = mapped_column(String(200))
+    """The lead who approved, as their credential named them."""
+    at: Mapped[datetime] = mapped_column(index=True)
+
+
 class Concern(StrEnum):
     """Why an item is in the leads' review queue."""
 
@@ -255,7 +273,7 @@ class Review(Base):
     __table_args__ = (UniqueConstraint("source", "source_id", name="uq_reviews_item"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     source: Mapped[str] = mapped_column(String(16))
-    """``card`` or ``insert``: the record the item is about."""
+    """``card``, ``insert`` or ``approval``: the record the item is about."""
     source_id: Mapped[int]
     concern: Mapped[Concern] = mapped_column(_choice(Concern, "review_concern", 24))
     verdict: Mapped[Verdict] = mapped_column(_choice(Verdict, "review_verdict", 24))

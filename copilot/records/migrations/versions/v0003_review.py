@@ -1,4 +1,4 @@
-"""What leads review: wrap-ups, customer questions, the review queue's verdicts, coaching notes, change requests.
+"""What leads review: wrap-ups, customer questions, lead approvals, the queue's verdicts, coaching, change requests.
 
 Revision 0003, after 0002. New tables only: nothing existing is read or changed.
 """
@@ -53,6 +53,17 @@ def upgrade() -> None:
         sa.Column("answered", sa.Boolean, nullable=False),
         sa.Column("topic", sa.String(200), nullable=False),
         sa.Index("ix_questions_conversation", "conversation_id", "seq"),
+    )
+    op.create_table(
+        "approvals",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("conversation_id", sa.String(200), nullable=False, index=True),
+        sa.Column("seq", sa.Integer, nullable=False),
+        _name("rep"),
+        sa.Column("action", sa.Text, nullable=False),
+        sa.Column("citations", sa.JSON, nullable=False),
+        _name("lead"),
+        sa.Column("at", UtcDateTime(), nullable=False, index=True),
     )
     op.create_table(
         "reviews",
