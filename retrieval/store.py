@@ -1,4 +1,5 @@
-"""Clause vectors in a chromadb persistent store: one collection per (embedding model, pack version).
+"""Clause vectors in chromadb: one collection per (embedding model, pack version), in a persistent folder of
+this desk (embedded) or on a Chroma server a team shares (``chroma run``; chromadb's HttpClient).
 
 A search queries only the collections of the versions in force, so it never pays for a metadata
 filter, and removing a version drops its collection whole; a small version is read once and searched
@@ -17,12 +18,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import numpy as np
 
 from base.errors import StoreError
 
 if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
     from chromadb.api.models.Collection import Collection
 
 log = logging.getLogger("copilot.retrieval")
@@ -78,21 +81,49 @@ def preload(path: Path) -> None:
         chromadb.PersistentClient(path=str(path), settings=Settings(anonymized_telemetry=False))
 
 
+def _open_client(where: Path | str) -> ClientAPI:
+    """A chromadb client of a persistent folder, or of the Chroma server at an ``http(s)://host:port`` URL."""
+    import chromadb
+    from chromadb.config import Settings
+
+    settings = Settings(anonymized_telemetry=False)
+    if isinstance(where, Path):
+        try:
+            return chromadb.PersistentClient(path=str(where), settings=settings)
+        except Exception as exc:  # chromadb raises many types; all mean the same to the user
+            raise StoreError(
+                f"cannot open the clause store at {where}: {exc}. "
+                "Check the folder is writable, or set COPILOT_HOME to another folder"
+            ) from exc
+    url = urlsplit(where)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise StoreError(
+            f"chroma_url {where!r} in settings.json is not an http(s) URL; use e.g. http://chroma.example.internal:8000"
+        )
+    try:
+        client = chromadb.HttpClient(
+            host=url.hostname,
+            port=url.port or (443 if url.scheme == "https" else 8000),
+            ssl=url.scheme == "https",
+            settings=settings,
+        )
+        client.heartbeat()
+    except Exception as exc:  # connection refused, TLS, a proxy's answer: all mean the server is not there
+        raise StoreError(
+            f"cannot reach the Chroma server at {where}: {exc}. Check chroma_url in settings.json and that "
+            "`chroma run` is serving there (docs/deployment.md)"
+        ) from exc
+    return client
+
+
 class VectorStore:
     """The collections of one embedding model, one per pack version (``name@version``)."""
 
-    def __init__(self, path: Path, model_id: str) -> None:
-        import chromadb
-        from chromadb.config import Settings
+    def __init__(self, where: Path | str, model_id: str) -> None:
+        """``where``: this desk's chromadb folder, or the URL of a team's Chroma server."""
         from chromadb.errors import NotFoundError
 
-        try:
-            self._client = chromadb.PersistentClient(path=str(path), settings=Settings(anonymized_telemetry=False))
-        except Exception as exc:  # chromadb raises many types; all mean the same to the user
-            raise StoreError(
-                f"cannot open the clause store at {path}: {exc}. "
-                "Check the folder is writable, or set COPILOT_HOME to another folder"
-            ) from exc
+        self._client = _open_client(where)
         self._missing = NotFoundError
         self.model_id = model_id
         self._prefix = f"v-{_digest(model_id)}-"
