@@ -26,6 +26,18 @@ DEMO_CONVERSATIONS = RESOURCES / "conversations"
 SETTINGS_FILE = "settings.json"
 
 
+@dataclass(frozen=True)
+class TeamServers:
+    """The two servers a team shares (docs/deployment.md)."""
+
+    database_url: str
+    """PostgreSQL: the pack catalog, records, actions and the audit log."""
+    chroma_url: str
+    """The Chroma server: clause vectors."""
+    poll_s: float
+    """How often a desk looks for another desk's pack changes."""
+
+
 @dataclass
 class Settings:
     """What a user or admin chose, kept in ``settings.json`` in the data folder."""
@@ -52,6 +64,16 @@ class Settings:
     """Admin setting: records older than this are deleted (when the app starts; `copilot records purge`)."""
     redact_records: bool = True
     """Admin setting: personal data is redacted from the texts records keep, as it is before an LLM sees them."""
+    storage: str = "embedded"
+    """Admin setting: ``embedded`` (this desk's own chromadb folder and SQLite files) or ``team`` (the Chroma server
+    at ``chroma_url`` and the PostgreSQL database at ``database_url``, shared by every desk; docs/deployment.md)."""
+    database_url: str = ""
+    """Team mode: the PostgreSQL URL of the pack catalog, records, actions and audit log (the password in
+    PGPASSWORD or ~/.pgpass, not here)."""
+    chroma_url: str = ""
+    """Team mode: the Chroma server holding the clause vectors (``http://chroma.example.internal:8000``)."""
+    team_poll_s: float = 5.0
+    """Team mode: how often a desk looks for packs another desk activated, in seconds."""
     listen_port: int = 8787
     """Port of the push endpoint on 127.0.0.1 (docs/conversation-events.md, "Push"); its token is the data
     folder's ``push-token`` file (copilot/session/push.py), rotated from Settings."""
@@ -73,6 +95,22 @@ class Settings:
             return PackLimits(**{f.name: getattr(self, f.name) for f in fields(PackLimits)})
         except ValueError as exc:
             raise CopilotError(f"{SETTINGS_FILE}: {exc}; fix it in the data folder, or delete it") from None
+
+    def team(self) -> TeamServers | None:
+        """The shared servers in team mode (None: embedded); a mode or URL that cannot work is named."""
+        if self.storage == "embedded":
+            return None
+        if self.storage != "team":
+            raise CopilotError(f"{SETTINGS_FILE}: storage must be 'embedded' or 'team' (it is {self.storage!r})")
+        missing = [name for name in ("database_url", "chroma_url") if not str(getattr(self, name)).strip()]
+        if missing:
+            raise CopilotError(
+                f"{SETTINGS_FILE}: storage is 'team' but {' and '.join(missing)} is empty; name the team's "
+                "PostgreSQL database and Chroma server (docs/deployment.md), or set storage to 'embedded'"
+            )
+        if isinstance(self.team_poll_s, bool) or not isinstance(self.team_poll_s, int | float) or self.team_poll_s <= 0:
+            raise CopilotError(f"{SETTINGS_FILE}: team_poll_s must be a positive number of seconds")
+        return TeamServers(self.database_url.strip(), self.chroma_url.strip(), float(self.team_poll_s))
 
     def user(self) -> str:
         return self.user_name or getpass.getuser()
