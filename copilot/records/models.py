@@ -13,6 +13,7 @@ from sqlalchemy import JSON, BigInteger, CheckConstraint, Enum, ForeignKey, Inde
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from copilot.records.columns import UtcDateTime
+from copilot.records.team_tables import register
 
 
 class Kind(StrEnum):
@@ -78,6 +79,9 @@ class Base(DeclarativeBase):
     """The records' metadata."""
 
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
+
+
+register(Base.metadata)  # the catalog and what else a team shares: one schema, one chain of migrations
 
 
 class Draft(Base):
