@@ -9,9 +9,13 @@ search and one BM25 top-10, the least any retrieval must do. The filtered query 
 one-collection layout is timed too. Cold start to first paint, the time the app takes to exit, and
 the longest UI stall are measured in child processes.
 
+`copilot bench --qa` measures `copilot qa` on generated records (``run_qa_bench``).
+
 `copilot bench --ingest` measures pack ingest alone, at 1, 10 and 50 MB of clause text: each size in
 a child process of its own (so each peak memory is its own), from a cold embedding cache, with the
-time spent in the model apart from the rest (reading, chunking, the store and the catalog)."""
+time spent in the model apart from the rest (reading, chunking, the store and the catalog).
+
+`copilot bench --qa` measures `copilot qa` on generated records (``run_qa_bench``)."""
 
 from __future__ import annotations
 
@@ -457,3 +461,45 @@ if __name__ == "__main__" and sys.argv[1:2] == ["memory"]:  # the child of _app_
     print(_memory_of_app(Path(sys.argv[2]), tuple(sys.argv[3:])))
 if __name__ == "__main__" and sys.argv[1:2] == ["ingest"]:  # a child of run_ingest_bench
     print(json.dumps(_ingest(int(sys.argv[2]), int(sys.argv[3]))))
+
+
+def run_qa_bench(conversations: int, seed: int, say: Callable[[str], None]) -> dict[str, object]:
+    """`copilot bench --qa`: ``conversations`` seeded conversations written to a fresh SQLite records file
+    with the demo pack's ids, then `copilot qa` over them as the command runs it (records opened, every check,
+    anomalies), timed alone; with the load average, since other work on the machine slows it."""
+    from sqlalchemy import insert
+
+    from cli.qa import pack_qa, progress_bar, run_qa
+    from copilot.qa.generate import generate
+    from copilot.records.database import sqlite_url
+    from copilot.records.models import Card
+    from copilot.records.store import Records
+
+    policy = pack_qa(DEMO_PACK)
+    with tempfile.TemporaryDirectory(prefix="copilot-bench-qa-") as folder:
+        url = sqlite_url(Path(folder) / "records.sqlite3")
+        records = Records.open(url, rep="bench")
+        started = time.perf_counter()
+        bar = progress_bar("generating", conversations)
+        try:
+            for rows in generate(policy, conversations, seed):
+                with records.engine.begin() as connection:
+                    connection.execute(insert(Card), rows)
+                bar(int(rows[-1]["conversation_id"].split("-")[-1]) + 1)
+        finally:
+            records.close()
+        generated = time.perf_counter() - started
+        say(f"{conversations:,} conversations generated in {generated:.1f} s")
+        started = time.perf_counter()
+        report = run_qa(url, policy, 20, progress_bar)
+        seconds = time.perf_counter() - started
+    return {
+        "qa": {
+            "conversations": report.conversations,
+            "seconds": round(seconds, 2),
+            "per_s": round(report.conversations / seconds),
+            "generate_seconds": round(generated, 2),
+            "anomalies": len(report.anomalies),
+            "load_average": [round(n, 2) for n in os.getloadavg()],
+        }
+    }

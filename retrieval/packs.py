@@ -52,12 +52,14 @@ GUIDANCE_FILES = (
     "escalation-examples.jsonl",
     "escalation.toml",
     "playbooks.toml",
+    "qa.toml",
     "rules.toml",
     "systems.toml",
 )
 """Optional files beside pack.toml (sorted, as the catalog returns them): labelled customer messages the
-escalation classifier learns from, the escalation taxonomy, intents with resolution paths, compliance rules,
-the guardrails of each action and how the company's systems are looked up."""
+escalation classifier learns from, the escalation taxonomy, intents with resolution paths, the automated QA
+checks with the root-cause taxonomy, compliance rules, the guardrails of each action and how the company's
+systems are looked up."""
 LANGUAGE = re.compile(r"^[a-z]{2}$")
 """A language as pack.toml's ``languages`` names it: an ISO 639-1 code (``en``, ``de``)."""
 EXAMPLES_IN_LANGUAGE = re.compile(r"^escalation-examples\.([a-z]{2})\.jsonl$")

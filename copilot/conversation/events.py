@@ -23,6 +23,9 @@ from base.errors import EventError, LineError
 from base.jsonl import parse_jsonl
 
 ROLES = ("customer", "rep", "system")
+CONVERSATION_END = "conversation_end"
+"""The type of the event a helpdesk sends when a conversation ends (``{"type": "conversation_end",
+"conversation_id": ...}``): kept as an ``OtherEvent``; it is when the wrap-up is made (copilot/wrapup.py)."""
 
 # Limits. Module constants for now; when admins may set them they belong in settings.json
 # (copilot/settings.py), handed to read_events and Conversation by whoever opens the file.
