@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from base.errors import CopilotError
-from cli import leads, listen, live_bench, records, redaction, suggestions
+from cli import leads, listen, live_bench, qa, records, redaction, suggestions, wrapup
 
 if TYPE_CHECKING:
     from base.errors import EventError
@@ -298,7 +298,7 @@ def cmd_eval_retrieval(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from cli.bench import run_bench, run_ingest_bench
+    from cli.bench import run_bench, run_ingest_bench, run_qa_bench
 
     if args.live:
         return live_bench.cmd_bench_live(args)
@@ -306,7 +306,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     def say(text: str) -> None:
         print(f"bench: {text}", file=sys.stderr, flush=True)
 
-    if args.ingest:
+    if args.qa:
+        result = run_qa_bench(args.qa_conversations, args.seed, say)
+    elif args.ingest:
         result = run_ingest_bench(tuple(int(n) for n in args.megabytes.split(",")), args.seed, say)
     else:
         result = run_bench(tuple(int(n) for n in args.sizes.split(",")), args.seed, say)
@@ -628,7 +630,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--approve", action="store_true", help="with --store: approve the first action that may run (it runs)"
     )
     shot.set_defaults(func=cmd_screenshot)
-    for commands in (leads, listen, records, redaction, suggestions):
+    for commands in (leads, listen, records, redaction, suggestions, qa, wrapup):
         commands.register(sub, kinds)
     return parser
 

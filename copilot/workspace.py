@@ -12,6 +12,7 @@ from packaging.version import Version
 from connectors.config import CONNECTORS_FILE
 from copilot.action_policy import pack_policy
 from copilot.conversation.state import Conversation
+from copilot.qa.policy import qa_policy
 from copilot.reasoning.guidance import Guidance, check_pack, merge
 from copilot.settings import DEMO_PACK, Settings
 from retrieval.cache import CachedEmbedder, EmbeddingCache
@@ -95,6 +96,7 @@ class Workspace:
         )
         check_pack(pack, str(path))
         pack_policy(pack, str(path))  # systems.toml and actions.toml: their errors, too, before anything is ingested
+        qa_policy(pack, str(path))  # and qa.toml's
         embedder = CachedEmbedder(self.embedder, self.cache)
         with self.catalog.writing():
             known = self.catalog.known(pack, str(path))
