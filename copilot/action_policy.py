@@ -206,6 +206,21 @@ class CustomerCard(_Strict):
     """Dotted path of a list shown under it (the customer's orders, reservations)."""
     item: tuple[str, ...] = ()
     """Dotted paths shown for each item (empty: the item itself, for a list of ids)."""
+    id: str = ""
+    """Dotted path of the customer's own id in the answer (``customer_id``): who an action's account belongs
+    to; empty: the identifying tool's ``customer_id`` for its answers, else the first ``title`` path that
+    ends in ``id``."""
+    name: tuple[str, ...] = ()
+    """Dotted paths of the account holder's name (``name.first_name``, ``name.last_name``), compared with the
+    name of the person writing; empty: the ``title`` paths whose last part holds ``name``."""
+
+    @property
+    def id_path(self) -> str:
+        return self.id or next((p for p in self.title if p.rsplit(".", 1)[-1].endswith("id")), "")
+
+    @property
+    def name_paths(self) -> tuple[str, ...]:
+        return self.name or tuple(p for p in self.title if "name" in p.rsplit(".", 1)[-1])
 
 
 class SystemsFile(_Strict):
@@ -320,6 +335,9 @@ class ActionsFile(_Strict):
     """Whether the copilot shows a proposal that a rule blocks; false: only those waiting for something (a rule
     that ``waits``, a record to read, the customer's identity, the rep's input), the path's draft explaining
     a refusal instead."""
+    max_waiting: int = Field(default=3, ge=1, le=20)
+    """At most this many actions wait for the rep at once in a conversation (the best ranked: the newest
+    analysis's, best path first); older ones beyond it are set aside, and proposed again when called for."""
     tool: tuple[ToolPolicy, ...] = ()
     plan: tuple[Plan, ...] = ()
 

@@ -32,7 +32,7 @@ from copilot.actions.audit import AuditLog
 from copilot.actions.credentials import LEADS_FILE, Approver, Leads, Method, at_desk, os_login, person_key
 from copilot.actions.desk import fresh, fresh_verdict, read_as_call
 from copilot.actions.judge import EXPRESSION_FAILURES, Judge
-from copilot.actions.proposals import Proposal, situation_of
+from copilot.actions.proposals import Proposal, calls, situation_of
 from copilot.actions.verdict import Verdict
 from copilot.conversation.state import Conversation
 
@@ -44,6 +44,9 @@ ACTIONS_FILE = "actions.sqlite3"
 State = Literal["proposed", "approved", "awaiting_second", "running", "done", "failed", "unknown", "rejected"]
 OPEN_STATES = ("proposed", "approved", "awaiting_second", "unknown")
 RETRIES = 2
+REP = "rep"
+SET_ASIDE = "Set aside: more actions were waiting than the pack shows at once; proposed again when called for."
+"""The message of an action the copilot set aside (``Desk.offer``), unlike one a person rejected."""
 """Extra attempts, with the same idempotency key, after a lost reply from a system that takes keys."""
 
 _SCHEMA = """
@@ -152,8 +155,12 @@ class Desk:
         self.audit = audit
         self.systems = systems
         self.actor = actor
-        self.role = role
-        self.person = at_desk(actor, role)
+        if role != REP:
+            log.warning("role %r of the settings gives no rights: a lead approves with their passphrase", role)
+        self.role = REP
+        """The role whose limits the pack's rules apply at this desk: always a rep's. A role written in the
+        settings proves nothing; a lead's rights come only with their verified approval (``Leads.verify``)."""
+        self.person = at_desk(actor, REP)
         """Who approves at this desk when nobody else is named: the settings' user (else the OS login)."""
         self.policy = policy or ActionPolicy()
         """The action policy of the packs in force (set by the live session on each analysis)."""
@@ -228,15 +235,48 @@ class Desk:
     # Proposals and approvals
 
     def offer(self, proposals: tuple[Proposal, ...]) -> list[Action]:
-        """Record new proposals (audited once each); refresh the verdict of those still waiting."""
+        """Record new proposals (audited once each) and refresh the verdict of those still waiting. A
+        conversation has one action per tool and target: a proposal for a tool and target it already has
+        (waiting, approved, running or done) is not offered again. At most the pack's
+        ``max_waiting`` wait at once: these proposals first (best first), then the newest; the rest are set
+        aside until they are called for again."""
         for proposal in proposals:
             known = self.get(proposal.id)
             if known is None:
+                if self._twin(proposal) is not None:
+                    continue
                 action = self._save(Action(proposal, "proposed"))
+                self._log(action, "proposed", "copilot", {"verdict": asdict(proposal.verdict)})
+            elif known.state == "rejected" and known.message == SET_ASIDE:
+                action = self._save(replace(known, proposal=proposal, state="proposed", message=""))
                 self._log(action, "proposed", "copilot", {"verdict": asdict(proposal.verdict)})
             elif known.state in ("proposed", "awaiting_second") and known.proposal.verdict != proposal.verdict:
                 self._save(replace(known, proposal=proposal))
-        return [a for p in proposals if (a := self.get(p.id)) is not None]
+        if proposals:
+            self._cap(proposals[0].conversation_id, [p.id for p in proposals])
+        return [a for p in proposals if (a := self.get(p.id)) is not None and a.state != "rejected"]
+
+    def _twin(self, proposal: Proposal) -> Action | None:
+        """The conversation's action of the same tool and target that has not failed or been rejected."""
+        return next(
+            (
+                a
+                for a in self.actions(proposal.conversation_id)
+                if a.proposal.tool == proposal.tool
+                and a.proposal.target == proposal.target
+                and a.state not in ("failed", "rejected")
+            ),
+            None,
+        )
+
+    def _cap(self, conversation_id: str, ranked: list[str]) -> None:
+        """Set aside the waiting actions beyond the pack's ``max_waiting``: ``ranked`` ones first, then the newest."""
+        waiting = [a for a in self.actions(conversation_id) if a.state == "proposed"]
+        order = {action_id: n for n, action_id in enumerate(ranked)}
+        newest = sorted(range(len(waiting)), key=lambda n: (order.get(waiting[n].id, len(order)), -n))
+        for action in [waiting[n] for n in newest][self.policy.actions.max_waiting :]:
+            self._save(replace(action, state="rejected", message=SET_ASIDE))
+            self._log(action, "rejected", "copilot", {"why": SET_ASIDE})
 
     async def preview(self, action_id: str) -> Action | None:
         """Ask the system for a dry run of a waiting action (where its tool has one); nothing is changed."""
@@ -391,8 +431,31 @@ class Desk:
                 self._log(action, "unknown", "copilot", {"error": str(exc)})
                 return action if keyed else await self.reconcile(action.id, record)
             record(p.tool, arguments, result)
+            await self._refresh(p, conversation, record)
             return self._finish(action, "done", _outcome(p.tool, result), result)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _refresh(self, proposal: Proposal, conversation: Conversation, record: RecordResult) -> None:
+        """After a change: read again the records the tool's pack entry says it changes (``after``, else its
+        ``records``) and the customer the conversation's Customer card shows, so facts, verdicts and the card
+        show the system as it is now (a cancelled order is no longer "processing"). A failed read is left to
+        the next lookup."""
+        described = self.policy.tools.get(proposal.tool)
+        card = self.policy.systems.customer
+        try:
+            if described is not None and described.records_after:
+                judge = Judge(self.policy, situation_of(conversation, self.policy, self.role))
+                await fresh(
+                    self.systems,
+                    lambda source: judge.records(described, described.records_after, proposal.arguments, source),
+                    read_as_call(record),
+                )
+            shown = [(tool, arguments) for tool, arguments, _ in calls(conversation) if card and tool in card.tools]
+            if shown and shown[-1][1]:
+                tool, arguments = shown[-1]
+                record(tool, arguments, await self.systems.call(tool, arguments))
+        except ConnectorError as exc:
+            log.info("reading %s's records again failed: %s", proposal.tool, exc)
 
     def _finish(self, action: Action, state: State, message: str, result: dict[str, Any] | None) -> Action:
         action = self._save(replace(action, state=state, message=message, result=result))

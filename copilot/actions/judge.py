@@ -125,6 +125,9 @@ class Situation:
     """Take every change as stated and confirmed (the benchmark judges actions without a conversation)."""
     at: datetime | None = None
     """When the conversation happens (its newest message); ``now`` for the rules unless the pack fixes it."""
+    parties: frozenset[str] = frozenset()
+    """The accounts of third parties the case names whose account it is about (a late mother's), found by a
+    lookup: their records may be acted on besides the identified customer's."""
 
     @property
     def identified(self) -> bool:
@@ -340,10 +343,11 @@ class Judge:
         )
 
     def owned(self, kind: RecordKind, record: Mapping[str, Any]) -> Verdict | None:
-        """A blocking verdict if the record belongs to someone other than the identified customer."""
+        """A blocking verdict if the record belongs to someone other than the identified customer or a party
+        the case is about."""
         if not kind.owner:
             return None
-        if not self.situation.customer_id:
+        if not self.situation.customer_id and not self.situation.parties:
             return Verdict(
                 "blocked",
                 f"Whose {kind.name} this is cannot be checked: identify the customer with a lookup first.",
@@ -351,7 +355,7 @@ class Judge:
                 self.policy.actions.ownership_clause,
             )
         owner = path_value(record, kind.owner)
-        if owner is not None and str(owner) == self.situation.customer_id:
+        if owner is not None and str(owner) in {self.situation.customer_id, *self.situation.parties} - {""}:
             return None
         return Verdict(
             "blocked",

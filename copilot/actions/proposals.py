@@ -21,6 +21,7 @@ from typing import Any
 
 from connectors.contract import ToolInfo
 from copilot.action_policy import ActionPolicy, RecordKind, ToolPolicy
+from copilot.actions.customer import Parties, parties
 from copilot.actions.judge import (
     Judge,
     Lookup,
@@ -67,6 +68,12 @@ class Proposal:
     """The action in a few words (the pack's ``label``); empty: the tool's name and arguments."""
     queue: str = ""
     """For an escalation: the queue it goes to."""
+    party: str = ""
+    """Whose account it acts on, as the card says it ("for Margaret Carter's account (the customer's late
+    mother)"); empty when it names no account the lookups found."""
+    target: str = ""
+    """What it acts on (the ids among its arguments, as JSON): a conversation has one proposal per tool and
+    target at a time (``Desk.offer``)."""
 
     @property
     def idempotency_key(self) -> str:
@@ -104,6 +111,10 @@ def situation_of(conversation: Conversation, policy: ActionPolicy, role: str = "
         turns=[(t.role, t.text) for t in conversation.turns],
         at=conversation.turns[-1].ts if conversation.turns else None,
     )
+    known = parties(conversation, policy)
+    subject = known.subject
+    if known.theirs and subject is not None:
+        situation.parties = frozenset({subject.id})
     identifying = {how.tool: how for how in policy.systems.identify}
     for tool, arguments, answer in calls(conversation):
         for kind in (k for k in policy.systems.record if k.tool == tool):
@@ -187,10 +198,10 @@ def propose(
     context: ActionContext,
     policy: ActionPolicy,
     guidance: Guidance,
-    max_proposals: int = 3,
 ) -> tuple[Proposal, ...]:
     """Proposals for the paths shown (best first), the escalations and any explicit requests, each with its
-    verdict; one per tool."""
+    verdict and whose account it acts on; one per tool, at most the pack's ``max_waiting``. An action on the
+    writer's own account is not proposed while the case is about a party they name (a late mother's)."""
     wanted: list[tuple[str, str, str, tuple[str, ...], str, str]] = [
         (tool, why, "", (), "", "rep") for tool, why in context.extra
     ]
@@ -204,6 +215,7 @@ def propose(
         ]
     judge = Judge(policy, situation_of(conversation, policy, context.role))
     source = conversation_source(conversation)
+    who = parties(conversation, policy)
     proposals: dict[str, Proposal] = {}
     for tool, why, intent, citations, queue, asked_by in wanted:
         info = context.tools.get(tool)
@@ -228,11 +240,14 @@ def propose(
         if chosen is None:
             continue  # every record it could act on is ruled out by the pack's rules
         arguments, verdict = chosen
-        key = proposal_id(conversation.id, tool, arguments)
-        undo = described.undo if described.undo in context.tools else ""
         shown = judge.known(
             described, arguments, source, {"why": why, "intent": intent, "queue": queue, "source": asked_by}
         )
+        target, account = acted_on(policy, arguments, shown["records"], who)
+        if account and who.excluded(account):
+            continue  # the writer's own account, while the case is about someone else's
+        key = proposal_id(conversation.id, tool, arguments)
+        undo = described.undo if described.undo in context.tools else ""
         label = judge.render(described.label, shown) if described.label else ""
         proposals[key] = Proposal(
             key,
@@ -247,10 +262,36 @@ def propose(
             guidance.citations.get(verdict.clause, ""),
             label,
             queue,
+            who.whose(account) if account else "",
+            target,
         )
-        if len(proposals) >= max_proposals:
+        if len(proposals) >= policy.actions.max_waiting:
             break
     return tuple(proposals.values())
+
+
+def acted_on(
+    policy: ActionPolicy, arguments: Mapping[str, Any], records: Mapping[str, Any], who: Parties
+) -> tuple[str, str]:
+    """What a call acts on: its target (the arguments naming a record or an account, as JSON; '' for none)
+    and the account it acts on (an argument holding an account the lookups found, else the owner of a
+    record it reads; '' when neither)."""
+    naming = {name for kind in policy.systems.record for name in kind.arguments}
+    naming |= {name for how in policy.systems.identify for name in how.by}
+    accounts = {a.id for a in who.accounts}
+    ids = {name: value for name, value in arguments.items() if name in naming or str(value) in accounts}
+    account = next((str(v) for v in ids.values() if str(v) in accounts), "")
+    if not account:
+        owners = [
+            path_value(record, kind.owner)
+            for name, found in records.items()
+            if (kind := policy.kinds[name]).owner
+            for record in (found if isinstance(found, list) else [found])
+            if isinstance(record, Mapping)
+        ]
+        account = next((str(owner) for owner in owners if owner is not None), "")
+    target = json.dumps(ids, sort_keys=True, separators=(",", ":"), default=str) if ids else ""
+    return target, account
 
 
 def _first_shown(
@@ -332,6 +373,8 @@ def edited(proposal: Proposal, arguments: Mapping[str, Any], conversation: Conve
         "",
         "",
         proposal.queue,
+        proposal.party,
+        proposal.target,
     )
 
 
@@ -345,6 +388,7 @@ def summary(proposals: Sequence[Proposal]) -> list[dict[str, Any]]:
             "approver_role": p.verdict.approver_role,
             "rule": p.verdict.rule,
             "clause": p.verdict.clause,
+            "party": p.party,
         }
         for p in proposals
     ]

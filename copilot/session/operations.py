@@ -223,9 +223,9 @@ class Operations:
                 why=p.why,
                 queue=p.queue,
             )
-            self.desk.offer((edited(p, arguments, conversation, judged.verdict),))
-            if old.state in ("proposed", "awaiting_second"):
+            if old.state in ("proposed", "awaiting_second"):  # first: one action per tool and target
                 self.desk.reject(action_id, self.desk.actor, "replaced by the rep's arguments")
+            self.desk.offer((edited(p, arguments, conversation, judged.verdict),))
             return None
 
         self._request(again)
