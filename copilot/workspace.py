@@ -1,4 +1,8 @@
-"""The opened app data folder: pack catalog, clause vectors and the embedder, with the demo pack on first use."""
+"""The opened app data folder: pack catalog, clause vectors and the embedder, with the demo pack on first use.
+
+On one desk the catalog and the clause vectors are files of the data folder; in team mode (settings ``storage``)
+they are the team's PostgreSQL database and Chroma server, and only the embedding cache stays on the desk.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from copilot.action_policy import pack_policy
 from copilot.conversation.state import Conversation
 from copilot.qa.policy import qa_policy
 from copilot.reasoning.guidance import Guidance, check_pack, merge
+from copilot.records.database import engine_for, upgrade
 from copilot.settings import DEMO_PACK, Settings
 from retrieval.cache import CachedEmbedder, EmbeddingCache
 from retrieval.catalog import Catalog, Known, PackVersion
@@ -57,8 +62,16 @@ class Workspace:
     def __init__(self, home: Path, embedder: Embedder) -> None:
         self.home = home
         self.embedder = embedder
-        self.catalog = Catalog(home / "catalog.sqlite3")
-        self.store = VectorStore(home / "chroma", embedder.model_id)
+        team = Settings.load(home).team()
+        if team is None:
+            self.catalog = Catalog(home / "catalog.sqlite3")
+            self.vectors_at: Path | str = home / "chroma"
+        else:
+            engine = engine_for(team.database_url)
+            upgrade(engine)  # the catalog's tables are the records' revision 0004: the first desk creates them
+            self.catalog = Catalog(engine, poll_s=team.poll_s)
+            self.vectors_at = team.chroma_url
+        self.store = VectorStore(self.vectors_at, embedder.model_id)
         self.cache = EmbeddingCache(home / "embeddings.sqlite3")
         restore(self.catalog, self.store, CachedEmbedder(embedder, self.cache))  # a folder from an older release
         self.searcher = Searcher(embedder, self.store, self.catalog)
@@ -119,7 +132,7 @@ class Workspace:
         Vectors of two models never mix: each model has its own collection, and the caller switches
         the setting only after this returns, so an interruption leaves the old model in force.
         """
-        store = VectorStore(self.home / "chroma", embedder.model_id)
+        store = VectorStore(self.vectors_at, embedder.model_id)
         cached = CachedEmbedder(embedder, self.cache)
         with self.catalog.writing():
             versions = self.catalog.versions()
