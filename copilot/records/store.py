@@ -16,7 +16,22 @@ from copilot.records.columns import now
 from copilot.records.database import Sessions, engine_for, shown, upgrade
 from copilot.records.diff import word_diff
 from copilot.records.journal import Journal
-from copilot.records.models import LOOKS, Card, CardAction, Decision, Draft, Insert, Kind, Outcome, Reason
+from copilot.records.models import (
+    LOOKS,
+    Approval,
+    Card,
+    CardAction,
+    Coaching,
+    Decision,
+    Draft,
+    Ending,
+    Insert,
+    Kind,
+    Outcome,
+    Question,
+    Reason,
+    Wrapup,
+)
 
 
 @dataclass(frozen=True)
@@ -163,6 +178,11 @@ class Records:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    @property
+    def sessions(self) -> Sessions:
+        """Transactions on these records, for the review's own queries (``copilot/records/review.py``)."""
+        return self._sessions
 
     def _private(self, text: str, names: tuple[str, ...]) -> str:
         return redact(text, names=names).text if self.redacting else text
@@ -313,3 +333,99 @@ class Records:
         query = select(Card.outcome, func.count()).where(*which.conditions()).group_by(Card.outcome)
         with self._sessions.reading() as session:
             return dict(session.execute(query).all())
+
+    # What leads review (issue 16): the panel and wrap-up write these; the review window reads them
+
+    def question_asked(
+        self,
+        conversation_id: str,
+        seq: int,
+        text: str,
+        *,
+        relevance: float | None,
+        answered: bool,
+        topic: str = "",
+        names: tuple[str, ...] = (),
+        at: datetime | None = None,
+    ) -> None:
+        """Record a customer message the advice was for, with the best clause's relevance and whether any
+        clause passed the relevance floor: unanswered ones are knowledge gaps (``copilot/records/gaps.py``)."""
+        with self._sessions.writing() as session:
+            session.add(
+                Question(
+                    conversation_id=conversation_id,
+                    seq=seq,
+                    rep=self.rep,
+                    at=at or now(),
+                    text=self._private(text, names),
+                    relevance=relevance,
+                    answered=answered,
+                    topic=topic,
+                )
+            )
+
+    def wrapup_recorded(
+        self,
+        conversation_id: str,
+        ending: Ending,
+        root_causes: Sequence[str],
+        summary: str,
+        citations: Sequence[str] = (),
+        *,
+        names: tuple[str, ...] = (),
+        at: datetime | None = None,
+    ) -> None:
+        """Record a conversation's wrap-up as the rep confirmed it (root causes are the pack taxonomy's ids)."""
+        with self._sessions.writing() as session:
+            session.add(
+                Wrapup(
+                    conversation_id=conversation_id,
+                    rep=self.rep,
+                    at=at or now(),
+                    ending=ending,
+                    root_causes=list(root_causes),
+                    summary=self._private(summary, names),
+                    citations=list(citations),
+                )
+            )
+
+    def lead_approved(
+        self,
+        conversation_id: str,
+        seq: int,
+        action: str,
+        lead: str,
+        citations: Sequence[str] = (),
+        *,
+        names: tuple[str, ...] = (),
+        at: datetime | None = None,
+    ) -> None:
+        """Record an action run with a lead's approval (``lead`` as their credential named them)."""
+        with self._sessions.writing() as session:
+            session.add(
+                Approval(
+                    conversation_id=conversation_id,
+                    seq=seq,
+                    rep=self.rep,
+                    action=self._private(action, names),
+                    citations=list(citations),
+                    lead=lead,
+                    at=at or now(),
+                )
+            )
+
+    def coaching_for(self, rep: str | None = None) -> list[Coaching]:
+        """The leads' notes ``rep`` (None: this desk's rep) has not seen yet, oldest first: the panel shows
+        them at the start of the rep's next session and then calls ``coaching_seen``."""
+        query = (
+            select(Coaching)
+            .where(Coaching.rep == (self.rep if rep is None else rep), Coaching.seen_at.is_(None))
+            .order_by(Coaching.at, Coaching.id)
+        )
+        with self._sessions.reading() as session:
+            return list(session.scalars(query))
+
+    def coaching_seen(self, ids: Sequence[int], at: datetime | None = None) -> None:
+        """The rep has read these notes: they are not shown again (leads still see them in the review)."""
+        with self._sessions.writing() as session:
+            session.execute(update(Coaching).where(Coaching.id.in_(list(ids))).values(seen_at=at or now()))
