@@ -14,11 +14,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from copilot.conversation.language import customer_language_code
 from copilot.conversation.state import Conversation
 from copilot.reasoning.case import Case
 from copilot.reasoning.claims import FINDER_CLAUSES, ClauseFinder, Unsupported, verify
-from copilot.reasoning.drafting import Reply, compose
+from copilot.reasoning.drafting import Reply, draft_reply
 from copilot.reasoning.escalation import Escalation, Taxonomy, detect
 from copilot.reasoning.examples import ExampleIndex
 from copilot.reasoning.facts import Facts
@@ -179,7 +178,7 @@ class Reasoner:
             intent = topics.intent
             suggestions = tuple(suggest(intent, case.guidance, facts))
         with stage(timings, "draft"):
-            reply, draft = self._compose(case, suggestions[0] if suggestions else None, escalations)
+            reply, draft = self._compose(case, suggestions[0] if suggestions else None, escalations, topics)
             draft_flags = self._rule_flags(case, draft)
         with stage(timings, "flags"):
             turn = self._turn_draft(case, ai_drafted=False)
@@ -223,20 +222,15 @@ class Reasoner:
         return reply, self._review(case, draft, [*retrieved, *self._texts(reply.citations)], find_in=False)
 
     def _compose(
-        self, case: Case, suggestion: Suggestion | None, escalations: Sequence[Escalation]
+        self,
+        case: Case,
+        suggestion: Suggestion | None,
+        escalations: Sequence[Escalation],
+        topics: Topics | None = None,
     ) -> tuple[Reply, Draft]:
-        """The reply for one path, and the same text as a draft to judge in this conversation."""
-        rep_texts = [t.text for t in case.turns if t.role == "rep"]
-        reply = compose(
-            suggestion,
-            escalations,
-            case.guidance,
-            case.facts,
-            case.jurisdiction,
-            rep_texts,
-            self.clause_text,
-            customer_language_code(case.turns),
-        )
+        """The reply for one path (after the message of ``topics``, or the path the rep picked), and the same text
+        as a draft to judge in this conversation."""
+        reply = draft_reply(case, suggestion, escalations, self.clause_text, topics)
         return reply, Draft(
             reply.text,
             case.turns,

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cached_property
 
+from copilot.conversation.language import customer_language_code, reading_languages
 from copilot.conversation.state import Conversation, Turn
 from copilot.reasoning.facts import Facts, gather
 from copilot.reasoning.guidance import Guidance
+from copilot.reasoning.signals import fold
+
+_WORDS = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
@@ -37,5 +42,32 @@ class Case:
 
     @cached_property
     def facts(self) -> Facts:
-        """Names, numbers and system records known up to the message."""
-        return gather(self.conversation, self.seq, self.guidance.id_patterns)
+        """Names, numbers, what the customer stated and system records known up to the message."""
+        guidance = self.guidance
+        return gather(self.conversation, self.seq, guidance.id_patterns, guidance.stated, guidance.languages)
+
+    @cached_property
+    def language(self) -> str | None:
+        """The code of a language other than English the customer wrote in lately (None: English)."""
+        return customer_language_code(self.turns)
+
+    @property
+    def customer_turn(self) -> Turn | None:
+        """The customer's newest message up to the one judged."""
+        return next((t for t in reversed(self.turns) if t.role == "customer"), None)
+
+    def replied_after(self, seq: int) -> bool:
+        """Whether the rep has written since message ``seq``: what was due then has been answered, one way or
+        another, and a draft does not say it again."""
+        return any(t.role == "rep" and t.seq > seq for t in self.turns)
+
+    @cached_property
+    def acknowledges(self) -> bool:
+        """Whether the customer's newest message only thanks or agrees ("yes that's fine, thank you", "that's a
+        relief"): one of the pack's acknowledgement phrases, no question, and short (the pack's ``max_words``)."""
+        turn = self.customer_turn
+        said = self.guidance.acknowledgement
+        if turn is None or "?" in turn.text or len(_WORDS.findall(turn.text)) > said.max_words:
+            return False
+        pattern = said.pattern(reading_languages(turn.text, self.guidance.languages))
+        return pattern is not None and pattern.search(fold(turn.text)) is not None

@@ -26,6 +26,9 @@ from copilot.reasoning.signals import pack_pattern
 from retrieval.packs import EXAMPLES_IN_LANGUAGE, Pack, citation, pack_languages
 
 Severity = Literal["info", "warning", "error"]
+ASKS = re.compile(r"\{\?(?=[a-z])|\{/\?\}")
+"""The markers of a draft's question for a fact (``{?order_id}Which order is it?{/?}``), checked when a pack
+loads: copilot/reasoning/drafting.py leaves the question out once the fact is known."""
 M = TypeVar("M", bound=BaseModel)
 CONDITIONS = ("identity_verified", "ai_disclosed")
 """What a pack rule may wait for: it does not fire once the condition holds in the conversation."""
@@ -55,6 +58,17 @@ class ResolutionPath(_Strict):
     draft_by_language: dict[str, str] = {}
     """The template in the pack's other languages (code → template), for a customer who writes one of them."""
 
+    @field_validator("draft", "draft_by_language")
+    @classmethod
+    def _questions_closed(cls, value: str | dict[str, str]) -> Any:
+        for draft in [value] if isinstance(value, str) else value.values():
+            if [m.group() for m in ASKS.finditer(draft)] != ["{?", "{/?}"] * (len(ASKS.findall(draft)) // 2):
+                raise ValueError(
+                    "a question marked with the fact it asks for is written {?fact}the question{/?}, "
+                    "each opened marker closed before the next one opens"
+                )
+        return value
+
 
 class Playbook(_Strict):
     intent: str
@@ -74,6 +88,17 @@ class PlaybookSettings(_Strict):
     closing: str = ""
     greeting_by_language: dict[str, str] = {}
     closing_by_language: dict[str, str] = {}
+    generic: str = "Thanks for your message. Let me look into this for you now."
+    """The draft's body when no path applies and nothing escalates."""
+    generic_by_language: dict[str, str] = {}
+    handoff: str = "I'd like to bring in a colleague from our {queue}, who can take this further with you."
+    """The draft's body when an escalation applies and no path does; ``{queue}`` is the category's queue."""
+    handoff_by_language: dict[str, str] = {}
+    date_format: str = "{day} {month} {year}"
+    """How a date reads in drafts (``{day}``, ``{month}`` name, ``{year}``): "12 March 2025", never 2025-03-12."""
+    date_format_by_language: dict[str, str] = {}
+    months_by_language: dict[str, tuple[str, ...]] = {}
+    """The twelve month names in the pack's other languages (the default language's are English)."""
     max_suggestions: int = Field(4, ge=1, le=10)
     intent_floor: float = Field(0.45, ge=0, le=1)
     """Intent similarity below which the intent is ``unknown`` and no path is suggested."""
@@ -81,10 +106,13 @@ class PlaybookSettings(_Strict):
     """Intent similarity at which a message asks for something new even without a cue such as "also"
     (copilot/reasoning/topics.py); opening requests score about this, follow-up questions below it."""
 
-
-class PlaybookFile(_Strict):
-    settings: PlaybookSettings = PlaybookSettings()
-    playbook: tuple[Playbook, ...] = ()
+    @field_validator("months_by_language")
+    @classmethod
+    def _twelve(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        for language, months in value.items():
+            if len(months) != 12:
+                raise ValueError(f"'{language}' lists {len(months)} month names; give all twelve, January first")
+        return value
 
 
 class _Watches(_Strict):
@@ -117,6 +145,38 @@ class _Watches(_Strict):
         phrases = self.phrases + tuple(p for code in languages for p in self.phrases_by_language.get(code, ()))
         patterns = self.patterns + tuple(p for code in languages for p in self.patterns_by_language.get(code, ()))
         return pack_pattern(phrases, patterns)
+
+
+class Acknowledgement(_Watches):
+    """A customer message that only thanks or agrees ("yes that's fine, thank you"): its draft closes the
+    conversation instead of repeating the path's questions."""
+
+    max_words: int = Field(12, ge=1, le=50)
+    """A longer message, or one with a question, asks for more than an acknowledgement."""
+    reply: str = ""
+    """The draft's body for it, before the closing; empty: the closing alone."""
+    reply_by_language: dict[str, str] = {}
+
+
+class StatedFact(_Watches):
+    """A fact the customer states in words (``document_format`` from "HTML is perfect", or
+    ``benefits_used_since_renewal`` = 0 from "nope, nothing" to the rep's question about benefits): the phrases
+    and patterns are read in customer messages, in the languages of ``_Watches``."""
+
+    fact: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    value: str = ""
+    """The fact's value when a phrase is found; empty: the words found ("HTML")."""
+    asked: tuple[str, ...] = ()
+    """Phrases one of which the rep's message just before must hold (the question this message answers); empty:
+    any customer message counts."""
+    asked_by_language: dict[str, tuple[str, ...]] = {}
+
+
+class PlaybookFile(_Strict):
+    settings: PlaybookSettings = PlaybookSettings()
+    acknowledgement: Acknowledgement = Acknowledgement()
+    stated: tuple[StatedFact, ...] = ()
+    playbook: tuple[Playbook, ...] = ()
 
 
 class Category(_Watches):
@@ -232,6 +292,10 @@ class Guidance:
     """The languages the packs declare (pack.toml), the highest pack's default first."""
     utterances_by_language: dict[str, tuple[Utterance, ...]] = field(default_factory=dict)
     """The labelled messages of escalation-examples.<code>.jsonl, by language."""
+    acknowledgement: Acknowledgement = field(default_factory=Acknowledgement)
+    """How a customer message that only thanks or agrees reads, and the reply to it (the highest pack's)."""
+    stated: tuple[StatedFact, ...] = ()
+    """Facts customers state in words, from every pack (a higher pack's first)."""
 
     def cite(self, clause_ids: Sequence[str]) -> tuple[str, ...]:
         return tuple(self.citations[c] for c in clause_ids if c in self.citations)
@@ -446,6 +510,8 @@ def merge(packs: Sequence[tuple[str, tuple[tuple[str, str], ...], set[str]]]) ->
     rules: dict[str, PackRule] = {}
     citations: dict[str, str] = {}
     settings: PlaybookSettings | None = None
+    acknowledgement: Acknowledgement | None = None
+    stated: list[StatedFact] = []
     disclosure: Disclosure | None = None
     checks: dict[str, Enforced] = {}
     classifier_threshold: float | None = None
@@ -468,6 +534,10 @@ def merge(packs: Sequence[tuple[str, tuple[tuple[str, str], ...], set[str]]]) ->
             in_language = EXAMPLES_IN_LANGUAGE.match(file)
             if isinstance(parsed, PlaybookFile):
                 settings = settings or parsed.settings
+                acknowledgement = acknowledgement or (
+                    parsed.acknowledgement if parsed.acknowledgement.phrases else None
+                )
+                stated += parsed.stated
                 for playbook in parsed.playbook:
                     playbooks.setdefault(playbook.intent, playbook)
             elif isinstance(parsed, EscalationFile):
@@ -502,6 +572,8 @@ def merge(packs: Sequence[tuple[str, tuple[tuple[str, str], ...], set[str]]]) ->
         id_patterns or (),
         tuple(languages),
         {language: tuple(found) for language, found in in_languages.items()},
+        acknowledgement or Acknowledgement(),
+        tuple(stated),
     )
 
 
