@@ -425,6 +425,7 @@ def cmd_screenshot(args: argparse.Namespace) -> int:
         args.window,
         args.store,
         args.approve,
+        args.approve_plan,
     )
     print(args.out)
     return 0
@@ -618,7 +619,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     shot = sub.add_parser("screenshot", help="render the panel offscreen to a PNG")
     shot.add_argument("out", help="PNG file to write")
-    shot.add_argument("--conversation", help="conversation to play into the panel first")
+    shot.add_argument(
+        "--conversation", help="conversation to play into the panel first: a file, or a demo's name (bereavement)"
+    )
     shot.add_argument("--upto", type=int, default=None, help="play only the first N message events")
     shot.add_argument("--window", choices=("panel", "packs"), default="panel", help="which window to render")
     shot.add_argument(
@@ -627,7 +630,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="connect the systems of connectors.toml (the demo store when there is none): customer record, actions",
     )
     shot.add_argument(
-        "--approve", action="store_true", help="with --store: approve the first action that may run (it runs)"
+        "--approve",
+        action="store_true",
+        help="with --store: approve the first action that may run and confirm what it changes (it runs)",
+    )
+    shot.add_argument(
+        "--approve-plan",
+        action="store_true",
+        help="with --store: approve the conversation's plan (its steps run until one stops it) and show its card",
     )
     shot.set_defaults(func=cmd_screenshot)
     for commands in (leads, listen, records, redaction, suggestions, qa, wrapup):

@@ -34,6 +34,7 @@ from retrieval.store import preload
 from ui.bridge import Bridge
 from ui.lifetime import AppEmbedder, QuitOnSignals
 from ui.panel import Panel
+from ui.sections.collapsible import PANEL_FILE
 from ui.stall import StallMonitor
 
 log = logging.getLogger("copilot.ui")
@@ -147,6 +148,7 @@ def compose(
     panel.draft.set_llm_available(
         bool(settings.llm_base_url), "Set a language model endpoint in Settings to draft with it."
     )
+    panel.fold_sections(folder / PANEL_FILE if remember else None)
     if settings.always_on_top:
         panel.on_top.setChecked(True)
     parts = PanelApp(bridge, session, player, panel, ready, tasks)

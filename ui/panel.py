@@ -1,9 +1,10 @@
 """The side panel window: header, escalation banner, flags, transcript, next steps, policy cards, the
-draft editor and the demo controls."""
+draft editor and the demo controls; what the rep does with each card goes to the records."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QDialog,
     QHBoxLayout,
@@ -22,12 +24,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from base.errors import CopilotError
 from copilot.actions.approvals import Action
 from copilot.actions.credentials import Approver, Leads
 from copilot.conversation.state import Conversation
 from copilot.pipeline import Insight
 from copilot.reasoner import Review
 from copilot.reasoning.suggest import Suggestion
+from copilot.records.models import Kind, Outcome, Reason
+from copilot.records.shown import DRAFT_KEY
 from copilot.session.operations import Operations
 from copilot.session.playback import DemoPlayer
 from copilot.session.reply import ReplyDesk
@@ -35,8 +40,10 @@ from copilot.session.tasks import Tasks
 from ui.arguments import ArgumentsDialog
 from ui.bridge import Bridge
 from ui.lead_approval import LeadApprovalDialog
-from ui.sections.actions import ActionsSection, describe
+from ui.sections.actions import ActionCard, ActionsSection, describe
 from ui.sections.alerts import EscalationBanner, FlagList
+from ui.sections.cards import REASON_HINT, Feedback
+from ui.sections.collapsible import Collapsible, FoldedSections
 from ui.sections.customer import CustomerSection
 from ui.sections.demo import DemoSection
 from ui.sections.draft import DraftSection
@@ -44,13 +51,14 @@ from ui.sections.header import HeaderSection
 from ui.sections.notices import NoticeBar
 from ui.sections.plan import PlanSection
 from ui.sections.policy import PolicySection
-from ui.sections.suggestions import SuggestionsSection
+from ui.sections.suggestions import SuggestionsSection, tool_namer
 from ui.sections.transcript import TranscriptSection
 
 PANEL_WIDTH = 420
 PLAY_INTERVAL_MS = 1800
 REVIEW_DELAY_MS = 350
 """Typing pause after which the rep's draft is checked again."""
+BLANK_TITLE = "New conversation"
 
 
 async def ask_override(parent: QWidget, review: Review) -> bool:
@@ -174,6 +182,22 @@ class Panel(QWidget):
         self.transcript = TranscriptSection()
         self.policy = PolicySection()
         self.demo = DemoSection(conversations)
+        self.sections: dict[str, Collapsible] = {
+            "Alt+C": self.customer,
+            "Alt+N": self.suggestions,
+            "Alt+L": self.plan_cards,
+            "Alt+A": self.action_cards,
+            "Alt+P": self.policy,
+        }
+        """The sections that fold, by the key that folds them (a click on the title does too)."""
+        for keys, section in self.sections.items():
+            section.toggle_button.setToolTip(f"Fold or unfold ({keys})")
+        self._confirm_checks: dict[str, asyncio.Task[None]] = {}
+        """The dry runs asked for by action cards waiting for the rep's confirm."""
+        self._folded: FoldedSections | None = None
+        """Where the folded sections are remembered (``fold_sections``)."""
+        self._tools_named: object = None
+        """What the path cards' tool names were made from (the policy and the systems' tools)."""
         advice = QWidget()
         advice_layout = QVBoxLayout(advice)
         advice_layout.setContentsMargins(0, 0, 4, 0)
@@ -228,11 +252,14 @@ class Panel(QWidget):
         self.demo.start_over_requested.connect(self.start_over)
         self.demo.message_typed.connect(self._on_message_typed)
         self.policy.citation_copied.connect(lambda c: self.notices.show_notices([f"Copied {c}"]))
+        for source in (self.policy, self.suggestions, self.escalation, self.turn_flags, self.draft.flags):
+            source.feedback.connect(self._on_feedback)
+        self.action_cards.feedback.connect(self._on_feedback)
         bridge.review_arrived.connect(self.draft.show_review)
         bridge.draft_stream.connect(self._on_draft_stream)
         bridge.draft_error.connect(lambda _seq, message: self.draft.stream_failed(message))
         self.suggestions.accepted.connect(self._on_suggestion_accepted)
-        self.suggestions.dismissed.connect(lambda s: self.reply.decide(s.intent, s.title, "dismissed"))
+        self.suggestions.dismissed.connect(self._on_suggestion_dismissed)
         self.draft.edited.connect(self._on_draft_edited)
         self.draft.insert_requested.connect(self._on_insert_requested)
         self.draft.ai_requested.connect(self.reply.draft_with_llm)
@@ -256,18 +283,39 @@ class Panel(QWidget):
             ("Ctrl+J", self.transcript.setFocus),
             ("Ctrl+Shift+P", self.packs_requested.emit),
             ("Ctrl+H", self.handoff_requested.emit),
-            ("Ctrl+N", self.suggestions.focus_first),
+            ("Ctrl+N", self.blank_conversation),
+            ("Ctrl+Shift+N", self.suggestions.focus_first),
+            ("F7", lambda: self._thumb_draft(True)),
+            ("F8", lambda: self._thumb_draft(False)),
             ("Ctrl+D", self.draft.editor.setFocus),
             ("Ctrl+Return", lambda: self._on_insert_requested(self.draft.editor.toPlainText())),
             ("Ctrl+G", self.draft.ai.click),
             ("Ctrl+R", self._use_current_draft),
-            ("Escape", self._on_ai_cancelled),
+            ("Escape", self._on_escape),
             ("Ctrl+,", self.settings_requested.emit),
             ("Ctrl+Shift+A", self.action_cards.focus_first),
+            *((keys, section.toggle) for keys, section in self.sections.items()),
         ):
             shortcut = QShortcut(QKeySequence(keys), self)
             shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
             shortcut.activated.connect(slot)
+
+    def fold_sections(self, path: Path | None) -> None:
+        """Fold the sections the rep left folded (kept in ``path``; None: this run only) and remember changes."""
+        self._folded = FoldedSections(path)  # kept: a signal holds only a weak reference to its slot's object
+        self._folded.follow(list(self.sections.values()))
+
+    @Slot()
+    def blank_conversation(self) -> None:
+        """A new, empty conversation with its own id, the message box ready; the one before stays in memory
+        (choosing it again shows it as it was left)."""
+        self._timer.stop()
+        self.demo.set_playing(False)
+        self.player.blank(f"new-{uuid.uuid4().hex[:12]}", BLANK_TITLE)
+        self.demo.picker.setCurrentIndex(0)
+        self.notices.clear_errors()
+        self._update_progress()
+        self.demo.composer.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     @Slot(object)
     def open_conversation(self, path: Path) -> None:
@@ -351,6 +399,7 @@ class Panel(QWidget):
         self.notices.show_notices(list(insight.notices))
         self.escalation.show_escalations(insight.advice.escalations)
         self.turn_flags.show_flags(insight.advice.flags)
+        self._name_tools()
         self.suggestions.show_insight(insight)
         if self.draft.edited_by_rep and self.draft.seq != -1 and self.draft.seq < insight.seq:
             self.draft.mark_stale(insight.seq)
@@ -389,16 +438,65 @@ class Panel(QWidget):
             self.reply.save_draft(reply.text)
         self.draft.editor.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
+    def _name_tools(self) -> bool:
+        """Give the path cards the words the pack and the systems have for tools; True if they changed."""
+        operations = self.operations
+        known = (id(operations.desk.policy), tuple(operations.tools)) if operations is not None else None
+        if known == self._tools_named and known is not None:
+            return False
+        self._tools_named = known
+        self.suggestions.tool_name = (
+            tool_namer(operations.desk.policy, operations.tools) if operations is not None else tool_namer(None, {})
+        )
+        return True
+
+    @Slot(object, object)
+    def _on_suggestion_dismissed(self, suggestion: Suggestion, reason: Reason | None) -> None:
+        self.reply.decide(suggestion.intent, suggestion.title, "dismissed", reason)
+        self._recorded("Path dismissed", reason)
+        if self.suggestions.cards:
+            self.suggestions.cards[0].setFocus(Qt.FocusReason.OtherFocusReason)
+
+    @Slot(object)
+    def _on_feedback(self, said: Feedback) -> None:
+        """A look, a rejection or a thumb on a card: to the records (an action rejected is rejected on the desk)."""
+        if said.thumb is not None:
+            self.reply.thumb(said.kind, said.key, said.thumb)
+            self.notices.show_notices([f"Recorded: thumbs {'up' if said.thumb else 'down'}."])
+            return
+        if said.outcome is None:
+            return
+        if said.kind is Kind.ACTION and said.outcome is Outcome.REJECTED and self.operations is not None:
+            self.operations.reject(said.key, said.reason.value if said.reason else "")
+        self.reply.card_decided(said.kind, said.key, said.outcome, reason=said.reason)
+        if said.outcome is Outcome.REJECTED:
+            self._recorded(f"{said.kind.value.capitalize()} rejected", said.reason)
+
+    def _recorded(self, what: str, reason: Reason | None) -> None:
+        why = f" ({reason.value.replace('_', ' ')})" if reason is not None else f"; to say why, press {REASON_HINT}"
+        self.notices.show_notices([f"Recorded: {what}{why}."])
+
+    def _thumb_draft(self, up: bool) -> None:
+        self.reply.thumb(Kind.DRAFT, DRAFT_KEY, up)
+        self.notices.show_notices([f"Recorded: thumbs {'up' if up else 'down'} for the draft."])
+
     @Slot(list)
     def _on_actions_updated(self, actions: list[Action]) -> None:
-        """A plan's steps show on its card; the other actions in the Actions list."""
+        """A plan's steps show on its card; the other actions in the Actions list (each recorded as shown)."""
+        if self._name_tools() and self._insight is not None:
+            self.suggestions.show_insight(self._insight)
         if self.operations is None:
-            self.action_cards.show_actions(actions)
-            return
-        plans, conversation_id = self.operations.plans, self.operations.conversation_id
-        steps = plans.plan_actions(conversation_id)
-        self.action_cards.show_actions([a for a in actions if a.id not in steps])
-        self.plan_cards.show_plans(plans.runs(conversation_id))
+            shown = actions
+        else:
+            plans, conversation_id = self.operations.plans, self.operations.conversation_id
+            steps = plans.plan_actions(conversation_id)
+            shown = [a for a in actions if a.id not in steps]
+            self.plan_cards.show_plans(plans.runs(conversation_id))
+        self.action_cards.show_actions(shown)
+        for action in shown:
+            if action.state in ("proposed", "awaiting_second"):
+                p = action.proposal
+                self.reply.card_shown(Kind.ACTION, action.id, describe(p), p.citations)
 
     @Slot(str, str)
     def _on_plan_requested(self, verb: str, run_id: str) -> None:
@@ -426,12 +524,20 @@ class Panel(QWidget):
             return
         proposal = card.action.proposal
         if verb == "approve":
+            self._ask_confirm(card.action)
+        elif verb == "confirm":
+            self.action_cards.end_confirm(action_id)
             operations.approve(action_id)
+            self.reply.card_decided(Kind.ACTION, action_id, Outcome.SENT)
+        elif verb == "cancel":
+            if (check := self._confirm_checks.pop(action_id, None)) is not None:
+                check.cancel()
+            self.action_cards.end_confirm(action_id)
         elif verb == "second":
             if approver := self.ask_second_approver(card.action, operations.desk.leads):
                 operations.approve(action_id, approver)
         elif verb == "reject":
-            operations.reject(action_id)
+            self._on_feedback(Feedback(Kind.ACTION, action_id, Outcome.REJECTED))
         elif verb == "undo":
             operations.undo(proposal.undo, f"Undo: {describe(proposal)}")
         elif verb == "lookup":
@@ -441,7 +547,33 @@ class Panel(QWidget):
             if info is not None and (arguments := self.ask_arguments(card.action, info.schema)) is not None:
                 operations.edit(action_id, arguments)
         else:
-            {"run": operations.run, "reconcile": operations.reconcile, "preview": operations.preview}[verb](action_id)
+            {"run": operations.run, "reconcile": operations.reconcile}[verb](action_id)
+
+    def _ask_confirm(self, action: Action) -> None:
+        """Show what ``action`` would change (the system's dry run, asked for now) with Confirm / Cancel;
+        nothing runs until the rep confirms."""
+        operations = self.operations
+        assert operations is not None
+        info = operations.tools.get(action.proposal.tool)
+        if action.preview is not None or info is None or not info.dry_run:
+            self.action_cards.confirm(action.id, True)
+            return
+        self.action_cards.confirm(action.id, False)
+        if (check := self._tasks.spawn(self._dry_run(action.id))) is not None:
+            self._confirm_checks[action.id] = check
+
+    async def _dry_run(self, action_id: str) -> None:
+        operations = self.operations
+        assert operations is not None
+        try:
+            await operations.desk.preview(action_id)
+        except CopilotError as exc:  # the confirm still stands; the card says no preview came
+            self.notices.add_error(f"No preview of what this action changes: {exc}")
+        finally:
+            self._confirm_checks.pop(action_id, None)
+        if action_id in self.action_cards.confirming:
+            self.action_cards.confirm(action_id, True)
+        self._on_actions_updated(operations.desk.actions(operations.conversation_id))
 
     @Slot(str)
     def _on_draft_edited(self, text: str) -> None:
@@ -453,6 +585,14 @@ class Panel(QWidget):
         self.draft.stream(text, seq, done)
         if done:
             self.reply.review(text)
+
+    def _on_escape(self) -> None:
+        """Cancel what is in flight: the confirm of the focused action card, else a streaming LLM draft."""
+        focused = QApplication.focusWidget()
+        if isinstance(focused, ActionCard) and "cancel" in focused.buttons:
+            focused.buttons["cancel"].click()
+        else:
+            self._on_ai_cancelled()
 
     def _on_ai_cancelled(self) -> None:
         if self.draft.streaming:

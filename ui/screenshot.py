@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,11 +22,14 @@ def render_screenshot(
     window: str = "panel",
     store: bool = False,
     approve: bool = False,
+    approve_plan: bool = False,
 ) -> None:
-    """Play the first ``upto`` messages of ``conversation`` (all when None) and save the panel,
+    """Play the first ``upto`` messages of ``conversation`` (all when None: its last message) and save the panel,
     or save the policy packs window (``window="packs"``) with its newest inactive version selected.
-    With ``store`` the data folder's systems are connected (connectors.toml, else the demo store): customer
-    record, actions; ``approve`` approves the first action that may run before the picture is taken."""
+    ``conversation`` may also name a demo conversation (``bereavement``). With ``store`` the data folder's
+    systems are connected (connectors.toml, else the demo store): customer record, actions; ``approve`` shows
+    what the first action that may run would change and confirms it (it runs) before the picture is taken,
+    ``approve_plan`` approves the conversation's plan (its steps run until one stops it)."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import qasync
     from PySide6.QtWidgets import QApplication, QWidget
@@ -35,6 +39,7 @@ def render_screenshot(
     from retrieval.embed import LocalEmbedder
     from ui.app import compose, start_workspace
 
+    conversation = demo_named(conversation) if conversation is not None else None
     app = QApplication.instance() or QApplication(sys.argv)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
@@ -56,7 +61,10 @@ def render_screenshot(
             await parts.session.settle()
             if store:
                 await _settle_actions(parts, approve)
-                parts.panel.cards_area.ensureWidgetVisible(parts.panel.action_cards, 0, 0)
+                if approve_plan:
+                    await _run_plan(parts)
+                shown_cards = parts.panel.plan_cards if approve_plan else parts.panel.action_cards
+                parts.panel.cards_area.ensureWidgetVisible(shown_cards, 0, 0)
         shown: QWidget = parts.panel
         if window == "packs":
             from ui.admin.packs import PacksWindow
@@ -79,6 +87,37 @@ def render_screenshot(
         loop.run_until_complete(play())
 
 
+def demo_named(conversation: Path) -> Path:
+    """``conversation``, or the demo conversation of that name when no such file exists."""
+    from copilot.settings import DEMO_CONVERSATIONS
+
+    named = DEMO_CONVERSATIONS / f"{conversation.name.removesuffix('.jsonl')}.jsonl"
+    return named if not conversation.exists() and named.exists() else conversation
+
+
+async def _until(parts: PanelApp, done: Callable[[], bool], seconds: float = 10) -> None:
+    for _ in range(int(seconds * 20)):
+        if done():
+            break
+        await asyncio.sleep(0.05)
+    await parts.session.settle()
+
+
+async def _run_plan(parts: PanelApp) -> None:
+    """Approve the first plan offered and wait until it stops, finishes or asks for a lead."""
+    card = next((c for c in parts.panel.plan_cards.cards if "approve" in c.buttons), None)
+    if card is None:
+        raise CopilotError("no plan is offered at this point of the conversation; check it with `copilot replay`")
+    run_id = card.run.id
+    card.buttons["approve"].click()
+
+    def settled() -> bool:
+        shown = parts.panel.plan_cards.card(run_id)
+        return shown is not None and shown.run.state not in ("offered", "running")
+
+    await _until(parts, settled, 30)
+
+
 async def _settle_actions(parts: PanelApp, approve: bool) -> None:
     """Wait for lookups and proposals (and, with ``approve``, for the first runnable action to finish)."""
     steady, known = 0, -1
@@ -93,10 +132,22 @@ async def _settle_actions(parts: PanelApp, approve: bool) -> None:
     if approve:
         card = next((c for c in parts.panel.action_cards.cards if "approve" in c.buttons), None)
         if card is not None:
-            card.buttons["approve"].click()
-            for _ in range(200):
-                await asyncio.sleep(0.05)
-                done = [c for c in parts.panel.action_cards.cards if c.action.id == card.action.id]
-                if done and done[0].action.state in ("done", "failed", "unknown"):
-                    break
-            await parts.session.settle()
+            action_id = card.action.id
+            card.buttons["approve"].click()  # shows what it would change, with Confirm
+            await _until(parts, lambda: "confirm" in _buttons(parts, action_id))
+            confirming = parts.panel.action_cards.card(action_id)
+            if confirming is None or "confirm" not in confirming.buttons:
+                return  # it changed meanwhile (a newer analysis re-judged it): nothing is confirmed blind
+            confirming.buttons["confirm"].click()
+            await _until(
+                parts,
+                lambda: (
+                    (c := parts.panel.action_cards.card(action_id)) is not None
+                    and c.action.state in ("done", "failed", "unknown")
+                ),
+            )
+
+
+def _buttons(parts: PanelApp, action_id: str) -> set[str]:
+    card = parts.panel.action_cards.card(action_id)
+    return set(card.buttons) if card is not None else set()

@@ -37,6 +37,11 @@ class DemoPlayer:
             self._position += 1
         return log.errors
 
+    def blank(self, conversation_id: str, title: str) -> None:
+        """Open a new, empty conversation (the rep types its messages); the one open before stays remembered."""
+        self.source, self._events, self._position = None, [], 0
+        self.analysis.start(ConversationStarted(id=conversation_id, title=title))
+
     def start_over(self) -> list[EventError]:
         """Play the open file again from its first message, its saved state dropped."""
         if self.source is None:

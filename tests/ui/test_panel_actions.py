@@ -63,6 +63,13 @@ def card_for(parts: PanelApp, tool: str):  # type: ignore[no-untyped-def]
     return next((c for c in parts.panel.action_cards.cards if c.action.proposal.tool == tool), None)
 
 
+def approve_and_confirm(loop: asyncio.AbstractEventLoop, parts: PanelApp, tool: str) -> None:
+    """A on the card shows what the action would change with Confirm / Cancel; Enter confirms (only that approves)."""
+    press(card_for(parts, tool), Qt.Key.Key_A)
+    until(loop, lambda: "confirm" in card_for(parts, tool).buttons, 30)
+    press(card_for(parts, tool), Qt.Key.Key_Return)
+
+
 def test_cancellation_demo_to_an_executed_approved_action(
     qtbot, event_loop_qt, store_app: PanelApp, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
@@ -74,20 +81,21 @@ def test_cancellation_demo_to_an_executed_approved_action(
         event_loop_qt,
         lambda: (
             card_for(store_app, "cancel_order") is not None
-            and "Marcus Bell" in store_app.panel.customer.body.text()
-            and "NW-11730" in store_app.panel.customer.body.text()  # the order's lookup lands after the customer's
+            and "Marcus Bell" in store_app.panel.customer.record.text()
+            and "NW-11730" in store_app.panel.customer.record.text()  # the order's lookup lands after the customer's
         ),
         30,
     )
     card = card_for(store_app, "cancel_order")
     assert "You may approve" in card.text and "Can be undone" in card.text
     assert "cancellations.before-shipping" in card.text
-    card.buttons["preview"].click()
+    card.setFocus()
+    press(card, Qt.Key.Key_A)
     until(event_loop_qt, lambda: "Will change" in card_for(store_app, "cancel_order").text, 30)
     card = card_for(store_app, "cancel_order")
     assert "status: processing → cancelled" in card.text, "the store's dry run previews the change"
-    card.setFocus()
-    press(card, Qt.Key.Key_A)
+    assert card.action.state == "proposed" and set(card.buttons) == {"confirm", "cancel"}, "nothing runs before"
+    press(card, Qt.Key.Key_Return)
     until(
         event_loop_qt, lambda: (c := card_for(store_app, "cancel_order")) is not None and c.action.state == "done", 30
     )
@@ -109,7 +117,7 @@ def test_cancellation_demo_to_an_executed_approved_action(
     assert kinds == ["proposed", "approved", "executing", "executed"]
     card_for(store_app, "cancel_order").buttons["undo"].click()  # the customer changes their mind
     until(event_loop_qt, lambda: card_for(store_app, "reinstate_order") is not None, 30)
-    card_for(store_app, "reinstate_order").buttons["approve"].click()
+    approve_and_confirm(event_loop_qt, store_app, "reinstate_order")
     until(event_loop_qt, lambda: card_for(store_app, "reinstate_order").action.state == "done", 30)
     store = DemoStore(tmp_path / "demo-store.sqlite3")
     assert store.call("get_order", {"order_id": "NW-11730"})["status"] == "processing"
@@ -123,7 +131,7 @@ def test_refund_demo_runs_within_the_rep_limit(qtbot, event_loop_qt, store_app: 
     until(event_loop_qt, lambda: card_for(store_app, "refund_payment") is not None, 30)
     card = card_for(store_app, "refund_payment")
     assert "original payment method" in card.text and "You may approve" in card.text
-    card.buttons["approve"].click()
+    approve_and_confirm(event_loop_qt, store_app, "refund_payment")
     until(event_loop_qt, lambda: card_for(store_app, "refund_payment").action.state == "done", 30)
     store = DemoStore(tmp_path / "demo-store.sqlite3")
     order = store.call("get_order", {"order_id": card.action.proposal.arguments["order_id"]})
@@ -192,7 +200,7 @@ def test_a_refund_above_the_limit_needs_a_lead_and_survives_a_restart(
         card = card_for(parts, "refund_payment")
         if round_ == "rep":
             assert card.action.proposal.verdict.kind == "needs_approval" and "Needs a lead" in card.text
-            press(card, Qt.Key.Key_A)
+            approve_and_confirm(event_loop_qt, parts, "refund_payment")
             until(
                 event_loop_qt,
                 lambda parts=parts: card_for(parts, "refund_payment").action.state == "awaiting_second",
@@ -245,9 +253,11 @@ def test_a_store_that_cannot_start_leaves_the_panel_usable(
     parts.panel.open_conversation(demo_conversation("cancellation"))
     play(event_loop_qt, parts, 1)
     until(
-        event_loop_qt, lambda: parts.panel.customer.retry.isVisible() or "Stale" in parts.panel.customer.body.text(), 30
+        event_loop_qt,
+        lambda: parts.panel.customer.retry.isVisible() or "Stale" in parts.panel.customer.record.text(),
+        30,
     )
-    assert "cannot connect" in parts.panel.customer.body.text()
+    assert "cannot connect" in parts.panel.customer.record.text()
     assert parts.panel.suggestions.cards, "advice still works without the store"
     close_app(event_loop_qt, parts, systems)
 

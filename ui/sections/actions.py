@@ -1,8 +1,10 @@
 """Proposed actions: what would run, why, the verdict of the guardrails, and approval from the keyboard.
 
 A card shows the tool and its arguments, the clauses that allow it, whether it can be undone, and
-its state. Focused, ``A`` approves (or, for an action waiting for a lead, asks for the lead's
-approval) and ``Delete`` rejects. Nothing runs without that click or key.
+its state. Focused, ``A`` asks the system what the action would change (its dry run) and shows that on the
+card with Confirm (Enter) and Cancel (Esc): only the confirm approves it. For an action waiting for a lead,
+``A`` asks for the lead's approval. ``Delete`` rejects it, 1-6 rejects it with a reason, + / - thumb it.
+Nothing runs without a confirm.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLay
 
 from copilot.actions.approvals import Action
 from copilot.actions.proposals import NEEDS_INPUT, Proposal
-from ui.sections.cards import CardColumn, cited_clauses, move_between_cards
+from copilot.records.models import Kind, Outcome
+from ui.sections.cards import CardColumn, cited_clauses, move_between_cards, shared_key
 
 _VERDICT = {
     "allowed": ("#2e6b3a", "You may approve"),
@@ -36,6 +39,17 @@ _STATE = {
 }
 
 
+CHECKING = "Asking the system what this would change…"
+NO_PREVIEW = "The system gives no preview of this action: it runs as shown above."
+
+
+def changes(action: Action) -> str:
+    """The dry run's changes in words (``order NW-1 status: processing → cancelled``), at most four."""
+    return "; ".join(
+        f"{c.get('entity')} {c.get('field')}: {c.get('before')} → {c.get('after')}" for c in (action.preview or [])[:4]
+    )
+
+
 def describe(proposal: Proposal) -> str:
     """The action in a few words: the pack's label for it, else the tool and its arguments."""
     if proposal.label:
@@ -49,12 +63,20 @@ class ActionCard(QFrame):
     """One proposed action with the buttons its state allows."""
 
     requested = Signal(str, str)
-    """(verb, action id): ``approve``, ``second`` (a lead's approval), ``preview``, ``reject``, ``run``,
-    ``reconcile``, ``undo``, ``edit`` (fill in its arguments), ``lookup`` (read the record it waits for)."""
+    """(verb, action id): ``approve`` (show what it would change, to confirm), ``confirm``, ``cancel`` (the
+    confirm), ``second`` (a lead's approval), ``reject``, ``run``, ``reconcile``, ``undo``, ``edit`` (fill in
+    its arguments), ``lookup`` (read the record it waits for)."""
+    feedback = Signal(object)
+    """A Feedback for the records: a rejection with its reason (the panel rejects the action), a thumb."""
 
-    def __init__(self, action: Action, parent: QWidget | None = None) -> None:
+    def __init__(self, action: Action, confirming: bool | None = None, parent: QWidget | None = None) -> None:
+        """``confirming``: the rep pressed A and the card waits for Confirm (True once the dry run is known,
+        False while it is asked for); None: not confirming."""
         super().__init__(parent)
         self.action = action
+        self.confirming = (
+            confirming if action.state == "proposed" and action.proposal.verdict.kind != "blocked" else None
+        )
         p, verdict = action.proposal, action.proposal.verdict
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setObjectName("actionCard")
@@ -78,15 +100,12 @@ class ActionCard(QFrame):
         outcome = f"<br><b>{escape(state)}</b>" if state else ""
         if action.message:
             outcome += f"{': ' if state else '<br>'}{escape(action.message)}"
-        if action.preview:
-            changes = "; ".join(
-                f"{c.get('entity')} {c.get('field')}: {c.get('before')} → {c.get('after')}" for c in action.preview[:4]
-            )
-            outcome = (
-                f"<br><span style='color:#333'>Will change: {escape(changes)}</span>{outcome}"
-                if action.state in ("proposed", "awaiting_second")
-                else outcome
-            )
+        if action.preview and action.state in ("proposed", "awaiting_second"):
+            outcome = f"<br><span style='color:#333'>Will change: {escape(changes(action))}</span>{outcome}"
+        elif self.confirming is not None:
+            outcome += f"<br><i>{CHECKING if not self.confirming else NO_PREVIEW}</i>"
+        if self.confirming is not None:
+            outcome += "<br><b>Confirm to approve it; nothing has run yet.</b>"
         args = escape(", ".join(f"{k}: {v}" for k, v in p.arguments.items()))
         self.text = (
             f"<b>{escape(describe(p))}</b><br>"
@@ -97,7 +116,11 @@ class ActionCard(QFrame):
         body.setWordWrap(True)
         body.setTextFormat(Qt.TextFormat.RichText)
         self.setAccessibleName(f"Proposed action: {describe(p)}; {label}")
-        self.setAccessibleDescription("Press A to approve, E to edit its arguments, Delete to reject.")
+        self.setAccessibleDescription(
+            "Enter confirms, Escape cancels."
+            if self.confirming is not None
+            else "Press A to see what it changes and confirm, E to edit its arguments, Delete to reject."
+        )
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
         layout.addWidget(body)
@@ -113,9 +136,14 @@ class ActionCard(QFrame):
 
     def _choices(self) -> list[tuple[str, str]]:
         a, p = self.action, self.action.proposal
+        if self.confirming is not None:
+            return (
+                [("confirm", "Confirm (Enter)"), ("cancel", "Cancel (Esc)")]
+                if self.confirming
+                else [("cancel", "Cancel (Esc)")]
+            )
         if a.state == "proposed" and p.verdict.kind != "blocked":
-            preview = [] if a.preview is not None else [("preview", "Preview")]
-            return [("approve", "Approve (A)"), *preview, ("edit", "Edit…"), ("reject", "Reject")]
+            return [("approve", "Approve… (A)"), ("edit", "Edit…"), ("reject", "Reject")]
         if a.state == "proposed" and p.verdict.lookup_call is not None:
             return [("lookup", "Look it up (L)"), ("reject", "Reject")]
         if a.state == "proposed" and p.verdict.rule in FILLABLE:
@@ -135,7 +163,11 @@ class ActionCard(QFrame):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
-        if key == Qt.Key.Key_E and "edit" in self.buttons:
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and "confirm" in self.buttons:
+            self.buttons["confirm"].click()
+        elif key == Qt.Key.Key_Escape and "cancel" in self.buttons:
+            self.buttons["cancel"].click()
+        elif key == Qt.Key.Key_E and "edit" in self.buttons:
             self.buttons["edit"].click()
         elif key == Qt.Key.Key_L and "lookup" in self.buttons:
             self.buttons["lookup"].click()
@@ -145,6 +177,9 @@ class ActionCard(QFrame):
                 button.click()
         elif key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and "reject" in self.buttons:
             self.buttons["reject"].click()
+        elif (said := shared_key(key, Kind.ACTION, self.action.id)) is not None:
+            if said.outcome is not Outcome.REJECTED or "reject" in self.buttons:
+                self.feedback.emit(said)
         elif not move_between_cards(self, key):
             super().keyPressEvent(event)
 
@@ -154,6 +189,8 @@ class ActionsSection(CardColumn[ActionCard]):
 
     requested = Signal(str, str)
     """(verb, action id) from any card; see ActionCard.requested."""
+    feedback = Signal(object)
+    """A Feedback from any card; see ActionCard.feedback."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(
@@ -161,17 +198,38 @@ class ActionsSection(CardColumn[ActionCard]):
             "Actions appear here when a path calls for one and the system confirms the order or customer.",
             parent,
         )
+        self._actions: list[Action] = []
+        self._confirming: dict[str, bool] = {}
+        """Actions waiting for the rep's confirm: True once what they would change is known."""
 
     def card(self, action_id: str) -> ActionCard | None:
         return next((c for c in self.cards if c.action.id == action_id), None)
 
+    @property
+    def confirming(self) -> set[str]:
+        """The actions waiting for the rep's confirm."""
+        return set(self._confirming)
+
+    def confirm(self, action_id: str, known: bool) -> None:
+        """Show ``action_id`` waiting for the rep's confirm; ``known``: what it would change is known (or that
+        the system cannot tell), else it is being asked for."""
+        self._confirming[action_id] = known
+        self.show_actions(self._actions)
+
+    def end_confirm(self, action_id: str) -> None:
+        """Confirmed or cancelled: the card shows its usual buttons again."""
+        self._confirming.pop(action_id, None)
+        self.show_actions(self._actions)
+
     def show_actions(self, actions: list[Action]) -> None:
         focused = next((c.action.id for c in self.cards if c.hasFocus()), None)
         self._clear()
+        self._actions = actions
         shown = [a for a in actions if a.state != "rejected"]
         for action in shown:
-            card = ActionCard(action)
+            card = ActionCard(action, self._confirming.get(action.id))
             card.requested.connect(self.requested)
+            card.feedback.connect(self.feedback)
             self._add(card)
             if action.id == focused:
                 card.setFocus(Qt.FocusReason.OtherFocusReason)

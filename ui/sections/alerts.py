@@ -1,4 +1,8 @@
-"""What the rep must not miss: the escalation banner and the compliance flags of the newest message."""
+"""What the rep must not miss: the escalation banner and the compliance flags of the newest message.
+
+Each escalation and each flag is a line the rep can focus (Tab) and answer like any card: Delete or 1-6
+rejects it (with a reason), + / - thumbs it.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,13 @@ from collections.abc import Sequence
 from html import escape
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from copilot.reasoning.escalation import Escalation
 from copilot.reasoning.rules import Flag
+from copilot.records.models import Kind, Outcome
+from ui.sections.cards import Feedback, move_between_cards, shared_key
 from ui.sections.policy import snippet
 
 EVIDENCE_CHARS = 90
@@ -21,17 +28,70 @@ def _label(name: str) -> str:
     return name.replace("_", " ")
 
 
+class AlertLine(QLabel):
+    """One escalation or flag: focusable, and answered from the keyboard like a card."""
+
+    feedback = Signal(object)
+
+    def __init__(self, html: str, kind: Kind, key: str, description: str, parent: QWidget | None = None) -> None:
+        super().__init__(html, parent)
+        self.kind, self.key = kind, key
+        self.setWordWrap(True)
+        self.setTextFormat(Qt.TextFormat.RichText)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setAccessibleName(description)
+        self.setAccessibleDescription("Delete or 1 to 6 rejects it with a reason; plus or minus rates it.")
+        self.setStyleSheet("AlertLine:focus { border: 1px solid #2d6cdf; border-radius: 3px; }")
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        if key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+            self.feedback.emit(Feedback(self.kind, self.key, Outcome.REJECTED))
+        elif (said := shared_key(key, self.kind, self.key)) is not None:
+            self.feedback.emit(said)
+        elif not move_between_cards(self, key):
+            super().keyPressEvent(event)
+
+
+class AlertLines(QWidget):
+    """A column of AlertLines, replaced together."""
+
+    feedback = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.lines: list[AlertLine] = []
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(2)
+
+    @property
+    def text(self) -> str:
+        return "<br>".join(line.text() for line in self.lines)
+
+    def show_lines(self, lines: list[tuple[str, Kind, str, str]]) -> None:
+        """(html, kind, record key, accessible name) of each line."""
+        for line in self.lines:
+            self._layout.removeWidget(line)
+            line.hide()
+            line.deleteLater()
+        self.lines = [AlertLine(*line) for line in lines]
+        for line in self.lines:
+            line.feedback.connect(self.feedback)
+            self._layout.addWidget(line)
+
+
 class EscalationBanner(QWidget):
     """Red when a case must go to someone else: reason, triggering turn, queue, tone; opens the handoff."""
 
     handoff_requested = Signal()
+    feedback = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setAccessibleName("Escalation")
-        self._text = QLabel()
-        self._text.setWordWrap(True)
-        self._text.setTextFormat(Qt.TextFormat.RichText)
+        self._text = AlertLines()
+        self._text.feedback.connect(self.feedback)
         self.handoff = QPushButton("Handoff… (Ctrl+H)")
         self.handoff.setAccessibleName("Open the handoff package")
         self.handoff.clicked.connect(self.handoff_requested)
@@ -49,7 +109,11 @@ class EscalationBanner(QWidget):
 
     @property
     def text(self) -> str:
-        return self._text.text()
+        return self._text.text
+
+    @property
+    def lines(self) -> list[AlertLine]:
+        return self._text.lines
 
     def show_escalations(self, escalations: Sequence[Escalation]) -> None:
         self.escalations = tuple(escalations)
@@ -58,11 +122,12 @@ class EscalationBanner(QWidget):
             high = " <b>(high)</b>" if e.severity == "high" else ""
             queue = f" → {escape(e.queue)}" if e.queue else ""
             tone = f"<br><i>{escape(e.tone)}</i>" if e.tone and index == 0 else ""  # one tone line: no clutter
-            lines.append(
+            html = (
                 f"<b>Escalate: {escape(_label(e.category))}</b>{high}{queue}: "
                 f"“{escape(snippet(e.evidence, EVIDENCE_CHARS))}” (message #{e.seq}){tone}"
             )
-        self._text.setText("<br>".join(lines))
+            lines.append((html, Kind.ESCALATION, e.category, f"Escalate: {_label(e.category)}"))
+        self._text.show_lines(lines)
         self.setAccessibleDescription(" ".join(f"Escalate: {_label(e.category)}, message {e.seq}" for e in escalations))
         self.setVisible(bool(escalations))
 
@@ -70,17 +135,19 @@ class EscalationBanner(QWidget):
 class FlagList(QWidget):
     """Compliance flags, one line each with the rule, the words that raised it and the clause."""
 
+    feedback = Signal(object)
+
     def __init__(self, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setAccessibleName(title)
-        self._title = title
-        self._text = QLabel()
-        self._text.setWordWrap(True)
-        self._text.setTextFormat(Qt.TextFormat.RichText)
-        self._text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._title = QLabel(f"<b>{escape(title)}</b>")
+        self._rows = AlertLines()
+        self._rows.feedback.connect(self.feedback)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 4, 8, 4)
-        layout.addWidget(self._text)
+        layout.setSpacing(2)
+        layout.addWidget(self._title)
+        layout.addWidget(self._rows)
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.setStyleSheet("FlagList { background: #fff8f0; border: 1px solid #e8b06a; border-radius: 4px; }")
         self.flags: tuple[Flag, ...] = ()
@@ -88,18 +155,27 @@ class FlagList(QWidget):
 
     @property
     def text(self) -> str:
-        return self._text.text()
+        return f"{self._title.text()}<br>{self._rows.text}"
+
+    @property
+    def lines(self) -> list[AlertLine]:
+        return self._rows.lines
 
     def show_flags(self, flags: Sequence[Flag]) -> None:
         self.flags = tuple(flags)
         rows = [
-            f"<span style='color:{_SEVERITY_COLOUR.get(f.severity, '#333')}'>"
-            f"<b>⚑ {escape(_label(f.category))}</b></span>"
-            f" “{escape(f.evidence)}”: {escape(f.message)} <span style='color:#4a5a7a'>[{escape(f.rule)}"
-            + (f" · {escape(f.clause)}" if f.clause else "")
-            + "]</span>"
+            (
+                f"<span style='color:{_SEVERITY_COLOUR.get(f.severity, '#333')}'>"
+                f"<b>⚑ {escape(_label(f.category))}</b></span>"
+                f" “{escape(f.evidence)}”: {escape(f.message)} <span style='color:#4a5a7a'>[{escape(f.rule)}"
+                + (f" · {escape(f.clause)}" if f.clause else "")
+                + "]</span>",
+                Kind.FLAG,
+                f.rule,
+                f"{_label(f.category)}: {f.message}",
+            )
             for f in flags
         ]
-        self._text.setText(f"<b>{escape(self._title)}</b><br>" + "<br>".join(rows))
+        self._rows.show_lines(rows)
         self.setAccessibleDescription("; ".join(f"{_label(f.category)}: {f.message}" for f in flags))
         self.setVisible(bool(flags))

@@ -1,13 +1,48 @@
-"""A titled column of focusable cards, replaced wholesale on every insight (policy, next steps)."""
+"""A titled column of focusable cards, replaced wholesale on every insight (policy, next steps), and the keys
+every card shares: thumbs up or down, and a rejection with its reason in one keystroke."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from html import escape
 from typing import Generic, TypeVar
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from copilot.records.models import Kind, Outcome, Reason
+from ui.sections.collapsible import Collapsible
+
+REASON_KEYS: dict[int, Reason] = {Qt.Key.Key_1 + i: reason for i, reason in enumerate(Reason)}
+"""1-6 on a focused card reject it with that reason (the records' short list, in its order)."""
+REASON_HINT = " · ".join(f"{i} {r.value.replace('_', ' ')}" for i, r in enumerate(Reason, start=1))
+THUMB_KEYS: dict[int, bool] = {Qt.Key.Key_Plus: True, Qt.Key.Key_Equal: True, Qt.Key.Key_Minus: False}
+"""+ (or =, the same key unshifted) thumbs a focused card up, - down."""
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """What the rep did with one card, for the records (``ReplyDesk.card_decided`` / ``thumb``)."""
+
+    kind: Kind
+    key: str
+    """The card's record key: citation, rule id, escalation category, path title or proposal id."""
+    outcome: Outcome | None = None
+    """A look or a decision; None for a thumb alone."""
+    reason: Reason | None = None
+    """With a rejection: the reason the rep picked."""
+    thumb: bool | None = None
+    """With no outcome: thumbs up (True) or down (False)."""
+
+
+def shared_key(key: int, kind: Kind, card_key: str) -> Feedback | None:
+    """The feedback a key pressed on a card stands for (a thumb, or a rejection with a reason); None for others."""
+    if key in THUMB_KEYS:
+        return Feedback(kind, card_key, thumb=THUMB_KEYS[key])
+    if key in REASON_KEYS:
+        return Feedback(kind, card_key, Outcome.REJECTED, REASON_KEYS[key])
+    return None
 
 
 def cited_clauses(citations: Sequence[str], lead: str = "") -> str:
@@ -32,16 +67,12 @@ def move_between_cards(card: QWidget, key: int) -> bool:
 Card = TypeVar("Card", bound=QWidget)
 
 
-class CardColumn(QWidget, Generic[Card]):
-    """Heading, a status line and the cards below it; subclasses decide what the cards are."""
+class CardColumn(Collapsible, Generic[Card]):
+    """Heading (click it to fold the column), a status line and the cards below it; subclasses decide what the
+    cards are."""
 
     def __init__(self, title: str, status: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setAccessibleName(title)
-        heading = QLabel(title)
-        font = heading.font()
-        font.setBold(True)
-        heading.setFont(font)
+        super().__init__(title, parent)
         self._placeholder = status
         self._status = QLabel(status)
         self._status.setWordWrap(True)
@@ -49,9 +80,7 @@ class CardColumn(QWidget, Generic[Card]):
         self._shown: list[Card] = []
         self._cards = QVBoxLayout()
         self._cards.setSpacing(6)
-        self._layout = QVBoxLayout(self)
-        self._layout.setContentsMargins(0, 0, 0, 0)
-        self._layout.addWidget(heading)
+        self._layout = self.body_layout
         self._layout.addWidget(self._status)
         self._layout.addLayout(self._cards)
 
@@ -80,5 +109,7 @@ class CardColumn(QWidget, Generic[Card]):
         self._status.setText(self._placeholder)
 
     def focus_first(self) -> None:
+        """Focus the first card, unfolding the column if it was folded."""
+        self.set_collapsed(False)
         if self.cards:
             self.cards[0].setFocus(Qt.FocusReason.ShortcutFocusReason)

@@ -6,40 +6,31 @@ from __future__ import annotations
 from html import escape
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QPushButton, QWidget
 
 from copilot.actions.customer import CustomerView
+from ui.sections.collapsible import Collapsible
 
 MAX_ITEMS = 4
 EMPTY = "Looked up once the conversation names a record or the customer."
 
 
-class CustomerSection(QWidget):
+class CustomerSection(Collapsible):
     retry_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__("Customer", parent)
         self.setAccessibleName("Customer record")
-        heading = QLabel("Customer")
-        font = heading.font()
-        font.setBold(True)
-        heading.setFont(font)
-        self.body = QLabel(EMPTY)
-        self.body.setWordWrap(True)
-        self.body.setTextFormat(Qt.TextFormat.RichText)
-        self.body.setStyleSheet("color: #333;")
+        self.record = QLabel(EMPTY)
+        self.record.setWordWrap(True)
+        self.record.setTextFormat(Qt.TextFormat.RichText)
+        self.record.setStyleSheet("color: #333;")
         self.retry = QPushButton("Retry")
         self.retry.setAccessibleName("Retry the customer lookup")
         self.retry.clicked.connect(self.retry_requested)
         self.retry.hide()
-        top = QHBoxLayout()
-        top.addWidget(heading, 1)
-        top.addWidget(self.retry)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(2)
-        layout.addLayout(top)
-        layout.addWidget(self.body)
+        self.header_layout.addWidget(self.retry)
+        self.body_layout.addWidget(self.record)
 
     def show_customer(self, view: CustomerView) -> None:
         lines: list[str] = []
@@ -51,5 +42,5 @@ class CustomerSection(QWidget):
             lines.append(f"<span style='color:#8a5300'>Stale: {escape(view.message)}</span>")
         if not lines:
             lines.append(EMPTY)
-        self.body.setText("<br>".join(lines))
+        self.record.setText("<br>".join(lines))
         self.retry.setVisible(view.stale)

@@ -5,6 +5,7 @@ insert with Ctrl+Enter, an LLM draft on request (Ctrl+G, Esc cancels).
 from __future__ import annotations
 
 from html import escape
+from math import ceil
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QTextCharFormat, QTextCursor
@@ -12,6 +13,9 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, 
 
 from copilot.reasoner import Review
 from ui.sections.alerts import FlagList
+
+MIN_LINES = 10
+"""The editor never shows fewer lines than this: banners, flags and cards give way to it."""
 
 
 class DraftSection(QWidget):
@@ -36,7 +40,8 @@ class DraftSection(QWidget):
         self._state.setStyleSheet("color: #555;")
         self.editor = QPlainTextEdit()
         self.editor.setAccessibleName("Draft reply text")
-        self.editor.setMinimumHeight(110)
+        margins = 2 * (self.editor.frameWidth() + self.editor.document().documentMargin())
+        self.editor.setMinimumHeight(ceil(self.editor.fontMetrics().lineSpacing() * MIN_LINES + margins))
         self.editor.textChanged.connect(self._on_text_changed)
         self.flags = FlagList("Before you send")
         self._reasons = QLabel()

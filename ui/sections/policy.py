@@ -7,8 +7,9 @@ from PySide6.QtGui import QGuiApplication, QKeyEvent, QMouseEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from copilot.pipeline import Insight
+from copilot.records.models import Kind, Outcome
 from retrieval.search import ClauseHit
-from ui.sections.cards import CardColumn, move_between_cards
+from ui.sections.cards import CardColumn, Feedback, move_between_cards, shared_key
 
 SNIPPET_CHARS = 170
 
@@ -21,9 +22,12 @@ def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
 
 
 class ClauseCard(QFrame):
-    """One clause: title, snippet (full text when expanded), citation and score. Enter expands, C copies."""
+    """One clause: title, snippet (full text when expanded), citation and score. Enter expands, C copies,
+    Delete or 1-6 reject it (with a reason), + / - thumb it."""
 
     citation_copied = Signal(str)
+    feedback = Signal(object)
+    """A Feedback for the records: expanded, copied, rejected, a thumb."""
 
     def __init__(self, hit: ClauseHit, expanded: bool = False, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -37,7 +41,9 @@ class ClauseCard(QFrame):
             "#clauseCard:focus { border: 2px solid #2d6cdf; }"
         )
         self.setAccessibleName(f"Policy clause: {hit.title}")
-        self.setAccessibleDescription(f"{hit.citation}. Press Enter to expand, C to copy the citation.")
+        self.setAccessibleDescription(
+            f"{hit.citation}. Press Enter to expand, C to copy the citation, Delete or 1 to 6 to reject it."
+        )
         self._title = QLabel(hit.title)
         font = self._title.font()
         font.setBold(True)
@@ -72,10 +78,13 @@ class ClauseCard(QFrame):
     def toggle(self) -> None:
         self.expanded = not self.expanded
         self._render()
+        if self.expanded:
+            self.feedback.emit(Feedback(Kind.CLAUSE, self.hit.citation, Outcome.EXPANDED))
 
     def copy_citation(self) -> None:
         QGuiApplication.clipboard().setText(self.hit.citation)
         self.citation_copied.emit(self.hit.citation)
+        self.feedback.emit(Feedback(Kind.CLAUSE, self.hit.citation, Outcome.COPIED))
 
     def _render(self) -> None:
         self._body.setText(self.hit.text if self.expanded else snippet(self.hit.text))
@@ -86,6 +95,10 @@ class ClauseCard(QFrame):
             self.toggle()
         elif key == Qt.Key.Key_C:
             self.copy_citation()
+        elif key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+            self.feedback.emit(Feedback(Kind.CLAUSE, self.hit.citation, Outcome.REJECTED))
+        elif (said := shared_key(key, Kind.CLAUSE, self.hit.citation)) is not None:
+            self.feedback.emit(said)
         elif not move_between_cards(self, key):
             super().keyPressEvent(event)
 
@@ -98,6 +111,8 @@ class PolicySection(CardColumn[ClauseCard]):
     """The "Policy" list; replaces its cards on every insight, keeping the ones the rep expanded open."""
 
     citation_copied = Signal(str)
+    feedback = Signal(object)
+    """A Feedback from any card; see ClauseCard.feedback."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Policy", "Policy clauses appear here as the conversation goes.", parent)
@@ -115,6 +130,7 @@ class PolicySection(CardColumn[ClauseCard]):
         for hit in insight.clauses:
             card = ClauseCard(hit, hit.citation in self._expanded)
             card.citation_copied.connect(self.citation_copied)
+            card.feedback.connect(self.feedback)
             self._add(card)
         if insight.clauses:
             self._status.setText(f"For message #{insight.seq}:")

@@ -1,18 +1,23 @@
-"""Suggested resolution paths: steps marked done or next, the clauses behind them; Enter uses a path's
-draft, Delete dismisses it for this conversation.
+"""Suggested resolution paths: steps marked done or next, what the path would do (the tools in words), the
+clauses behind them; Enter uses a path's draft, Delete dismisses it for this conversation (1-6: with a reason).
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Mapping
 from html import escape
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 
+from connectors.contract import ToolInfo
+from copilot.action_policy import ActionPolicy
 from copilot.pipeline import Insight
 from copilot.reasoning.suggest import Suggestion
-from ui.sections.cards import CardColumn, cited_clauses, move_between_cards
+from copilot.records.models import Kind, Outcome
+from ui.sections.cards import CardColumn, cited_clauses, move_between_cards, shared_key
 
 NO_GROUNDED_ANSWER = (
     "No grounded answer: no policy clause or playbook fits this message closely enough. "
@@ -20,11 +25,52 @@ NO_GROUNDED_ANSWER = (
 )
 
 
+def humanised(tool: str) -> str:
+    """A tool's name as words, for a tool the pack and the systems say nothing about (``get_order`` → Get order)."""
+    return tool.replace("_", " ").strip().capitalize()
+
+
+_CLAUSE_END = re.compile(r"[.,;:(]")
+
+
+def tool_namer(policy: ActionPolicy | None, tools: Mapping[str, ToolInfo]) -> Callable[[str], str]:
+    """How a path card names a tool, from what the company declared, never from the engine: a tool that reads
+    one of the pack's record kinds (systems.toml) or its customer card is "Look up the <kind>"; else the
+    connected system's description of it, to its first pause ("Open a support ticket for a customer"); else
+    the name in words."""
+    reads: dict[str, str] = {}
+    if policy is not None:
+        customer = policy.systems.customer
+        reads = dict.fromkeys(customer.tools if customer is not None else (), "customer")
+        for kind in reversed(policy.systems.record):  # the first kind a tool reads names it
+            reads[kind.tool] = kind.name.replace("_", " ")
+
+    def name(tool: str) -> str:
+        if tool in reads:
+            return f"Look up the {reads[tool]}"
+        info = tools.get(tool)
+        described = _CLAUSE_END.split(info.description, maxsplit=1)[0].strip() if info is not None else ""
+        return described if 0 < len(described.split()) <= 10 else humanised(tool)
+
+    return name
+
+
+def tool_list(tools: tuple[str, ...], name: Callable[[str], str]) -> str:
+    """The tools a path uses as one phrase: ``Look up the order, open a support ticket``."""
+    names = [name(t) for t in tools]
+    return ", ".join(n if i == 0 else n[:1].lower() + n[1:] for i, n in enumerate(dict.fromkeys(names)))
+
+
 class PathCard(QFrame):
     accepted = Signal(object)
-    dismissed = Signal(object)
+    dismissed = Signal(object, object)
+    """(suggestion, the Reason the rep picked or None)."""
+    feedback = Signal(object)
+    """A thumb (Feedback) for the records."""
 
-    def __init__(self, suggestion: Suggestion, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, suggestion: Suggestion, tool_name: Callable[[str], str] = humanised, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.suggestion = suggestion
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -34,7 +80,7 @@ class PathCard(QFrame):
             "#pathCard:focus { border: 2px solid #2d6cdf; }"
         )
         self.setAccessibleName(f"Suggested path: {suggestion.title}")
-        self.setAccessibleDescription("Press Enter to use its draft, Delete to dismiss it.")
+        self.setAccessibleDescription("Press Enter to use its draft, Delete to dismiss it, 1 to 6 to say why.")
         steps = []
         for step in suggestion.steps:
             mark = "✓" if step.done else "▸" if step is suggestion.next_step else "·"
@@ -49,7 +95,7 @@ class PathCard(QFrame):
             else ""
         )
         actions = (
-            f"<br><span style='color:#555'>Actions: {escape(', '.join(suggestion.actions))}</span>"
+            f"<br><span style='color:#555'>Does: {escape(tool_list(suggestion.actions, tool_name))}</span>"
             if suggestion.actions
             else ""
         )
@@ -67,7 +113,12 @@ class PathCard(QFrame):
         if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             self.accepted.emit(self.suggestion)
         elif key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
-            self.dismissed.emit(self.suggestion)
+            self.dismissed.emit(self.suggestion, None)
+        elif (said := shared_key(key, Kind.SUGGESTION, self.suggestion.title)) is not None:
+            if said.outcome is Outcome.REJECTED:
+                self.dismissed.emit(self.suggestion, said.reason)
+            else:
+                self.feedback.emit(said)
         elif not move_between_cards(self, key):
             super().keyPressEvent(event)
 
@@ -76,12 +127,16 @@ class SuggestionsSection(CardColumn[PathCard]):
     """The "Next steps" list for the newest message; dismissed paths stay hidden for the conversation."""
 
     accepted = Signal(object)
-    dismissed = Signal(object)
+    dismissed = Signal(object, object)
+    """(suggestion, Reason or None); see PathCard.dismissed."""
+    feedback = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Next steps", "Suggested paths appear here once the customer says what they need.", parent)
         self._dismissed: set[tuple[str, str]] = set()
         self._conversation = ""
+        self.tool_name: Callable[[str], str] = humanised
+        """A tool's name in words (the panel gives the pack's and the systems' words)."""
 
     def show_insight(self, insight: Insight) -> None:
         if insight.conversation_id != self._conversation:
@@ -91,9 +146,10 @@ class SuggestionsSection(CardColumn[PathCard]):
         advice = insight.advice
         shown = [s for s in advice.suggestions if (s.intent, s.title) not in self._dismissed]
         for suggestion in shown:
-            card = PathCard(suggestion)
+            card = PathCard(suggestion, self.tool_name)
             card.accepted.connect(self.accepted)
             card.dismissed.connect(self._dismiss)
+            card.feedback.connect(self.feedback)
             self._add(card)
         if not insight.grounded:
             self._status.setText(NO_GROUNDED_ANSWER)
@@ -102,7 +158,7 @@ class SuggestionsSection(CardColumn[PathCard]):
         else:
             self._status.setText("No playbook fits this message well enough; the policy clauses below still apply.")
 
-    def _dismiss(self, suggestion: Suggestion) -> None:
+    def _dismiss(self, suggestion: Suggestion, reason: object) -> None:
         self._dismissed.add((suggestion.intent, suggestion.title))
-        self.dismissed.emit(suggestion)
+        self.dismissed.emit(suggestion, reason)
         self.show_insight(self._insight)
