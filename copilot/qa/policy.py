@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from base.errors import PackError
 from copilot.action_policy import ActionPolicy, pack_policy
-from copilot.reasoning.guidance import Guidance, line_of, merge, validated
+from copilot.reasoning.guidance import Category, Guidance, PackRule, line_of, merge, validated
 from copilot.reasoning.signals import fold, pack_pattern
 from retrieval.packs import Clause, Pack
 
@@ -57,9 +57,7 @@ class Said(_Strict):
 
     def compiled(self) -> re.Pattern[str] | None:
         """Every language's phrases and patterns as one pattern over ``fold``-ed text (None: no words)."""
-        phrases = self.phrases + tuple(p for ps in self.phrases_by_language.values() for p in ps)
-        patterns = self.patterns + tuple(p for ps in self.patterns_by_language.values() for p in ps)
-        return pack_pattern(phrases, patterns)
+        return pack_pattern(*_all(self))
 
 
 class Evidence(Said):
@@ -119,6 +117,9 @@ class EscalationCheck(_Check, Said):
     kind: Literal["escalation_made"]
     categories: tuple[str, ...] = ()
     tools: tuple[str, ...] = ()
+    due: dict[str, Said] = {}
+    """Category id → more words that make it due, beside escalation.toml's own: the panel also has coded triggers
+    and a classifier, which this fast pass over event files does not run (the records have what they found)."""
 
 
 class ConfirmationCheck(_Check, Said):
@@ -252,22 +253,15 @@ def qa_policy(pack: Pack, origin: str = "") -> QaPolicy | None:
     rules = tuple(
         PackRulePattern(r.id, r.severity, r.message, pattern, r.unless)
         for r in guidance.rules
-        if "rep" in r.scope
-        and (
-            pattern := pack_pattern(
-                r.phrases + _every(r.phrases_by_language), r.patterns + _every(r.patterns_by_language)
-            )
-        )
+        if "rep" in r.scope and (pattern := pack_pattern(*_all(r)))
     )
-    categories = tuple(
-        (c.id, pattern)
-        for c in guidance.categories
-        if (
-            pattern := pack_pattern(
-                c.phrases + _every(c.phrases_by_language), c.patterns + _every(c.patterns_by_language)
-            )
-        )
-    )
+    watched = {c.id: _all(c) for c in guidance.categories}
+    for check in parsed.check:
+        if isinstance(check, EscalationCheck):
+            for category, said in check.due.items():
+                phrases, patterns = _all(said)
+                watched[category] = (watched[category][0] + phrases, watched[category][1] + patterns)
+    categories = tuple((c, pattern) for c, words_of in watched.items() if (pattern := pack_pattern(*words_of)))
     transfer = actions.systems.transfer
     return QaPolicy(
         pack.key,
@@ -284,6 +278,11 @@ def qa_policy(pack: Pack, origin: str = "") -> QaPolicy | None:
 
 def _every(by_language: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
     return tuple(p for ps in by_language.values() for p in ps)
+
+
+def _all(said: Said | PackRule | Category) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(phrases, patterns) of a pack's words in every language."""
+    return said.phrases + _every(said.phrases_by_language), said.patterns + _every(said.patterns_by_language)
 
 
 def _check_references(parsed: QaFile, text: str, where: str, pack: Pack, guidance: Guidance, tools: set[str]) -> None:
@@ -334,7 +333,7 @@ def _check_references(parsed: QaFile, text: str, where: str, pack: Pack, guidanc
         if isinstance(check, FlagsCheck):
             need("rule", check.rules, check.id)
         if isinstance(check, EscalationCheck):
-            need("category", check.categories, check.id)
+            need("category", (*check.categories, *check.due), check.id)
     for cause in parsed.root_cause:
         need("intent", cause.intents, cause.id)
         need("category", cause.categories, cause.id)

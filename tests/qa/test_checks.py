@@ -174,3 +174,15 @@ def test_actions_need_the_customer_s_yes(airline_qa: QaPolicy, tmp_path: Path) -
     )
     assert good == []
     assert bad is not None and bad[0].seq == 3 and "cancel_reservation ran without the customer's yes" in bad[0].reason
+
+
+def test_qa_toml_words_make_an_escalation_due(demo_qa: QaPolicy, tmp_path: Path) -> None:
+    threat = ("customer", "This is the third time, I'm taking legal action.")
+    good, bad = verdicts(
+        demo_qa,
+        "escalation-made",
+        tmp_path,
+        [threat, ("rep", "I've passed this to our team lead, who will contact you today.")],
+        [threat, ("rep", "Sorry about that.")],
+    )
+    assert good == [] and bad is not None and "legal_threat" in bad[0].reason
