@@ -18,7 +18,6 @@ from copilot.action_policy import pack_policy
 from copilot.conversation.state import Conversation
 from copilot.qa.policy import qa_policy
 from copilot.reasoning.guidance import Guidance, check_pack, merge
-from copilot.records.database import engine_for, upgrade
 from copilot.settings import DEMO_PACK, Settings
 from retrieval.cache import CachedEmbedder, EmbeddingCache
 from retrieval.catalog import Catalog, Known, PackVersion
@@ -67,9 +66,7 @@ class Workspace:
             self.catalog = Catalog(home / "catalog.sqlite3")
             self.vectors_at: Path | str = home / "chroma"
         else:
-            engine = engine_for(team.database_url)
-            upgrade(engine)  # the catalog's tables are the records' revision 0004: the first desk creates them
-            self.catalog = Catalog(engine, poll_s=team.poll_s)
+            self.catalog = Catalog.team(team.database_url, poll_s=team.poll_s)
             self.vectors_at = team.chroma_url
         self.store = VectorStore(self.vectors_at, embedder.model_id)
         self.cache = EmbeddingCache(home / "embeddings.sqlite3")

@@ -37,11 +37,13 @@ from sqlalchemy import (
     inspect,
     literal,
     select,
+    text,
     update,
 )
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from base.errors import PackError
+from base.errors import PackError, StoreError
 from retrieval.catalog_tables import (
     CATALOG,
     activations,
@@ -54,7 +56,7 @@ from retrieval.catalog_tables import (
     withdrawals,
 )
 from retrieval.jurisdiction import covers
-from retrieval.lock import AdvisoryLock, Writer, WriterLock
+from retrieval.lock import SCHEMA_KEY, AdvisoryLock, Writer, WriterLock
 from retrieval.packs import Clause, Manifest, Pack
 
 
@@ -69,10 +71,10 @@ def _content_hash(
     """Clauses count in id order and guidance in file order, so a version read back from the catalog hashes
     as the pack it was loaded from."""
     digest = hashlib.sha256()
-    for clause_id, title, text, regions in sorted(clause_rows):
-        digest.update(json.dumps([clause_id, title, text, list(regions)]).encode())
-    for file, text in sorted(guidance_files):
-        digest.update(json.dumps([file, text]).encode())
+    for clause_id, title, body, regions in sorted(clause_rows):
+        digest.update(json.dumps([clause_id, title, body, list(regions)]).encode())
+    for file, body in sorted(guidance_files):
+        digest.update(json.dumps([file, body]).encode())
     return digest.hexdigest()
 
 
@@ -137,6 +139,8 @@ _CLAUSE_COLUMNS = (
     clauses.c.jurisdictions,
 )
 _VERSION_COLUMNS = tuple(pack_versions.c)
+CONNECT_TIMEOUT_S = 5
+"""How long a team database may take to answer before opening the catalog fails, naming it."""
 _LAST = 1 << 30
 """The rank of a pack without a priority row: after every ranked one."""
 
@@ -204,6 +208,29 @@ class Catalog:
         self._checked = time.monotonic()
         self._generation = self._stored_generation()
         self._hash_older_versions()
+
+    @classmethod
+    def team(cls, url: str, *, poll_s: float) -> Catalog:
+        """The catalog in a team's PostgreSQL database at ``url``, its tables made if it has none yet (the records'
+        revision 0004 makes the same ones; whichever comes first, under the same lock)."""
+        try:
+            parsed = make_url(url)
+        except ArgumentError as exc:
+            raise StoreError(f"database_url {url!r} in settings.json is not a database URL ({exc})") from None
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")  # psycopg 3, the driver installed
+        engine = create_engine(parsed, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT_S})
+        try:
+            with engine.begin() as db:
+                db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_KEY})
+                CATALOG.create_all(db)
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"the team database {parsed.render_as_string(hide_password=True)} cannot be opened "
+                f"({exc.__class__.__name__}: {str(exc).splitlines()[0]}); check database_url in settings.json and "
+                "that the server is reachable (docs/deployment.md)"
+            ) from None
+        return cls(engine, poll_s=poll_s)
 
     @property
     def generation(self) -> int:

@@ -24,6 +24,9 @@ log = logging.getLogger("copilot.retrieval")
 
 PACK_WRITER_KEY = 0x7061636B73
 """The advisory lock key of the packs' writer in a team database (``packs`` in ASCII)."""
+SCHEMA_KEY = 0x636F70696C6F74
+"""The advisory lock key held while a team database's tables are created or upgraded (``copilot`` in ASCII), by
+the records' migrations and by a catalog opening a database before them, so desks starting together do it once."""
 
 
 class Writer(Protocol):

@@ -12,14 +12,13 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from base.errors import RecordsError
+from retrieval.lock import SCHEMA_KEY
 
 DEFAULT_FILE = "journal.sqlite3"
 """The records' SQLite file in the data folder: the journal's own file, so an older folder is upgraded in place."""
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 CONNECT_TIMEOUT_S = 5
 """How long a records server may take to answer before the app gives up on it (and runs without records)."""
-_UPGRADE_LOCK = 0x636F70696C6F74
-"""PostgreSQL advisory lock key held while upgrading, so desks starting together upgrade a team database once."""
 
 
 def sqlite_url(path: Path) -> str:
@@ -85,7 +84,7 @@ def upgrade(engine: Engine) -> None:
     try:
         with engine.begin() as connection:
             if connection.dialect.name == "postgresql":
-                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _UPGRADE_LOCK})
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_KEY})
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
     except (SQLAlchemyError, ValueError) as exc:  # ValueError: a row an upgrade cannot convert

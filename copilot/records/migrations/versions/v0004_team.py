@@ -27,7 +27,7 @@ def _tables() -> list[sa.Table]:
 def upgrade() -> None:
     bind = op.get_bind()
     for table in _tables():
-        table.create(bind)
+        table.create(bind, checkfirst=True)  # a team's catalog may have made its own first (retrieval/catalog.py)
 
 
 def downgrade() -> None:
