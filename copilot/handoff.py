@@ -116,10 +116,11 @@ def build_handoff(conversation: Conversation, insight: Insight, plans: Sequence[
             evidence = next((s for s in _sentences(turn.text) if escalation.evidence.split(" (")[0] in s), None)
             if evidence:
                 parts.append(f"Later: “{evidence}”")
-    known = {k: v for k, v in advice.facts.values.items() if advice.facts.sources.get(k) != "conversation"}
-    if known or advice.facts.get("order_id"):
-        shown = {"order_id": advice.facts.get("order_id"), **known}
-        parts.append("Known: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in shown.items() if v) + ".")
+    facts = advice.facts
+    known = [k for k in facts.values if facts.sources.get(k) != "conversation" and k != "currency"]
+    if known or facts.get("order_id"):
+        named = dict.fromkeys(["order_id", *known]) if facts.get("order_id") else dict.fromkeys(known)
+        parts.append("Known: " + ", ".join(f"{k.replace('_', ' ')} {facts.shown(k)}" for k in named) + ".")
     if len(customer) > 1:
         parts.append(f"Last from the customer: “{' '.join(_sentences(customer[-1].text)[:2])}”")
     tried = [
@@ -129,7 +130,11 @@ def build_handoff(conversation: Conversation, insight: Insight, plans: Sequence[
         for s in _sentences(t.text)
         if _TRIED.search(s)
     ]
-    tried += [f"System lookup: {t.name}" for t in conversation.tools if t.kind == "call" and t.seq <= insight.seq]
+    tried += [
+        f"Looked up in the systems: {t.name.replace('_', ' ')}"
+        for t in conversation.tools
+        if t.kind == "call" and t.seq <= insight.seq
+    ]
     paths = [
         {
             "title": s.title,
