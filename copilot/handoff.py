@@ -118,9 +118,9 @@ def build_handoff(conversation: Conversation, insight: Insight, plans: Sequence[
                 parts.append(f"Later: “{evidence}”")
     facts = advice.facts
     known = [k for k in facts.values if facts.sources.get(k) != "conversation" and k != "currency"]
-    if known or facts.get("order_id"):
-        named = dict.fromkeys(["order_id", *known]) if facts.get("order_id") else dict.fromkeys(known)
-        parts.append("Known: " + ", ".join(f"{k.replace('_', ' ')} {facts.shown(k)}" for k in named) + ".")
+    shown = list(dict.fromkeys(["order_id", *known] if facts.get("order_id") else known))
+    if shown:
+        parts.append("Known: " + ", ".join(f"{k.replace('_', ' ')} {facts.shown(k)}" for k in shown) + ".")
     if len(customer) > 1:
         parts.append(f"Last from the customer: “{' '.join(_sentences(customer[-1].text)[:2])}”")
     tried = [
