@@ -64,10 +64,17 @@ class Case:
     @cached_property
     def acknowledges(self) -> bool:
         """Whether the customer's newest message only thanks or agrees ("yes that's fine, thank you", "that's a
-        relief"): one of the pack's acknowledgement phrases, no question, and short (the pack's ``max_words``)."""
+        relief"): an answer to the rep, with one of the pack's acknowledgement phrases, no question, no record id
+        (a request about another order), and short (the pack's ``max_words``)."""
         turn = self.customer_turn
         said = self.guidance.acknowledgement
-        if turn is None or "?" in turn.text or len(_WORDS.findall(turn.text)) > said.max_words:
+        if (
+            turn is None
+            or not any(t.role == "rep" and t.seq < turn.seq for t in self.turns)
+            or "?" in turn.text
+            or len(_WORDS.findall(turn.text)) > said.max_words
+            or any(re.search(pattern, turn.text) for _, pattern in self.guidance.id_patterns)
+        ):
             return False
         pattern = said.pattern(reading_languages(turn.text, self.guidance.languages))
         return pattern is not None and pattern.search(fold(turn.text)) is not None

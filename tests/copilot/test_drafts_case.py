@@ -178,6 +178,10 @@ def test_thanks_gets_a_closing_reply_not_the_paths_questions(guidance: Guidance)
     assert opened.source == "template"  # thanks with a new request is a request
     asks = replace(conversation, turns=(*conversation.turns[:2], Turn(3, "customer", "thanks, when will it come?")))
     assert drafted(guidance, asks, "accessibility_needs").source == "template"
+    another = replace(conversation, turns=(*conversation.turns[:2], Turn(3, "customer", "thanks. and NW-12345 too")))
+    assert drafted(guidance, another, "accessibility_needs").source == "template"  # a record id: a request
+    first = chat(("customer", "Hi, thanks, I'd like to cancel my order please"))
+    assert drafted(guidance, first, "cancel_order").source == "template"  # nothing to acknowledge yet
     spanish = chat(
         ("customer", "Mi pedido no ha llegado todavía y ya ha pasado más de una semana desde la compra."),
         ("rep", "Ya lo he revisado."),
