@@ -388,7 +388,6 @@ def summary(proposals: Sequence[Proposal]) -> list[dict[str, Any]]:
             "approver_role": p.verdict.approver_role,
             "rule": p.verdict.rule,
             "clause": p.verdict.clause,
-            "party": p.party,
         }
         for p in proposals
     ]
