@@ -9,6 +9,7 @@ examples, to see what policy text is missing.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +28,10 @@ from retrieval.embed import Embedder
 DISTANCE = 0.6
 """Cosine distance under which two questions are the same gap (average linkage; tuned on
 ``resources/eval/gaps.jsonl``: adjusted Rand index 0.95 at 0.6, 0.91 at 0.55, 1.0 at 0.65, 0.80 at 0.7)."""
+MIN_WORDS = 3
+WORD = re.compile(r"[^\W\d_]{2,}")
+PLACEHOLDER = re.compile(r"\[[A-Z_]+_\d+\]")
+"""A redacted piece of personal data (``[EMAIL_1]``): not a word of the question."""
 NO_CLAUSE = "no clause"
 REWRITTEN = "rewritten"
 
@@ -81,8 +86,14 @@ def gap_questions(records: Records, since: datetime | None = None) -> list[GapQu
         return [
             GapQuestion(q.conversation_id, q.seq, q.text, NO_CLAUSE if not q.answered else REWRITTEN, q.topic)
             for q in session.scalars(questions)
-            if not q.answered or (q.conversation_id, q.seq) in edited
+            if (not q.answered or (q.conversation_id, q.seq) in edited) and _asks(q.text)
         ]
+
+
+def _asks(text: str) -> bool:
+    """Whether a message has words enough to ask something: an id, a code or an email address alone (what
+    customers send when asked for one) is no question a clause could answer."""
+    return len(WORD.findall(PLACEHOLDER.sub(" ", text))) >= MIN_WORDS
 
 
 def cluster(vectors: np.ndarray, distance: float = DISTANCE) -> list[int]:

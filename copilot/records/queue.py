@@ -136,7 +136,7 @@ def items(records: Records, rep: str | None = None, since: datetime | None = Non
                     insert.seq,
                     insert.rep,
                     insert.at,
-                    insert.text,
+                    "",
                     insert.text,
                     "not backed: " + "; ".join(f"{span['text']!r} ({span['reason']})" for span in insert.unsupported),
                     "",
@@ -161,7 +161,9 @@ def items(records: Records, rep: str | None = None, since: datetime | None = Non
             ),
         ]
     return sorted(
-        (item for item in found if (item.source, item.source_id) not in reviewed), key=lambda i: i.at, reverse=True
+        (item for item in found if (item.source, item.source_id) not in reviewed),
+        key=lambda i: (i.at, i.source, i.source_id),
+        reverse=True,
     )
 
 

@@ -148,7 +148,7 @@ def conversations(records: Records, which: ConversationFilter = ConversationFilt
                 () if wrapup is None else tuple(wrapup.root_causes),
             )
         )
-    return sorted(rows, key=lambda row: row.started, reverse=True)
+    return sorted(rows, key=lambda row: (row.started, row.conversation_id), reverse=True)
 
 
 @dataclass(frozen=True)
