@@ -21,6 +21,7 @@ from connectors.systems import Systems
 from copilot.actions.approvals import ACTIONS_FILE, Desk
 from copilot.actions.audit import AUDIT_FILE, AuditLog
 from copilot.actions.connections import configured, connect
+from copilot.actions.credentials import LEADS_FILE
 from copilot.pipeline import Pipeline
 from copilot.records.folder import open_records
 from copilot.session.live import Session
@@ -34,6 +35,7 @@ from retrieval.store import preload
 from ui.bridge import Bridge
 from ui.lifetime import AppEmbedder, QuitOnSignals
 from ui.panel import Panel
+from ui.review import review_entry
 from ui.sections.collapsible import PANEL_FILE
 from ui.stall import StallMonitor
 
@@ -157,6 +159,7 @@ def compose(
     panel.handoff_requested.connect(lambda: open_handoff(parts))
     panel.settings_requested.connect(lambda: open_settings(parts, folder))
     panel.packs_requested.connect(lambda: open_packs(parts))
+    review_entry(panel, records, folder / LEADS_FILE, ready, parts.windows)  # leads: Ctrl+Shift+L
     panel.draft.preview_requested.connect(lambda: show_preview(parts))
     return parts
 
