@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -211,11 +211,15 @@ class Panel(QWidget):
         cards.setWidget(advice)
         cards.setFrameShape(QScrollArea.Shape.NoFrame)
         cards.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Tab goes to the cards themselves
-        split = QSplitter(Qt.Orientation.Vertical)
+        self.split = split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.transcript)
         split.addWidget(cards)
         split.addWidget(self.draft)
         split.setSizes([150, 400, 300])  # advice and the draft get the larger share: they are what the rep acts on
+        self._room = QTimer(self)
+        self._room.setSingleShot(True)
+        self._room.setInterval(0)  # once the draft's notes are laid out
+        self._room.timeout.connect(self._keep_editor_room)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.addWidget(self.header)
@@ -256,6 +260,7 @@ class Panel(QWidget):
             source.feedback.connect(self._on_feedback)
         self.action_cards.feedback.connect(self._on_feedback)
         bridge.review_arrived.connect(self.draft.show_review)
+        bridge.review_arrived.connect(self._room.start)
         bridge.draft_stream.connect(self._on_draft_stream)
         bridge.draft_error.connect(lambda _seq, message: self.draft.stream_failed(message))
         self.suggestions.accepted.connect(self._on_suggestion_accepted)
@@ -406,8 +411,26 @@ class Panel(QWidget):
         else:
             self._use_current_draft()
 
+    def _keep_editor_room(self) -> None:
+        """Give the draft pane what its editor's minimum and the notes under it (reasons, flags) take, from the
+        cards first, then the transcript: a splitter reads its panes' minimum sizes, which do not count the
+        lines wrapped labels need, so notes that appear later would squeeze the editor."""
+        transcript, cards, draft = self.split.sizes()
+        short = self.draft.needed_height() - draft
+        if short <= 0:
+            return
+        floors = (self.transcript.minimumSizeHint().height(), self.cards_area.minimumSizeHint().height())
+        from_cards = min(short, max(0, cards - floors[1]))
+        from_transcript = min(short - from_cards, max(0, transcript - floors[0]))
+        self.split.setSizes([transcript - from_transcript, cards - from_cards, draft + from_cards + from_transcript])
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._room.start()
+
     def _use_current_draft(self) -> None:
         """Show the copilot's draft for the newest message (or a saved edit of it after a restart)."""
+        self._room.start()
         insight = self._insight
         if insight is None:
             return

@@ -63,8 +63,9 @@ def render_screenshot(
                 await _settle_actions(parts, approve)
                 if approve_plan:
                     await _run_plan(parts)
-                shown_cards = parts.panel.plan_cards if approve_plan else parts.panel.action_cards
-                parts.panel.cards_area.ensureWidgetVisible(shown_cards, 0, 0)
+                if approve or approve_plan:  # the card that changed; else the top, as the rep first sees it
+                    shown_cards = parts.panel.plan_cards if approve_plan else parts.panel.action_cards
+                    parts.panel.cards_area.ensureWidgetVisible(shown_cards, 0, 0)
         shown: QWidget = parts.panel
         if window == "packs":
             from ui.admin.packs import PacksWindow

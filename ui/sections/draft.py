@@ -64,7 +64,7 @@ class DraftSection(QWidget):
         buttons.addWidget(self.ai)
         buttons.addWidget(self.preview)
         buttons.addStretch(1)
-        layout = QVBoxLayout(self)
+        self._column = layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(heading)
         layout.addWidget(self._state)
@@ -77,6 +77,18 @@ class DraftSection(QWidget):
         self.streaming = False
         self.edited_by_rep = False
         self.seq = -1
+
+    def needed_height(self) -> int:
+        """The height the editor's minimum and the lines shown around it take at the current width (a layout's
+        minimum size does not count the lines its wrapped labels need)."""
+        need = self.editor.minimumHeight()
+        for index in range(self._column.count()):
+            item = self._column.itemAt(index)
+            if item is None or item.widget() is self.editor or item.isEmpty():
+                continue
+            wide = item.heightForWidth(self.width()) if item.hasHeightForWidth() else -1
+            need += self._column.spacing() + (wide if wide >= 0 else item.sizeHint().height())
+        return need
 
     @property
     def state_text(self) -> str:

@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, QWidget
 
-from copilot.conversation.state import Conversation
+from copilot.conversation.state import Conversation, ToolEvent
 
 _ROLE_LABEL = {"customer": "Customer", "rep": "You", "system": "System"}
 _ROLE_COLOUR = {"customer": "#1b3a6b", "rep": "#2b2b2b", "system": "#6b6b6b"}
@@ -43,15 +43,7 @@ class TranscriptSection(QListWidget):
             (t.seq, "turn", t.role, f"{_ROLE_LABEL.get(t.role, t.role)}: {_shown_text(t.full_text or t.text)}")
             for t in conversation.turns
         ]
-        entries += [
-            (
-                e.seq,
-                "tool",
-                "system",
-                f"⚙ {e.name}({_short(e.payload)})" if e.kind == "call" else f"⚙ {e.name} → {_short(e.payload)}",
-            )
-            for e in conversation.tools
-        ]
+        entries += [(e.seq, "tool", "system", _tool_line(e)) for e in conversation.tools]
         for seq, kind, role, text in sorted(entries):
             if (kind, seq) in self._shown:
                 continue
@@ -65,6 +57,22 @@ class TranscriptSection(QListWidget):
                 item.setFont(font)
             self.addItem(item)
         self.scrollToBottom()
+
+
+def _tool_line(event: ToolEvent) -> str:
+    """A system's call or answer in words, not JSON: ``⚙ Get order → status: shipped · total: 89.5 · …``."""
+    name = event.name.replace("_", " ").capitalize()
+    record = event.record()
+    if record is None:
+        shown = _short(event.payload)
+    else:
+        fields = [
+            f"{k.replace('_', ' ')}: {v}" if not isinstance(v, dict | list) else f"{k.replace('_', ' ')}: {len(v)}"
+            for k, v in record.items()
+            if v not in (None, "", [], {})
+        ]
+        shown = _short(" · ".join(fields))
+    return f"⚙ {name} ({shown})" if event.kind == "call" else f"⚙ {name} → {shown}"
 
 
 def _short(text: str, limit: int = 90) -> str:
