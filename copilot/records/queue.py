@@ -138,7 +138,7 @@ def items(records: Records, rep: str | None = None, since: datetime | None = Non
                     insert.at,
                     "",
                     insert.text,
-                    "not backed: " + "; ".join(f"{span['text']!r} ({span['reason']})" for span in insert.unsupported),
+                    "not backed: " + ", ".join(repr(span["text"]) for span in insert.unsupported),
                     "",
                 )
                 for insert in session.scalars(inserts)

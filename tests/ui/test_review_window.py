@@ -92,6 +92,14 @@ def test_queue_verdicts_take_items_out(window: ReviewWindow, records: Records) -
     queue = window.queue
     assert [item.concern for item in queue.items] == ["rejected", "rewritten"]
     assert window.tabs.tabText(2) == "Queue (2)"
+    assert [queue.concern.itemText(i) for i in range(queue.concern.count())] == [
+        "all (2)",
+        "rejected (1)",
+        "rewritten (1)",
+    ]
+    queue.concern.setCurrentIndex(2)
+    assert [item.concern for item in queue.items] == ["rewritten"]
+    queue.concern.setCurrentIndex(0)
     queue.list.selectRow(0)
     queue.dismiss_selected()
     assert [item.concern for item in queue.items] == ["rewritten"] and window.tabs.tabText(2) == "Queue (1)"

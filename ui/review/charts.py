@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date
 from itertools import pairwise
 from math import ceil
 from typing import Any
@@ -36,8 +37,12 @@ def bar_chart(
     unit: str = "",
     horizontal: bool = False,
     top: float | None = None,
+    across: str = "",
 ) -> QChartView:
-    """A bar chart of one value per category for each named set; an empty one says there is nothing yet."""
+    """A bar chart of one value per category for each named set; an empty one says there is nothing yet.
+    Horizontal bars list the first category on top; ``across`` titles the category axis."""
+    if horizontal:  # Qt draws the first category at the bottom
+        categories, sets = categories[::-1], {name: values[::-1] for name, values in sets.items()}
     chart = QChart()
     chart.setTitle(title)
     chart.setMargins(QMargins(4, 4, 4, 4))
@@ -52,9 +57,9 @@ def bar_chart(
         series.append(bars)
     chart.addSeries(series)
     labels = QBarCategoryAxis()
-    labels.append(list(categories) or ["no records yet"])
-    if len(categories) > 6 and not horizontal:
-        labels.setLabelsAngle(-60)  # dates side by side do not fit a chart's width
+    labels.append(list(categories) or ["none in this view"])
+    if across:
+        labels.setTitleText(across)
     axis = QValueAxis()
     highest = max((v for vs in sets.values() for v in vs), default=0.0)
     axis.setRange(0, top if top is not None else max(ceil(highest * 1.1), 1))
@@ -80,9 +85,16 @@ def _percent(rates: Mapping[Any, Mapping[Kind, float]], kind: Kind) -> list[floa
     return [100 * by_kind.get(kind, 0.0) for by_kind in rates.values()]
 
 
+def _span(days: Sequence[date]) -> str:
+    """The days a chart covers, as the title under its day-of-month labels."""
+    if not days:
+        return ""
+    return f"day, {days[0]:%b %d}" + (f" – {days[-1]:%b %d}" if days[-1] != days[0] else "")
+
+
 def chart_views(charts: Charts) -> list[QChartView]:
     """Every chart of the review, in reading order."""
-    days = [day.strftime("%m-%d") for day in charts.acceptance_by_day]
+    days = [day.strftime("%d") for day in charts.acceptance_by_day]  # two weeks of full dates do not fit
     reps = list(charts.acceptance_by_rep)
     kinds = (Kind.SUGGESTION, Kind.DRAFT)
     by_day = {f"{kind}s": _percent(charts.acceptance_by_day, kind) for kind in kinds}
@@ -95,6 +107,7 @@ def chart_views(charts: Charts) -> list[QChartView]:
             by_day,
             unit="% of shown",
             top=100,
+            across=_span(list(charts.acceptance_by_day)),
         ),
         bar_chart(
             "Suggestions and drafts used, per rep",
@@ -127,9 +140,10 @@ def chart_views(charts: Charts) -> list[QChartView]:
         ),
         bar_chart(
             "Latency the reps waited (p95), per day",
-            [day.strftime("%m-%d") for day in charts.latency_p95_by_day],
+            [day.strftime("%d") for day in charts.latency_p95_by_day],
             {"ms": list(charts.latency_p95_by_day.values())},
             unit="ms",
+            across=_span(list(charts.latency_p95_by_day)),
         ),
     ]
 

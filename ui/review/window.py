@@ -4,6 +4,7 @@ and the knowledge gaps, over the records every desk writes."""
 from __future__ import annotations
 
 import html
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from base.errors import CopilotError
 from copilot.records import queue
 from copilot.records.export import export
 from copilot.records.gaps import knowledge_gaps
-from copilot.records.models import Ending, Kind, Outcome
+from copilot.records.models import Concern, Ending, Kind, Outcome
 from copilot.records.review import ConversationFilter, Step, cards_in, charts, choices, conversations, timeline
 from copilot.records.store import CardRecord, Records
 from retrieval.embed import Embedder
@@ -256,12 +257,22 @@ class QueueView(QWidget):
     def __init__(self, records: Records, lead: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.records, self.lead = records, lead
+        self.waiting: list[queue.Item] = []
+        """Every item no lead has given a verdict on."""
         self.items: list[queue.Item] = []
+        """The items listed (of the kind chosen)."""
         self.list = table(["Why", "Rep", "Conversation", "Msg", "Detail", "Clause", "Shown", "Sent"])
         self.list.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.problem = QLabel()
         self.problem.setStyleSheet("color: #a33;")
         self.problem.setWordWrap(True)
+        self.concern = QComboBox()
+        self.concern.setAccessibleName("Show the items of one kind")
+        self.concern.currentIndexChanged.connect(self._show)
+        kinds = QHBoxLayout()
+        kinds.addWidget(QLabel("Why:"))
+        kinds.addWidget(self.concern)
+        kinds.addStretch(1)
         buttons = QHBoxLayout()
         for text, slot in (
             ("Dismiss", self.dismiss_selected),
@@ -273,13 +284,31 @@ class QueueView(QWidget):
             buttons.addWidget(button)
         buttons.addStretch(1)
         layout = QVBoxLayout(self)
+        layout.addLayout(kinds)
         layout.addWidget(self.list)
         layout.addWidget(self.problem)
         layout.addLayout(buttons)
         self.refresh()
 
     def refresh(self) -> None:
-        self.items = queue.items(self.records)
+        """Read the queue again; the chooser offers each kind of item with how many wait."""
+        self.waiting = queue.items(self.records)
+        counts = Counter(item.concern for item in self.waiting)
+        kept = self.concern.currentData()
+        self.concern.blockSignals(True)
+        self.concern.clear()
+        self.concern.addItem(f"all ({len(self.waiting)})", None)
+        for concern in Concern:
+            if counts[concern]:
+                self.concern.addItem(f"{concern.replace('_', ' ')} ({counts[concern]})", concern)
+        self.concern.setCurrentIndex(max(self.concern.findData(kept), 0))
+        self.concern.blockSignals(False)
+        self._show()
+        self.counted.emit(len(self.waiting))
+
+    def _show(self) -> None:
+        chosen = self.concern.currentData()
+        self.items = [item for item in self.waiting if chosen is None or item.concern == chosen]
         fill(
             self.list,
             [
@@ -298,7 +327,6 @@ class QueueView(QWidget):
         )
         for column, width in enumerate((120, 50, 200, 40, 260, 150, 300, 300)):
             self.list.setColumnWidth(column, width)
-        self.counted.emit(len(self.items))
 
     def selected(self) -> queue.Item | None:
         rows = self.list.selectionModel().selectedRows()
