@@ -66,6 +66,7 @@ def print_line(record: dict[str, object]) -> None:
 
 
 async def _listen(args: argparse.Namespace) -> int:
+    from connectors.chatwoot import webhook_secret
     from copilot.replay import insight_record
     from copilot.session.headless import AnalyseAll
     from copilot.session.inbox import Inbox
@@ -84,7 +85,8 @@ async def _listen(args: argparse.Namespace) -> int:
     )
     inbox = Inbox(loop, analyst.apply, hold_s=args.hold_ms / 1000)
     chatwoot = _chatwoot(folder, inbox) if args.chatwoot else None
-    endpoint = PushEndpoint(inbox, token, settings.listen_port if args.port is None else args.port)
+    port = settings.push_port() if args.port is None else args.port
+    endpoint = PushEndpoint(inbox, token, port, webhook_secret(folder))
     stop = asyncio.Event()
     for number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(number, stop.set)
@@ -112,18 +114,15 @@ async def _listen(args: argparse.Namespace) -> int:
 
 def _chatwoot(folder: Path, inbox: Inbox) -> ChatwootConnector:
     """The connector of connectors.toml's [chatwoot], delivering to ``inbox``; ConfigError if there is none."""
-    from connectors.chatwoot import ChatwootClient, ChatwootConnector
-    from connectors.config import CONNECTORS_FILE, load_chatwoot
-    from connectors.secrets import lookup
+    from connectors.chatwoot import open_chatwoot
+    from connectors.config import CONNECTORS_FILE
 
-    path = folder / CONNECTORS_FILE
-    config = load_chatwoot(path)
-    if config is None:
-        raise ConfigError(f"{path}: has no [chatwoot] table; add one (docs/connectors.md, 'Chatwoot')")
-    token = lookup(config.token_env, "copilot", "chatwoot").key
-    if not token:
-        raise ConfigError(f"chatwoot: no access token; set {config.token_env} (or the keyring entry copilot/chatwoot)")
-    return ChatwootConnector(ChatwootClient(config, token), _delivering(inbox))
+    connector = open_chatwoot(folder, _delivering(inbox))
+    if connector is None:
+        raise ConfigError(
+            f"{folder / CONNECTORS_FILE}: has no [chatwoot] table; add one (docs/connectors.md, 'Chatwoot')"
+        )
+    return connector
 
 
 def _delivering(inbox: Inbox) -> Callable[[list[dict[str, object]]], None]:

@@ -31,16 +31,23 @@ import email.utils
 import enum
 import hashlib
 import hmac
+import json
 import logging
+import os
+import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
+import keyring
+from pydantic import ValidationError
 
-from base.errors import ConnectorError, MalformedReply, ReplyLost, SystemUnavailable, ToolRefused
-from connectors.config import ChatwootConfig
+from base.errors import ConfigError, ConnectorError, MalformedReply, ReplyLost, SystemUnavailable, ToolRefused
+from connectors.config import CONNECTORS_FILE, ChatwootConfig, load_chatwoot
+from connectors.secrets import KEYRING_FAILURES, KeySource, lookup
 
 log = logging.getLogger("copilot.connectors")
 
@@ -52,7 +59,10 @@ RETRIES = 4
 """Tries of one request after the first, on a 429, a 5xx or a dropped connection."""
 MAX_WAIT_S = 60.0
 """Longest wait for one retry, whatever a Retry-After asks (a rep's panel should not go quiet longer)."""
+KEYRING_ENTRY = ("copilot", "chatwoot")
+"""The OS keyring entry (service, name) of the rep's access token, tried after ``token_env``."""
 _MESSAGE_TYPES = {0: "incoming", 1: "outgoing", 2: "activity", 3: "template"}
+_TABLE = re.compile(r"^\s*\[")
 Record = dict[str, Any]
 
 
@@ -210,9 +220,10 @@ class ChatwootClient:
         found: list[Record] = []
         page = 1
         while True:
-            body = await self._request(
-                "GET", "/conversations", "list conversations", {"assignee_type": "me", "page": page}
-            )
+            query: dict[str, Any] = {"assignee_type": "me", "page": page}
+            if self.config.inbox_id:
+                query["inbox_id"] = self.config.inbox_id
+            body = await self._request("GET", "/conversations", "list conversations", query)
             data = body.get("data")
             items = data.get("payload") if isinstance(data, dict) else None
             if not isinstance(items, list):
@@ -410,3 +421,76 @@ class ChatwootConnector:
     async def aclose(self) -> None:
         self._set(State.CLOSED, "")
         await self.client.aclose()
+
+
+def access_token(token_env: str) -> KeySource:
+    """The rep's access token: the variable ``token_env`` names, else the OS keyring entry ``copilot``/``chatwoot``."""
+    return lookup(token_env, *KEYRING_ENTRY)
+
+
+def store_token(token: str) -> None:
+    """Keep the rep's access token in the OS keyring (ConfigError when there is none here)."""
+    try:
+        keyring.set_password(*KEYRING_ENTRY, token.strip())
+    except KEYRING_FAILURES as exc:
+        raise ConfigError(
+            "chatwoot: no OS keyring is available here, so the token cannot be saved; set CHATWOOT_API_TOKEN "
+            "(or the variable [chatwoot].token_env names) instead"
+        ) from exc
+
+
+def open_chatwoot(
+    folder: Path,
+    deliver: Callable[[list[Record]], object],
+    on_state: Callable[[State, str], None] = lambda *_: None,
+) -> ChatwootConnector | None:
+    """The connector of the data folder's ``connectors.toml`` ``[chatwoot]``, delivering to ``deliver``; None
+    when there is no such table. ConfigError names what is missing (the table's field, or the token)."""
+    config = load_chatwoot(folder / CONNECTORS_FILE)
+    if config is None:
+        return None
+    token = access_token(config.token_env)
+    if not token.key:
+        raise ConfigError(
+            f"chatwoot: no access token; set {config.token_env} or save the token in Settings (OS keyring "
+            f"entry {'/'.join(KEYRING_ENTRY)}). {token.note}".strip()
+        )
+    return ChatwootConnector(ChatwootClient(config, token.key), deliver, on_state)
+
+
+def webhook_secret(folder: Path) -> str:
+    """The secret signed webhooks are checked with (``webhook_secret_env``), '' when none is set."""
+    config = load_chatwoot(folder / CONNECTORS_FILE)
+    return os.environ.get(config.webhook_secret_env, "") if config is not None and config.webhook_secret_env else ""
+
+
+def save_config(path: Path, values: dict[str, Any]) -> ChatwootConfig:
+    """Set ``values`` in the ``[chatwoot]`` table of ``path`` (made when missing), the rest of the file as it
+    was; the table as saved. ConfigError names the field of a value that is not valid, and nothing is written.
+
+    The table is written whole (comments inside it are lost); every other line stays, so an admin's
+    ``[[system]]`` entries and their comments survive a rep saving Chatwoot settings. The values are
+    strings and numbers, written as JSON writes them, which TOML reads the same.
+    """
+    current = load_chatwoot(path)
+    try:
+        config = ChatwootConfig.model_validate({**(current.model_dump() if current else {}), **values})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(part) for part in error["loc"])
+        raise ConfigError(f"{path}: [chatwoot].{field}: {error['msg']}; nothing was saved") from None
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    start = next((n for n, line in enumerate(lines) if line.split("#")[0].strip() == "[chatwoot]"), len(lines))
+    end = next((n for n in range(start + 1, len(lines)) if _TABLE.match(lines[n])), len(lines))
+    table = ["[chatwoot]", *(f"{name} = {json.dumps(value)}" for name, value in config.model_dump().items())]
+    kept = lines[:start] + lines[end:]
+    text = "\n".join([*kept, *([""] if kept and kept[-1].strip() else []), *table]) + "\n"
+    partial = path.with_name(f"{path.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    try:
+        load_chatwoot(partial)  # the whole file still reads (ConfigError names the entry and field otherwise)
+    except ConfigError:
+        partial.unlink()
+        raise
+    partial.replace(path)
+    return config

@@ -57,6 +57,8 @@ class ChatwootConfig(BaseModel):
     ``chatwoot``) next."""
     poll_s: float = Field(2.0, ge=0.2, le=300)
     """Seconds between two polls of the rep's assigned conversations."""
+    inbox_id: int = Field(0, ge=0)
+    """Follow only the conversations of this Chatwoot inbox (the number in its settings URL); 0: every inbox."""
     reply_as: Literal["message", "private_note"] = "message"
     """How the rep's sent reply is posted back: a message to the customer, or a private note for the team."""
     webhook_secret_env: str = ""

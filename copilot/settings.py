@@ -112,6 +112,16 @@ class Settings:
             raise CopilotError(f"{SETTINGS_FILE}: team_poll_s must be a positive number of seconds")
         return TeamServers(self.database_url.strip(), self.chroma_url.strip(), float(self.team_poll_s))
 
+    def push_port(self) -> int:
+        """``listen_port`` checked: a whole number from 0 (any free port) to 65535, else CopilotError naming it."""
+        port = self.listen_port
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            raise CopilotError(
+                f"{SETTINGS_FILE}: listen_port is {port!r}, not a port; set a whole number from 1024 to 65535 "
+                "(Settings, Live events), or 0 for any free port"
+            )
+        return port
+
     def user(self) -> str:
         return self.user_name or getpass.getuser()
 

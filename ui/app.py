@@ -16,7 +16,7 @@ from types import TracebackType
 
 from PySide6.QtWidgets import QApplication, QWidget
 
-from base.errors import ConfigError, RecordsError
+from base.errors import ConfigError, ConnectorError, RecordsError, SystemUnavailable
 from connectors.systems import Systems
 from copilot.actions.approvals import ACTIONS_FILE, Desk
 from copilot.actions.audit import AUDIT_FILE, AuditLog
@@ -24,7 +24,7 @@ from copilot.actions.connections import configured, connect
 from copilot.actions.credentials import LEADS_FILE
 from copilot.pipeline import Pipeline
 from copilot.records.folder import open_records
-from copilot.session.live import Session
+from copilot.session.live import LiveSources, Session
 from copilot.session.memory import ConversationMemory
 from copilot.session.playback import DemoPlayer
 from copilot.session.tasks import Tasks, in_daemon_thread
@@ -96,11 +96,15 @@ class PanelApp:
     ready: asyncio.Future[Pipeline]
     tasks: Tasks
     """The coroutines the panel and its windows start (inserting a reply, testing the LLM, loading a pack)."""
+    live: LiveSources
+    """The push endpoint and the Chatwoot helpdesk feeding the session (started by ``LiveSources.start``)."""
     windows: list[QWidget] = field(default_factory=list)
     """The window opened from the panel (handoff, settings, packs, what an AI draft sends): one at a time."""
 
     async def aclose(self) -> None:
-        """Cancel every task of the panel, its windows and the session, and wait until all have ended."""
+        """Stop the live sources (what they received is applied first), then cancel every task of the panel,
+        its windows and the session, and wait until all have ended."""
+        await self.live.aclose()
         await self.tasks.aclose()
         await self.session.aclose()
 
@@ -153,15 +157,55 @@ def compose(
     panel.fold_sections(folder / PANEL_FILE if remember else None)
     if settings.always_on_top:
         panel.on_top.setChecked(True)
-    parts = PanelApp(bridge, session, player, panel, ready, tasks)
+    parts = PanelApp(bridge, session, player, panel, ready, tasks, LiveSources(loop, session.analysis, folder, bridge))
     if records_error:
         bridge.error_reported.emit(records_error)
+    wire_live(parts)
     panel.handoff_requested.connect(lambda: open_handoff(parts))
     panel.settings_requested.connect(lambda: open_settings(parts, folder))
     panel.packs_requested.connect(lambda: open_packs(parts))
     review_entry(panel, records, folder / LEADS_FILE, ready, parts.windows)  # leads: Ctrl+Shift+L
     panel.draft.preview_requested.connect(lambda: show_preview(parts))
     return parts
+
+
+def wire_live(parts: PanelApp) -> None:
+    """The header shows what the live sources follow; its pin and Send act on them."""
+    bridge, header, live = parts.bridge, parts.panel.header, parts.live
+
+    def followed(conversation: str, pinned: bool) -> None:
+        header.show_followed(conversation, pinned)
+        if live.pending not in ("", conversation):  # a reply inserted for the one before is no longer offered
+            live.drop_reply()
+            header.withdraw_send()
+
+    bridge.followed_changed.connect(followed)
+    bridge.waiting_changed.connect(header.show_waiting)
+    bridge.live_status_changed.connect(header.show_live_status)
+    header.pin_toggled.connect(live.follow.pin)
+    parts.panel.reply_inserted.connect(
+        lambda text: header.offer_send(live.pending) if live.inserted(text) else header.withdraw_send()
+    )
+    header.send_requested.connect(lambda: parts.tasks.spawn(send_reply(parts)))
+
+
+async def send_reply(parts: PanelApp) -> None:
+    """Send the inserted reply through the helpdesk, once; a reply surely not delivered may be sent again."""
+    header, live = parts.panel.header, parts.live
+    if not live.pending:  # a second click while the first is on its way
+        return
+    header.sending()
+    try:
+        conversation = await live.send()
+    except SystemUnavailable as exc:
+        header.offer_send(live.pending)
+        parts.bridge.error_reported.emit(f"Not sent, send it again when the helpdesk answers: {exc}")
+    except ConnectorError as exc:
+        header.withdraw_send()
+        parts.bridge.error_reported.emit(f"Not sent: {exc}")
+    else:
+        header.withdraw_send()
+        parts.panel.notices.show_notices([f"Reply sent to {conversation}."])
 
 
 def open_handoff(parts: PanelApp) -> None:
@@ -185,7 +229,7 @@ def open_settings(parts: PanelApp, folder: Path) -> None:
     from ui.settings import SettingsWindow
 
     ready = parts.ready.done() and parts.ready.exception() is None
-    window = SettingsWindow(folder, parts.tasks, parts.ready.result().workspace if ready else None)
+    window = SettingsWindow(folder, parts.tasks, parts.ready.result().workspace if ready else None, parts.live)
 
     def apply(settings: Settings) -> None:
         parts.panel.on_top.setChecked(settings.always_on_top)
@@ -311,6 +355,7 @@ def run_app(conversation: Path | None) -> int:
 
     background = Tasks(loop)
     background.spawn(start_workspace(parts, make_embedder))
+    background.spawn(parts.live.start())  # events that arrive before the model is ready wait for it
     if parts.session.operations is not None:  # actions whose reply died with the last run: read what happened
         parts.session.operations.resume()
     first = conversation or _left_open(parts) or next(iter(demo_conversations()), None)

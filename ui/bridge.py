@@ -12,7 +12,7 @@ from copilot.reasoner import Review
 
 
 class Bridge(QObject):
-    """Implements the core's SessionListener and status callbacks by emitting signals."""
+    """Implements the core's SessionListener, LiveListener and status callbacks by emitting signals."""
 
     conversation_updated = Signal(object)
     """A Conversation after a new event."""
@@ -34,6 +34,12 @@ class Bridge(QObject):
     """The CustomerView of the current conversation."""
     actions_updated = Signal(list)
     """The current conversation's actions (proposed, approved, done...)."""
+    followed_changed = Signal(str, bool)
+    """(conversation id, pinned): the live conversation the panel follows."""
+    waiting_changed = Signal(str, str, int)
+    """(conversation id, helpdesk status, unseen messages) of a live conversation not followed."""
+    live_status_changed = Signal(str)
+    """What the live sources are doing, in one line ('' when none runs)."""
 
     def conversation_changed(self, conversation: Conversation) -> None:
         self.conversation_updated.emit(conversation)
@@ -60,6 +66,18 @@ class Bridge(QObject):
         self.actions_updated.emit(actions)
 
     def operation_failed(self, message: str) -> None:
+        self.error_reported.emit(message)
+
+    def followed(self, conversation_id: str, pinned: bool) -> None:
+        self.followed_changed.emit(conversation_id, pinned)
+
+    def waiting(self, conversation_id: str, status: str, unseen: int) -> None:
+        self.waiting_changed.emit(conversation_id, status, unseen)
+
+    def live_status(self, text: str) -> None:
+        self.live_status_changed.emit(text)
+
+    def live_failed(self, message: str) -> None:
         self.error_reported.emit(message)
 
     def report_model_status(self, status: str) -> None:

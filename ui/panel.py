@@ -115,6 +115,8 @@ class Panel(QWidget):
     handoff_requested = Signal()
     closed = Signal()
     """The rep closed the panel (the app quits)."""
+    reply_inserted = Signal(str)
+    """The rep inserted this reply (after any override): a live helpdesk may send it."""
 
     def __init__(
         self,
@@ -637,6 +639,7 @@ class Panel(QWidget):
         self.reply.inserted(text, review.unsupported)
         note = " (override recorded)" if review.unsupported or review.flags else ""
         self.notices.show_notices([f"Reply copied: paste it into the conversation{note}."])
+        self.reply_inserted.emit(text)
 
     @Slot(int, str)
     def _on_analysis_error(self, seq: int, message: str) -> None:

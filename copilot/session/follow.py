@@ -7,7 +7,8 @@ switching to it later shows it complete, and its newest message is analysed then
 
 The helpdesk says which conversation the rep opened with a ``focus`` event (docs/conversation-events.md,
 "Push"); the rep may pin the followed conversation, and focus events then only change what an unpin
-returns to. Without any focus event the first conversation that arrives is followed.
+returns to. Without any focus event the first conversation that arrives is followed (replacing a demo
+conversation the panel showed before, unless pinned).
 """
 
 from __future__ import annotations
@@ -59,6 +60,9 @@ class Follow:
         self.pinned = False
         self.focused = ""
         """The conversation the helpdesk last said the rep has open."""
+        self._live = False
+        """Whether a live event or a focus has been followed yet: until then the panel may show a conversation
+        of its own (a demo file), which the first live conversation replaces unless the rep pinned it."""
 
     @property
     def current(self) -> str:
@@ -71,10 +75,12 @@ class Follow:
             self._other(event)
             return
         conversation_id = event.id if isinstance(event, ConversationStarted) else event.conversation_id
-        if not self.current:
-            self._switch(conversation_id, event if isinstance(event, ConversationStarted) else None)
-            if isinstance(event, ConversationStarted):
-                return
+        if not self._live:
+            self._live = True  # the first live conversation replaces whatever the panel showed (a demo file)
+            if not self.pinned and conversation_id != self.current:
+                self._switch(conversation_id, event if isinstance(event, ConversationStarted) else None)
+                if isinstance(event, ConversationStarted):
+                    return
         if conversation_id == self.current:
             known = self.analysis.conversation
             if isinstance(event, ConversationStarted) and known is not None and _same_header(known, event):
@@ -86,6 +92,7 @@ class Follow:
     def open(self, conversation_id: str) -> None:
         """The rep opened ``conversation_id`` in the helpdesk: follow it, unless the panel is pinned."""
         self.focused = conversation_id
+        self._live = True
         if not self.pinned and conversation_id != self.current:
             self._switch(conversation_id)
 

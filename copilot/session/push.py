@@ -77,11 +77,27 @@ def _error(status: int, message: str, **more: Any) -> JSONResponse:
 
 class _Server(uvicorn.Server):
     """uvicorn without its signal handlers: the app owns SIGINT and SIGTERM (ui/lifetime.py) and stops the
-    server itself, so uvicorn must neither take them over nor raise them again when it stops."""
+    server itself, so uvicorn must neither take them over nor raise them again when it stops.
+
+    Nor its ticks: uvicorn wakes ten times a second to see whether to stop (and to refresh its Date
+    header); this one waits for ``stop``, so a panel idle beside the helpdesk stays idle, and no timer of
+    the server is due while a test runs Qt's events outside the loop. It sends no Date header.
+    """
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self._stopping = asyncio.Event()
 
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
         yield
+
+    async def main_loop(self) -> None:
+        await self._stopping.wait()
+
+    def stop(self) -> None:
+        self.should_exit = True
+        self._stopping.set()
 
 
 class PushEndpoint:
@@ -127,7 +143,7 @@ class PushEndpoint:
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(
             self.app, log_config=None, log_level="warning", access_log=False, lifespan="off", ws="none",
-            timeout_graceful_shutdown=1,
+            timeout_graceful_shutdown=1, date_header=False,
         )  # fmt: skip
         self._server = _Server(config)
         task = self._serving = self._tasks.spawn(self._server.serve(sockets=[sock]))
@@ -141,7 +157,7 @@ class PushEndpoint:
     async def aclose(self) -> None:
         """Stop accepting, let requests in progress finish (about a second at most), apply what is held."""
         if self._server is not None and self._serving is not None:
-            self._server.should_exit = True
+            self._server.stop()
             await asyncio.wait([self._serving], timeout=2)
         await self._tasks.aclose()
         self.inbox.flush()
