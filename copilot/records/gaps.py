@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-from sklearn.cluster import AgglomerativeClustering  # type: ignore[import-untyped]  # no stubs
+from sklearn.cluster import AgglomerativeClustering
 from sqlalchemy import select
 
 from copilot.records.models import Card, Outcome, Question

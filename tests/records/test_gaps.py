@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sklearn.metrics import adjusted_rand_score  # type: ignore[import-untyped]
+from sklearn.metrics import adjusted_rand_score
 
 from copilot.records.gaps import NO_CLAUSE, REWRITTEN, cluster, knowledge_gaps
 from copilot.records.models import Kind, Outcome
