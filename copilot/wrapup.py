@@ -26,8 +26,7 @@ from copilot.reasoning.guidance import in_language
 from copilot.replay import replay_states
 
 Outcome = Literal["resolved", "escalated", "pending", "follow_up"]
-OUTCOMES: tuple[Outcome, ...] = ("resolved", "escalated", "pending", "follow_up")
-"""The same values as the records' ``Ending`` (copilot/records/models.py)."""
+"""How a conversation ended: the values of the records' ``Ending`` (copilot/records/models.py)."""
 LAST_REP_MESSAGES = 2
 """Rep messages at the end read for a promised follow-up or a wait: what the rep said while closing."""
 

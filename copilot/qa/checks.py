@@ -211,4 +211,4 @@ KIND_CHECKS: dict[str, Callable[[Any, Transcript, QaPolicy], Result]] = {
     "escalation_made": escalation_made,
     "confirmed": confirmed,
 }
-"""The engine's check kinds, by the ``kind`` a qa.toml check names (copilot/qa/policy.py KINDS)."""
+"""The engine's check kinds, by the ``kind`` a qa.toml check names (the ``Check`` models of copilot/qa/policy.py)."""

@@ -134,7 +134,6 @@ Check = Annotated[
     DisclosureCheck | BeforeCheck | BackedCheck | FlagsCheck | EscalationCheck | ConfirmationCheck,
     Field(discriminator="kind"),
 ]
-KINDS = ("disclosure", "before", "backed", "flags_resolved", "escalation_made", "confirmed")
 
 
 class RootCause(Said):
@@ -189,7 +188,6 @@ class PackRulePattern:
 
     id: str
     severity: str
-    message: str
     pattern: re.Pattern[str]
     unless: tuple[str, ...]
 
@@ -251,7 +249,7 @@ def qa_policy(pack: Pack, origin: str = "") -> QaPolicy | None:
     words["wrapup.follow_up"] = parsed.wrapup.follow_up.compiled()
     words["wrapup.pending"] = parsed.wrapup.pending.compiled()
     rules = tuple(
-        PackRulePattern(r.id, r.severity, r.message, pattern, r.unless)
+        PackRulePattern(r.id, r.severity, pattern, r.unless)
         for r in guidance.rules
         if "rep" in r.scope and (pattern := pack_pattern(*_all(r)))
     )

@@ -17,10 +17,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from copilot.conversation.events import (
-    CONVERSATION_END,
     ConversationStarted,
     Message,
-    OtherEvent,
     ToolCall,
     ToolResult,
     read_events,
@@ -29,7 +27,7 @@ from copilot.qa.policy import QaPolicy
 from copilot.reasoning.rules import disclosed, identity_verified
 from copilot.reasoning.signals import fold
 
-StepKind = Literal["customer", "rep", "call", "result", "flag", "escalation", "end"]
+StepKind = Literal["customer", "rep", "call", "result", "flag", "escalation"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +102,6 @@ def from_events(path: Path) -> Transcript:
             steps.append(Step(event.seq, "call", event.name, json.dumps(event.arguments)))
         elif isinstance(event, ToolResult):
             steps.append(Step(event.seq, "result", event.name, event.content))
-        elif isinstance(event, OtherEvent) and event.type == CONVERSATION_END:
-            steps.append(Step(steps[-1].seq if steps else 0, "end"))
     return Transcript(conversation, tuple(steps), jurisdiction, day)
 
 

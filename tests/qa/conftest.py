@@ -19,7 +19,7 @@ def write_conversation(
     folder: Path, name: str, steps: list[tuple[str, Any]], jurisdiction: str = "US", day: str = "2026-11-20"
 ) -> Path:
     """An event file: ``("customer"|"rep", text)``, ``("call", (tool, arguments))``, ``("result", (tool, content))``,
-    ``("end", None)``, numbered in order."""
+    ``("end", None)`` (a ``conversation_end`` event), numbered in order."""
     lines: list[dict[str, Any]] = [
         {
             "type": "conversation",
