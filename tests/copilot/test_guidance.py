@@ -28,6 +28,7 @@ def test_demo_guidance_is_stored_with_its_version(workspace: Workspace) -> None:
         "escalation.toml",
         "pack.toml",
         "playbooks.toml",
+        "qa.toml",
         "rules.toml",
         "systems.toml",
     ]
