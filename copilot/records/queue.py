@@ -215,7 +215,7 @@ def request_change(records: Records, item: Item, lead: str, note: str, clause: s
     if not clause:
         raise RecordsError(
             f"this {item.concern} item cites no clause: name the clause to change (its citation, e.g. "
-            "northwind-retail@2025.5#refunds-3), or coach the rep instead"
+            "pack@version#clause-id), or coach the rep instead"
         )
     if not note.strip():
         raise RecordsError("a change request needs a note for the admins: what is wrong with the clause")
