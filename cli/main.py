@@ -112,19 +112,18 @@ def _replay_with_store(
     """Replay with the bundled store (or the connected systems): lookups, and proposals per message."""
     import asyncio
 
-    from copilot.actions.approvals import ACTIONS_FILE, Desk
-    from copilot.actions.audit import AUDIT_FILE, AuditLog
     from copilot.actions.connections import configured, connect, demo_store
+    from copilot.actions.ledger import open_desk
     from copilot.actions.proposals import summary
     from copilot.replay import replay_with_systems
-    from copilot.settings import home
+    from copilot.settings import Settings, home
 
     folder = home()
     configs = (demo_store(folder, timeout_s=60.0),) if args.store == "demo" else configured(folder)
 
     async def run() -> tuple[list[tuple[Insight, tuple[Proposal, ...]]], list[EventError]]:
         systems = connect(configs)
-        desk = Desk(folder / ACTIONS_FILE, AuditLog(folder / AUDIT_FILE), systems)
+        desk = open_desk(folder, Settings.load(folder), systems)
         try:
             return await replay_with_systems(
                 Path(args.file), pipeline, desk, lambda text: print(f"copilot: {text}", file=sys.stderr)
@@ -432,23 +431,23 @@ def cmd_screenshot(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from copilot.actions.audit import AUDIT_FILE, AuditLog, verification
-    from copilot.settings import home
+    from copilot.actions.ledger import audit_verification, export_audit, rotate_audit_key
+    from copilot.settings import Settings, home
 
-    path = home() / AUDIT_FILE
+    folder = home()
+    settings = Settings.load(folder)
     if args.action == "export":
-        audit = AuditLog(path)
         if args.out:
             with open(args.out, "w", encoding="utf-8") as out:
-                count = audit.export(out)
+                count = export_audit(folder, settings, out)
             print(f"{count} records written to {args.out}", file=sys.stderr)
         else:
-            audit.export(sys.stdout)
+            export_audit(folder, settings, sys.stdout)
         return 0
     if args.action == "rotate-key":
-        print(f"records are signed with a new key from now on; it is in {AuditLog(path).rotate_key()}")
+        print(f"records are signed with a new key from now on; it is in {rotate_audit_key(folder, settings)}")
         return 0
-    found = verification(path)
+    found = audit_verification(folder, settings)
     for problem in found.problems:
         print(problem)
     for note in found.notes:

@@ -16,12 +16,11 @@ from types import TracebackType
 
 from PySide6.QtWidgets import QApplication, QWidget
 
-from base.errors import ConfigError, ConnectorError, RecordsError, SystemUnavailable
+from base.errors import ConfigError, ConnectorError, CopilotError, RecordsError, SystemUnavailable
 from connectors.systems import Systems
-from copilot.actions.approvals import ACTIONS_FILE, Desk
-from copilot.actions.audit import AUDIT_FILE, AuditLog
 from copilot.actions.connections import configured, connect
 from copilot.actions.credentials import LEADS_FILE
+from copilot.actions.ledger import open_desk
 from copilot.pipeline import Pipeline
 from copilot.records.folder import open_records
 from copilot.session.live import LiveSources, Session
@@ -136,11 +135,11 @@ def compose(
     ready: asyncio.Future[Pipeline] = loop.create_future()
     folder = folder or home()
     settings = Settings.load(folder)
-    desk = (
-        Desk(folder / ACTIONS_FILE, AuditLog(folder / AUDIT_FILE), systems, settings.user(), settings.role)
-        if systems is not None
-        else None
-    )
+    try:
+        desk = open_desk(folder, settings, systems) if systems is not None else None
+        desk_error = ""
+    except CopilotError as exc:  # team mode with its database out of reach: the panel works without actions
+        desk, desk_error = None, f"Actions are off: {exc}"
     try:
         records, _ = open_records(folder, settings)
         records_error = ""
@@ -158,8 +157,9 @@ def compose(
     if settings.always_on_top:
         panel.on_top.setChecked(True)
     parts = PanelApp(bridge, session, player, panel, ready, tasks, LiveSources(loop, session.analysis, folder, bridge))
-    if records_error:
-        bridge.error_reported.emit(records_error)
+    for error in (desk_error, records_error):
+        if error:
+            bridge.error_reported.emit(error)
     wire_live(parts)
     panel.handoff_requested.connect(lambda: open_handoff(parts))
     panel.settings_requested.connect(lambda: open_settings(parts, folder))

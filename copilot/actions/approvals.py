@@ -28,7 +28,7 @@ from base.errors import ApprovalError, ConnectorError, ReplyLost, SystemUnavaila
 from base.sqlite import open_db
 from connectors.systems import Systems
 from copilot.action_policy import ActionPolicy
-from copilot.actions.audit import AuditLog
+from copilot.actions.audit import AuditTrail
 from copilot.actions.credentials import LEADS_FILE, Approver, Leads, Method, at_desk, os_login, person_key
 from copilot.actions.desk import fresh, fresh_verdict, read_as_call
 from copilot.actions.judge import EXPRESSION_FAILURES, Judge
@@ -138,7 +138,7 @@ class Desk:
     def __init__(
         self,
         path: Path,
-        audit: AuditLog,
+        audit: AuditTrail,
         systems: Systems,
         actor: str = "rep",
         role: str = "rep",
