@@ -33,7 +33,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 import keyring
 from cryptography.exceptions import InvalidSignature
@@ -470,6 +470,26 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
+class AuditTrail(Protocol):
+    """Where the action desk records each step: a desk's own ``AuditLog`` or the team's ``TeamAuditLog``
+    (copilot/actions/team_audit.py); copilot/actions/ledger.py picks one by the settings."""
+
+    def append(
+        self,
+        *,
+        actor: str,
+        conversation_id: str,
+        kind: str,
+        action_id: str,
+        tool: str,
+        arguments: dict[str, Any],
+        result: dict[str, Any] | None = None,
+        citations: tuple[str, ...] = (),
+    ) -> AuditRecord:
+        """Record one step, or raise CopilotError recording nothing."""
+        ...
+
+
 class AuditLog:
     """Append-only, signed, thread- and process-safe; each append is one committed row, then a signed head."""
 
@@ -647,19 +667,24 @@ class AuditLog:
                 rows = _select(self._db)
             except sqlite3.DatabaseError:
                 rows = []
-        for row in rows:
-            record, problems = _decode(row)
-            if record is not None and not problems:
-                data = asdict(record)
-                data["citations"] = list(record.citations)
-            else:
-                raw = {
-                    c: v if isinstance(v, str | int | float | None) else repr(v)
-                    for c, v in zip(_COLUMNS, row, strict=True)
-                }
-                data = {"seq": row[0], "unreadable": problems, "row": raw}
-            out.write(json.dumps(data, ensure_ascii=False) + "\n")
-        return len(rows)
+        return export_rows(rows, out)
+
+
+def export_rows(rows: list[tuple[object, ...]], out: TextIO) -> int:
+    """Write each row of a log (columns in ``records`` order) as one JSON line: a readable record as it is, any
+    other row as its raw columns and why it cannot be read; returns how many."""
+    for row in rows:
+        record, problems = _decode(row)
+        if record is not None and not problems:
+            data = asdict(record)
+            data["citations"] = list(record.citations)
+        else:
+            raw = {
+                c: v if isinstance(v, str | int | float | None) else repr(v) for c, v in zip(_COLUMNS, row, strict=True)
+            }
+            data = {"seq": row[0], "unreadable": problems, "row": raw}
+        out.write(json.dumps(data, ensure_ascii=False) + "\n")
+    return len(rows)
 
 
 # Verification

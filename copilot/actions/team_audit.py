@@ -18,7 +18,7 @@ import os
 import uuid
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from sqlalchemy import Connection, Engine, Row, insert, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -32,6 +32,7 @@ from copilot.actions.audit import (
     AuditRecord,
     Head,
     KeySet,
+    Verification,
     _check_against_head,
     _check_rows,
     _content,
@@ -39,6 +40,7 @@ from copilot.actions.audit import (
     _digest,
     _now,
     _signed_place,
+    export_rows,
 )
 from copilot.records.database import shown
 from copilot.records.team_tables import audit_heads, audit_records
@@ -168,24 +170,66 @@ class TeamAuditLog:
 
     def verify(self) -> list[str]:
         """Problems found, in plain words (empty: the chain is whole, every signature and the head hold)."""
-        loaded = self.keys.load()
-        with self._engine.connect() as db:
-            row = db.execute(select(audit_heads)).first()
-            rows = [tuple(r) for r in db.execute(select(*_ROW).order_by(audit_records.c.seq))]
-        if row is None:
-            return ["the team audit log has no signed head (audit_heads is empty)"] if rows else []
-        if loaded is None:
-            return [f"the team's audit key is not in {self.keys.where()}: the log cannot be checked"]
-        key = loaded[0]
-        head = Head(row.log, row.seq, row.root, row.unkeyed, row.at, row.key_id, row.signature)
+        return list(self.verification().problems)
+
+    def verification(self) -> Verification:
+        """What ``copilot audit verify`` reports: every problem named, nothing written, and never an exception (an
+        unreachable database or a missing key is a problem like any other)."""
         problems: list[str] = []
-        if key.log_id != head.log_id or not key.verifies(head.key_id, head.message(), head.signature):
-            problems.append("the signed head (audit_heads) does not carry this log's signature (forged)")
         notes: list[str] = []
+        try:
+            loaded = self.keys.load()
+        except CopilotError as exc:
+            loaded = None
+            problems.append(str(exc))
+        try:
+            head_row, rows = self._snapshot()
+        except SQLAlchemyError as exc:
+            return Verification(0, (self._unreadable(exc),), (), None)
+        if head_row is None:
+            found = ["the team audit log has no signed head (audit_heads is empty)"] if rows else []
+            return Verification(len(rows), tuple(found), (), None)
+        head = Head(
+            head_row.log,
+            head_row.seq,
+            head_row.root,
+            head_row.unkeyed,
+            head_row.at,
+            head_row.key_id,
+            head_row.signature,
+        )
+        key = loaded[0] if loaded else None
+        if key is None and not problems:
+            problems.append(f"the team's audit key is not in {self.keys.where()}: signatures cannot be checked")
+        elif key is not None and (
+            key.log_id != head.log_id or not key.verifies(head.key_id, head.message(), head.signature)
+        ):
+            problems.append("the signed head (audit_heads) does not carry this log's signature (forged)")
         problems.extend(_check_rows(rows, key, head.log_id, 0, notes))
         last = max((r[0] for r in rows if isinstance(r[0], int)), default=0)
         problems.extend(_check_against_head(rows, head, last, notes))
-        return problems
+        return Verification(len(rows), tuple(problems), tuple(notes), head.seq)
+
+    def export(self, out: TextIO) -> int:
+        """Write every record as one JSON line, as ``copilot audit export`` does for a desk's log; returns how many."""
+        try:
+            _, rows = self._snapshot()
+        except SQLAlchemyError as exc:
+            raise CopilotError(self._unreadable(exc)) from None
+        return export_rows(rows, out)
+
+    def _snapshot(self) -> tuple[Row[Any] | None, list[tuple[object, ...]]]:
+        """The head and every record, read in one repeatable-read transaction so they are of the same moment."""
+        with self._engine.connect().execution_options(isolation_level="REPEATABLE READ") as db, db.begin():
+            head = db.execute(select(audit_heads)).first()
+            rows = [tuple(r) for r in db.execute(select(*_ROW).order_by(audit_records.c.seq))]
+        return head, rows
+
+    def _unreadable(self, exc: SQLAlchemyError) -> str:
+        return (
+            f"the team audit log in {shown(self._engine.url)} cannot be read ({exc.__class__.__name__}); check "
+            "database_url in settings.json and that the server is reachable"
+        )
 
 
 def _head_columns(head: Head, key: KeySet) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from base.errors import RecordsError
+from base.errors import CopilotError, RecordsError
 from copilot.records.columns import now
 from copilot.records.database import DEFAULT_FILE, sqlite_url
 from copilot.records.store import Purged, Records
@@ -13,8 +13,14 @@ from copilot.settings import SETTINGS_FILE, Settings
 
 
 def records_url(folder: Path, settings: Settings) -> str:
-    """The admin's ``records_url``, or the SQLite file in the data folder."""
-    return settings.records_url or sqlite_url(folder / DEFAULT_FILE)
+    """The admin's ``records_url``; else the team's database in team mode, or the SQLite file in the data folder."""
+    if settings.records_url:
+        return settings.records_url
+    try:
+        team = settings.team()
+    except CopilotError as exc:
+        raise RecordsError(str(exc)) from None
+    return team.database_url if team is not None else sqlite_url(folder / DEFAULT_FILE)
 
 
 def retention_days(folder: Path, settings: Settings) -> int:
