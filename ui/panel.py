@@ -49,7 +49,7 @@ from ui.sections.demo import DemoSection
 from ui.sections.draft import DraftSection
 from ui.sections.header import HeaderSection
 from ui.sections.notices import NoticeBar
-from ui.sections.plan import PlanSection
+from ui.sections.plan import PlanCard, PlanSection
 from ui.sections.policy import PolicySection
 from ui.sections.suggestions import SuggestionsSection, tool_namer
 from ui.sections.transcript import TranscriptSection
@@ -530,7 +530,16 @@ class Panel(QWidget):
         if operations is None or card is None:
             return
         step = card.run.next
-        if verb != "second":
+        if verb in ("approve", "step"):  # first what would run, to confirm
+            self.plan_cards.confirm(run_id, verb)
+            card = self.plan_cards.card(run_id)
+            if card is not None:
+                card.setFocus(Qt.FocusReason.OtherFocusReason)
+        elif verb in ("confirm", "cancel"):
+            confirmed = self.plan_cards.end_confirm(run_id)
+            if verb == "confirm" and confirmed:
+                operations.plan(confirmed, run_id)
+        elif verb != "second":
             operations.plan(verb, run_id)
         elif (
             step is not None
@@ -612,9 +621,9 @@ class Panel(QWidget):
             self.reply.review(text)
 
     def _on_escape(self) -> None:
-        """Cancel what is in flight: the confirm of the focused action card, else a streaming LLM draft."""
+        """Cancel what is in flight: the confirm of the focused action or plan card, else a streaming LLM draft."""
         focused = QApplication.focusWidget()
-        if isinstance(focused, ActionCard) and "cancel" in focused.buttons:
+        if isinstance(focused, ActionCard | PlanCard) and "cancel" in focused.buttons:
             focused.buttons["cancel"].click()
         else:
             self._on_ai_cancelled()

@@ -110,7 +110,11 @@ async def _run_plan(parts: PanelApp) -> None:
     if card is None:
         raise CopilotError("no plan is offered at this point of the conversation; check it with `copilot replay`")
     run_id = card.run.id
-    card.buttons["approve"].click()
+    card.buttons["approve"].click()  # says which steps would run, with Confirm
+    confirming = parts.panel.plan_cards.card(run_id)
+    if confirming is None or "confirm" not in confirming.buttons:
+        raise CopilotError("the plan changed before it could be confirmed; take the screenshot again")
+    confirming.buttons["confirm"].click()
 
     def settled() -> bool:
         shown = parts.panel.plan_cards.card(run_id)

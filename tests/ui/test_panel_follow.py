@@ -67,6 +67,19 @@ def action_card(parts: PanelApp, tool: str):  # type: ignore[no-untyped-def]
     return next((c for c in parts.panel.action_cards.cards if c.action.proposal.tool == tool), None)
 
 
+def cancellation_with_its_action(loop: asyncio.AbstractEventLoop, parts: PanelApp) -> None:
+    """The cancellation demo's first message, until the store's order is read and cancelling it is proposed."""
+    parts.panel.open_conversation(demo_conversation("cancellation"))
+    play(loop, parts, 1)
+    until(loop, lambda: action_card(parts, "cancel_order") is not None, 30)
+
+
+def asked_to_confirm(loop: asyncio.AbstractEventLoop, parts: PanelApp, tool: str) -> None:
+    """A on the tool's card, until it shows what it would change and waits for the confirm."""
+    press(action_card(parts, tool), Qt.Key.Key_A)
+    until(loop, lambda: "confirm" in action_card(parts, tool).buttons, 30)
+
+
 def test_sections_fold_from_their_title_or_key_and_stay_folded_after_a_restart(
     qtbot, event_loop_qt, workspace: Workspace, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
@@ -111,12 +124,8 @@ def test_the_draft_editor_keeps_ten_lines_at_the_default_size_in_the_busiest_con
 def test_approving_shows_what_changes_and_only_a_confirm_runs_it(
     event_loop_qt, store_app: PanelApp, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    panel = store_app.panel
-    panel.open_conversation(demo_conversation("cancellation"))
-    play(event_loop_qt, store_app, 1)
-    until(event_loop_qt, lambda: action_card(store_app, "cancel_order") is not None, 30)
-    press(action_card(store_app, "cancel_order"), Qt.Key.Key_A)
-    until(event_loop_qt, lambda: "confirm" in action_card(store_app, "cancel_order").buttons, 30)
+    cancellation_with_its_action(event_loop_qt, store_app)
+    asked_to_confirm(event_loop_qt, store_app, "cancel_order")
     card = action_card(store_app, "cancel_order")
     assert "Will change" in card.text and "status: processing → cancelled" in card.text
     assert "nothing has run yet" in card.text and card.action.state == "proposed"
@@ -157,9 +166,7 @@ def test_every_card_kind_ends_up_in_the_records_with_what_the_rep_did(
     event_loop_qt, store_app: PanelApp, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
     panel = store_app.panel
-    panel.open_conversation(demo_conversation("cancellation"))
-    play(event_loop_qt, store_app, 1)
-    until(event_loop_qt, lambda: action_card(store_app, "cancel_order") is not None, 30)
+    cancellation_with_its_action(event_loop_qt, store_app)
     clause = panel.policy.cards[0]
     press(clause, Qt.Key.Key_Return)  # expanded
     press(clause, Qt.Key.Key_C)  # copied
@@ -167,8 +174,7 @@ def test_every_card_kind_ends_up_in_the_records_with_what_the_rep_did(
     rejected_path = panel.suggestions.cards[-1].suggestion.title
     press(panel.suggestions.cards[-1], Qt.Key.Key_3)  # rejected: not relevant, one keystroke
     assert "not relevant" in panel.notices.text
-    press(action_card(store_app, "cancel_order"), Qt.Key.Key_A)
-    until(event_loop_qt, lambda: "confirm" in action_card(store_app, "cancel_order").buttons, 30)
+    asked_to_confirm(event_loop_qt, store_app, "cancel_order")
     action_id = action_card(store_app, "cancel_order").action.id
     press(action_card(store_app, "cancel_order"), Qt.Key.Key_Return)
     until(event_loop_qt, lambda: action_card(store_app, "cancel_order").action.state == "done", 30)

@@ -62,6 +62,11 @@ def test_the_disputed_charge_plan_stops_at_a_refused_step_and_resumes_after_a_re
                 assert "billing.duplicate-charge" in card.text
                 card.setFocus()
                 press(card, Qt.Key.Key_A)
+                card = plan_card(parts)
+                assert card is not None and card.run.state == "offered", "nothing runs before the confirm"
+                assert "Confirm to run steps 1 to 5 in order; nothing has run yet." in card.text
+                assert list(card.buttons) == ["confirm", "cancel"]
+                press(card, Qt.Key.Key_Return)
                 card = reaches(event_loop_qt, parts, "stopped", 60)
                 assert "✓ 1. Look up the order's payments" in card.text
                 assert "✓ 2. Provisional credit for the duplicate" in card.text

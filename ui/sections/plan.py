@@ -1,8 +1,10 @@
 """Multi-step plans: each step with its state, and what the rep may do with the plan from the keyboard.
 
 A plan card lists the steps in order (done, running, failed, waiting, compensated) with what each did, the
-plan's state and the clauses it follows. Focused, ``A`` approves the rest of the plan (or, for a step waiting
-for a lead, asks for the lead's approval), ``N`` approves only the next step, ``R`` retries the step that
+plan's state and the clauses it follows. Focused, ``A`` asks to approve the rest of the plan (or, for a step
+waiting for a lead, asks for the lead's approval), ``N`` only the next step: the card then says which steps
+would run, with Confirm (Enter) and Cancel (Esc), and only the confirm approves (a step's arguments come from
+the steps before it, so no system can preview it before they ran). ``R`` retries the step that
 stopped it, ``U`` undoes the steps done (their compensating calls, newest first), ``H`` hands the case off with
 the plan's state, ``Delete`` dismisses a plan nothing of which ran. Nothing runs without that click or key.
 """
@@ -45,6 +47,9 @@ _MARK = {
     "compensated": "↺",
 }
 _KEYS = {
+    Qt.Key.Key_Return: ("confirm",),
+    Qt.Key.Key_Enter: ("confirm",),
+    Qt.Key.Key_Escape: ("cancel",),
     Qt.Key.Key_A: ("approve", "second"),
     Qt.Key.Key_N: ("step",),
     Qt.Key.Key_R: ("retry",),
@@ -70,11 +75,13 @@ class PlanCard(QFrame):
     """One plan instance: its steps and the buttons its state allows."""
 
     requested = Signal(str, str)
-    """(verb, plan instance id): one of ``PlanRun.choices``."""
+    """(verb, plan instance id): one of ``PlanRun.choices``, or ``confirm`` / ``cancel`` while confirming."""
 
-    def __init__(self, run: PlanRun, parent: QWidget | None = None) -> None:
+    def __init__(self, run: PlanRun, confirming: str = "", parent: QWidget | None = None) -> None:
+        """``confirming``: the verb (``approve`` or ``step``) waiting for the rep's confirm, or ""."""
         super().__init__(parent)
         self.run = run
+        self.confirming = confirming if confirming in run.choices else ""
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setObjectName("planCard")
         self.setStyleSheet(
@@ -89,7 +96,7 @@ class PlanCard(QFrame):
             f"<b>Plan: {escape(run.plan.title)}</b> "
             f"<span style='color:#666'>({done} of {len(run.steps)} steps done)</span><br>"
             f"<span style='color:{color}'>● {escape(state)}</span>{message}<br>{steps}"
-            f"{cited_clauses(run.citations, 'Follows: ')}"
+            f"{cited_clauses(run.citations, 'Follows: ')}{self._confirm_line()}"
         )
         body = QLabel(self.text)
         body.setWordWrap(True)
@@ -103,7 +110,8 @@ class PlanCard(QFrame):
         layout.addWidget(body)
         self.buttons: dict[str, QPushButton] = {}
         row = QHBoxLayout()
-        for verb in run.choices:
+        verbs = ("confirm", "cancel") if self.confirming else run.choices
+        for verb in verbs:
             button = QPushButton(self._caption(verb))
             button.clicked.connect(lambda _=False, v=verb: self.requested.emit(v, run.id))
             row.addWidget(button)
@@ -111,12 +119,24 @@ class PlanCard(QFrame):
         row.addStretch(1)
         layout.addLayout(row)
 
+    def _confirm_line(self) -> str:
+        """What a confirm would run, in words; "" when not confirming."""
+        step = self.run.next
+        if not self.confirming or step is None:
+            return ""
+        number = self.run.steps.index(step) + 1
+        last = len(self.run.steps)
+        what = f"step {number}" if self.confirming == "step" or number == last else f"steps {number} to {last} in order"
+        return f"<br><b>Confirm to run {what}; nothing has run yet.</b>"
+
     def _caption(self, verb: str) -> str:
         run = self.run
         step = run.next
         number = run.steps.index(step) + 1 if step is not None else 0
         started = any(s.action is not None for s in run.steps)
         return {
+            "confirm": "Confirm (Enter)",
+            "cancel": "Cancel (Esc)",
             "approve": "Approve the rest (A)" if started else "Approve the plan (A)",
             "step": f"Step {number} only (N)",
             "second": f"{(self._approver_role() or 'lead').capitalize()} approves step {number}… (A)",
@@ -147,16 +167,31 @@ class PlanSection(CardColumn[PlanCard]):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Plans", EMPTY, parent)
+        self._runs: list[PlanRun] = []
+        self._confirming: dict[str, str] = {}
+        """Plan instance → the verb waiting for the rep's confirm."""
 
     def card(self, run_id: str) -> PlanCard | None:
         return next((c for c in self.cards if c.run.id == run_id), None)
 
+    def confirm(self, run_id: str, verb: str) -> None:
+        """Show what ``verb`` (``approve`` or ``step``) would run on the plan, waiting for the rep's confirm."""
+        self._confirming[run_id] = verb
+        self.show_plans(self._runs)
+
+    def end_confirm(self, run_id: str) -> str:
+        """Confirmed or cancelled: the verb that waited ("" if none); the card shows its usual buttons again."""
+        verb = self._confirming.pop(run_id, "")
+        self.show_plans(self._runs)
+        return verb
+
     def show_plans(self, runs: list[PlanRun]) -> None:
         focused = next((c.run.id for c in self.cards if c.hasFocus()), None)
         self._clear()
+        self._runs = runs
         shown = [r for r in runs if r.state != "dismissed"]
         for run in shown:
-            card = PlanCard(run)
+            card = PlanCard(run, self._confirming.get(run.id, ""))
             card.requested.connect(self.requested)
             self._add(card)
             if run.id == focused:
