@@ -23,6 +23,7 @@ from copilot.actions.credentials import LEADS_FILE
 from copilot.actions.ledger import open_desk
 from copilot.pipeline import Pipeline
 from copilot.records.folder import open_records
+from copilot.records.store import Records
 from copilot.session.live import LiveSources, Session
 from copilot.session.memory import ConversationMemory
 from copilot.session.playback import DemoPlayer
@@ -163,7 +164,7 @@ def compose(
     wire_live(parts)
     panel.handoff_requested.connect(lambda: open_handoff(parts))
     panel.settings_requested.connect(lambda: open_settings(parts, folder))
-    panel.packs_requested.connect(lambda: open_packs(parts))
+    panel.packs_requested.connect(lambda: open_packs(parts, records))
     review_entry(panel, records, folder / LEADS_FILE, ready, parts.windows)  # leads: Ctrl+Shift+L
     panel.draft.preview_requested.connect(lambda: show_preview(parts))
     return parts
@@ -242,13 +243,14 @@ def open_settings(parts: PanelApp, folder: Path) -> None:
     window.show()
 
 
-def open_packs(parts: PanelApp) -> None:
+def open_packs(parts: PanelApp, records: Records | None) -> None:
+    """The Packs window, with the leads' change requests from ``records`` (None: records are off)."""
     if not parts.ready.done() or parts.ready.exception() is not None:
         parts.bridge.error_reported.emit("Policy packs open once retrieval has started; try again in a moment.")
         return
     from ui.admin.packs import PacksWindow
 
-    window = PacksWindow(parts.ready.result().workspace, parts.tasks)
+    window = PacksWindow(parts.ready.result().workspace, parts.tasks, records)
     window.packs_changed.connect(parts.bridge.packs_changed)
     parts.windows[:] = [window]
     window.show()
