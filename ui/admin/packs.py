@@ -1,4 +1,6 @@
-"""The "Packs" admin window: versions with status, load with progress, activate, roll back, priority, diff."""
+"""The "Packs" admin window: versions with status, load with progress, activate, roll back, priority, diff; and the
+change requests leads raised from their review queue (copilot/records/queue.py), with their evidence, to accept or
+decline."""
 
 from __future__ import annotations
 
@@ -19,18 +21,24 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 
+from base.errors import RecordsError
+from copilot.records.models import ChangeRequest, RequestState
+from copilot.records.queue import change_requests, close_request
+from copilot.records.store import Records
 from copilot.session.tasks import Tasks, in_daemon_thread
 from copilot.workspace import Workspace
-from retrieval.catalog import PackVersion
+from retrieval.catalog import PackVersion, StoredClause
 from retrieval.diff import ClauseChange, diff_versions
 
 log = logging.getLogger("copilot.ui")
 _COLUMNS = ("Pack", "Version", "Status", "Clauses", "Loaded at")
+_REQUEST_COLUMNS = ("Clause", "What the lead says", "Lead", "Raised", "Evidence")
 
 
 def _diff_html(changes: list[ClauseChange]) -> str:
@@ -46,6 +54,32 @@ def _diff_html(changes: list[ClauseChange]) -> str:
     return "".join(parts)
 
 
+def _evidence_html(request: ChangeRequest, clause: StoredClause | None) -> str:
+    """A change request as an admin judges it: the clause as it reads now, the lead's note, and each record that
+    prompted it (what the copilot showed, what the rep sent, why it was flagged)."""
+    now = (
+        f"<p><b>{html.escape(clause.title)}</b><br>{html.escape(clause.text)}</p>"
+        if clause is not None
+        else "<p><i>This citation is not in the catalog.</i></p>"
+    )
+    parts = [
+        f"<h3>{html.escape(request.clause)}</h3>{now}",
+        f"<p><b>{html.escape(request.lead)}</b>: {html.escape(request.note)}</p>",
+        f"<p>Packs in force: {html.escape(', '.join(map(str, request.packs)) or 'not recorded')}</p>",
+    ]
+    for n, found in enumerate(request.evidence, 1):
+        seen = {key: html.escape(str(found.get(key, ""))) for key in ("concern", "conversation_id", "seq", "rep")}
+        lines = [
+            f"<b>{n}. {seen['concern'].replace('_', ' ')}</b> in {seen['conversation_id']} (message {seen['seq']}, "
+            f"{seen['rep'] or 'a rep'})"
+        ]
+        for key, label in (("shown", "Shown"), ("sent", "Sent"), ("detail", "Why")):
+            if found.get(key):
+                lines.append(f"{label}: {html.escape(str(found[key]))}")
+        parts.append("<p>" + "<br>".join(lines) + "</p>")
+    return "".join(parts)
+
+
 class PacksWindow(QWidget):
     """Operates on a Workspace; every change runs in a worker thread and the table refreshes after it."""
 
@@ -54,9 +88,13 @@ class PacksWindow(QWidget):
     load_progressed = Signal(int, int)
     """(done, total) of a running load; emitted from the worker thread, delivered on the GUI thread."""
 
-    def __init__(self, workspace: Workspace, tasks: Tasks, parent: QWidget | None = None) -> None:
-        """``tasks`` owns the operations the admin starts (the app cancels them when it closes)."""
+    def __init__(
+        self, workspace: Workspace, tasks: Tasks, records: Records | None = None, parent: QWidget | None = None
+    ) -> None:
+        """``tasks`` owns the operations the admin starts (the app cancels them when it closes); ``records`` hold
+        the leads' change requests (None: records are off, and the tab says so)."""
         super().__init__(parent)
+        self.records = records
         self._tasks = tasks
         self.setWindowTitle("Copilot – Policy packs")
         self.setAccessibleName("Policy packs")
@@ -97,13 +135,103 @@ class PacksWindow(QWidget):
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.table)
         split.addWidget(self.diff)
+        versions = QWidget()
+        versions_layout = QVBoxLayout(versions)
+        versions_layout.addLayout(row)
+        versions_layout.addWidget(split, 1)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(versions, "Versions")
+        self.tabs.addTab(self._requests_tab(), "Change requests")
         layout = QVBoxLayout(self)
-        layout.addLayout(row)
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
-        layout.addWidget(split, 1)
+        layout.addWidget(self.tabs, 1)
         self._busy: asyncio.Task[None] | None = None
         self.refresh()
+        self.refresh_requests()
+
+    def _requests_tab(self) -> QWidget:
+        """The open change requests, the evidence of the one selected, and Accept / Decline."""
+        self.requests = QTableWidget(0, len(_REQUEST_COLUMNS))
+        self.requests.setHorizontalHeaderLabels(_REQUEST_COLUMNS)
+        self.requests.setAccessibleName("Open change requests")
+        self.requests.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.requests.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.requests.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.requests.setWordWrap(False)
+        self.requests.horizontalHeader().setStretchLastSection(True)
+        self.requests.verticalHeader().setVisible(False)
+        self.requests.itemSelectionChanged.connect(self._on_request_selected)
+        self.evidence = QTextBrowser()
+        self.evidence.setAccessibleName("The request's evidence")
+        row = QHBoxLayout()
+        for name, text, state in (
+            ("accept", "Accept", RequestState.ACCEPTED),
+            ("decline", "Decline", RequestState.DECLINED),
+        ):
+            button = QPushButton(text)
+            button.setAccessibleName(f"{text} the change request")
+            button.clicked.connect(lambda _=False, state=state: self.close_request(state))
+            self.buttons[name] = button
+            row.addWidget(button)
+        row.addStretch(1)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.requests)
+        split.addWidget(self.evidence)
+        split.setSizes([160, 320])
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        layout.addLayout(row)
+        layout.addWidget(split, 1)
+        return tab
+
+    def selected_request(self) -> ChangeRequest | None:
+        rows = self.requests.selectionModel().selectedRows() if self.requests.selectionModel() else []
+        item = self.requests.item(rows[0].row(), 0) if rows else None
+        return item.data(Qt.ItemDataRole.UserRole) if item else None
+
+    def refresh_requests(self) -> None:
+        """List the open change requests, newest first (the tab's title counts them)."""
+        try:
+            open_requests = change_requests(self.records) if self.records is not None else []
+        except RecordsError as exc:
+            open_requests = []
+            self.status.setText(f"Change requests cannot be read: {exc}")
+        self.requests.setRowCount(len(open_requests))
+        for row, request in enumerate(open_requests):
+            raised = request.at.strftime("%Y-%m-%d %H:%M")
+            values = (request.clause, request.note, request.lead, raised, str(len(request.evidence)))
+            for column, value in enumerate(values):
+                item = QTableWidgetItem(value)
+                item.setData(Qt.ItemDataRole.UserRole, request)
+                item.setToolTip(value)
+                self.requests.setItem(row, column, item)
+        self.requests.resizeColumnsToContents()
+        self.requests.setColumnWidth(1, min(self.requests.columnWidth(1), 280))
+        self.tabs.setTabText(1, f"Change requests ({len(open_requests)})" if open_requests else "Change requests")
+        if open_requests:
+            self.requests.selectRow(0)
+        self._on_request_selected()
+
+    def _on_request_selected(self) -> None:
+        request = self.selected_request()
+        for name in ("accept", "decline"):
+            self.buttons[name].setEnabled(request is not None)
+        if request is not None:
+            self.evidence.setHtml(_evidence_html(request, self.workspace.catalog.clause(request.clause)))
+        elif self.records is None:
+            self.evidence.setHtml("<p>Records are off at this desk, so the leads' change requests cannot be shown.</p>")
+        else:
+            self.evidence.setHtml("<p>No open change requests: leads raise them from their review queue.</p>")
+
+    def close_request(self, state: RequestState) -> None:
+        """Accept (the admin changes the pack: load and activate its new version) or decline the selected request."""
+        request, records = self.selected_request(), self.records
+        if request is None or records is None:
+            return
+        admin = records.rep
+        verb = "Accepting" if state is RequestState.ACCEPTED else "Declining"
+        self._run(f"{verb} the change request on {request.clause}", close_request, records, request.id, state, admin)
 
     def selected(self) -> PackVersion | None:
         rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
@@ -178,6 +306,7 @@ class PacksWindow(QWidget):
             finally:
                 self.progress.setVisible(False)
                 self.refresh()
+                self.refresh_requests()
 
         self._busy = self._tasks.spawn(go())
 
