@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from tests.records.conftest import _free_port, postgres_server
 __all__ = ["postgres_server"]
 
 CHROMA_START_S = 60
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
@@ -86,3 +88,19 @@ def team_desk(folder: Path, database: str, chroma: str, **more: object) -> Path:
     settings = {"storage": "team", "database_url": database, "chroma_url": chroma, "team_poll_s": 0.2, **more}
     (folder / "settings.json").write_text(json.dumps(settings), encoding="utf-8")
     return folder
+
+
+def run_copilot(home: Path, *arguments: str, check: bool = True, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run the `copilot` command as the desk of data folder ``home`` would (fails the test when it fails, unless
+    ``check`` is False)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "cli.main", *arguments],
+        env={**os.environ, "COPILOT_HOME": str(home), **env},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        cwd=ROOT,
+    )
+    assert not check or done.returncode == 0, done.stdout + done.stderr
+    return done

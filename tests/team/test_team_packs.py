@@ -3,34 +3,15 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 from copilot.workspace import Workspace
 from retrieval.embed import LocalEmbedder
 from retrieval.packs import load_pack
-from tests.team.conftest import team_desk
+from tests.team.conftest import ROOT, run_copilot, team_desk
 
-ROOT = Path(__file__).resolve().parents[2]
 AIRLINE = ROOT / "resources" / "packs" / "airline"
-
-
-def _copilot(home: Path, *arguments: str) -> str:
-    """Run the `copilot` command as another desk would; its output (fails the test when it fails)."""
-    done = subprocess.run(
-        [sys.executable, "-m", "cli.main", *arguments],
-        env={**os.environ, "COPILOT_HOME": str(home)},
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        cwd=ROOT,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
 
 
 def test_a_pack_activated_on_one_desk_is_in_force_on_another(
@@ -38,7 +19,7 @@ def test_a_pack_activated_on_one_desk_is_in_force_on_another(
 ) -> None:
     admin = team_desk(tmp_path / "admin", team_database, chroma_server)
     rep = team_desk(tmp_path / "rep", team_database, chroma_server)
-    _copilot(admin, "packs", "load", str(AIRLINE))  # loaded, not yet active
+    run_copilot(admin, "packs", "load", str(AIRLINE))  # loaded, not yet active
     desk = Workspace(rep, embedder)
     try:
         airline = load_pack(AIRLINE)
@@ -46,7 +27,7 @@ def test_a_pack_activated_on_one_desk_is_in_force_on_another(
         assert airline.key not in {v.key for v in desk.catalog.active_versions()}
         before = desk.catalog.generation
 
-        _copilot(admin, "packs", "activate", airline.name, airline.version)
+        run_copilot(admin, "packs", "activate", airline.name, airline.version)
         assert airline.key in {v.key for v in desk.catalog.active_versions()}  # read from the database: at once
         deadline = time.monotonic() + 5
         while desk.catalog.generation == before and time.monotonic() < deadline:
@@ -66,11 +47,11 @@ def test_a_deactivation_on_one_desk_takes_the_pack_out_of_force_on_another(
 ) -> None:
     admin = team_desk(tmp_path / "admin", team_database, chroma_server)
     rep = team_desk(tmp_path / "rep", team_database, chroma_server)
-    _copilot(admin, "packs", "load", str(AIRLINE), "--activate")
+    run_copilot(admin, "packs", "load", str(AIRLINE), "--activate")
     desk = Workspace(rep, embedder)
     try:
         assert "airline" in {v.name for v in desk.catalog.active_versions()}
-        _copilot(admin, "packs", "deactivate", "airline")
+        run_copilot(admin, "packs", "deactivate", "airline")
         assert "airline" not in {v.name for v in desk.catalog.active_versions()}
         assert desk.catalog.withdrawn("airline")
     finally:
