@@ -177,7 +177,7 @@ def test_a_long_classifier_evidence_is_cut_short_in_the_banner(qtbot) -> None:  
     qtbot.addWidget(banner)
     example = "my husband died 3 weeks ago and I keep getting emails addressed to him about his wishlist, please stop"
     banner.show_escalations([Escalation("bereavement", 1, f"reads like bereavement (0.95), as in “{example}”")])
-    shown = banner._text.text()
+    shown = banner.text
     assert "reads like bereavement (0.95)" in shown and "wishlist" not in shown and "…" in shown
 
 
