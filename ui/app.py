@@ -176,7 +176,7 @@ def wire_live(parts: PanelApp) -> None:
 
     def followed(conversation: str, pinned: bool) -> None:
         header.show_followed(conversation, pinned)
-        if live.pending not in ("", conversation):  # a reply inserted for the one before is no longer offered
+        if header.send_target not in ("", conversation):  # a reply inserted for the one before is no longer offered
             live.drop_reply()
             header.withdraw_send()
 
@@ -205,7 +205,7 @@ async def send_reply(parts: PanelApp) -> None:
         header.withdraw_send()
         parts.bridge.error_reported.emit(f"Not sent: {exc}")
     else:
-        header.withdraw_send()
+        header.sent()
         parts.panel.notices.show_notices([f"Reply sent to {conversation}."])
 
 

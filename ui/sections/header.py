@@ -42,6 +42,8 @@ class HeaderSection(QWidget):
         self.send.setAccessibleName("Send the inserted reply through the helpdesk")
         self.send.clicked.connect(self.send_requested)
         self.send.hide()
+        self.send_target = ""
+        """The conversation the Send button is for ('' while it is hidden)."""
         self._live_row = QWidget()
         row = QHBoxLayout(self._live_row)
         row.setContentsMargins(0, 2, 0, 0)
@@ -148,6 +150,7 @@ class HeaderSection(QWidget):
 
     def offer_send(self, conversation_id: str) -> None:
         """An inserted reply may be sent to ``conversation_id`` through its helpdesk (once)."""
+        self.send_target = conversation_id
         self.send.setText(f"Send to {source_of(conversation_id)}")
         self.send.setToolTip(f"Post the inserted reply to {conversation_id}")
         self.send.setEnabled(True)
@@ -157,7 +160,13 @@ class HeaderSection(QWidget):
         self.send.setEnabled(False)
         self.send.setText("Sending…")
 
+    def sent(self) -> None:
+        """The reply went: the button says so, disabled, until the next insert or another conversation (a
+        notice would be replaced by the next message's advice, which the posted reply itself brings)."""
+        self.send.setText("Sent ✓")
+
     def withdraw_send(self) -> None:
+        self.send_target = ""
         self.send.hide()
 
     @property
