@@ -13,6 +13,7 @@ from base.errors import CopilotError
 
 if TYPE_CHECKING:
     from ui.app import PanelApp
+    from ui.sections.plan import PlanCard
 
 
 def render_screenshot(
@@ -106,7 +107,12 @@ async def _until(parts: PanelApp, done: Callable[[], bool], seconds: float = 10)
 
 async def _run_plan(parts: PanelApp) -> None:
     """Approve the first plan offered and wait until it stops, finishes or asks for a lead."""
-    card = next((c for c in parts.panel.plan_cards.cards if "approve" in c.buttons), None)
+
+    def offered() -> PlanCard | None:
+        return next((c for c in parts.panel.plan_cards.cards if "approve" in c.buttons), None)
+
+    await _until(parts, lambda: offered() is not None, 30)  # offered with the actions, or just after them
+    card = offered()
     if card is None:
         raise CopilotError("no plan is offered at this point of the conversation; check it with `copilot replay`")
     run_id = card.run.id

@@ -15,7 +15,7 @@ from html import escape
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from copilot.actions.plans import PlanRun, StepView, step_outcome, step_state
 from ui.sections.cards import CardColumn, cited_clauses, move_between_cards
@@ -109,14 +109,14 @@ class PlanCard(QFrame):
         layout.setContentsMargins(8, 6, 8, 6)
         layout.addWidget(body)
         self.buttons: dict[str, QPushButton] = {}
-        row = QHBoxLayout()
+        row = QGridLayout()  # two a row: three captions side by side are wider than the panel
         verbs = ("confirm", "cancel") if self.confirming else run.choices
         for verb in verbs:
             button = QPushButton(self._caption(verb))
             button.clicked.connect(lambda _=False, v=verb: self.requested.emit(v, run.id))
-            row.addWidget(button)
+            row.addWidget(button, len(self.buttons) // 2, len(self.buttons) % 2)
             self.buttons[verb] = button
-        row.addStretch(1)
+        row.setColumnStretch(2, 1)
         layout.addLayout(row)
 
     def _confirm_line(self) -> str:
