@@ -131,7 +131,11 @@ class LiveSources:
         try:
             port = Settings.load(self.folder).push_port()
             endpoint = PushEndpoint(self.inbox, push_token(self.folder), port, self._webhook_secret())
-            await endpoint.start()
+            try:
+                await endpoint.start()
+            except asyncio.CancelledError:  # the app closes while it starts: its server task must end too
+                await endpoint.aclose()
+                raise
         except CopilotError as exc:
             self._status["push"] = "push off"
             self._listener.live_failed(f"Live events are off: {exc}")
