@@ -10,7 +10,9 @@ body in it (the path's ``draft_by_language``, or the settings' generic, handoff 
 the greeting, opening, disclosure and closing in it too; otherwise the English draft, and the panel's notice says
 the customer writes another language.
 
-A draft follows the case, not only the message (``draft_reply``): the AI disclosure leads only the rep's first reply,
+A draft follows the case, not only the message (``draft_reply``): the AI disclosure leads every draft until a rep
+message has said it (so once per conversation when the rep sends the draft; a draft never omits what the
+disclosure rule would then flag),
 an escalation's opening only the reply to the message that raised it, a question the template marks with the
 fact it asks for (``{?email}Which email is on the account?{/?}``) is left out once that fact is known, a message
 that only thanks or agrees gets a closing reply, and facts read as a person writes them ($35.00, 12 March 2025).
@@ -99,11 +101,10 @@ def draft_reply(
     clause_text: Callable[[str], str | None],
     topics: Topics | None = None,
 ) -> Reply:
-    """The draft for the case's newest message, following the case: the disclosure only while the rep has not
-    replied yet, each escalation's opening only in the reply to the message that raised it, and a closing reply
+    """The draft for the case's newest message, following the case: the disclosure only while no rep message has
+    said it, each escalation's opening only in the reply to the message that raised it, and a closing reply
     when the customer only thanks or agrees and asks for nothing new (``topics``: the topics after the message;
     without them, as when the rep picks a path, the path's draft)."""
-    first = next((t.seq for t in case.turns if t.role == "customer"), None)
     return compose(
         suggestion,
         [e for e in escalations if not case.replied_after(e.seq)],
@@ -113,7 +114,6 @@ def draft_reply(
         [t.text for t in case.turns if t.role == "rep"],
         clause_text,
         case.language,
-        disclose=first is None or not case.replied_after(first),
         acknowledged=topics is not None and not topics.change and case.acknowledges,
     )
 
@@ -136,23 +136,20 @@ def compose(
     clause_text: Callable[[str], str | None],
     language: str | None = None,
     *,
-    disclose: bool = True,
     acknowledged: bool = False,
 ) -> Reply:
     """Greeting, an opening for the gravest escalation, the body (a closing reply when the customer only
     ``acknowledged``, else the path's template, a handoff or the generic reply), closing; in the customer's
     ``language`` (a code) when the pack has the body in it.
 
-    The pack's AI disclosure line leads when the region requires it, the draft may still ``disclose`` (the rep's
-    first reply) and the customer was not told yet.
+    The pack's AI disclosure line leads when the region requires it and no rep message has told the customer yet.
     """
     settings = guidance.settings
     category = next((c for e in escalations if (c := guidance.category(e.category)) is not None), None)
     body, language, citations, source = _body(suggestion, category, guidance, language, acknowledged)
     parts: list[str] = []
     if (
-        disclose
-        and covers(guidance.disclosure.jurisdictions, jurisdiction)
+        covers(guidance.disclosure.jurisdictions, jurisdiction)
         and jurisdiction
         and not disclosed(rep_texts, guidance.disclosure.lines)
     ):

@@ -68,11 +68,13 @@ def drafted(
 BLIND = "I'm blind and use a screen reader. The assembly instructions for my bookshelf are just pictures."
 
 
-def test_the_disclosure_leads_the_first_reply_only(guidance: Guidance) -> None:
+def test_the_disclosure_leads_until_a_rep_message_said_it(guidance: Guidance) -> None:
     line = guidance.disclosure.line
     assert line in drafted(guidance, chat(("customer", BLIND)), "accessibility_needs").text
-    later = chat(("customer", BLIND), ("rep", "I'm sorry. Which product is it?"), ("customer", "The Ashby bookshelf"))
-    assert line not in drafted(guidance, later, "accessibility_needs").text
+    untold = chat(("customer", BLIND), ("rep", "I'm sorry. Which product is it?"), ("customer", "The Ashby bookshelf"))
+    assert line in drafted(guidance, untold, "accessibility_needs").text  # the customer was never told
+    said = chat(("customer", BLIND), ("rep", f"I'm sorry. {line} Which product?"), ("customer", "The Ashby bookshelf"))
+    assert line not in drafted(guidance, said, "accessibility_needs").text  # once per conversation
     told = chat(("rep", f"Hello! {line}"), ("customer", BLIND))
     assert line not in drafted(guidance, told, "accessibility_needs").text  # the rep already said it
     texas = chat(("customer", BLIND), jurisdiction="US-TX")
@@ -97,7 +99,7 @@ def test_the_disclosure_and_the_opening_are_in_the_customers_language(guidance: 
         spanish,
         turns=(
             *spanish.turns,
-            Turn(2, "rep", "Lo siento mucho, le ayudo con todo."),
+            Turn(2, "rep", f"Lo siento mucho. {guidance.disclosure.line_by_language['es']}"),
             Turn(3, "customer", "Gracias. ¿Qué documentos necesitan ustedes para cerrar la cuenta de mi madre?"),
         ),
     )
