@@ -44,7 +44,7 @@ NO_PREVIEW = "The system gives no preview of this action: it runs as shown above
 
 
 def changes(action: Action) -> str:
-    """The dry run's changes in words (``order NW-1 status: processing → cancelled``), at most four."""
+    """The dry run's changes in words (``booking B-7 status: held → released``), at most four."""
     return "; ".join(
         f"{c.get('entity')} {c.get('field')}: {c.get('before')} → {c.get('after')}" for c in (action.preview or [])[:4]
     )
