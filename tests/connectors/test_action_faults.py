@@ -79,7 +79,7 @@ class Rig:
             "cancel_order",
             arguments,
             "Cancel before it ships",
-            ("northwind-retail@2025.5#cancellations.before-shipping",),
+            ("northwind-retail@2025.6#cancellations.before-shipping",),
             verdict,
         )
         self.desk.offer((proposal,))

@@ -20,7 +20,7 @@ import pytest
 from base.errors import CopilotError
 from copilot.actions.audit import AUDIT_FILE, KEY_DIR_ENV, KEYRING_SERVICE, AuditKeys, AuditLog, head_path, verification
 
-CITATION = "northwind-retail@2025.5#refunds.original-method"
+CITATION = "northwind-retail@2025.6#refunds.original-method"
 
 
 @pytest.fixture(autouse=True)

@@ -58,7 +58,7 @@ def test_replay_json_prints_one_cited_line_per_message_without_qt(demo_home: Pat
     }
     assert {"escalations", "flags", "intent", "suggestions", "draft", "grounded"} <= set(lines[0])
     cited = [c for line in lines for c in line["clauses"]]
-    assert cited and all(c["citation"].startswith("northwind-retail@2025.5#") and c["title"] for c in cited)
+    assert cited and all(c["citation"].startswith("northwind-retail@2025.6#") and c["title"] for c in cited)
     assert "cancellations.before-shipping" in {c["citation"].split("#")[1] for c in lines[0]["clauses"]}
     assert "NO_QT" in done.stderr and "customer messages with a clause" in done.stderr
 

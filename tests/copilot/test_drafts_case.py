@@ -60,7 +60,7 @@ def drafted(
     topics: Topics | None = FOLLOWING,
 ) -> Reply:
     """The draft after the conversation's last message, on the intent's first path (or none for ``unknown``)."""
-    case = Case(conversation, conversation.turns[-1].seq, ("northwind-retail@2025.5",), guidance)
+    case = Case(conversation, conversation.turns[-1].seq, ("northwind-retail@2025.6",), guidance)
     paths = suggest(Intent(intent, 0.9, 1), guidance, case.facts) if intent != "unknown" else []
     return draft_reply(case, paths[0] if paths else None, escalations, lambda _: CLAUSE, topics)
 

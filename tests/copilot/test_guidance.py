@@ -20,8 +20,8 @@ def test_demo_guidance_is_stored_with_its_version(workspace: Workspace) -> None:
     guidance = workspace.guidance(keys)
     assert len(guidance.playbooks) >= 15 and {c.id for c in guidance.categories} == set(ESCALATION_CATEGORIES)
     assert guidance.rules and guidance.disclosure.jurisdictions == ("US-CA", "EU")
-    assert guidance.citations["refunds.timing"] == "northwind-retail@2025.5#refunds.timing"
-    rebuilt = workspace.catalog.pack("northwind-retail", "2025.5")
+    assert guidance.citations["refunds.timing"] == "northwind-retail@2025.6#refunds.timing"
+    rebuilt = workspace.catalog.pack("northwind-retail", "2025.6")
     assert [f for f, _ in rebuilt.guidance] == [
         "actions.toml",
         "escalation-examples.jsonl",
@@ -82,12 +82,12 @@ def test_bad_guidance_is_refused_naming_file_field_and_fix(
 
 def test_a_bad_guidance_file_leaves_the_active_version_in_force(tmp_path: Path, workspace: Workspace) -> None:
     folder = _broken(tmp_path, "rules.toml", "[[rule]]", "[[rule]]\nwhatever = 1")
-    (folder / "pack.toml").write_text((folder / "pack.toml").read_text().replace("2025.5", "2025.6"))
+    (folder / "pack.toml").write_text((folder / "pack.toml").read_text().replace("2025.6", "2025.7"))
     before = [v.key for v in workspace.catalog.active_versions()]
     with pytest.raises(PackError, match="whatever"):
         workspace.load_pack(folder)
     assert [v.key for v in workspace.catalog.active_versions()] == before
-    assert not workspace.catalog.has("northwind-retail", "2025.6")
+    assert not workspace.catalog.has("northwind-retail", "2025.7")
 
 
 @pytest.mark.parametrize(
@@ -110,7 +110,7 @@ def test_a_bad_check_is_refused_at_its_own_line(tmp_path: Path, written: str, ex
 
 
 def test_the_highest_pack_that_names_a_check_says_which_clause_it_enforces(workspace: Workspace) -> None:
-    demo = workspace.catalog.pack("northwind-retail", "2025.5")
+    demo = workspace.catalog.pack("northwind-retail", "2025.6")
     ids = {c.id for c in demo.clauses}
     own = ("own@1", (("rules.toml", '[checks]\nguarantees = "returns.window"\n'),), ids)
     merged = merge([own, (demo.key, demo.guidance, ids)])

@@ -46,7 +46,7 @@ def test_paths_change_as_system_facts_arrive(pipeline: Pipeline) -> None:
     top = after_lookup.suggestions[0]
     assert "status=processing" in top.matched and top.title == "Cancel before it ships"
     assert not any(s.title.startswith("Already shipped") for s in after_lookup.suggestions)
-    assert all(c.startswith("northwind-retail@2025.5#") for c in top.citations)
+    assert all(c.startswith("northwind-retail@2025.6#") for c in top.citations)
 
 
 def test_the_template_draft_is_filled_from_facts_and_clauses_and_fully_backed(pipeline: Pipeline) -> None:
@@ -96,7 +96,7 @@ def test_a_newer_clear_request_wins_over_the_earlier_topic(pipeline: Pipeline) -
 )
 def test_verification_marks_unbacked_figures_and_dates(workspace: Workspace, text: str, unsupported: list[str]) -> None:
     cited = [
-        workspace.catalog.clause(f"northwind-retail@2025.5#{c}").text  # type: ignore[union-attr]
+        workspace.catalog.clause(f"northwind-retail@2025.6#{c}").text  # type: ignore[union-attr]
         for c in ("refunds.timing", "returns.window")
     ]
     known = ['{"order_id": "NW-1", "delivered_at": "2026-11-02"}']

@@ -148,15 +148,15 @@ def test_private_values_come_from_the_header_and_every_tool_result() -> None:
 
 
 def test_citations_and_quoted_clause_texts_are_never_redacted() -> None:
-    text = "Per northwind-retail@2025.5#returns.window: call 020 7946 0958 or write to returns@example.com."
-    assert redact(text).text == "Per northwind-retail@2025.5#returns.window: call [PHONE_1] or write to [EMAIL_1]."
+    text = "Per northwind-retail@2025.6#returns.window: call 020 7946 0958 or write to returns@example.com."
+    assert redact(text).text == "Per northwind-retail@2025.6#returns.window: call [PHONE_1] or write to [EMAIL_1]."
     assert redact(text, quoted=[(44, len(text))]).text == text
     request = DraftRequest(
         "warm",
         (("customer", "I'm Ana Souza, ana@example.com, what is the returns address?"),),
         (
             (
-                "northwind-retail@2025.5#returns.address",
+                "northwind-retail@2025.6#returns.address",
                 "Send returns to 1 Dock Road, Tilbury RM18 7EH, or ring 020 7946 0000.",
             ),
         ),

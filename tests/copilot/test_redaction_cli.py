@@ -74,10 +74,10 @@ def copilot(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
 
 
 def test_redact_prints_exactly_what_would_be_sent_from_stdin() -> None:
-    text = "Hi, I'm Ana Souza.\nCard 4111.1111.1111.1111, see northwind-retail@2025.5#returns.window\n"
+    text = "Hi, I'm Ana Souza.\nCard 4111.1111.1111.1111, see northwind-retail@2025.6#returns.window\n"
     done = copilot("redact", stdin=text)
     assert done.returncode == 0, done.stderr
-    assert done.stdout == "Hi, I'm [NAME_1].\nCard [CARD_1], see northwind-retail@2025.5#returns.window\n"
+    assert done.stdout == "Hi, I'm [NAME_1].\nCard [CARD_1], see northwind-retail@2025.6#returns.window\n"
 
 
 def test_redact_reads_a_file_and_takes_the_record_values(tmp_path: Path) -> None:

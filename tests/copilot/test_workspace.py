@@ -181,7 +181,7 @@ def test_an_interrupted_load_leaves_no_version_and_the_active_one_unchanged(tmp_
     loader.stderr.close()
     listed = subprocess.run([*run, "list"], env=env, check=True, capture_output=True, text=True, timeout=300).stdout
     assert "big" not in listed
-    assert "northwind-retail         2025.5       active" in listed
+    assert "northwind-retail         2025.6       active" in listed
     shown = subprocess.run(
         [*run, "show", "big@2#refund.rule-00000"], env=env, capture_output=True, text=True, timeout=300
     )
@@ -230,7 +230,7 @@ def older_demo(tmp_path: Path) -> Path:
     """The bundled demo pack, as an earlier release shipped it (same clauses, older version)."""
     folder = Path(shutil.copytree(DEMO_PACK, tmp_path / "northwind-2024"))
     manifest = folder / "pack.toml"
-    manifest.write_text(manifest.read_text().replace('version = "2025.5"', 'version = "2024.1"'))
+    manifest.write_text(manifest.read_text().replace('version = "2025.6"', 'version = "2024.1"'))
     return folder
 
 
@@ -245,18 +245,18 @@ def reopened(workspace: Workspace, embedder: LocalEmbedder) -> list[tuple[str, s
 
 
 def test_a_fresh_data_folder_gets_the_demo_pack_once(demo_mode: Workspace, embedder: LocalEmbedder) -> None:
-    assert [(v.key, v.status()) for v in demo_mode.catalog.versions()] == [("northwind-retail@2025.5", "active")]
-    assert reopened(demo_mode, embedder) == [("northwind-retail@2025.5", "active")]
+    assert [(v.key, v.status()) for v in demo_mode.catalog.versions()] == [("northwind-retail@2025.6", "active")]
+    assert reopened(demo_mode, embedder) == [("northwind-retail@2025.6", "active")]
 
 
 def test_an_admin_who_deactivates_the_demo_pack_keeps_it_off(demo_mode: Workspace, embedder: LocalEmbedder) -> None:
-    assert demo_mode.catalog.deactivate("northwind-retail") == "2025.5"
-    assert reopened(demo_mode, embedder) == [("northwind-retail@2025.5", "inactive")]
+    assert demo_mode.catalog.deactivate("northwind-retail") == "2025.6"
+    assert reopened(demo_mode, embedder) == [("northwind-retail@2025.6", "inactive")]
 
 
 def test_an_admin_who_removes_the_demo_pack_never_gets_it_back(demo_mode: Workspace, embedder: LocalEmbedder) -> None:
     demo_mode.catalog.deactivate("northwind-retail")
-    demo_mode.remove_pack("northwind-retail", "2025.5")
+    demo_mode.remove_pack("northwind-retail", "2025.6")
     assert reopened(demo_mode, embedder) == []
 
 
@@ -267,7 +267,7 @@ def test_the_demo_pack_is_updated_only_while_nobody_chose_another_pack(
     demo.load_pack(older_demo(tmp_path))
     assert reopened(demo, embedder) == [
         ("northwind-retail@2024.1", "inactive"),
-        ("northwind-retail@2025.5", "active"),
+        ("northwind-retail@2025.6", "active"),
     ]
     admin = Workspace(cached_home(tmp_path / "admin", demo_home), embedder)
     admin.load_pack(older_demo(tmp_path / "admin"))

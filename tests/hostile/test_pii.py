@@ -62,8 +62,8 @@ def test_every_missed_kind_is_redacted_and_restored(kind: str, text: str, value:
 
 
 def test_a_citation_is_not_taken_for_an_email() -> None:
-    text = "As northwind-retail@2025.5#contact.email says, is it ana.souza@example.com?"
-    assert redact(text).text == "As northwind-retail@2025.5#contact.email says, is it [EMAIL_1]?"
+    text = "As northwind-retail@2025.6#contact.email says, is it ana.souza@example.com?"
+    assert redact(text).text == "As northwind-retail@2025.6#contact.email says, is it [EMAIL_1]?"
 
 
 def test_the_name_the_store_returns_is_redacted_when_the_header_names_no_one(workspace: Workspace) -> None:

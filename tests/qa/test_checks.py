@@ -44,7 +44,7 @@ def test_disclosure_where_required(demo_qa: QaPolicy, tmp_path: Path) -> None:
     )
     assert good == []
     assert bad is not None and [f.seq for f in bad] == [2] and "EU-DE requires" in bad[0].reason
-    assert bad[0].citation == "northwind-retail@2025.5#ai.disclosure-required"
+    assert bad[0].citation == "northwind-retail@2025.6#ai.disclosure-required"
     spanish = judge(
         demo_qa,
         "ai-disclosure",

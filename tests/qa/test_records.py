@@ -11,7 +11,7 @@ from copilot.records.models import Kind, Outcome, Reason
 from copilot.records.store import Records, Shown
 
 AT = datetime(2026, 11, 20, 10, tzinfo=UTC)
-PACKS = ("northwind-retail@2025.5",)
+PACKS = ("northwind-retail@2025.6",)
 
 
 def quiet(label: str, total: int) -> object:
@@ -52,7 +52,7 @@ def test_qa_over_records(records_url: str, demo_qa: QaPolicy) -> None:
             records,
             "good",
             "I'll refund you today.",
-            ("northwind-retail@2025.5#refunds.timing",),
+            ("northwind-retail@2025.6#refunds.timing",),
             Outcome.REJECTED,
             Outcome.INSERTED,
         )

@@ -12,7 +12,7 @@ from copilot.records.models import Kind, Outcome, Reason
 from copilot.records.store import CardFilter, Records, Shown
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-PACKS = ("northwind-retail@2025.5",)
+PACKS = ("northwind-retail@2025.6",)
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def test_each_kind_is_recorded_with_what_it_showed_and_where_it_came_from(record
 def test_each_decision_is_kept_with_its_time_to_decision(records: Records) -> None:
     clause, flag, _escalation, suggestion, draft, action = records.cards_shown(
         [
-            card(Kind.CLAUSE, "northwind-retail@2025.5#refunds.window", "Refunds within 30 days."),
+            card(Kind.CLAUSE, "northwind-retail@2025.6#refunds.window", "Refunds within 30 days."),
             card(Kind.FLAG, "promise-without-clause", "You promise a date no clause backs."),
             card(Kind.ESCALATION, "legal_threat", "Legal team"),
             card(Kind.SUGGESTION, "Issue a refund", "I have issued your refund."),

@@ -17,7 +17,7 @@ from copilot.records.review import ConversationFilter, cards_in
 from copilot.records.store import Records, Shown
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-PACK = "northwind-retail@2025.5"
+PACK = "northwind-retail@2025.6"
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from copilot.records.queue import change_requests, close_request, coach, dismiss
 from copilot.records.store import Records, Shown
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-PACK = "northwind-retail@2025.5"
+PACK = "northwind-retail@2025.6"
 CLAUSE = f"{PACK}#refunds.window"
 
 

@@ -12,7 +12,7 @@ from copilot.records.review import ConversationFilter, charts, choices, conversa
 from copilot.records.store import Records, Shown
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-NEW, OLD = "northwind-retail@2025.5", "northwind-retail@2025.4"
+NEW, OLD = "northwind-retail@2025.6", "northwind-retail@2025.4"
 
 
 def shown(conversation: str, seq: int, kind: Kind, key: str, text: str, pack: str, latency: float) -> Shown:

@@ -59,7 +59,7 @@ def test_playing_a_conversation_fills_the_records(workspace: Workspace, tmp_path
         for event in events:
             analysis.submit(event)
             await analysis.settle()
-        reply.card_shown(Kind.ACTION, "p-1", "Email accessible instructions", ("northwind-retail@2025.5#a11y",))
+        reply.card_shown(Kind.ACTION, "p-1", "Email accessible instructions", ("northwind-retail@2025.6#a11y",))
         reply.card_shown(Kind.ACTION, "p-1", "Email accessible instructions")  # shown again: one record
         await reply.records_written()  # card records are written off the loop, in order
         newest = listener.insights[-1]
@@ -86,7 +86,7 @@ def test_playing_a_conversation_fills_the_records(workspace: Workspace, tmp_path
     newest = listener.insights[-1]
     latest = records.cards(CardFilter(conversation_id="accessibility"))
     [action] = [c for c in latest if c.kind is Kind.ACTION]
-    assert (action.seq, action.key, action.citations) == (newest.seq, "p-1", ("northwind-retail@2025.5#a11y",))
+    assert (action.seq, action.key, action.citations) == (newest.seq, "p-1", ("northwind-retail@2025.6#a11y",))
     path = newest.advice.suggestions[0].title
     [dismissed] = [c for c in latest if c.seq == newest.seq and c.kind is Kind.SUGGESTION and c.key == path]
     assert (dismissed.outcome, dismissed.reason) == (Outcome.REJECTED, Reason.NOT_RELEVANT)

@@ -71,11 +71,11 @@ def test_packs_deactivate_leaves_the_demo_pack_off_until_an_admin_brings_it_back
 ) -> None:
     assert packs(capsys, "deactivate", "northwind-retail") == (
         0,
-        "northwind-retail@2025.5 deactivated; no version of northwind-retail is active now "
+        "northwind-retail@2025.6 deactivated; no version of northwind-retail is active now "
         "(`copilot packs rollback northwind-retail` brings it back)\n",
         "",
     )
-    assert status(capsys) == {"northwind-retail@2025.5": "inactive"}  # opening again did not re-activate it
+    assert status(capsys) == {"northwind-retail@2025.6": "inactive"}  # opening again did not re-activate it
     assert packs(capsys, "deactivate", "northwind-retail") == (
         0,
         "northwind-retail: no version is active, nothing to do\n",
@@ -86,8 +86,8 @@ def test_packs_deactivate_leaves_the_demo_pack_off_until_an_admin_brings_it_back
         2,
         "copilot: acme: no such pack loaded. Fix: name one of the loaded packs: northwind-retail",
     )
-    assert packs(capsys, "rollback", "northwind-retail")[:2] == (0, "northwind-retail: rolled back to 2025.5\n")
-    assert status(capsys) == {"northwind-retail@2025.5": "active"}
+    assert packs(capsys, "rollback", "northwind-retail")[:2] == (0, "northwind-retail: rolled back to 2025.6\n")
+    assert status(capsys) == {"northwind-retail@2025.6": "active"}
 
 
 def test_two_documents_of_the_same_file_name_load_under_names_and_versions_of_their_own(
@@ -100,7 +100,7 @@ def test_two_documents_of_the_same_file_name_load_under_names_and_versions_of_th
     code, out, _ = packs(capsys, "load", str(first), "--activate")
     assert code == 0 and out == (
         "policy@1.0: 1 clauses, 1 texts embedded (the rest from cache); active\n"
-        "also active: northwind-retail@2025.5 (`copilot packs deactivate NAME` leaves one out)\n"
+        "also active: northwind-retail@2025.6 (`copilot packs deactivate NAME` leaves one out)\n"
     )
     code, _, error = packs(capsys, "load", str(second))
     assert code == 2 and "policy@1.0 is already loaded with different clauses" in error and "--name N" in error
@@ -123,7 +123,7 @@ def test_two_documents_of_the_same_file_name_load_under_names_and_versions_of_th
     code, out, _ = packs(capsys, "load", str(folder), "--name", "acme-eu", "--version", "2")
     assert (code, out) == (0, "acme-eu@2: 1 clauses, 1 texts embedded (the rest from cache)\n")
     assert status(capsys) == {
-        "northwind-retail@2025.5": "active",
+        "northwind-retail@2025.6": "active",
         "policy@1.0": "active",
         "shop-faq@2025.1": "inactive",
         "acme-eu@2": "inactive",

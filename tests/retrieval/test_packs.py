@@ -31,7 +31,7 @@ def test_demo_pack_is_valid_and_rich() -> None:
     assert set(pack.jurisdictions) >= {"US", "UK", "EU"}
     assert len(pack.clauses) >= 60
     assert len({c.id for c in pack.clauses}) == len(pack.clauses)
-    assert pack.citation(pack.clauses[0]).startswith("northwind-retail@2025.5#")
+    assert pack.citation(pack.clauses[0]).startswith("northwind-retail@2025.6#")
 
 
 def test_clauses_are_split_at_headings_with_ids(tmp_path: Path) -> None:

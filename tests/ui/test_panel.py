@@ -50,10 +50,10 @@ def test_cards_follow_the_conversation_and_never_take_focus(qtbot, event_loop_qt
         seen.append([c.hit.citation for c in cards])
         assert helpdesk.hasFocus(), "a panel update took the keyboard from the helpdesk"
         assert not panel_app.panel.isActiveWindow()
-    assert all(c.startswith("northwind-retail@2025.5#") for cards in seen for c in cards)
+    assert all(c.startswith("northwind-retail@2025.6#") for cards in seen for c in cards)
     assert any("returns." in c or "refunds." in c for cards in seen for c in cards)
     assert panel_app.panel.transcript.count() >= 3
-    assert "northwind-retail@2025.5" in panel_app.panel.header._context.text()
+    assert "northwind-retail@2025.6" in panel_app.panel.header._context.text()
 
 
 def test_keyboard_expands_a_card_and_copies_its_citation(qtbot, event_loop_qt, panel_app: PanelApp) -> None:  # type: ignore[no-untyped-def]

@@ -20,7 +20,7 @@ from ui.review.window import ReviewWindow
 
 PASS = "correct horse battery"
 T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
-PACK = "northwind-retail@2025.5"
+PACK = "northwind-retail@2025.6"
 
 
 @pytest.fixture
