@@ -28,6 +28,9 @@ def register(
         help="command starting the company's MCP server (stdio) afresh per conversation; {state}: a new empty "
         "folder; without it, only the recorded tool results are facts",
     )
+    found.add_argument(
+        "--only", default="", help="comma-separated conversation ids: measure only those (solved ones) of the outcomes"
+    )
     found.add_argument("--json", action="store_true", help="also print one compact JSON line, last on stdout")
     found.set_defaults(func=cmd_eval_suggestions)
 
@@ -57,6 +60,7 @@ def cmd_eval_suggestions(args: argparse.Namespace) -> int:
                     args.server,
                     _progress,
                     lambda text: print(f"copilot: {text}", file=sys.stderr),
+                    [part.strip() for part in args.only.split(",") if part.strip()],
                 )
             )
         finally:
@@ -72,7 +76,8 @@ def cmd_eval_suggestions(args: argparse.Namespace) -> int:
     for miss in result["misses"]:
         print(
             f"  missed {miss['conversation']}: {miss['tool']} {json.dumps(miss['arguments'])}; proposed "
-            f"{json.dumps(miss['proposed']) if miss['proposed'] else 'nothing of it'}",
+            f"{json.dumps(miss['proposed']) if miss['proposed'] else 'nothing of it'}"
+            + (f"; why: {miss['why']}" if miss["why"] else ""),
             file=sys.stderr,
         )
     for extra in result["extras"]:

@@ -19,7 +19,7 @@ import json
 import shlex
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from statistics import mean
 from typing import Any
@@ -30,10 +30,11 @@ from connectors.config import SystemConfig
 from connectors.contract import ToolInfo
 from connectors.systems import Systems, open_system
 from copilot.action_policy import ActionPolicy
-from copilot.actions.proposals import Proposal
+from copilot.actions.judge import Judge
+from copilot.actions.proposals import Proposal, conversation_source, judged, situation_of
 from copilot.conversation.events import ConversationStarted, Message, ToolCall, read_events
 from copilot.conversation.state import Conversation
-from copilot.pipeline import Pipeline
+from copilot.pipeline import Insight, Pipeline
 from copilot.replay import Supply
 
 
@@ -70,6 +71,10 @@ class Write:
     """The index of the customer's latest message before it (0: the first), -1 before any."""
     shown_before: int
     """How many of the conversation's analyses came before it."""
+    why: str = ""
+    """Why the copilot would not make this call as it stood right before it: the paths and escalations
+    shown did not name the tool, or the pack's verdict on the agent's own arguments (the diagnostic the
+    misses print; empty when neither stood in its way)."""
 
 
 @dataclass(frozen=True)
@@ -198,6 +203,7 @@ def score(replayed: Sequence[Replayed], matcher: Matcher) -> SuggestionScores:
                         "tool": write.tool,
                         "arguments": write.arguments,
                         "proposed": _distinct([p.arguments for p in window if p.tool == write.tool]),
+                        "why": write.why,
                     }
                 )
         extras: dict[str, Proposal] = {}
@@ -237,14 +243,16 @@ def _distinct(values: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(seen.values())
 
 
-async def replay_conversation(path: Path, supply: Supply, writes: set[str]) -> Replayed:
+async def replay_conversation(path: Path, supply: Supply, writes: set[str], policy: ActionPolicy) -> Replayed:
     """Analyses after every message and right before every write call (when something arrived since the
-    message), each with the customer turn it belongs to; the write calls of the tools in ``writes``."""
+    message), each with the customer turn it belongs to; the write calls of the tools in ``writes``, each
+    with why the copilot would not have made it then (``diagnosis``, its ``why``)."""
     log = read_events(path)
     conversation: Conversation | None = None
     analyses: list[tuple[int, tuple[Proposal, ...]]] = []
     found: list[Write] = []
     turn, message, changed = -1, None, False
+    insight: Insight | None = None
     for event in log.events:
         if isinstance(event, ConversationStarted):
             conversation = Conversation.start(event)
@@ -253,17 +261,55 @@ async def replay_conversation(path: Path, supply: Supply, writes: set[str]) -> R
             conversation = Conversation(id=getattr(event, "conversation_id", path.stem))
         if isinstance(event, ToolCall) and event.name in writes:
             if changed and message is not None:
-                analyses.append((turn, (await supply.advise(conversation, message))[1]))
+                insight, proposals = await supply.advise(conversation, message)
+                analyses.append((turn, proposals))
                 changed = False
-            found.append(Write(event.name, dict(event.arguments), turn, len(analyses)))
+            why = diagnosis(
+                replace(conversation, tools=(*conversation.tools, *supply.found)), event, insight, supply, policy
+            )
+            found.append(Write(event.name, dict(event.arguments), turn, len(analyses), why))
         conversation = conversation.apply(event)
         if isinstance(event, Message):
             turn += event.role == "customer"
             message, changed = event.seq, False
-            analyses.append((turn, (await supply.advise(conversation, event.seq))[1]))
+            insight, proposals = await supply.advise(conversation, event.seq)
+            analyses.append((turn, proposals))
         else:
             changed = True
     return Replayed(path.stem, tuple(analyses), tuple(found), tuple(str(e) for e in log.errors))
+
+
+def diagnosis(
+    conversation: Conversation, call: ToolCall, insight: Insight | None, supply: Supply, policy: ActionPolicy
+) -> str:
+    """Why the copilot would not have proposed the agent's call right before it: no path or escalation shown
+    named the tool, or the pack's verdict on the agent's own arguments (what the copilot filled differently
+    is in the miss itself). Empty when neither stood in the way."""
+    reasons: list[str] = []
+    if insight is not None:
+        advice = insight.advice
+        named = {tool for s in advice.suggestions for tool in s.actions}
+        if policy.systems.transfer is not None and advice.escalations:
+            named.add(policy.systems.transfer.tool)
+        if call.name not in named:
+            paths = "; ".join(s.title for s in advice.suggestions) or "none"
+            reasons.append(f"not triggered (paths shown: {paths})")
+    judge = Judge(policy, situation_of(conversation, policy, supply.role))
+    info = supply.tools.get(call.name)
+    verdict = judged(judge, conversation, call.name, dict(call.arguments), info)
+    if verdict.kind == "blocked":
+        reasons.append(f"the agent's call is {verdict.kind} ({verdict.rule}): {verdict.reason}")
+    described = policy.tools.get(call.name)
+    if described is not None and described.arguments:  # what the pack fills, and whether it would offer it
+        source = conversation_source(conversation)
+        filled = judge.fill(described.model_copy(update={"offer": ""}), source) or {}
+        offered = judge.fill(described, source) is not None
+        own = judged(judge, conversation, call.name, filled, info)
+        reasons.append(
+            f"the pack fills {json.dumps(filled, default=str)} (offer {'holds' if offered else 'does not hold'}; "
+            f"{own.kind}{f' ({own.rule}): {own.reason}' if own.rule else ''})"
+        )
+    return "; ".join(reasons)
 
 
 def offline_tools(policy: ActionPolicy) -> dict[str, ToolInfo]:
@@ -282,11 +328,16 @@ async def evaluate_suggestions(
     server: str | None,
     progress: Callable[[int, int], None] | None = None,
     warn: Callable[[str], None] = lambda _: None,
+    only: Sequence[str] = (),
 ) -> SuggestionScores:
     """Replay every solved conversation of ``outcomes`` (files ``conversations/ID.jsonl``) and score it.
     ``server`` starts the company's system afresh for each conversation (``{state}``: a new empty folder,
-    ``{task}``: empty), whose pre-approved lookups are the ones the pack's systems.toml names."""
-    solved = [o for o in outcomes if o.solved]
+    ``{task}``: empty), whose pre-approved lookups are the ones the pack's systems.toml names. ``only``
+    (conversation ids) measures just those, to try a pack change on the conversations it is about."""
+    solved = [o for o in outcomes if o.solved and (not only or o.id in only)]
+    unknown = sorted(set(only) - {o.id for o in outcomes if o.solved})
+    if unknown:
+        raise LineError(str(conversations), 0, "only", f"names no solved conversation {', '.join(unknown[:3])}")
     missing = [o.id for o in solved if not (conversations / f"{o.id}.jsonl").is_file()]
     if missing:
         raise LineError(
@@ -298,7 +349,7 @@ async def evaluate_suggestions(
         if server is None:
             tools = offline_tools(policy)
             replayed.append(
-                await replay_conversation(path, Supply(pipeline, None, tools, warn=warn), set(policy.tools))
+                await replay_conversation(path, Supply(pipeline, None, tools, warn=warn), set(policy.tools), policy)
             )
         else:
             replayed.append(await _with_server(pipeline, policy, path, server, warn))
@@ -324,6 +375,6 @@ async def _with_server(
         try:
             tools = {name: info for name, (_, info) in (await systems.tools()).items()}
             writes = {name for name, info in tools.items() if not info.read_only}
-            return await replay_conversation(path, Supply(pipeline, systems, tools, warn=warn), writes)
+            return await replay_conversation(path, Supply(pipeline, systems, tools, warn=warn), writes, policy)
         finally:
             await systems.aclose()

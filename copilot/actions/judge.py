@@ -432,18 +432,20 @@ class Judge:
             if role != "rep" or not all(v in text.casefold() for v in wanted):
                 continue
             reply = next((t for r, t in turns[n + 1 :] if r == "customer"), None)
-            if reply is not None and _YES.search(reply) and not _NO.search(reply):
+            if reply is not None and explicit_yes(reply):
                 return True
         return False
 
     def mentioned(self, values: list[Any]) -> list[Any]:
-        """Those of ``values`` the conversation's messages name, the one named last first (ties: the later in
-        the list first): of several records, the one in question."""
+        """Those of ``values`` the conversation's messages name, the one named last first (ties: the one that
+        message names first, "upgrade ABC123, then cancel XYZ789"; then the later in the list): of several
+        records, the one in question."""
         texts = [text for _, text in self.situation.turns]
         last = {
             n: max((i for i, t in enumerate(texts) if str(v) and str(v) in t), default=-1) for n, v in enumerate(values)
         }
-        return [values[n] for n in sorted((n for n in last if last[n] >= 0), key=lambda n: (-last[n], -n))]
+        named = [n for n in last if last[n] >= 0]
+        return [values[n] for n in sorted(named, key=lambda n: (-last[n], texts[last[n]].find(str(values[n])), -n))]
 
     def render(self, text: str, variables: Mapping[str, Any]) -> str:
         """A message or label with each ``{expression}`` part replaced by its value (``?`` if it has none)."""
@@ -454,6 +456,11 @@ class Judge:
                 value = "?"
             text = text.replace("{" + part + "}", value, 1)
         return text
+
+
+def explicit_yes(text: str) -> bool:
+    """Whether a reply starts with an explicit yes that it does not take back."""
+    return bool(_YES.search(text)) and not _NO.search(text)
 
 
 def shown(value: Any) -> str:

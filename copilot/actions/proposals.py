@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -30,6 +31,7 @@ from copilot.actions.judge import (
     Situation,
     Unreadable,
     customer_named,
+    explicit_yes,
     path_value,
     records_of,
 )
@@ -206,6 +208,8 @@ def propose(
         (tool, why, "", (), "", "rep") for tool, why in context.extra
     ]
     wanted += [(tool, s.title, s.intent, s.citations, "", "path") for s in context.suggestions for tool in s.actions]
+    asks = requested(policy, request_of(conversation))
+    wanted += [(tool, f"Asked for: {verb}", "", (), "", "request") for tool, (verb, _) in asks.items()]
     if policy.systems.transfer is not None:
         queue = next((e.queue for e in context.escalations if e.queue), "")
         transfer = policy.systems.transfer.tool
@@ -224,6 +228,8 @@ def propose(
             continue
         options: list[tuple[dict[str, Any], Verdict | None]] = []
         if described.arguments:
+            if asked_by == "request":
+                continue  # a tool the pack fills itself is proposed when its own ``offer`` says so
             filled = judge.fill(described, source, why, intent, queue, asked_by)
             options = [] if filled is None else [(filled, None)]
         else:
@@ -231,40 +237,37 @@ def propose(
                 if set(missing) & {kind.key for kind in policy.systems.record}:
                     continue  # the record it acts on is not known yet: nothing to propose
                 options.append((given, _needs_input(tool, missing) if missing else None))
-        chosen = _first_shown(
-            options,
-            policy,
-            described,
-            partial(judged, judge, conversation, tool, info=info, intent=intent, why=why),
-        )
-        if chosen is None:
-            continue  # every record it could act on is ruled out by the pack's rules
-        arguments, verdict = chosen
-        shown = judge.known(
-            described, arguments, source, {"why": why, "intent": intent, "queue": queue, "source": asked_by}
-        )
-        target, account = acted_on(policy, arguments, shown["records"], who)
-        if account and who.excluded(account):
-            continue  # the writer's own account, while the case is about someone else's
-        key = proposal_id(conversation.id, tool, arguments)
-        undo = described.undo if described.undo in context.tools else ""
-        label = judge.render(described.label, shown) if described.label else ""
-        proposals[key] = Proposal(
-            key,
-            conversation.id,
-            tool,
-            arguments,
-            why,
-            citations,
-            verdict,
-            intent,
-            undo,
-            guidance.citations.get(verdict.clause, ""),
-            label,
-            queue,
-            who.whose(account) if account else "",
-            target,
-        )
+            if asked_by == "request":  # only a call the request names and fills completely
+                options = [(g, None) for g, known in options if known is None and _named_in(g, asks[tool][1])]
+        judging = partial(judged, judge, conversation, tool, info=info, intent=intent, why=why)
+        also = asks[tool][1] if tool in asks and not described.arguments else None
+        chosen = _shown(options, policy, described, judging, also)
+        for arguments, verdict in chosen:
+            shown = judge.known(
+                described, arguments, source, {"why": why, "intent": intent, "queue": queue, "source": asked_by}
+            )
+            target, account = acted_on(policy, arguments, shown["records"], who)
+            if account and who.excluded(account):
+                continue  # the writer's own account, while the case is about someone else's
+            key = proposal_id(conversation.id, tool, arguments)
+            undo = described.undo if described.undo in context.tools else ""
+            label = judge.render(described.label, shown) if described.label else ""
+            proposals[key] = Proposal(
+                key,
+                conversation.id,
+                tool,
+                arguments,
+                why,
+                citations,
+                verdict,
+                intent,
+                undo,
+                guidance.citations.get(verdict.clause, ""),
+                label,
+                queue,
+                who.whose(account) if account else "",
+                target,
+            )
         if len(proposals) >= policy.actions.max_waiting:
             break
     return tuple(proposals.values())
@@ -294,18 +297,55 @@ def acted_on(
     return target, account
 
 
-def _first_shown(
+def _shown(
     options: Sequence[tuple[dict[str, Any], Verdict | None]],
     policy: ActionPolicy,
     described: ToolPolicy,
     judge: Callable[[dict[str, Any]], Verdict],
-) -> tuple[dict[str, Any], Verdict] | None:
-    """The first option (arguments, and the verdict already known) whose proposal the pack lets the rep see."""
+    asked: str | None,
+) -> list[tuple[dict[str, Any], Verdict]]:
+    """The first option (arguments, and the verdict already known) whose proposal the pack lets the rep see,
+    and with ``asked`` (what the customer's request asks of this tool, ``requested``) every other shown one
+    it names: "cancel ABC123 and XYZ789" is two proposals, one per record."""
+    shown: list[tuple[dict[str, Any], Verdict]] = []
     for given, known in options:
+        if shown and (asked is None or not _named_in(given, asked)):
+            continue
         verdict = known or judge(given)
         if policy.actions.offer_blocked or verdict.kind != "blocked" or waiting(verdict, described):
-            return given, verdict
-    return None
+            shown.append((given, verdict))
+    return shown
+
+
+def _named_in(arguments: Mapping[str, Any], text: str) -> bool:
+    """Whether the text names one of the arguments' values (a record's id)."""
+    return any(isinstance(v, str | int) and len(str(v)) >= 3 and str(v) in text for v in arguments.values())
+
+
+def request_of(conversation: Conversation) -> str:
+    """The customer's latest request: their latest message, with the one before it when it is a yes (the
+    request it confirms)."""
+    said = [t.text for t in conversation.turns if t.role == "customer"][-2:]
+    return "\n".join(said) if len(said) == 2 and explicit_yes(said[1]) else said[-1] if said else ""
+
+
+def requested(policy: ActionPolicy, text: str) -> dict[str, tuple[str, str]]:
+    """Tool → (verb, what is asked of it) for the tools whose label's verb (its first word: "Cancel" of
+    "Cancel reservation {...}") the customer's request uses, with the words after the verb in each clause
+    using it ("upgrade ABC123, then cancel XYZ789": "XYZ789"). So a request the paths shown do not cover
+    still gets its proposal: only one the request fills completely (what it acts on named after the verb,
+    nothing left for the rep), and the rules still judge it."""
+    clauses = re.split(r"[.;!?\n]+|\bthen\b", text)
+    found: dict[str, tuple[str, str]] = {}
+    for tool in policy.tools.values():
+        verb = re.match(r"[A-Za-z]+", tool.label)
+        if verb is None:
+            continue
+        said = re.compile(rf"\b{re.escape(verb.group())}\b", re.IGNORECASE)
+        asked = [clause[m.end() :] for clause in clauses if (m := said.search(clause))]
+        if asked:
+            found[tool.name] = (verb.group().lower(), "\n".join(asked))
+    return found
 
 
 def waiting(verdict: Verdict, described: ToolPolicy) -> bool:
@@ -326,8 +366,9 @@ def arguments_for(
 ) -> list[tuple[dict[str, Any], list[str]]]:
     """The tool's required arguments that records and identity supply, and the names of those they do not,
     for each record the call could act on, best first: of several records of a kind, those whose ids the
-    conversation mentioned, the one mentioned last first (none mentioned: the one read last). Only the
-    first record argument varies; a pack whose rules rule a record out lets the next one be proposed."""
+    conversation mentioned (by id, or ``described``), the one mentioned last first (ties: the one that message
+    names first; none mentioned: the one read last). Only the first record argument varies; a pack whose
+    rules rule a record out lets the next one be proposed."""
     identity_fields = {name for how in policy.systems.identify for name in how.by}
     texts = [turn.text for turn in conversation.turns]
     filled: dict[str, Any] = {}
@@ -339,9 +380,10 @@ def arguments_for(
         # several kinds may be looked up by the same argument (an order and its payments, by order_id)
         kinds = [kind for kind in policy.systems.record if kind.key == name]
         read = [(kind, r) for kind in kinds for r in situation.seen.get(kind.name, [])[::-1]]
+        held = {str(v): (kind, r) for kind, r in read[::-1] if (v := path_value(r, kind.id_path)) is not None}
         ids = list(dict.fromkeys(str(v) for kind, r in read if (v := path_value(r, kind.id_path)) is not None))
-        last = {i: max((n for n, t in enumerate(texts) if i in t), default=-1) for i in ids}
-        ranked = sorted((i for i in ids if last[i] >= 0), key=lambda i: -last[i]) or ids[:1]
+        last = {i: max((n for n, t in enumerate(texts) if i in t or described(*held[i], t)), default=-1) for i in ids}
+        ranked = sorted((i for i in ids if last[i] >= 0), key=lambda i: (-last[i], texts[last[i]].find(i))) or ids[:1]
         if ranked and choices is None:
             choices = (name, ranked)
         value: Any = ranked[0] if ranked else None
@@ -355,6 +397,18 @@ def arguments_for(
         return [(filled, missing)]
     name, ranked = choices
     return [({**filled, name: value}, missing) for value in ranked]
+
+
+def described(kind: RecordKind, record: Mapping[str, Any], text: str) -> bool:
+    """Whether the text names a record without its id, by two of its own codes or names ("the flight from
+    DEN to BOS"): its top-level text values with a capital or a digit (not its owner's id), as whole words."""
+    owner = path_value(record, kind.owner) if kind.owner else None
+    values = {
+        v
+        for v in record.values()
+        if isinstance(v, str) and len(v) >= 3 and v != owner and any(c.isupper() or c.isdigit() for c in v)
+    }
+    return sum(bool(re.search(rf"(?<!\w){re.escape(v)}(?!\w)", text)) for v in values) >= 2
 
 
 def edited(proposal: Proposal, arguments: Mapping[str, Any], conversation: Conversation, verdict: Verdict) -> Proposal:
