@@ -30,12 +30,14 @@ from copilot.settings import Settings, TeamServers
 def open_desk(folder: Path, settings: Settings, systems: Systems) -> Desk:
     """The desk of the data folder ``folder``: its audit log and, in team mode, the team's claims on actions."""
     team = settings.team()
+    audit: AuditLog | TeamAuditLog
     if team is None:
-        return Desk(folder / ACTIONS_FILE, AuditLog(folder / AUDIT_FILE), systems, settings.user(), settings.role)
-    engine = _team_engine(team)
-    claimed = ClaimedSystems(systems.systems, ActionClaims(engine, desk_name(folder, settings)))
-    audit = TeamAuditLog(engine, team_keys(folder))
-    return Desk(folder / ACTIONS_FILE, audit, claimed, settings.user(), settings.role)
+        audit = AuditLog(folder / AUDIT_FILE)
+    else:
+        engine = _team_engine(team)
+        audit = TeamAuditLog(engine, team_keys(folder))
+        systems = ClaimedSystems(systems.systems, ActionClaims(engine, desk_name(folder, settings)))
+    return Desk(folder / ACTIONS_FILE, audit, systems, settings.user(), settings.role)
 
 
 def open_audit(folder: Path, settings: Settings) -> AuditLog | TeamAuditLog:

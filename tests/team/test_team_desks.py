@@ -74,7 +74,7 @@ def test_two_desks_calling_the_same_keyed_write_run_it_once(
         engine.dispose()
 
 
-def test_a_team_database_out_of_reach_runs_nothing_and_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_audit_verify_names_a_team_database_out_of_reach(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COPILOT_AUDIT_KEY_DIR", str(tmp_path / "keys"))
     home = team_desk(tmp_path / "ana", "postgresql://nobody@127.0.0.1:9/copilot", UNUSED_CHROMA)
     done = run_copilot(home, "audit", "verify", check=False)
