@@ -27,6 +27,8 @@ from copilot.records.review import EDIT_BUCKETS, Charts
 
 COLOURS = ("#2f6fb3", "#d9822b", "#3a9a5b", "#a33a3a")
 CHART_SIZE = (420, 250)
+ROW_PX = 26
+"""The height of one horizontal bar's row, so its label is drawn whole."""
 
 
 def bar_chart(
@@ -76,7 +78,9 @@ def bar_chart(
     series.attachAxis(axis)
     view = QChartView(chart)
     view.setRenderHint(QPainter.RenderHint.Antialiasing)
-    view.setMinimumSize(*CHART_SIZE)
+    width, height = CHART_SIZE
+    # Qt elides every label of a category axis ("...") once they no longer fit, so horizontal bars get a row each
+    view.setMinimumSize(width, max(height, 90 + ROW_PX * len(categories)) if horizontal else height)
     view.setAccessibleName(title)
     return view
 
