@@ -201,15 +201,14 @@ def propose(
     policy: ActionPolicy,
     guidance: Guidance,
 ) -> tuple[Proposal, ...]:
-    """Proposals for the paths shown (best first), the escalations and any explicit requests, each with its
+    """Proposals for the paths shown (best first), the escalations, any explicit requests, and what the
+    customer asked for (``requested``: in their request, or by a yes to the rep's offer), each with its
     verdict and whose account it acts on; one per tool, at most the pack's ``max_waiting``. An action on the
     writer's own account is not proposed while the case is about a party they name (a late mother's)."""
     wanted: list[tuple[str, str, str, tuple[str, ...], str, str]] = [
         (tool, why, "", (), "", "rep") for tool, why in context.extra
     ]
     wanted += [(tool, s.title, s.intent, s.citations, "", "path") for s in context.suggestions for tool in s.actions]
-    asks = requested(policy, request_of(conversation))
-    wanted += [(tool, f"Asked for: {verb}", "", (), "", "request") for tool, (verb, _) in asks.items()]
     if policy.systems.transfer is not None:
         queue = next((e.queue for e in context.escalations if e.queue), "")
         transfer = policy.systems.transfer.tool
@@ -217,6 +216,9 @@ def propose(
             (transfer, f"Escalation: {e.category.replace('_', ' ')}", "", e.citations, queue, "escalation")
             for e in context.escalations
         ]
+    asks = requested(policy, request_of(conversation))
+    accepted = requested(policy, offer_accepted(conversation))
+    wanted += [(tool, f"Asked for: {verb}", "", (), "", "request") for tool, (verb, _) in {**asks, **accepted}.items()]
     judge = Judge(policy, situation_of(conversation, policy, context.role))
     source = conversation_source(conversation)
     who = parties(conversation, policy)
@@ -228,8 +230,8 @@ def propose(
             continue
         options: list[tuple[dict[str, Any], Verdict | None]] = []
         if described.arguments:
-            if asked_by == "request":
-                continue  # a tool the pack fills itself is proposed when its own ``offer`` says so
+            if asked_by == "request" and tool not in accepted:
+                continue  # a tool the pack fills: asked for only by a yes to the rep's offer of it
             filled = judge.fill(described, source, why, intent, queue, asked_by)
             options = [] if filled is None else [(filled, None)]
         else:
@@ -238,7 +240,8 @@ def propose(
                     continue  # the record it acts on is not known yet: nothing to propose
                 options.append((given, _needs_input(tool, missing) if missing else None))
             if asked_by == "request":  # only a call the request names and fills completely
-                options = [(g, None) for g, known in options if known is None and _named_in(g, asks[tool][1])]
+                said = "\n".join(asked[1] for asked in (asks.get(tool), accepted.get(tool)) if asked)
+                options = [(g, None) for g, known in options if known is None and _named_in(g, said)]
         judging = partial(judged, judge, conversation, tool, info=info, intent=intent, why=why)
         also = asks[tool][1] if tool in asks and not described.arguments else None
         chosen = _shown(options, policy, described, judging, also)
@@ -327,6 +330,16 @@ def request_of(conversation: Conversation) -> str:
     request it confirms)."""
     said = [t.text for t in conversation.turns if t.role == "customer"][-2:]
     return "\n".join(said) if len(said) == 2 and explicit_yes(said[1]) else said[-1] if said else ""
+
+
+def offer_accepted(conversation: Conversation) -> str:
+    """The rep's message the customer's latest message says yes to ("Would you like me to transfer you?" —
+    "Yes, please"), or '' when the customer's latest message is no yes to the rep's message before it."""
+    turns = conversation.turns
+    last = next((n for n in range(len(turns) - 1, -1, -1) if turns[n].role == "customer"), None)
+    if last is None or last == 0 or turns[last - 1].role != "rep" or not explicit_yes(turns[last].text):
+        return ""
+    return turns[last - 1].text
 
 
 def requested(policy: ActionPolicy, text: str) -> dict[str, tuple[str, str]]:

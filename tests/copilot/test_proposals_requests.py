@@ -10,7 +10,7 @@ from typing import Any
 from connectors.contract import ToolInfo
 from copilot.action_policy import pack_policy
 from copilot.actions.judge import Judge, Situation
-from copilot.actions.proposals import ActionContext, Proposal, propose, request_of, requested
+from copilot.actions.proposals import ActionContext, Proposal, offer_accepted, propose, request_of, requested
 from copilot.conversation.state import Conversation, ToolEvent, Turn
 from copilot.reasoning.guidance import Guidance
 from copilot.reasoning.suggest import Suggestion
@@ -137,3 +137,20 @@ def test_of_two_records_one_message_names_the_first_named_is_in_question() -> No
 
     assert judge.mentioned(["XEHM4B", "59XX6W"]) == ["XEHM4B", "59XX6W"]
     assert judge.mentioned(["59XX6W", "XEHM4B"]) == ["XEHM4B", "59XX6W"]
+
+
+def test_a_yes_to_the_reps_offer_asks_for_what_it_offers() -> None:
+    """The transfer the rep offered is proposed when the customer says yes to it, not before or on a no."""
+    tools = {"transfer_to_human_agents": TOOLS["transfer_to_human_agents"]}
+    offer = ("rep", "I can't cancel it. Would you like me to transfer you to a human agent?")
+
+    def transfers(*events: tuple[str, str] | dict[str, Any]) -> list[str]:
+        conv = conversation(
+            ("customer", "Cancel AAA111, user mia_li_3668"), reservation("AAA111", "ATL", "JFK"), *events
+        )
+        return [p.tool for p in propose(conv, ActionContext((), (), tools), AIRLINE, Guidance())]
+
+    assert offer_accepted(conversation(offer, ("customer", "Yes, please."))) == offer[1]
+    assert transfers(offer, ("customer", "Yes, please, I'm sure I bought insurance.")) == ["transfer_to_human_agents"]
+    assert transfers(offer) == []
+    assert transfers(offer, ("customer", "No, thanks. What about a voucher?")) == []
