@@ -47,6 +47,7 @@ def cmd_records_purge(args: argparse.Namespace) -> int:
         records.close()
     print(
         f"{purged.total} records older than {days} days deleted from {shown(url)}: {purged.cards} cards, "
-        f"{purged.inserts} inserts, {purged.decisions} path decisions, {purged.drafts} drafts"
+        f"{purged.inserts} inserts, {purged.decisions} path decisions, {purged.drafts} drafts, "
+        f"{purged.questions} customer questions, {purged.wrapups} wrap-ups, {purged.reviews} leads' records"
     )
     return 0

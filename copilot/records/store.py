@@ -21,6 +21,7 @@ from copilot.records.models import (
     Approval,
     Card,
     CardAction,
+    ChangeRequest,
     Coaching,
     Decision,
     Draft,
@@ -30,6 +31,8 @@ from copilot.records.models import (
     Outcome,
     Question,
     Reason,
+    RequestState,
+    Review,
     Wrapup,
 )
 
@@ -147,10 +150,14 @@ class Purged:
     inserts: int = 0
     decisions: int = 0
     drafts: int = 0
+    questions: int = 0
+    wrapups: int = 0
+    reviews: int = 0
+    """The leads' records: approvals, queue verdicts, coaching notes and closed change requests."""
 
     @property
     def total(self) -> int:
-        return self.cards + self.inserts + self.decisions + self.drafts
+        return self.cards + self.inserts + self.decisions + self.drafts + self.questions + self.wrapups + self.reviews
 
 
 @dataclass
@@ -303,7 +310,9 @@ class Records:
             return len(cards)
 
     def purge(self, before: datetime) -> Purged:
-        """Delete every record made before ``before``: cards, inserts, decisions and stale drafts."""
+        """Delete every record made before ``before``: cards, inserts, decisions, stale drafts, customer questions,
+        wrap-ups and the leads' records about them (an open change request stays until an admin closes it: it is
+        their work, and its evidence goes with it once closed and old)."""
         old_cards = select(Card.id).where(Card.shown_at < before)
         with self._sessions.writing() as session:
             session.execute(delete(CardAction).where(CardAction.card_id.in_(old_cards)))
@@ -314,9 +323,21 @@ class Records:
                     delete(Insert).where(Insert.at < before),
                     delete(Decision).where(Decision.at < before),
                     delete(Draft).where(Draft.saved_at < before),
+                    delete(Question).where(Question.at < before),
+                    delete(Wrapup).where(Wrapup.at < before),
                 )
             ]
-        return Purged(*counts)
+            leads = sum(
+                session.execute(statement).rowcount  # type: ignore[attr-defined]
+                for statement in (
+                    delete(Approval).where(Approval.at < before),
+                    delete(Review).where(Review.at < before),
+                    delete(Coaching).where(Coaching.at < before),
+                    delete(ChangeRequest).where(ChangeRequest.state != RequestState.OPEN, ChangeRequest.at < before),
+                )
+            )
+        cards, inserts, decisions, drafts, questions, wrapups = counts
+        return Purged(cards, inserts, decisions, drafts, questions, wrapups, leads)
 
     # Reading
 

@@ -13,7 +13,7 @@ from cli.main import main
 from copilot.reasoning.claims import Unsupported
 from copilot.records.columns import now
 from copilot.records.folder import cutoff, open_records
-from copilot.records.models import Kind, Outcome
+from copilot.records.models import ChangeRequest, Coaching, Ending, Kind, Outcome, RequestState
 from copilot.records.store import Records, Shown
 from copilot.settings import Settings
 
@@ -29,6 +29,15 @@ def fill(records: Records, days_ago: int) -> int:
     records.journal.record_insert(conversation, 1, "Hello", (Unsupported(0, 5, "Hello", "not backed"),))
     records.journal.record_decision(conversation, 1, "refund_status", "Refund issued", "accepted")
     records.journal.save_draft(conversation, 2, "Hello again")
+    records.question_asked(conversation, 1, "Where is my parcel?", relevance=0.2, answered=False, at=at)
+    records.wrapup_recorded(conversation, Ending.RESOLVED, ["carrier-delay"], "Parcel traced.", at=at)
+    records.lead_approved(conversation, 1, "refund 40", "lee", at=at)
+    with records.sessions.writing() as session:  # a lead's note and two change requests, one closed, one open
+        session.add(Coaching(rep="ana", lead="lee", note="Cite the clause.", conversation_id=conversation, at=at))
+        for state in (RequestState.DECLINED, RequestState.OPEN):
+            session.add(
+                ChangeRequest(clause="p@1#c", packs=[], note="Outdated.", evidence=[], lead="lee", at=at, state=state)
+            )
     with records.engine.begin() as connection:  # the journal stamps its rows now: age them
         for table, column in (("inserts", "at"), ("decisions", "at"), ("drafts", "saved_at")):
             connection.exec_driver_sql(
@@ -45,6 +54,12 @@ def test_purge_deletes_every_record_older_than_the_period_and_nothing_newer(reco
     old, recent = fill(records, 40), fill(records, 5)
     purged = records.purge(cutoff(30))
     assert (purged.cards, purged.inserts, purged.decisions, purged.drafts) == (1, 1, 1, 1)
+    assert (purged.questions, purged.wrapups, purged.reviews) == (1, 1, 3)  # approval, coaching, a closed request
+    with records.engine.connect() as connection:
+        for table in ("questions", "wrapups", "approvals", "coaching"):
+            assert connection.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar() == 1  # the recent one
+        states = connection.exec_driver_sql("SELECT state FROM change_requests").scalars().all()
+    assert sorted(states) == ["declined", "open", "open"]  # open requests stay for the admins, old or not
     assert [c.id for c in records.cards()] == [recent]
     assert records.journal.decisions("c40") == [] and records.journal.draft("c40") is None
     assert records.journal.draft("c5") == (2, "Hello again") and len(records.journal.overrides()) == 1
@@ -60,7 +75,7 @@ def test_the_app_purges_by_the_admin_retention_setting_when_it_opens(records_url
     fill(records, 20)
     records.close()
     reopened, purged = open_records(tmp_path, Settings(records_url=records_url, records_retention_days=30))
-    assert purged.total == 4
+    assert purged.total == 9
     assert {c.conversation_id for c in reopened.cards()} == {"c20"}
     reopened.close()
 
@@ -102,13 +117,15 @@ def test_copilot_records_purge(records_url: str, fresh_home: Path, capsys: pytes
     records.close()
     assert main(["records", "purge"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("4 records older than 60 days deleted from ")
-    assert out.rstrip().endswith(": 1 cards, 1 inserts, 1 path decisions, 1 drafts")
+    assert out.startswith("9 records older than 60 days deleted from ")
+    assert out.rstrip().endswith(
+        ": 1 cards, 1 inserts, 1 path decisions, 1 drafts, 1 customer questions, 1 wrap-ups, 3 leads' records"
+    )
     assert "postgres" not in out or "@127.0.0.1" in out
     assert main(["records", "purge", "--older-than", "30"]) == 0
-    assert capsys.readouterr().out.startswith("4 records older than 30 days deleted")
+    assert capsys.readouterr().out.startswith("9 records older than 30 days deleted")
     assert main(["records", "purge", "--older-than", "0"]) == 0
-    assert capsys.readouterr().out.startswith("4 records older than 0 days deleted")
+    assert capsys.readouterr().out.startswith("9 records older than 0 days deleted")
     with pytest.raises(SystemExit):
         main(["records", "purge", "--older-than", "-3"])
     assert "'-3' is not a whole number of days" in capsys.readouterr().err
