@@ -26,7 +26,8 @@ NO_GROUNDED_ANSWER = (
 
 
 def humanised(tool: str) -> str:
-    """A tool's name as words, for a tool the pack and the systems say nothing about (``fetch_booking`` → Fetch booking)."""
+    """A tool's name as words, for a tool the pack and the systems say nothing about: ``fetch_booking`` →
+    "Fetch booking"."""
     return tool.replace("_", " ").strip().capitalize()
 
 
