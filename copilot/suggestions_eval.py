@@ -147,15 +147,18 @@ def _plain(value: Any) -> Any:
 
 
 class Matcher:
-    """Whether a proposal is an agent's write, by the pack's tools (their ``free_text`` arguments aside)."""
+    """Whether a proposal is an agent's write, by the pack's tools (their ``free_text`` arguments aside) and
+    the tools' JSON schemas (fields a schema does not name, which the system ignores, aside)."""
 
-    def __init__(self, policy: ActionPolicy) -> None:
+    def __init__(self, policy: ActionPolicy, schemas: Mapping[str, Mapping[str, Any]] | None = None) -> None:
         self.policy = policy
+        self.schemas = dict(schemas or {})
 
     def compared(self, tool: str, arguments: Mapping[str, Any]) -> dict[str, Any]:
         described = self.policy.tools.get(tool)
         ignored = set(described.free_text) if described else set()
-        plain: dict[str, Any] = _plain({k: v for k, v in arguments.items() if k not in ignored})
+        kept = {k: v for k, v in arguments.items() if k not in ignored}
+        plain: dict[str, Any] = _plain(_named_by(self.schemas.get(tool, {}), kept))
         return plain
 
     @staticmethod
@@ -175,6 +178,19 @@ class Matcher:
         return all(
             wanted.get(name) == value for name, value in self.compared(proposal.tool, proposal.arguments).items()
         )
+
+
+def _named_by(schema: Mapping[str, Any], value: Any) -> Any:
+    """The value with only the object fields its schema names (an object schema without ``properties``, or
+    no schema, keeps them all): an agent's ``{"flight_number", "date", "origin"}`` where the tool takes the
+    first two is the call the system runs."""
+    properties = schema.get("properties")
+    if isinstance(value, Mapping) and isinstance(properties, Mapping) and properties:
+        return {k: _named_by(properties[k], v) for k, v in value.items() if k in properties}
+    items = schema.get("items")
+    if isinstance(value, list) and isinstance(items, Mapping):
+        return [_named_by(items, v) for v in value]
+    return value
 
 
 def score(replayed: Sequence[Replayed], matcher: Matcher) -> SuggestionScores:
@@ -344,6 +360,7 @@ async def evaluate_suggestions(
             str(conversations), 0, "file", f"has no conversation file for {', '.join(missing[:3])}.jsonl (solved)"
         )
     replayed: list[Replayed] = []
+    schemas: dict[str, dict[str, Any]] = {}
     for number, outcome in enumerate(solved, start=1):
         path = conversations / f"{outcome.id}.jsonl"
         if server is None:
@@ -352,18 +369,24 @@ async def evaluate_suggestions(
                 await replay_conversation(path, Supply(pipeline, None, tools, warn=warn), set(policy.tools), policy)
             )
         else:
-            replayed.append(await _with_server(pipeline, policy, path, server, warn))
+            replayed.append(await _with_server(pipeline, policy, path, server, warn, schemas))
         for warning in replayed[-1].warnings:
             warn(f"skipped: {warning}")
         if progress:
             progress(number, len(solved))
-    return score(replayed, Matcher(policy))
+    return score(replayed, Matcher(policy, schemas))
 
 
 async def _with_server(
-    pipeline: Pipeline, policy: ActionPolicy, path: Path, server: str, warn: Callable[[str], None]
+    pipeline: Pipeline,
+    policy: ActionPolicy,
+    path: Path,
+    server: str,
+    warn: Callable[[str], None],
+    schemas: dict[str, dict[str, Any]],
 ) -> Replayed:
-    """One conversation with the system started fresh for it; the writes are the tools it does not mark read-only."""
+    """One conversation with the system started fresh for it; the writes are the tools it does not mark
+    read-only. ``schemas`` gets the tools' argument schemas, which the arguments are compared by."""
     lookups = {kind.tool for kind in policy.systems.record} | {how.tool for how in policy.systems.identify}
     lookups |= {lookup.tool for lookup in policy.systems.lookup}
     with tempfile.TemporaryDirectory(prefix="copilot-eval-suggestions-") as state:
@@ -374,6 +397,7 @@ async def _with_server(
         systems = Systems([open_system(config)])
         try:
             tools = {name: info for name, (_, info) in (await systems.tools()).items()}
+            schemas.update({name: info.schema for name, info in tools.items()})
             writes = {name for name, info in tools.items() if not info.read_only}
             return await replay_conversation(path, Supply(pipeline, systems, tools, warn=warn), writes, policy)
         finally:

@@ -8,6 +8,11 @@ import shutil
 import sys
 from pathlib import Path
 
+from copilot.action_policy import pack_policy
+from copilot.actions.proposals import Proposal
+from copilot.actions.verdict import Verdict
+from copilot.suggestions_eval import Matcher, Write
+from retrieval.packs import load_pack
 from tests.conftest import BENCHDATA, REPO
 from tests.copilot.test_cli import copilot
 
@@ -46,6 +51,33 @@ def test_solved_conversations_are_scored_per_tool(tmp_path: Path) -> None:
     cancel = result["by_tool"]["cancel_reservation"]
     assert cancel["exact_recall"] == 1.0  # Z7GOZK, the reservation the customer's return flight is on
     assert "cancel_reservation" in done.stdout and "all" in done.stdout
+    passengers = next(m for m in result["misses"] if m["tool"] == "update_reservation_passengers")
+    assert "why" in passengers  # the diagnostic: what stood in the copilot's way
+
+
+def test_only_measures_the_conversations_it_names_and_names_an_unknown_one(tmp_path: Path) -> None:
+    outcomes = AIRLINE / "outcomes.jsonl"
+    done = copilot(*arguments(AIRLINE / "conversations", outcomes), "--only", SOLVED[0], home=tmp_path / "home")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1])["conversations"] == 1
+
+    wrong = copilot(*arguments(AIRLINE / "conversations", outcomes), "--only", "nope", home=tmp_path / "home")
+    assert wrong.returncode == 2 and "only" in wrong.stderr and "nope" in wrong.stderr
+    assert "Traceback" not in wrong.stderr
+
+
+def test_arguments_are_compared_by_the_tools_schema() -> None:
+    """Fields the tool's schema does not name (an agent's ``origin`` in each flight) are not compared."""
+    policy = pack_policy(load_pack(REPO / "resources" / "packs" / "airline"), "airline")
+    schemas = {s["name"]: s["parameters"] for s in json.loads((AIRLINE / "tool_schemas.json").read_text())}
+    flights = [{"flight_number": "HAT056", "date": "2024-05-25"}]
+    agent = Write("update_reservation_flights", {"reservation_id": "FQ8APE", "flights": [
+        {**flights[0], "origin": "EWR"}]}, 0, 0)  # fmt: skip
+    proposal = Proposal("p", "c", "update_reservation_flights", {"reservation_id": "FQ8APE", "flights": flights},
+                        "", (), Verdict("allowed"))  # fmt: skip
+
+    assert Matcher(policy, schemas).exact(proposal, agent)
+    assert not Matcher(policy).exact(proposal, agent)
 
 
 def test_an_outcome_line_without_a_reward_is_named(tmp_path: Path) -> None:
