@@ -43,13 +43,13 @@ def reservation(rid: str, origin: str, destination: str, **fields: Any) -> dict[
     }
 
 
-def conversation(*events: tuple[str, str] | dict[str, Any]) -> Conversation:
+def conversation(*events: tuple[str, str] | dict[str, Any], user: dict[str, Any] = USER) -> Conversation:
     """Messages (role, text), reservations and flight statuses read (their records), in order; the user is
     looked up first."""
     turns: list[Turn] = []
     tools = [
-        ToolEvent(0, "call", "get_user_details", json.dumps({"user_id": USER["user_id"]})),
-        ToolEvent(0, "result", "get_user_details", json.dumps(USER)),
+        ToolEvent(0, "call", "get_user_details", json.dumps({"user_id": user["user_id"]})),
+        ToolEvent(0, "result", "get_user_details", json.dumps(user)),
     ]
     for seq, event in enumerate(events, start=1):
         if isinstance(event, dict) and "result" in event:  # a flight's status
