@@ -184,6 +184,7 @@ def wire_live(parts: PanelApp) -> None:
     bridge.waiting_changed.connect(header.show_waiting)
     bridge.live_status_changed.connect(header.show_live_status)
     header.pin_toggled.connect(live.follow.pin)
+    live.follow.on_end = parts.panel.conversation_ended  # the helpdesk's conversation_end opens the wrap-up
     parts.panel.reply_inserted.connect(
         lambda text: header.offer_send(live.pending) if live.inserted(text) else header.withdraw_send()
     )
@@ -293,6 +294,7 @@ async def start_workspace(parts: PanelApp, make_embedder: Callable[[], Embedder]
     parts.bridge.packs_changed.emit([v.key for v in workspace.catalog.active_versions()])
     parts.ready.set_result(Pipeline(workspace))
     log.info("retrieval ready %.2f s after launch", since_launch())
+    await parts.panel.show_coaching()  # the leads' notes this rep has not seen, once the records are open
     return workspace
 
 

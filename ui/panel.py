@@ -1,5 +1,7 @@
 """The side panel window: header, escalation banner, flags, transcript, next steps, policy cards, the
-draft editor and the demo controls; what the rep does with each card goes to the records."""
+draft editor, the wrap-up and the demo controls; what the rep does with each card goes to the records, with
+the questions asked, the leads' approvals and the wrap-up the rep confirms; a lead's unseen coaching notes
+are shown once."""
 
 from __future__ import annotations
 
@@ -27,22 +29,24 @@ from PySide6.QtWidgets import (
 from base.errors import CopilotError
 from copilot.actions.approvals import Action
 from copilot.actions.credentials import Approver, Leads
+from copilot.actions.customer import CustomerView
 from copilot.conversation.state import Conversation
 from copilot.pipeline import Insight
 from copilot.reasoner import Review
 from copilot.reasoning.suggest import Suggestion
-from copilot.records.models import Kind, Outcome, Reason
+from copilot.records.models import Ending, Kind, Outcome, Reason
 from copilot.records.shown import DRAFT_KEY
 from copilot.session.operations import Operations
 from copilot.session.playback import DemoPlayer
 from copilot.session.reply import ReplyDesk
 from copilot.session.tasks import Tasks
+from copilot.wrapup import WrapUp
 from ui.arguments import ArgumentsDialog
 from ui.bridge import Bridge
 from ui.lead_approval import LeadApprovalDialog
 from ui.sections.actions import ActionCard, ActionsSection, describe
 from ui.sections.alerts import EscalationBanner, FlagList
-from ui.sections.cards import REASON_HINT, Feedback
+from ui.sections.cards import REASON_HINT, Feedback, in_words
 from ui.sections.collapsible import Collapsible, FoldedSections
 from ui.sections.customer import CustomerSection
 from ui.sections.demo import DemoSection
@@ -53,6 +57,7 @@ from ui.sections.plan import PlanCard, PlanSection
 from ui.sections.policy import PolicySection
 from ui.sections.suggestions import SuggestionsSection, tool_namer
 from ui.sections.transcript import TranscriptSection
+from ui.sections.wrapup import WrapUpView
 
 PANEL_WIDTH = 420
 PLAY_INTERVAL_MS = 1800
@@ -143,6 +148,7 @@ class Panel(QWidget):
         self._insight: Insight | None = None
         self._shown_conversation = ""
         """The id of the conversation whose advice the sections show."""
+        self._shown_title = ""
         self._reopened = False
         """A conversation was just shown again (switched to, or after a restart): its first advice brings back
         the rep's edited draft even when it was stale."""
@@ -183,6 +189,7 @@ class Panel(QWidget):
         self.notices = NoticeBar()
         self.transcript = TranscriptSection()
         self.policy = PolicySection()
+        self.wrapup = WrapUpView()
         self.demo = DemoSection(conversations)
         self.sections: dict[str, Collapsible] = {
             "Alt+C": self.customer,
@@ -203,6 +210,7 @@ class Panel(QWidget):
         advice = QWidget()
         advice_layout = QVBoxLayout(advice)
         advice_layout.setContentsMargins(0, 0, 4, 0)
+        advice_layout.addWidget(self.wrapup)
         advice_layout.addWidget(self.customer)
         advice_layout.addWidget(self.suggestions)
         advice_layout.addWidget(self.plan_cards)
@@ -272,11 +280,13 @@ class Panel(QWidget):
         self.draft.ai_requested.connect(self.reply.draft_with_llm)
         self.draft.ai_cancelled.connect(self._on_ai_cancelled)
         self.draft.refresh_requested.connect(self._use_current_draft)
-        bridge.customer_updated.connect(self.customer.show_customer)
+        bridge.customer_updated.connect(self._on_customer_updated)
+        self.wrapup.confirmed.connect(self._on_wrapup_confirmed)
         bridge.actions_updated.connect(self._on_actions_updated)
         self.plan_cards.requested.connect(self._on_plan_requested)
         if self.operations is not None:
             self.customer.retry_requested.connect(self.operations.retry)
+            self.operations.lead_ran = lambda action, lead: self.reply.lead_approved(action, lead, _described)
         self.action_cards.requested.connect(self._on_action_requested)
 
     def _shortcuts(self) -> None:
@@ -295,7 +305,8 @@ class Panel(QWidget):
             ("F7", lambda: self._thumb_draft(True)),
             ("F8", lambda: self._thumb_draft(False)),
             ("Ctrl+D", self.draft.editor.setFocus),
-            ("Ctrl+Return", lambda: self._on_insert_requested(self.draft.editor.toPlainText())),
+            ("Ctrl+Return", self._on_ctrl_return),
+            ("F9", self.open_wrapup),
             ("Ctrl+G", self.draft.ai.click),
             ("Ctrl+R", self._use_current_draft),
             ("Escape", self._on_escape),
@@ -378,6 +389,7 @@ class Panel(QWidget):
     def _on_conversation_updated(self, conversation: Conversation) -> None:
         self.header.show_conversation(conversation)
         self.transcript.show_conversation(conversation)
+        self._shown_title = conversation.title
         if conversation.id != self._shown_conversation:
             self._shown_conversation = conversation.id
             self._forget_advice()  # nothing of the previous customer stays; this one's comes with its analysis
@@ -447,7 +459,7 @@ class Panel(QWidget):
                 self.draft.mark_stale(insight.seq)
             return
         reply = insight.advice.reply
-        missing = f" Fill in: {', '.join(m.replace('_', ' ') for m in reply.missing)}." if reply.missing else ""
+        missing = f" Fill in: {', '.join(map(in_words, reply.missing))}." if reply.missing else ""
         self.draft.set_text(reply.text, insight.seq, f"Draft for message #{insight.seq} ({reply.source}).{missing}")
         self.draft.show_review(reply.text, insight.advice.reply_review)
 
@@ -621,10 +633,13 @@ class Panel(QWidget):
             self.reply.review(text)
 
     def _on_escape(self) -> None:
-        """Cancel what is in flight: the confirm of the focused action or plan card, else a streaming LLM draft."""
+        """Cancel what is in flight: the confirm of the focused action or plan card, the wrap-up being filed,
+        else a streaming LLM draft."""
         focused = QApplication.focusWidget()
         if isinstance(focused, ActionCard | PlanCard) and "cancel" in focused.buttons:
             focused.buttons["cancel"].click()
+        elif self._in_wrapup():
+            self.wrapup.close_view()
         else:
             self._on_ai_cancelled()
 
@@ -632,6 +647,60 @@ class Panel(QWidget):
         if self.draft.streaming:
             self.reply.cancel_llm()
             self.draft.stream_failed("cancelled.")
+
+    def _in_wrapup(self) -> bool:
+        """Whether the rep is filing the wrap-up (the keyboard is in its view)."""
+        focused = QApplication.focusWidget()
+        return self.wrapup.isVisible() and focused is not None and self.wrapup.isAncestorOf(focused)
+
+    def _on_ctrl_return(self) -> None:
+        """Ctrl+Enter confirms the wrap-up while the rep is in it; elsewhere it inserts the draft."""
+        if self._in_wrapup():
+            self.wrapup.confirm.click()
+        else:
+            self._on_insert_requested(self.draft.editor.toPlainText())
+
+    @Slot(object)
+    def _on_customer_updated(self, view: CustomerView) -> None:
+        self.customer.show_customer(view, self.operations.party if self.operations is not None else "")
+
+    async def show_coaching(self) -> None:
+        """The leads' coaching notes this rep has not seen, once: pinned in the notices until dismissed."""
+        try:
+            notes = await self.reply.unseen_coaching()
+        except CopilotError as exc:
+            self.notices.add_error(f"Coaching notes could not be read: {exc}")
+            return
+        for note in notes:
+            about = f" (about {note.conversation_id})" if note.conversation_id else ""
+            self.notices.pin(f"Coaching from {note.lead}{about}: {note.note}")
+
+    def conversation_ended(self, conversation_id: str) -> None:
+        """The helpdesk says ``conversation_id`` ended (a ``conversation_end`` event): its wrap-up opens when it
+        is the one shown."""
+        if conversation_id == self._shown_conversation:
+            self.open_wrapup()
+
+    @Slot()
+    def open_wrapup(self) -> None:
+        """Show the suggested wrap-up of the conversation shown (made in a worker thread)."""
+        self.cards_area.ensureWidgetVisible(self.wrapup)
+        self.wrapup.waiting(self._shown_title or self._shown_conversation)
+        self._tasks.spawn(self._make_wrapup())
+
+    async def _make_wrapup(self) -> None:
+        try:
+            wrapup = await self.reply.wrap_up()
+        except CopilotError as exc:
+            self.wrapup.failed(str(exc))
+            return
+        self.wrapup.show_wrapup(wrapup)
+        self.cards_area.ensureWidgetVisible(self.wrapup)
+
+    @Slot(object, tuple, object)
+    def _on_wrapup_confirmed(self, wrapup: WrapUp, tags: tuple[str, ...], outcome: Ending) -> None:
+        self.reply.wrapup_confirmed(wrapup, tags, outcome)
+        self.notices.show_notices([f"Wrap-up recorded: {outcome.value.replace('_', ' ')}."])
 
     @Slot(str)
     def _on_insert_requested(self, text: str) -> None:
@@ -663,3 +732,9 @@ class Panel(QWidget):
     def _on_on_top_toggled(self, on: bool) -> None:
         self.setWindowFlag(Qt.WindowType.WindowStaysOnTopHint, on)
         self.show()
+
+
+def _described(action: Action) -> str:
+    """An action as the leads' review lists it: the card's words and whose account it acted on."""
+    p = action.proposal
+    return f"{describe(p)} {p.party}".strip()

@@ -13,10 +13,11 @@ conversation the panel showed before, unless pinned).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import fields
 from typing import Protocol
 
-from copilot.conversation.events import ConversationStarted, Event, Header, Message, OtherEvent
+from copilot.conversation.events import CONVERSATION_END, ConversationStarted, Event, Header, Message, OtherEvent
 from copilot.conversation.state import Conversation
 from copilot.session.analysis import Analysis
 from copilot.session.memory import Left
@@ -58,6 +59,8 @@ class Follow:
         self.statuses: dict[str, str] = {}
         """The helpdesk status of each conversation that reported one (``open``, ``resolved``, ...)."""
         self.pinned = False
+        self.on_end: Callable[[str], None] | None = None
+        """Told the id of a conversation the helpdesk says ended (``conversation_end``): the panel's wrap-up."""
         self.focused = ""
         """The conversation the helpdesk last said the rep has open."""
         self._live = False
@@ -124,6 +127,8 @@ class Follow:
         elif event.type == STATUS:
             self.statuses[conversation_id] = str(event.data.get("status", ""))
             self._tell_waiting(conversation_id)
+        elif event.type == CONVERSATION_END and self.on_end is not None:
+            self.on_end(conversation_id)
 
     def _background(self, conversation_id: str, event: Event) -> None:
         """Add ``event`` to a conversation not followed; its file gets it too, so a restart keeps it."""

@@ -17,7 +17,7 @@ from connectors.contract import ToolInfo
 from copilot.action_policy import ActionPolicy, policy_in_force
 from copilot.actions.approvals import Action, Desk, RecordResult
 from copilot.actions.credentials import Approver
-from copilot.actions.customer import CustomerView, Lookup, lookups, view
+from copilot.actions.customer import CustomerView, Lookup, lookups, parties, view
 from copilot.actions.desk import fresh_verdict, read_as_call
 from copilot.actions.judge import Judge
 from copilot.actions.plans import PlanRunner
@@ -62,6 +62,11 @@ class Operations:
         self._policy: ActionPolicy | None = None
         """The action policy of the packs of the last analysis: what to look up (None before the first)."""
         self.customer = CustomerView()
+        self.party = ""
+        """Whose account the Customer section shows when the case is about a party the customer names ("for
+        Margaret Carter's account (the customer's late mother)"); empty when it is the customer's own."""
+        self.lead_ran: Callable[[Action, Approver], None] | None = None
+        """Told of an action that ran with a lead's approval (the panel records it for the leads' review)."""
         self.plans = PlanRunner(desk, self._plan_changed)
         self._policy_known = asyncio.Event()
         """Set by the first analysis: a plan's steps are judged by the packs in force (after a restart, seconds)."""
@@ -88,6 +93,7 @@ class Operations:
         self._failed.clear()
         self._conversation = conversation
         self.customer = CustomerView()
+        self.party = ""
         self._listener.customer_changed(self.customer)
         self._listener.actions_changed(self.desk.actions(conversation.id))
 
@@ -158,6 +164,9 @@ class Operations:
         stale = bool(self._failed)
         message = next(iter(self._failed.values()), "") if stale else ""
         self.customer = view(conversation, self.desk.policy, stale, message)
+        who = parties(conversation, self.desk.policy)
+        subject = who.subject
+        self.party = who.whose(subject.id) if who.theirs and subject is not None else ""
         self._listener.customer_changed(self.customer)
 
     # Proposals
@@ -244,7 +253,12 @@ class Operations:
 
         async def approved(conversation: Conversation) -> Action:
             action = self.desk.approve(action_id, approver)
-            return await self.desk.execute(action_id, conversation, self._add_result) if action.runnable else action
+            if not action.runnable:
+                return action
+            ran = await self.desk.execute(action_id, conversation, self._add_result)
+            if approver is not None and ran.state == "done" and self.lead_ran is not None:
+                self.lead_ran(ran, approver)
+            return ran
 
         self._request(approved)
 

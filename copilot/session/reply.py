@@ -1,5 +1,6 @@
 """The reply being written for a live conversation: reviews of the rep's edits, the saved draft, recorded
-overrides and decisions, the records of the cards shown and what the rep did with them, and the optional LLM
+overrides and decisions, the records of the cards shown and what the rep did with them (and of the questions
+asked, the leads' approvals, the coaching read and the wrap-up, for the leads' review), and the optional LLM
 draft (cancelled the moment a newer message makes it stale)."""
 
 from __future__ import annotations
@@ -11,16 +12,20 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 from base.errors import CopilotError, RecordsError
+from copilot.actions.approvals import Action
+from copilot.actions.credentials import Approver
 from copilot.conversation.state import Conversation
 from copilot.pipeline import Insight, Pipeline, Worker
+from copilot.qa.policy import qa_in_force
 from copilot.reasoner import Review
 from copilot.reasoning.claims import Unsupported
 from copilot.reasoning.drafting import Reply
 from copilot.reasoning.suggest import Suggestion
-from copilot.records.models import Kind, Outcome, Reason
+from copilot.records.models import Coaching, Ending, Kind, Outcome, Reason
 from copilot.records.shown import DRAFT_KEY, cards_of, shown_for
 from copilot.records.store import Records
 from copilot.session.tasks import Tasks, in_daemon_thread
+from copilot.wrapup import WrapUp, wrap_up
 
 if TYPE_CHECKING:
     from copilot.llm.client import DraftRequest, LlmConfig
@@ -60,6 +65,10 @@ class ReplyDesk:
         self.records = records
         self._cards: dict[tuple[Kind, str], int] = {}
         """Record ids of the cards shown for the newest insight, by (kind, key); used in the writer only."""
+        self._asked: set[tuple[str, int]] = set()
+        """The customer messages recorded as questions (a message analysed again is one question); writer only."""
+        self._insights: dict[int, Insight] = {}
+        """The newest insight of each message of this conversation, by seq: what its wrap-up is made from."""
         self._writer = Worker("records")
         """Card records are written in order off the GUI thread (a message's cards cost tens of ms)."""
         self.llm_config = llm_config
@@ -72,6 +81,7 @@ class ReplyDesk:
         if self._conversation is not None:
             self._write(self._record_start, self._conversation.id)
         self._conversation, self._newest, self._insight = conversation, -1, None
+        self._insights = {}
 
     def updated(self, conversation: Conversation, newest: int) -> None:
         if newest != self._newest:
@@ -83,6 +93,7 @@ class ReplyDesk:
         """Work on ``insight`` from now on (its cards are recorded as shown); nothing follows at once: reviews
         and drafts wait for the rep."""
         self._insight, self._pipeline = insight, pipeline
+        self._insights[insight.seq] = insight
         self._write(self._record_shown, insight, conversation)
 
     async def aclose(self) -> None:
@@ -110,6 +121,18 @@ class ReplyDesk:
         cards = cards_of(insight, _names(conversation))
         ids = self.records.cards_shown(cards)
         self._cards = {(card.kind, card.key): id_ for card, id_ in zip(cards, ids, strict=True)}
+        turn = conversation.turn(insight.seq)
+        if turn is not None and turn.role == "customer" and (conversation.id, insight.seq) not in self._asked:
+            self._asked.add((conversation.id, insight.seq))
+            self.records.question_asked(
+                conversation.id,
+                insight.seq,
+                turn.text,
+                relevance=max((hit.score for hit in insight.clauses), default=None),
+                answered=bool(insight.clauses),  # the insight keeps only clauses above the relevance floor
+                topic=insight.advice.intent.id,
+                names=_names(conversation),
+            )
 
     def _record_message(self, conversation: Conversation, newest: int) -> None:
         """A new message: a rep's is what was sent in place of (or as) the draft; every card of earlier
@@ -156,6 +179,58 @@ class ReplyDesk:
         assert self.records is not None
         if (card := self._cards.get((kind, key))) is not None:
             self.records.thumb(card, up)
+
+    def lead_approved(self, action: Action, lead: Approver, describe: Callable[[Action], str]) -> None:
+        """``action`` ran with ``lead``'s approval (verified by their passphrase): the leads' review lists it."""
+        if self._conversation is not None:
+            conversation, seq = self._conversation, self._newest
+            self._write(
+                self._record_approval, conversation, seq, describe(action), lead.name, action.proposal.citations
+            )
+
+    def _record_approval(
+        self, conversation: Conversation, seq: int, action: str, lead: str, citations: tuple[str, ...]
+    ) -> None:
+        assert self.records is not None
+        self.records.lead_approved(conversation.id, seq, action, lead, citations, names=_names(conversation))
+
+    async def unseen_coaching(self) -> list[Coaching]:
+        """The leads' notes this desk's rep has not seen, now marked seen: the panel shows them once."""
+        records = self.records
+        if records is None:
+            return []
+
+        def read() -> list[Coaching]:
+            notes = records.coaching_for()
+            if notes:
+                records.coaching_seen([n.id for n in notes])
+            return notes
+
+        return await asyncio.wrap_future(self._writer.submit(read))
+
+    # The wrap-up
+
+    async def wrap_up(self) -> WrapUp:
+        """The suggested wrap-up of the conversation from the insights of its messages (in a worker thread:
+        it reads the pack's qa.toml and the handoff's summary); CopilotError before its first analysis."""
+        conversation, pipeline = self._conversation, self._pipeline
+        insights = [self._insights[seq] for seq in sorted(self._insights)]
+        if conversation is None or pipeline is None or not insights:
+            raise CopilotError("No analysed message to wrap up yet: wrap up after the customer's first message.")
+        return await in_daemon_thread(
+            lambda: wrap_up(conversation, insights, qa_in_force(pipeline.workspace.catalog, insights[-1].packs))
+        )
+
+    def wrapup_confirmed(self, wrapup: WrapUp, tags: tuple[str, ...], outcome: Ending) -> None:
+        """The rep confirmed the wrap-up with these root-cause ``tags`` (the taxonomy's ids) and ``outcome``."""
+        if self._conversation is not None:
+            self._write(self._record_wrapup, wrapup, tags, outcome, _names(self._conversation))
+
+    def _record_wrapup(self, wrapup: WrapUp, tags: tuple[str, ...], outcome: Ending, names: tuple[str, ...]) -> None:
+        assert self.records is not None
+        self.records.wrapup_recorded(
+            wrapup.conversation_id, outcome, tags, wrapup.summary, wrapup.citations, names=names
+        )
 
     # Reviews and the journal
 

@@ -59,6 +59,12 @@ def describe(proposal: Proposal) -> str:
     return f"{name} ({shown})" if shown else name
 
 
+def whose(proposal: Proposal) -> str:
+    """Whose account the action acts on, as the card's second line: "For Margaret Carter's account (the
+    customer's late mother)"; a rep must not act on the writer's own account when the case is someone else's."""
+    return proposal.party[:1].upper() + proposal.party[1:]
+
+
 class ActionCard(QFrame):
     """One proposed action with the buttons its state allows."""
 
@@ -107,15 +113,16 @@ class ActionCard(QFrame):
         if self.confirming is not None:
             outcome += "<br><b>Confirm to approve it; nothing has run yet.</b>"
         args = escape(", ".join(f"{k}: {v}" for k, v in p.arguments.items()))
+        party = f"<br><span style='color:#4a3a7a'>{escape(whose(p))}</span>" if p.party else ""
         self.text = (
-            f"<b>{escape(describe(p))}</b><br>"
+            f"<b>{escape(describe(p))}</b>{party}<br>"
             f"<span style='color:{color}'>● {escape(label)}</span>{rule}{why}{cites}"
             f"<br><span style='color:#666'>{args} · {undo}</span>{outcome}"
         )
         body = QLabel(self.text)
         body.setWordWrap(True)
         body.setTextFormat(Qt.TextFormat.RichText)
-        self.setAccessibleName(f"Proposed action: {describe(p)}; {label}")
+        self.setAccessibleName(f"Proposed action: {describe(p)}{' ' + p.party if p.party else ''}; {label}")
         self.setAccessibleDescription(
             "Enter confirms, Escape cancels."
             if self.confirming is not None

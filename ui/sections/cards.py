@@ -3,6 +3,7 @@ every card shares: thumbs up or down, and a rejection with its reason in one key
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
@@ -19,6 +20,13 @@ REASON_KEYS: dict[int, Reason] = {Qt.Key.Key_1 + i: reason for i, reason in enum
 REASON_HINT = " · ".join(f"{i} {r.value.replace('_', ' ')}" for i, r in enumerate(Reason, start=1))
 THUMB_KEYS: dict[int, bool] = {Qt.Key.Key_Plus: True, Qt.Key.Key_Equal: True, Qt.Key.Key_Minus: False}
 """+ (or =, the same key unshifted) thumbs a focused card up, - down."""
+
+
+def in_words(fact: str) -> str:
+    """A fact's name as a rep reads it: ``benefits_used_since_renewal`` → "benefits used since renewal",
+    ``orderId`` → "order id" (packs name facts for templates, not for people)."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", fact)
+    return " ".join(w if len(w) > 1 and w.isupper() else w.lower() for w in re.split(r"[_\-\s.]+", spaced) if w)
 
 
 @dataclass(frozen=True)

@@ -32,8 +32,12 @@ class CustomerSection(Collapsible):
         self.header_layout.addWidget(self.retry)
         self.body_layout.addWidget(self.record)
 
-    def show_customer(self, view: CustomerView) -> None:
+    def show_customer(self, view: CustomerView, party: str = "") -> None:
+        """Show ``view``; ``party`` says whose account it is when the case is about a party the customer names
+        (the writer is not the account holder), empty for the customer's own."""
         lines: list[str] = []
+        if view.title and party:
+            lines.append(f"<span style='color:#4a3a7a'>{escape(party[:1].upper() + party[1:])}</span>")
         if view.title:
             first, *rest = (escape(t) for t in view.title)
             lines.append(" · ".join([f"<b>{first}</b>", *rest]))

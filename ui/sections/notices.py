@@ -17,7 +17,7 @@ class NoticeBar(QWidget):
         self._dismiss = QToolButton()
         self._dismiss.setText("Dismiss")
         self._dismiss.setAccessibleName("Dismiss notices")
-        self._dismiss.clicked.connect(self.clear_errors)
+        self._dismiss.clicked.connect(self.dismiss)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 4)
         layout.addWidget(self._label, 1)
@@ -29,6 +29,8 @@ class NoticeBar(QWidget):
         )
         self._notices: list[str] = []
         self._errors: list[str] = []
+        self._pinned: list[str] = []
+        """Shown until the rep dismisses them, whatever conversation opens (a lead's coaching notes)."""
         self._render()
 
     @property
@@ -48,8 +50,18 @@ class NoticeBar(QWidget):
         self._errors = []
         self._render()
 
+    def pin(self, message: str) -> None:
+        """Show ``message`` until the rep dismisses it (opening another conversation keeps it)."""
+        self._pinned.append(message)
+        self._render()
+
+    def dismiss(self) -> None:
+        """The rep's Dismiss: errors and pinned messages go."""
+        self._pinned = []
+        self.clear_errors()
+
     def _render(self) -> None:
-        lines = self._notices + self._errors
+        lines = self._pinned + self._notices + self._errors
         self._label.setText("\n".join(lines))
-        self._dismiss.setVisible(bool(self._errors))
+        self._dismiss.setVisible(bool(self._errors or self._pinned))
         self.setVisible(bool(lines))

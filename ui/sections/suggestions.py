@@ -17,7 +17,7 @@ from copilot.action_policy import ActionPolicy
 from copilot.pipeline import Insight
 from copilot.reasoning.suggest import Suggestion
 from copilot.records.models import Kind, Outcome
-from ui.sections.cards import CardColumn, cited_clauses, move_between_cards, shared_key
+from ui.sections.cards import CardColumn, cited_clauses, in_words, move_between_cards, shared_key
 
 NO_GROUNDED_ANSWER = (
     "No grounded answer: no policy clause or playbook fits this message closely enough. "
@@ -29,6 +29,12 @@ def humanised(tool: str) -> str:
     """A tool's name as words, for a tool the pack and the systems say nothing about: ``fetch_booking`` →
     "Fetch booking"."""
     return tool.replace("_", " ").strip().capitalize()
+
+
+def fact_said(matched: str) -> str:
+    """A fact the path matched (``benefits_used_since_renewal=0``) as words: "benefits used since renewal: 0"."""
+    name, _, value = matched.partition("=")
+    return f"{in_words(name)}: {value}" if value else in_words(name)
 
 
 _CLAUSE_END = re.compile(r"[.,;:(]")
@@ -86,12 +92,14 @@ class PathCard(QFrame):
         for step in suggestion.steps:
             mark = "✓" if step.done else "▸" if step is suggestion.next_step else "·"
             waiting = (
-                f" <span style='color:#8a5300'>(needs {escape(', '.join(step.missing))})</span>" if step.missing else ""
+                f" <span style='color:#8a5300'>(needs to know: {escape(', '.join(map(in_words, step.missing)))})</span>"
+                if step.missing
+                else ""
             )
             text = f"<s>{escape(step.text)}</s>" if step.done else escape(step.text)
             steps.append(f"{mark} {text}{waiting}")
         matched = (
-            f" <span style='color:#2e6b3a'>({escape(', '.join(suggestion.matched))})</span>"
+            f" <span style='color:#2e6b3a'>({escape(', '.join(map(fact_said, suggestion.matched)))})</span>"
             if suggestion.matched
             else ""
         )
