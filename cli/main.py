@@ -425,6 +425,7 @@ def cmd_screenshot(args: argparse.Namespace) -> int:
         args.store,
         args.approve,
         args.approve_plan,
+        args.wrapup,
     )
     print(args.out)
     return 0
@@ -638,6 +639,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="with --store: approve the conversation's plan (its steps run until one stops it) and show its card",
     )
+    shot.add_argument("--wrapup", action="store_true", help="open the conversation's wrap-up (as F9 does) and show it")
     shot.set_defaults(func=cmd_screenshot)
     for commands in (leads, listen, records, redaction, suggestions, qa, wrapup):
         commands.register(sub, kinds)

@@ -684,7 +684,7 @@ class Panel(QWidget):
     @Slot()
     def open_wrapup(self) -> None:
         """Show the suggested wrap-up of the conversation shown (made in a worker thread)."""
-        self.cards_area.ensureWidgetVisible(self.wrapup)
+        self.cards_area.verticalScrollBar().setValue(self.wrapup.y())  # its top: the title and the root causes
         self.wrapup.waiting(self._shown_title or self._shown_conversation)
         self._tasks.spawn(self._make_wrapup())
 
@@ -695,7 +695,7 @@ class Panel(QWidget):
             self.wrapup.failed(str(exc))
             return
         self.wrapup.show_wrapup(wrapup)
-        self.cards_area.ensureWidgetVisible(self.wrapup)
+        self.cards_area.verticalScrollBar().setValue(self.wrapup.y())  # its top: the title and the root causes
 
     @Slot(object, tuple, object)
     def _on_wrapup_confirmed(self, wrapup: WrapUp, tags: tuple[str, ...], outcome: Ending) -> None:

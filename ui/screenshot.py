@@ -24,13 +24,15 @@ def render_screenshot(
     store: bool = False,
     approve: bool = False,
     approve_plan: bool = False,
+    wrapup: bool = False,
 ) -> None:
     """Play the first ``upto`` messages of ``conversation`` (all when None: its last message) and save the panel,
     or save the policy packs window (``window="packs"``) with its newest inactive version selected.
     ``conversation`` may also name a demo conversation (``bereavement``). With ``store`` the data folder's
     systems are connected (connectors.toml, else the demo store): customer record, actions; ``approve`` shows
     what the first action that may run would change and confirms it (it runs) before the picture is taken,
-    ``approve_plan`` approves the conversation's plan (its steps run until one stops it)."""
+    ``approve_plan`` approves the conversation's plan (its steps run until one stops it); ``wrapup`` opens the
+    conversation's wrap-up (as F9 does) and shows it."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import qasync
     from PySide6.QtWidgets import QApplication, QWidget
@@ -67,6 +69,9 @@ def render_screenshot(
                 if approve or approve_plan:  # the card that changed; else the top, as the rep first sees it
                     shown_cards = parts.panel.plan_cards if approve_plan else parts.panel.action_cards
                     parts.panel.cards_area.ensureWidgetVisible(shown_cards, 0, 0)
+            if wrapup:
+                parts.panel.open_wrapup()
+                await _until(parts, lambda: parts.panel.wrapup.wrapup is not None, 30)
         shown: QWidget = parts.panel
         if window == "packs":
             from ui.admin.packs import PacksWindow

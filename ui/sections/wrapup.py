@@ -4,6 +4,7 @@ its citations and the CSAT survey message; Confirm (Ctrl+Enter in the view) stor
 
 from __future__ import annotations
 
+import re
 from html import escape
 
 from PySide6.QtCore import Qt, Signal
@@ -24,6 +25,13 @@ from copilot.wrapup import WrapUp
 
 TICKED = 2
 """Suggested tags ticked from the start (the best first); the rep ticks or unticks the rest."""
+_BREAK_AFTER = re.compile(r"([#@,/_-])(?=\S)")
+
+
+def breakable(text: str) -> str:
+    """``text`` with a zero-width space after the joints of a citation (``pack@version#clause-id``): QLabel
+    wraps only at spaces, so one long citation would widen the view past the panel."""
+    return _BREAK_AFTER.sub("\\1\u200b", text)
 
 
 class WrapUpView(QFrame):
@@ -40,6 +48,7 @@ class WrapUpView(QFrame):
         self.setAccessibleName("Wrap-up")
         self.wrapup: WrapUp | None = None
         self.title = QLabel("<b>Wrap-up</b>")
+        self.title.setWordWrap(True)  # a conversation's title may be longer than the panel is wide
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.tags: list[tuple[str, QCheckBox]] = []
@@ -72,7 +81,7 @@ class WrapUpView(QFrame):
         buttons.addWidget(self.copy_csat)
         buttons.addWidget(self.cancel)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 6, 8, 6)
+        layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.title)
         layout.addWidget(self.status)
         layout.addWidget(QLabel("Root causes:"))
@@ -101,7 +110,7 @@ class WrapUpView(QFrame):
         self._set_tags(wrapup)
         self.outcome.setCurrentIndex(max(0, self.outcome.findData(Ending(wrapup.outcome))))
         self.outcome.setToolTip(wrapup.why)
-        self.summary.setText(f"<b>Summary</b><br>{escape(wrapup.summary)}")
+        self.summary.setText(f"<b>Summary</b><br>{escape(breakable(wrapup.summary))}")
         self.summary.setTextFormat(Qt.TextFormat.RichText)
         self.csat.setText(f"<b>CSAT survey</b><br>{escape(wrapup.csat)}")
         self.csat.setTextFormat(Qt.TextFormat.RichText)
