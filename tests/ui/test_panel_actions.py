@@ -8,11 +8,9 @@ import asyncio
 import json
 import sqlite3
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication, QDialog
@@ -43,14 +41,6 @@ def open_app(qtbot, loop, workspace: Workspace, folder: Path, systems: Systems) 
 def close_app(loop: asyncio.AbstractEventLoop, parts: PanelApp, systems: Systems) -> None:
     loop.run_until_complete(parts.aclose())
     loop.run_until_complete(systems.aclose())
-
-
-@pytest.fixture
-def store_app(qtbot, event_loop_qt, workspace: Workspace, tmp_path: Path) -> Iterator[PanelApp]:  # type: ignore[no-untyped-def]
-    systems = Systems([open_system(demo_store(tmp_path, timeout_s=30))])
-    parts = open_app(qtbot, event_loop_qt, workspace, tmp_path, systems)
-    yield parts
-    close_app(event_loop_qt, parts, systems)
 
 
 def press(widget, key: Qt.Key) -> None:  # type: ignore[no-untyped-def]

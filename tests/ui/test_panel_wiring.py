@@ -69,80 +69,68 @@ def test_fact_names_read_as_words() -> None:
 
 
 def test_the_action_card_and_the_customer_say_whose_account_it_is(
-    qtbot, event_loop_qt, workspace: Workspace, tmp_path: Path
+    qtbot, event_loop_qt, store_app: PanelApp, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
     """The bereavement demo: the writer's late mother's account, never the writer's own, and the card says so."""
-    systems = Systems([open_system(demo_store(tmp_path, timeout_s=30))])
-    parts = open_app(qtbot, event_loop_qt, workspace, tmp_path, systems)
-    try:
-        parts.panel.open_conversation(demo_conversation("bereavement"))
-        play(event_loop_qt, parts, parts.player.messages_total)
-        until(event_loop_qt, lambda: any(c.action.proposal.party for c in parts.panel.action_cards.cards), 30)
-        card = next(c for c in parts.panel.action_cards.cards if c.action.proposal.party)
-        party = card.action.proposal.party
-        assert "account" in party and f"For {escape(party[4:])}" in card.text
-        assert party in card.accessibleName()
-        customer = parts.panel.customer.record.text()
-        assert parts.session.operations is not None
-        if parts.session.operations.party:  # the lookups found the named party's account
-            assert "account" in customer and "late" in customer
-    finally:
-        close_app(event_loop_qt, parts, systems)
+    parts = store_app
+    parts.panel.open_conversation(demo_conversation("bereavement"))
+    play(event_loop_qt, parts, parts.player.messages_total)
+    until(event_loop_qt, lambda: any(c.action.proposal.party for c in parts.panel.action_cards.cards), 30)
+    card = next(c for c in parts.panel.action_cards.cards if c.action.proposal.party)
+    party = card.action.proposal.party
+    assert "account" in party and f"For {escape(party[4:])}" in card.text
+    assert party in card.accessibleName()
+    customer = parts.panel.customer.record.text()
+    assert parts.session.operations is not None
+    if parts.session.operations.party:  # the lookups found the named party's account
+        assert "account" in customer and "late" in customer
 
 
 def test_no_raw_fact_names_on_path_cards_or_the_draft(
-    qtbot, event_loop_qt, workspace: Workspace, tmp_path: Path
+    qtbot, event_loop_qt, store_app: PanelApp, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    systems = Systems([open_system(demo_store(tmp_path, timeout_s=30))])
-    parts = open_app(qtbot, event_loop_qt, workspace, tmp_path, systems)
-    try:
-        parts.panel.open_conversation(demo_conversation("cancellation"))
-        for _ in range(parts.player.messages_total):
-            play(event_loop_qt, parts, 1)
-            shown = texts(parts.panel.suggestions) + texts(parts.panel.draft)
-            assert not re.search(r"(needs to know|Fill in): [^).]*_", shown), shown
-            assert "benefits_used" not in shown, shown[max(0, shown.find("benefits_used") - 300) :][:500]
-    finally:
-        close_app(event_loop_qt, parts, systems)
+    parts = store_app
+    parts.panel.open_conversation(demo_conversation("cancellation"))
+    for _ in range(parts.player.messages_total):
+        play(event_loop_qt, parts, 1)
+        shown = texts(parts.panel.suggestions) + texts(parts.panel.draft)
+        assert not re.search(r"(needs to know|Fill in): [^).]*_", shown), shown
+        assert "benefits_used" not in shown, shown[max(0, shown.find("benefits_used") - 300) :][:500]
 
 
 def test_each_customer_message_is_a_question_and_the_wrapup_is_filed_from_F9(
-    qtbot, event_loop_qt, workspace: Workspace, tmp_path: Path
+    qtbot, event_loop_qt, store_app: PanelApp, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    systems = Systems([open_system(demo_store(tmp_path, timeout_s=30))])
-    parts = open_app(qtbot, event_loop_qt, workspace, tmp_path, systems)
-    try:
-        parts.panel.open_conversation(demo_conversation("cancellation"))
-        play(event_loop_qt, parts, parts.player.messages_total)
-        conversation = parts.session.analysis.conversation
-        assert conversation is not None
-        written(event_loop_qt, parts)
-        customer = sorted(t.seq for t in conversation.turns if t.role == "customer")
-        questions = rows(tmp_path, Question)
-        assert sorted(q.seq for q in questions) == customer, "each customer message once, analysed again or not"
-        assert all(q.conversation_id == conversation.id for q in questions)
-        assert any(q.answered and q.relevance is not None and q.relevance > 0 for q in questions)
+    parts = store_app
+    parts.panel.open_conversation(demo_conversation("cancellation"))
+    play(event_loop_qt, parts, parts.player.messages_total)
+    conversation = parts.session.analysis.conversation
+    assert conversation is not None
+    written(event_loop_qt, parts)
+    customer = sorted(t.seq for t in conversation.turns if t.role == "customer")
+    questions = rows(tmp_path, Question)
+    assert sorted(q.seq for q in questions) == customer, "each customer message once, analysed again or not"
+    assert all(q.conversation_id == conversation.id for q in questions)
+    assert any(q.answered and q.relevance is not None and q.relevance > 0 for q in questions)
 
-        shortcut(parts, "F9").activated.emit()
-        view = parts.panel.wrapup
-        until(event_loop_qt, lambda: view.wrapup is not None, 30)
-        assert not view.isHidden() and view.wrapup is not None
-        assert view.tags, "root causes suggested from the pack's taxonomy"
-        assert "Summary" in view.summary.text() and view.wrapup.csat in view.csat.text().replace("&#x27;", "'")
-        ticked = view.ticked
-        view.outcome.setCurrentIndex(view.outcome.findData(Ending.FOLLOW_UP))
-        view.confirm.click()
-        written(event_loop_qt, parts)
-        assert view.isHidden() and "Wrap-up recorded" in parts.panel.notices.text
-        (wrapup,) = rows(tmp_path, Wrapup)
-        assert (wrapup.conversation_id, wrapup.ending, tuple(wrapup.root_causes)) == (
-            conversation.id,
-            Ending.FOLLOW_UP,
-            ticked,
-        )
-        assert wrapup.summary and list(wrapup.citations) == list(view.wrapup.citations)
-    finally:
-        close_app(event_loop_qt, parts, systems)
+    shortcut(parts, "F9").activated.emit()
+    view = parts.panel.wrapup
+    until(event_loop_qt, lambda: view.wrapup is not None, 30)
+    assert not view.isHidden() and view.wrapup is not None
+    assert view.tags, "root causes suggested from the pack's taxonomy"
+    assert "Summary" in view.summary.text() and view.wrapup.csat in view.csat.text().replace("&#x27;", "'")
+    ticked = view.ticked
+    view.outcome.setCurrentIndex(view.outcome.findData(Ending.FOLLOW_UP))
+    view.confirm.click()
+    written(event_loop_qt, parts)
+    assert view.isHidden() and "Wrap-up recorded" in parts.panel.notices.text
+    (wrapup,) = rows(tmp_path, Wrapup)
+    assert (wrapup.conversation_id, wrapup.ending, tuple(wrapup.root_causes)) == (
+        conversation.id,
+        Ending.FOLLOW_UP,
+        ticked,
+    )
+    assert wrapup.summary and list(wrapup.citations) == list(view.wrapup.citations)
 
 
 def test_a_conversation_end_event_opens_the_wrapup(qtbot, event_loop_qt, workspace: Workspace, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
