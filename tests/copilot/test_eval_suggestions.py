@@ -8,6 +8,8 @@ import shutil
 import sys
 from pathlib import Path
 
+import pytest
+
 from copilot.action_policy import pack_policy
 from copilot.actions.proposals import Proposal
 from copilot.actions.verdict import Verdict
@@ -17,6 +19,8 @@ from tests.conftest import BENCHDATA, REPO
 from tests.copilot.test_cli import copilot
 
 AIRLINE = BENCHDATA / "airline"
+RECORDED = pytest.mark.skipif(not AIRLINE.exists(), reason="../shared/benchdata is not beside this checkout")
+"""The recorded airline conversations live only in the shared benchdata; the airline fixture server does not."""
 SOLVED = ("taubench-airline-gpt-4o-task001-t1", "taubench-airline-gpt-4o-task043-t0")
 """A cancellation for an insured customer who feels unwell, and a passenger's new last name."""
 
@@ -29,6 +33,7 @@ def arguments(conversations: Path, outcomes: Path) -> list[str]:
     ]  # fmt: skip
 
 
+@RECORDED
 def test_solved_conversations_are_scored_per_tool(tmp_path: Path) -> None:
     conversations = tmp_path / "conversations"
     conversations.mkdir()
@@ -55,6 +60,7 @@ def test_solved_conversations_are_scored_per_tool(tmp_path: Path) -> None:
     assert "why" in passengers  # the diagnostic: what stood in the copilot's way
 
 
+@RECORDED
 def test_only_measures_the_conversations_it_names_and_names_an_unknown_one(tmp_path: Path) -> None:
     outcomes = AIRLINE / "outcomes.jsonl"
     done = copilot(*arguments(AIRLINE / "conversations", outcomes), "--only", SOLVED[0], home=tmp_path / "home")
@@ -69,7 +75,8 @@ def test_only_measures_the_conversations_it_names_and_names_an_unknown_one(tmp_p
 def test_arguments_are_compared_by_the_tools_schema() -> None:
     """Fields the tool's schema does not name (an agent's ``origin`` in each flight) are not compared."""
     policy = pack_policy(load_pack(REPO / "resources" / "packs" / "airline"), "airline")
-    schemas = {s["name"]: s["parameters"] for s in json.loads((AIRLINE / "tool_schemas.json").read_text())}
+    listed = json.loads((REPO / "tests" / "fixtures" / "airline" / "tool_schemas.json").read_text())
+    schemas = {s["name"]: s["parameters"] for s in listed}
     flights = [{"flight_number": "HAT056", "date": "2024-05-25"}]
     agent = Write("update_reservation_flights", {"reservation_id": "FQ8APE", "flights": [
         {**flights[0], "origin": "EWR"}]}, 0, 0)  # fmt: skip
