@@ -14,11 +14,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from base.errors import PackError
 from copilot.action_policy import ActionPolicy, pack_policy
-from copilot.reasoning.guidance import Category, Guidance, PackRule, line_of, merge, validated
+from copilot.reasoning.guidance import Guidance, Watches, line_of, merge, validated
 from copilot.reasoning.signals import fold, pack_pattern
 from retrieval.packs import Clause, Pack
 
@@ -33,27 +33,10 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Said(_Strict):
+class Said(Watches):
     """Words that show something in a message: phrases and regular expressions, in the pack's default language
-    and by language code in its others. QA reads a message with every language's words at once (a folded,
-    accent-free text), which costs no language detection per message."""
-
-    phrases: tuple[str, ...] = ()
-    """Whole words or phrases, case and accents ignored; ``*`` at either end stands for the rest of the word."""
-    patterns: tuple[str, ...] = ()
-    """Python regular expressions, case-insensitive, read against the text without its accents."""
-    phrases_by_language: dict[str, tuple[str, ...]] = {}
-    patterns_by_language: dict[str, tuple[str, ...]] = {}
-
-    @field_validator("patterns", "patterns_by_language")
-    @classmethod
-    def _compiles(cls, value: tuple[str, ...] | dict[str, tuple[str, ...]]) -> Any:
-        for pattern in value if isinstance(value, tuple) else [p for ps in value.values() for p in ps]:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"pattern {pattern!r} is not a valid regular expression ({exc})") from None
-        return value
+    and by language code in its others (validated as guidance's). QA reads a message with every language's
+    words at once (a folded, accent-free text), which costs no language detection per message."""
 
     def compiled(self) -> re.Pattern[str] | None:
         """Every language's phrases and patterns as one pattern over ``fold``-ed text (None: no words)."""
@@ -278,7 +261,7 @@ def _every(by_language: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
     return tuple(p for ps in by_language.values() for p in ps)
 
 
-def _all(said: Said | PackRule | Category) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _all(said: Watches) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(phrases, patterns) of a pack's words in every language."""
     return said.phrases + _every(said.phrases_by_language), said.patterns + _every(said.patterns_by_language)
 

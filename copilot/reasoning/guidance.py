@@ -115,7 +115,7 @@ class PlaybookSettings(_Strict):
         return value
 
 
-class _Watches(_Strict):
+class Watches(_Strict):
     """What a category or a rule watches for in a text: phrases and regular expressions in the pack's default
     language and, by language code, in its others."""
 
@@ -147,7 +147,7 @@ class _Watches(_Strict):
         return pack_pattern(phrases, patterns)
 
 
-class Acknowledgement(_Watches):
+class Acknowledgement(Watches):
     """A customer message that only thanks or agrees ("yes that's fine, thank you"): its draft closes the
     conversation instead of repeating the path's questions."""
 
@@ -158,10 +158,10 @@ class Acknowledgement(_Watches):
     reply_by_language: dict[str, str] = {}
 
 
-class StatedFact(_Watches):
+class StatedFact(Watches):
     """A fact the customer states in words (``document_format`` from "HTML is perfect", or
     ``benefits_used_since_renewal`` = 0 from "nope, nothing" to the rep's question about benefits): the phrases
-    and patterns are read in customer messages, in the languages of ``_Watches``."""
+    and patterns are read in customer messages, in the languages of ``Watches``."""
 
     fact: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     value: str = ""
@@ -179,7 +179,7 @@ class PlaybookFile(_Strict):
     playbook: tuple[Playbook, ...] = ()
 
 
-class Category(_Watches):
+class Category(Watches):
     id: str
     title: str
     queue: str
@@ -226,7 +226,7 @@ class Disclosure(_Strict):
         return (self.line, *self.line_by_language.values())
 
 
-class PackRule(_Watches):
+class PackRule(Watches):
     id: str
     category: str
     message: str
