@@ -93,7 +93,7 @@ class ApprovalError(CopilotError):
 class BusinessRefusal(CopilotError):
     """A back office refuses a request for a business reason, with a plain sentence for the rep.
 
-    For example: 'Order NW-11730 has shipped; it can no longer be cancelled.'
+    For example: 'Order A-1001 has shipped; it can no longer be cancelled.'
     """
 
 

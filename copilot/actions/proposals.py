@@ -75,7 +75,7 @@ class Proposal:
     queue: str = ""
     """For an escalation: the queue it goes to."""
     party: str = ""
-    """Whose account it acts on, as the card says it ("for Margaret Carter's account (the customer's late
+    """Whose account it acts on, as the card says it ("for Jane Doe's account (the customer's late
     mother)"); empty when it names no account the lookups found."""
     target: str = ""
     """What it acts on (the ids among its arguments, as JSON): a conversation has one proposal per tool and

@@ -159,8 +159,8 @@ class Acknowledgement(Watches):
 
 
 class StatedFact(Watches):
-    """A fact the customer states in words (``document_format`` from "HTML is perfect", or
-    ``benefits_used_since_renewal`` = 0 from "nope, nothing" to the rep's question about benefits): the phrases
+    """A fact the customer states in words (``contact_channel`` from "email is fine", or
+    ``points_used_this_year`` = 0 from "nope, nothing" to the rep's question about points): the phrases
     and patterns are read in customer messages, in the languages of ``Watches``."""
 
     fact: str = Field(pattern=r"^[a-z][a-z0-9_]*$")

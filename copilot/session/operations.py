@@ -64,7 +64,7 @@ class Operations:
         self.customer = CustomerView()
         self.party = ""
         """Whose account the Customer section shows when the case is about a party the customer names ("for
-        Margaret Carter's account (the customer's late mother)"); empty when it is the customer's own."""
+        Jane Doe's account (the customer's late mother)"); empty when it is the customer's own."""
         self.lead_ran: Callable[[Action, Approver], None] | None = None
         """Told of an action that ran with a lead's approval (the panel records it for the leads' review)."""
         self.plans = PlanRunner(desk, self._plan_changed)

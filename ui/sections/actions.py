@@ -60,7 +60,7 @@ def describe(proposal: Proposal) -> str:
 
 
 def whose(proposal: Proposal) -> str:
-    """Whose account the action acts on, as the card's second line: "For Margaret Carter's account (the
+    """Whose account the action acts on, as the card's second line: "For Jane Doe's account (the
     customer's late mother)"; a rep must not act on the writer's own account when the case is someone else's."""
     return proposal.party[:1].upper() + proposal.party[1:]
 

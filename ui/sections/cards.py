@@ -23,7 +23,7 @@ THUMB_KEYS: dict[int, bool] = {Qt.Key.Key_Plus: True, Qt.Key.Key_Equal: True, Qt
 
 
 def in_words(fact: str) -> str:
-    """A fact's name as a rep reads it: ``benefits_used_since_renewal`` → "benefits used since renewal",
+    """A fact's name as a rep reads it: ``points_used_this_year`` → "points used this year",
     ``orderId`` → "order id" (packs name facts for templates, not for people)."""
     spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", fact)
     return " ".join(w if len(w) > 1 and w.isupper() else w.lower() for w in re.split(r"[_\-\s.]+", spaced) if w)

@@ -32,7 +32,7 @@ def humanised(tool: str) -> str:
 
 
 def fact_said(matched: str) -> str:
-    """A fact the path matched (``benefits_used_since_renewal=0``) as words: "benefits used since renewal: 0"."""
+    """A fact the path matched (``points_used_this_year=0``) as words: "points used this year: 0"."""
     name, _, value = matched.partition("=")
     return f"{in_words(name)}: {value}" if value else in_words(name)
 
