@@ -395,15 +395,17 @@ def cmd_eval_cases(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from ui.app import run_app  # composition root: the only reach into ui/
 
-    _leave(run_app(Path(args.conversation) if args.conversation else None))
+    leave(run_app(Path(args.conversation) if args.conversation else None))
 
 
-def _leave(code: int) -> NoReturn:
+def leave(code: int) -> NoReturn:
     """Exit without the interpreter's teardown, once the app has closed its tasks, systems and stores.
 
     What teardown would still do is free several hundred MB of objects one at a time, which took 0.8 s
-    after a SIGTERM; everything is written by then. The embedding child is stopped and the logs and
-    output are flushed first, as an orderly exit would.
+    after a SIGTERM; everything is written by then. It would also stop any abandoned worker thread (see
+    ``in_daemon_thread``) wherever it is, and one inside the model's native code then aborts the process
+    ("FATAL: exception not rethrown"). The embedding child is stopped and the logs and output are flushed
+    first, as an orderly exit would.
     """
     for child in multiprocessing.active_children():
         child.terminate()

@@ -44,6 +44,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from base.errors import PackError, StoreError
+from base.sqlite import use_wal
 from retrieval.catalog_tables import (
     CATALOG,
     activations,
@@ -180,7 +181,7 @@ def sqlite_engine(path: Path) -> Engine:
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: object) -> None:
         dbapi_connection.isolation_level = None  # pysqlite begins nothing itself; we say when below
-        dbapi_connection.execute("PRAGMA journal_mode=WAL")
+        use_wal(dbapi_connection)
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Connection) -> None:

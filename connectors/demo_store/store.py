@@ -25,6 +25,7 @@ from typing import Any
 import jsonschema
 
 from base.errors import BusinessRefusal
+from base.sqlite import use_wal
 from connectors.demo_store.schema import DDL, MIGRATIONS, SCHEMA_VERSION
 from connectors.demo_store.seed import seed, seed_added
 
@@ -305,7 +306,7 @@ class DemoStore:
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
         self._db.row_factory = sqlite3.Row
         self._db.create_function("fold", 1, _fold, deterministic=True)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        use_wal(self._db)
         self._db.execute("PRAGMA foreign_keys=ON")
         self._ensure_seeded()
         self._read_handlers: dict[str, Callable[..., dict[str, Any]]] = {

@@ -12,6 +12,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from base.errors import RecordsError
+from base.sqlite import use_wal
 from retrieval.lock import SCHEMA_KEY
 
 DEFAULT_FILE = "journal.sqlite3"
@@ -62,10 +63,8 @@ def _sqlite_engine(url: URL) -> Engine:
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: object, _record: object) -> None:
         dbapi_connection.isolation_level = None  # type: ignore[attr-defined]
-        cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
+        use_wal(dbapi_connection)  # type: ignore[arg-type]
+        dbapi_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[attr-defined]
 
     @event.listens_for(engine, "begin")
     def _begin(connection: object) -> None:

@@ -4,7 +4,8 @@ with exit status 0 and nothing on stderr about tasks destroyed pending, coroutin
 warnings or tracebacks.
 
 Run as ``python -m tests.ui.test_shutdown close|sigterm CONVERSATION`` the module is the driver: it starts
-the app with ``ui.app.run_app`` (what ``copilot run`` calls) and acts like a rep through the panel.
+the app with ``ui.app.run_app`` (what ``copilot run`` calls), acts like a rep through the panel and exits
+the process as ``copilot run`` does.
 """
 
 from __future__ import annotations
@@ -181,4 +182,6 @@ def drive(quit_by: str, conversation: Path) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(drive(sys.argv[1], demo_conversation(sys.argv[2])))
+    from cli.main import leave
+
+    leave(drive(sys.argv[1], demo_conversation(sys.argv[2])))  # as ``copilot run`` ends
