@@ -21,6 +21,7 @@ from connectors.systems import Systems
 from copilot.actions.connections import configured, connect
 from copilot.actions.credentials import LEADS_FILE
 from copilot.actions.ledger import open_desk
+from copilot.conversation.language import load_detector
 from copilot.pipeline import Pipeline
 from copilot.records.folder import open_records
 from copilot.records.store import Records
@@ -32,6 +33,7 @@ from copilot.settings import DEMO_CONVERSATIONS, Settings, home
 from copilot.workspace import Workspace
 from retrieval.embed import Embedder
 from retrieval.store import preload
+from ui import heap
 from ui.bridge import Bridge
 from ui.lifetime import AppEmbedder, QuitOnSignals
 from ui.panel import Panel
@@ -284,8 +286,10 @@ async def start_workspace(parts: PanelApp, make_embedder: Callable[[], Embedder]
     """
     try:
         embedder = make_embedder()
-        workspace = await in_daemon_thread(Workspace, home(), embedder)
-        await in_daemon_thread(workspace.ensure_demo_pack)
+        with heap.loading():
+            workspace = await in_daemon_thread(Workspace, home(), embedder)
+            await in_daemon_thread(workspace.ensure_demo_pack)
+            await in_daemon_thread(load_detector)
     except Exception as exc:
         parts.bridge.error_reported.emit(f"Could not start retrieval: {exc}")
         parts.bridge.model_status_changed.emit(f"failed: {exc}")
@@ -342,6 +346,7 @@ def run_app(conversation: Path | None) -> int:
         parts.bridge.error_reported.emit(config_error)
     install_crash_hook(parts.bridge)
     preload(home() / "chroma")  # before a window that must stay responsive is on screen
+    heap.settle_startup()
     parts.panel.show()
     app.processEvents()
     log.info("panel painted %.2f s after launch", since_launch())

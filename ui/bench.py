@@ -25,6 +25,7 @@ def main(conversation: Path) -> None:
     from copilot.settings import home
     from retrieval.embed import ProcessEmbedder
     from retrieval.store import preload
+    from ui import heap
     from ui.app import compose, start_workspace
     from ui.stall import StallMonitor
 
@@ -33,6 +34,7 @@ def main(conversation: Path) -> None:
     asyncio.set_event_loop(loop)
     parts = compose(loop, remember=False)
     preload(home() / "chroma")  # before a window that must stay responsive is on screen
+    heap.settle_startup()
     parts.panel.show()
     app.processEvents()
     monitor = StallMonitor()

@@ -106,6 +106,15 @@ NAMES = {
 }
 
 
+def load_detector() -> None:
+    """Read the detector's language profiles now (a quarter of a second, ~90,000 objects) instead of in the
+    first message's analysis, where the allocations set off garbage collections that pause every thread."""
+    from langdetect.detector_factory import init_factory
+
+    with _lock:
+        init_factory()
+
+
 @lru_cache(maxsize=4096)
 def detect_language(text: str) -> str | None:
     """The ISO 639-1 code of the language ``text`` is written in (``de``, ``en``...); None when it is too short

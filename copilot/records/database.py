@@ -49,12 +49,19 @@ def engine_for(url: str) -> Engine:
         ) from None
 
 
+_READING = "copilot_records_reading"
+"""Execution option marking a read-only session's connection (see ``_sqlite_engine``)."""
+
+
 def _sqlite_engine(url: URL) -> Engine:
     """SQLite in WAL mode, with transactions that really begin where SQLAlchemy begins them.
 
     pysqlite's own transaction handling skips DDL, so a migration would not be atomic; its documented
     workaround (driver-level autocommit, BEGIN emitted by SQLAlchemy) makes it one. IMMEDIATE takes the
     write lock at the start, so two writers wait for each other (busy timeout) instead of failing mid-way.
+    A read (``Sessions.reading``) begins a deferred transaction instead: in WAL mode it never waits for a
+    writer, which matters on the GUI thread (a saved draft read behind the records thread's write froze
+    the panel for 20 ms).
     """
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
@@ -68,7 +75,8 @@ def _sqlite_engine(url: URL) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: object) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")  # type: ignore[attr-defined]
+        reading = connection.get_execution_options().get(_READING)  # type: ignore[attr-defined]
+        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")  # type: ignore[attr-defined]
 
     return engine
 
@@ -100,6 +108,7 @@ class Sessions:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._make = sessionmaker(engine, expire_on_commit=False)
+        self._make_reading = sessionmaker(engine.execution_options(**{_READING: True}), expire_on_commit=False)
 
     @contextmanager
     def writing(self) -> Iterator[Session]:
@@ -109,7 +118,8 @@ class Sessions:
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
-        with self._failing("read"), self._make() as session:
+        """A session for reads only: on SQLite its transaction does not take the write lock."""
+        with self._failing("read"), self._make_reading() as session:
             yield session
 
     @contextmanager
