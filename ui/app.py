@@ -302,6 +302,13 @@ async def start_workspace(parts: PanelApp, make_embedder: Callable[[], Embedder]
     return workspace
 
 
+def before_first_paint() -> None:
+    """What the app (and its bench) does once composed, before a window that must stay responsive is on
+    screen: start chromadb's native system for the data folder's store, then settle the heap (ui/heap.py)."""
+    preload(home() / "chroma")
+    heap.settle_startup()
+
+
 def install_crash_hook(bridge: Bridge) -> None:
     """Log uncaught errors (qasync routes async-slot errors here) and show them in the banner."""
 
@@ -345,8 +352,7 @@ def run_app(conversation: Path | None) -> int:
     if config_error:
         parts.bridge.error_reported.emit(config_error)
     install_crash_hook(parts.bridge)
-    preload(home() / "chroma")  # before a window that must stay responsive is on screen
-    heap.settle_startup()
+    before_first_paint()
     parts.panel.show()
     app.processEvents()
     log.info("panel painted %.2f s after launch", since_launch())

@@ -22,19 +22,15 @@ def main(conversation: Path) -> None:
     import qasync
     from PySide6.QtWidgets import QApplication
 
-    from copilot.settings import home
     from retrieval.embed import ProcessEmbedder
-    from retrieval.store import preload
-    from ui import heap
-    from ui.app import compose, start_workspace
+    from ui.app import before_first_paint, compose, start_workspace
     from ui.stall import StallMonitor
 
     app = QApplication(sys.argv)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     parts = compose(loop, remember=False)
-    preload(home() / "chroma")  # before a window that must stay responsive is on screen
-    heap.settle_startup()
+    before_first_paint()
     parts.panel.show()
     app.processEvents()
     monitor = StallMonitor()
